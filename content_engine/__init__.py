@@ -1,0 +1,1 @@
+"""content-engine: assemble personalized documents from reusable content components."""

@@ -1,0 +1,89 @@
+"""Domain errors: each carries a stable code, a one-line message and structured details.
+
+Nothing here knows about HTTP or exit codes of a particular front end beyond the two families
+the contract names: bad input (exit 2) and a failed render (exit 1). The CLI and the web layer
+map these in one place each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ContentEngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    code = "error"
+    exit_code = 2
+
+    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(ContentEngineError):
+    """The caller gave something the engine cannot accept (exit 2, HTTP 4xx)."""
+
+    code = "bad_input"
+
+
+class InvalidContext(InputError):
+    code = "invalid_context"
+
+
+class NotFound(InputError):
+    code = "not_found"
+
+
+class LibraryFormatError(InputError):
+    """A library file is malformed; the message starts with ``file:line:col:``."""
+
+    code = "malformed_library"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        details: Any = None,
+    ) -> None:
+        self.file, self.line, self.column = file, line, column
+        where = ":".join(str(p) for p in (file, line, column) if p is not None)
+        super().__init__(f"{where}: {message}" if where else message, details=details)
+
+
+class LibraryIntegrityError(InputError):
+    """The library as a whole is inconsistent: include cycles, missing components, depth."""
+
+    code = "library_integrity"
+
+
+class ConflictError(InputError):
+    """A write was based on a stale version; nothing was written."""
+
+    code = "conflict"
+
+
+class RenderError(ContentEngineError):
+    """A render failed: a required slot did not resolve, or a body broke the sandbox rules."""
+
+    code = "render_failed"
+    exit_code = 1
+
+
+class UnresolvedSlot(RenderError):
+    code = "unresolved_slot"
+
+
+class TemplateError(RenderError):
+    """A body could not be rendered: sandbox violation, time or size limit, broken template."""
+
+    code = "template_error"

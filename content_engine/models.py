@@ -1,0 +1,330 @@
+"""The engine's data: what a library holds, who is reading, and what an assembly produces.
+
+Pydantic models shared by every layer. The library on disk, the repository and the HTTP API
+all convert to and from these; the pure core (selection, assembly) reads nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from .locales import normalize_tag
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+_ID = re.compile(ID_PATTERN)
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+Status = Literal["draft", "review", "published", "archived"]
+STATUSES: tuple[Status, ...] = ("draft", "review", "published", "archived")
+DIMENSIONS = ("segments", "roles", "regions", "channels")
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo in a library file must not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_instant(value: Any, *, end_of_day: bool = False) -> datetime | None:
+    """ISO 8601 to an aware UTC datetime; a bare date is the start (or end) of that day."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return _as_utc(value)
+    if isinstance(value, date):
+        start = datetime.combine(value, time(), tzinfo=UTC)
+        return start + timedelta(days=1) if end_of_day else start
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return parse_instant(date.fromisoformat(text), end_of_day=end_of_day)
+        return _as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    raise ValueError(f"not a date or time: {value!r}")
+
+
+def _tuple_of_str(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(value.split())
+    return value
+
+
+# --- conditions over customer data (segment rules) ---------------------------------------
+
+Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "contains", "exists", "matches"]
+
+
+class Leaf(Strict):
+    attr: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+    op: Op
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _check_regex(self) -> Leaf:
+        if self.op == "matches":
+            try:
+                re.compile(str(self.value))
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {self.value!r}: {exc}") from exc
+        return self
+
+
+class AllOf(Strict):
+    all: tuple[Condition, ...]
+
+
+class AnyOf(Strict):
+    any: tuple[Condition, ...]
+
+
+class NotOf(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    not_: Condition = Field(alias="not")
+
+
+Condition = AllOf | AnyOf | NotOf | Leaf
+
+
+class SegmentRule(Strict):
+    segment: str
+    when: Condition
+
+
+# --- the library ---------------------------------------------------------------------------
+
+
+class LibrarySettings(Strict):
+    name: str | None = None
+    default_locale: str = "en"
+    locales: tuple[str, ...] = ()
+    regions: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    segment_rules: tuple[SegmentRule, ...] = ()
+    roles: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+    @field_validator("default_locale")
+    @classmethod
+    def _norm_default(cls, v: str) -> str:
+        return normalize_tag(v)
+
+    @field_validator("locales")
+    @classmethod
+    def _norm_locales(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(normalize_tag(t) for t in v)
+
+
+class Conditions(Strict):
+    """The dimensions a variant states. ``None`` means "not stated": matches any context."""
+
+    locale: str | None = None
+    segments: tuple[str, ...] | None = None
+    roles: tuple[str, ...] | None = None
+    regions: tuple[str, ...] | None = None
+    channels: tuple[str, ...] | None = None
+
+    @field_validator("locale")
+    @classmethod
+    def _norm_locale(cls, v: str | None) -> str | None:
+        return normalize_tag(v) if v else None
+
+    @field_validator("segments", "roles", "regions", "channels", mode="before")
+    @classmethod
+    def _lists(cls, v: Any) -> Any:
+        v = _tuple_of_str(v)
+        return None if v is None or len(v) == 0 else v
+
+    def stated(self) -> int:
+        """How many of segments, roles, regions, channels this variant states (specificity)."""
+        return sum(getattr(self, d) is not None for d in DIMENSIONS)
+
+
+class Variant(Strict):
+    key: str = Field(pattern=KEY_PATTERN)
+    conditions: Conditions = Field(default_factory=Conditions)
+    priority: int = 0
+    status: Status = "published"
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    body: str = ""
+    version: int = 0
+
+    @field_validator("valid_from", mode="before")
+    @classmethod
+    def _from(cls, v: Any) -> datetime | None:
+        return parse_instant(v)
+
+    @field_validator("valid_until", mode="before")
+    @classmethod
+    def _until(cls, v: Any) -> datetime | None:
+        return parse_instant(v, end_of_day=True)
+
+    def content_equals(self, other: Variant) -> bool:
+        """Equal in everything an author controls (the version is the repository's)."""
+        return self.model_dump(exclude={"version"}) == other.model_dump(exclude={"version"})
+
+
+class Component(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    type: str = Field(min_length=1)
+    title: str = ""
+    tags: tuple[str, ...] = ()
+    folder: str = ""
+    variants: dict[str, Variant] = Field(default_factory=dict)
+    version: int = 0
+
+    def meta_equals(self, other: Component) -> bool:
+        keys = {"id", "type", "title", "tags", "folder"}
+        return self.model_dump(include=keys) == other.model_dump(include=keys)
+
+
+class SlotQuery(Strict):
+    type: str
+    tags: tuple[str, ...] = ()
+
+
+class Slot(Strict):
+    component: str | None = Field(default=None, pattern=ID_PATTERN)
+    query: SlotQuery | None = None
+    title: str | None = None
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Slot:
+        if (self.component is None) == (self.query is None):
+            raise ValueError("a slot names exactly one of 'component' or 'query'")
+        return self
+
+
+class Publication(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    title: str
+    layout: str = "default"
+    slots: tuple[Slot, ...] = ()
+    version: int = 0
+
+    def content_equals(self, other: Publication) -> bool:
+        return self.model_dump(exclude={"version"}) == other.model_dump(exclude={"version"})
+
+
+class Library(BaseModel):
+    """A whole library: what a folder holds and what the repository's current state is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    settings: LibrarySettings = Field(default_factory=LibrarySettings)
+    components: dict[str, Component] = Field(default_factory=dict)
+    publications: dict[str, Publication] = Field(default_factory=dict)
+    # Library files other than components: ``assets/...`` and ``renderers/<theme>/...``.
+    files: dict[str, bytes] = Field(default_factory=dict)
+
+
+# --- who is reading --------------------------------------------------------------------------
+
+
+class Context(Strict):
+    """CONTRACT 1: who is reading, where and when. Only ``locale`` is required."""
+
+    locale: str
+    segments: tuple[str, ...] = ()
+    role: str | None = None
+    region: str | None = None
+    channel: str | None = None
+    customer: dict[str, Any] = Field(default_factory=dict)
+    product: dict[str, Any] = Field(default_factory=dict)
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @field_validator("locale")
+    @classmethod
+    def _norm_locale(cls, v: str) -> str:
+        return normalize_tag(v)
+
+    @field_validator("segments", mode="before")
+    @classmethod
+    def _segments(cls, v: Any) -> Any:
+        return _tuple_of_str(v)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str | None) -> str | None:
+        return v.upper() if v and len(v) == 2 else v
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _at(cls, v: Any) -> datetime | None:
+        return parse_instant(v)
+
+
+# --- what an assembly produces ---------------------------------------------------------------
+
+
+class Block(BaseModel):
+    """One assembled component: its HTML and where it came from."""
+
+    component: str
+    variant: str
+    version: int
+    locale: str
+    html: str
+    title: str | None = None
+    type: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    # Every (component, variant, version) that went into this block, includes first.
+    used: list[UsedVariant] = Field(default_factory=list)
+
+
+class UsedVariant(BaseModel):
+    component: str
+    variant: str
+    version: int
+
+
+class Document(BaseModel):
+    """A publication assembled for one context: ordered blocks, warnings, what was used."""
+
+    publication: str
+    publication_version: int
+    title: str
+    layout: str
+    context: Context
+    blocks: list[Block]
+    warnings: list[str] = Field(default_factory=list)
+
+    def used(self) -> list[UsedVariant]:
+        seen: dict[tuple[str, str, int], UsedVariant] = {}
+        for block in self.blocks:
+            for u in block.used:
+                seen.setdefault((u.component, u.variant, u.version), u)
+        return list(seen.values())
+
+
+class Receipt(BaseModel):
+    """What a render used, so it can be audited and replayed byte for byte."""
+
+    id: str
+    created_at: datetime
+    publication: str
+    publication_version: int
+    format: str
+    context: Context
+    used: list[UsedVariant]
+    sha256: str
+    preview: bool = False
+    key_id: str | None = None
+
+
+def is_valid_id(value: str) -> bool:
+    return bool(_ID.match(value))
