@@ -1,0 +1,190 @@
+"""Assembly: a component or a whole publication, for one reader, into blocks of HTML.
+
+In: a ``Library`` (current state or pinned versions), a ``Reader`` and a compiler that turns a
+variant into a ``CompiledBody`` (cached by the caller). Out: ``Block``s and ``Document``s with
+their warnings and every variant version used. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+from .compile import INCLUDE_FN, KEEP_FN, CompiledBody
+from .conditions import Reader, describe_context
+from .errors import NotFound, TemplateError, UnresolvedSlot
+from .formatting import LOCALE_VAR
+from .locales import babel_locale
+from .models import Block, Component, Document, Library, Publication, Slot, UsedVariant, Variant
+from .sandbox import BodySandbox
+from .selection import best_variant
+
+MAX_INCLUDE_DEPTH = 16
+
+Compiler = Callable[[Component, Variant], CompiledBody]
+TranslationsFor = Callable[[str], gettext.NullTranslations]
+
+
+def describe(reader: Reader) -> str:
+    """A one-line summary of who is reading, derived segments included."""
+    return describe_context(reader.context, reader.segments)
+
+
+def query_matches(library: Library, slot: Slot) -> list[str]:
+    """Component ids a slot stands for: its one component, or its query's matches in id order."""
+    if slot.component is not None:
+        return [slot.component]
+    assert slot.query is not None
+    wanted = set(slot.query.tags)
+    return sorted(
+        c.id
+        for c in library.components.values()
+        if c.type == slot.query.type and wanted.issubset(c.tags)
+    )
+
+
+@dataclass
+class Assembler:
+    """Assembles blocks and documents from one library state."""
+
+    library: Library
+    sandbox: BodySandbox
+    compiler: Compiler
+    translations: TranslationsFor
+
+    def component(self, component_id: str) -> Component:
+        try:
+            return self.library.components[component_id]
+        except KeyError:
+            raise NotFound(f"unknown component {component_id!r}") from None
+
+    def block(self, component_id: str, reader: Reader) -> Block | None:
+        """The component's best variant rendered for ``reader``; ``None`` if none applies."""
+        return self._block(component_id, reader, ())
+
+    def _block(self, component_id: str, reader: Reader, stack: tuple[str, ...]) -> Block | None:
+        component = self.component(component_id)
+        variant = best_variant(component.variants.values(), reader)
+        if variant is None:
+            return None
+        compiled = self.compiler(component, variant)
+        used = [UsedVariant(component=component.id, variant=variant.key, version=variant.version)]
+        warnings: list[str] = []
+        path = (*stack, component_id)
+        where = f"{component_id}/{variant.key} v{variant.version}"
+
+        def keep(index: int) -> bool:
+            return reader.inline_keeps(compiled.conditions[index])
+
+        def include(index: int) -> Markup:
+            target = compiled.includes[index]
+            if target in path:
+                raise TemplateError(f"{where}: include cycle {' > '.join((*path, target))}")
+            if len(path) > MAX_INCLUDE_DEPTH:  # path holds one more component than edges
+                raise TemplateError(f"{where}: includes deeper than {MAX_INCLUDE_DEPTH}")
+            if target not in self.library.components:
+                raise TemplateError(f"{where}: includes unknown component {target!r}")
+            sub = self._block(target, reader, path)
+            if sub is None:
+                warnings.append(f"{where}: include {target}: no variant for {describe(reader)}")
+                return Markup("")
+            used.extend(sub.used)
+            warnings.extend(sub.warnings)
+            return Markup(sub.html)
+
+        variables = self._variables(reader)
+        variables[KEEP_FN] = keep
+        variables[INCLUDE_FN] = include
+        html, notes = self.sandbox.run(compiled.template, variables, where)
+        warnings[:0] = [f"{where}: {n}" for n in notes]
+        return Block(
+            component=component.id,
+            variant=variant.key,
+            version=variant.version,
+            locale=variant.conditions.locale or reader.locale,
+            html=html,
+            type=component.type,
+            warnings=warnings,
+            used=used,
+        )
+
+    def _variables(self, reader: Reader) -> dict[str, Any]:
+        ctx = reader.context
+        tr = self.translations(ctx.locale)
+        fmt = self.sandbox.format_string
+
+        def _(message: str, **kwargs: Any) -> str:
+            text = tr.gettext(str(message))
+            return fmt(text, kwargs) if kwargs else text
+
+        def ngettext(singular: str, plural: str, n: int, **kwargs: Any) -> str:
+            return fmt(tr.ngettext(str(singular), str(plural), n), {"n": n, **kwargs})
+
+        context = ctx.model_dump(mode="json")
+        context["segments"] = sorted(reader.segments)
+        return {
+            "customer": ctx.customer,
+            "product": ctx.product,
+            "context": context,
+            "at": ctx.at,
+            "now": ctx.at,
+            LOCALE_VAR: babel_locale(ctx.locale, self.library.settings.default_locale),
+            "_": _,
+            "gettext": _,
+            "ngettext": ngettext,
+        }
+
+    def document(self, publication: Publication, reader: Reader) -> Document:
+        """The publication's slots in order; optional slots that fail are left out, warned."""
+        blocks: list[Block] = []
+        warnings: list[str] = []
+        for slot in publication.slots:
+            for block in self._slot(slot, reader, warnings):
+                blocks.append(block)
+        return Document(
+            publication=publication.id,
+            publication_version=publication.version,
+            title=publication.title,
+            layout=publication.layout,
+            context=reader.context,
+            blocks=blocks,
+            warnings=warnings + [w for b in blocks for w in b.warnings],
+        )
+
+    def _slot(self, slot: Slot, reader: Reader, warnings: list[str]) -> Iterator[Block]:
+        ids = query_matches(self.library, slot)
+        name = slot.component or f"query {slot.query.model_dump() if slot.query else ''}"
+        if not ids:
+            self._unresolved(slot, f"slot {name}: no component matches", reader, warnings)
+        for component_id in ids:
+            try:
+                block = self.block(component_id, reader)
+            except NotFound as exc:
+                self._unresolved(slot, f"slot {component_id}: {exc}", reader, warnings)
+                continue
+            except TemplateError as exc:
+                if slot.required:
+                    raise
+                warnings.append(f"optional slot {component_id} left out: {exc}")
+                continue
+            if block is None:
+                self._unresolved(
+                    slot, f"component {component_id}: no variant applies", reader, warnings
+                )
+                continue
+            if slot.title:
+                block.title = slot.title
+            yield block
+
+    @staticmethod
+    def _unresolved(slot: Slot, message: str, reader: Reader, warnings: list[str]) -> None:
+        if slot.required:
+            raise UnresolvedSlot(
+                f"required {message} for {describe(reader)}",
+                details={"context": reader.context.model_dump(mode="json")},
+            )
+        warnings.append(f"optional {message} for {describe(reader)}; left out")

@@ -1,0 +1,161 @@
+"""Compile a variant body once per version into a sandboxed template.
+
+In: a body (XHTML fragment with ``data-*`` inline conditions, ``<ce-include>`` and Jinja
+placeholders). Out: a ``CompiledBody`` whose template has the inline conditions folded into
+``{% if %}`` tests and each include turned into a call, so a request costs one template render
+and no markup parsing. The order of CONTRACT 4 holds: an element an inline condition drops is
+never rendered, so its placeholders and includes are never evaluated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from .conditions import INLINE_ATTRIBUTES, InlineCondition
+from .sandbox import BodySandbox
+from .xhtml import parse_body
+
+INCLUDE_TAG = "ce-include"
+KEEP_FN, INCLUDE_FN = "__ce_keep", "__ce_include"
+# More private-use markers, around conditional elements and in place of includes.
+_IF_OPEN, _IF_CLOSE, _ENDIF, _INC_OPEN, _INC_CLOSE = (
+    "\ue010",
+    "\ue011",
+    "\ue012",
+    "\ue013",
+    "\ue014",
+)
+_MARKERS = re.compile(f"{_IF_OPEN}(\\d+){_IF_CLOSE}|{_ENDIF}|{_INC_OPEN}(\\d+){_INC_CLOSE}")
+
+
+@dataclass(frozen=True)
+class CompiledBody:
+    """A body ready to render: the sandboxed template and what it refers to."""
+
+    source: str  # the Jinja source, for debugging and ``explain``
+    template: Any
+    conditions: tuple[InlineCondition, ...]
+    includes: tuple[str, ...]  # component ids, indexed by the include calls
+
+
+def _append_text(element: Any, text: str, *, before: bool) -> None:
+    """Put ``text`` just before (or just after) ``element`` in document order."""
+    if before:
+        prev = element.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + text
+        else:
+            parent = element.getparent()
+            parent.text = (parent.text or "") + text
+    else:
+        element.tail = text + (element.tail or "")
+
+
+def _fold(root: Any) -> tuple[list[InlineCondition], list[str]]:
+    """Replace inline conditions and includes in ``root`` by markers; return what they were."""
+    conditions: list[InlineCondition] = []
+    includes: list[str] = []
+    for element in list(root.iter()):
+        if element is root or not isinstance(element.tag, str):
+            continue
+        condition = InlineCondition.from_attributes(element.attrib)
+        for attr in INLINE_ATTRIBUTES:
+            element.attrib.pop(attr, None)
+        # The condition's markers first: the include marker must end up inside them.
+        if condition is not None:
+            conditions.append(condition)
+            _append_text(element, f"{_IF_OPEN}{len(conditions) - 1}{_IF_CLOSE}", before=True)
+            _append_text(element, _ENDIF, before=False)
+        if element.tag == INCLUDE_TAG:
+            includes.append(element.get("component", "").strip())
+            marker = f"{_INC_OPEN}{len(includes) - 1}{_INC_CLOSE}"
+            _append_text(element, marker, before=False)
+    for element in list(root.iter(INCLUDE_TAG)):
+        tail = element.tail
+        element.tail = None
+        parent = element.getparent()
+        prev = element.getprevious()
+        parent.remove(element)
+        if tail:
+            if prev is not None:
+                prev.tail = (prev.tail or "") + tail
+            else:
+                parent.text = (parent.text or "") + tail
+    return conditions, includes
+
+
+VOID_ELEMENTS = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+
+
+def _serialize(root: Any) -> str:
+    """The children of ``root`` as markup an HTML parser reads right.
+
+    XML serialisation keeps URLs as written (the HTML method would percent-encode the
+    placeholders in ``href``); empty non-void elements get an end tag, since ``<div/>`` opens
+    a div in HTML.
+    """
+    for element in root.iter():
+        empty = element.text is None and len(element) == 0
+        if empty and isinstance(element.tag, str) and element.tag not in VOID_ELEMENTS:
+            element.text = ""
+    inner = etree.tostring(root, encoding="unicode", method="xml")
+    start = inner.index(">") + 1
+    end = inner.rindex("</")
+    return inner[start:end]
+
+
+def _jinja_markers(html: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            return "{% if " + KEEP_FN + "(" + match.group(1) + ") %}"
+        if match.group(2) is not None:
+            return "{{ " + INCLUDE_FN + "(" + match.group(2) + ") }}"
+        return "{% endif %}"
+
+    return _MARKERS.sub(replace, html)
+
+
+def compile_body(
+    body: str, sandbox: BodySandbox, filename: str = "<body>", line_offset: int = 0
+) -> CompiledBody:
+    """Check, fold and compile ``body``; raise ``LibraryFormatError`` if it is malformed."""
+    sandbox.check_syntax(body, filename, line_offset)  # on the source, for true line numbers
+    root, restore = parse_body(body, filename, line_offset)
+    conditions, includes = _fold(root)
+    source = _jinja_markers(restore(_serialize(root)))
+    template = sandbox.compile_body(source, filename, line_offset)
+    return CompiledBody(source, template, tuple(conditions), tuple(includes))
+
+
+def body_includes(body: str, filename: str = "<body>") -> tuple[str, ...]:
+    """The component ids a body includes, in order (for the include graph)."""
+    root, _ = parse_body(body, filename)
+    return tuple(e.get("component", "").strip() for e in root.iter(INCLUDE_TAG))
+
+
+def body_conditions(body: str, filename: str = "<body>") -> tuple[InlineCondition, ...]:
+    """The inline conditions of a body, for lint."""
+    root, _ = parse_body(body, filename)
+    found = (InlineCondition.from_attributes(e.attrib) for e in root.iter() if e is not root)
+    return tuple(c for c in found if c is not None)

@@ -1,0 +1,173 @@
+"""Integrity of a whole library: every body well-formed, the include graph sound.
+
+In: a ``Library`` and a locator that says which file (and which line) each body came from.
+Out: ``Problem``s. Import and save refuse a library with any error; ``lint`` lists them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+from .assembly import MAX_INCLUDE_DEPTH
+from .compile import CompiledBody, compile_body
+from .errors import LibraryFormatError, LibraryIntegrityError
+from .models import Component, Library, Variant
+from .sandbox import BodySandbox
+
+
+class Problem(BaseModel):
+    code: str
+    message: str
+    severity: Literal["error", "warning"] = "error"
+    component: str | None = None
+    variant: str | None = None
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file, self.line, self.column) if p is not None)
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line_offset: int = 0
+
+
+Locator = Callable[[Component, Variant], Location]
+
+
+def default_locator(component: Component, variant: Variant) -> Location:
+    folder = f"{component.folder}/" if component.folder else ""
+    return Location(f"{folder}{component.id}/{variant.key}.html")
+
+
+def compile_all(
+    library: Library, sandbox: BodySandbox, locate: Locator = default_locator
+) -> tuple[dict[tuple[str, str], CompiledBody], list[Problem]]:
+    """Compile every variant; return the compiled bodies and one problem per broken body."""
+    compiled: dict[tuple[str, str], CompiledBody] = {}
+    problems: list[Problem] = []
+    for component in sorted(library.components.values(), key=lambda c: c.id):
+        for key in sorted(component.variants):
+            variant = component.variants[key]
+            where = locate(component, variant)
+            try:
+                compiled[component.id, key] = compile_body(
+                    variant.body, sandbox, where.file, where.line_offset
+                )
+            except LibraryFormatError as exc:
+                problems.append(
+                    Problem(
+                        code="malformed_body",
+                        message=exc.message.split(": ", 1)[-1] if exc.file else exc.message,
+                        component=component.id,
+                        variant=key,
+                        file=exc.file,
+                        line=exc.line,
+                        column=exc.column,
+                    )
+                )
+    return compiled, problems
+
+
+def include_graph(
+    library: Library, compiled: dict[tuple[str, str], CompiledBody]
+) -> dict[str, set[str]]:
+    """Component → components any of its variants includes."""
+    graph: dict[str, set[str]] = {cid: set() for cid in library.components}
+    for (cid, _key), body in compiled.items():
+        graph[cid].update(body.includes)
+    return graph
+
+
+def graph_problems(library: Library, graph: dict[str, set[str]]) -> list[Problem]:
+    """Missing include targets, cycles, and include paths deeper than the limit."""
+    problems: list[Problem] = []
+    for cid in sorted(graph):
+        for target in sorted(graph[cid]):
+            if target not in library.components:
+                problems.append(
+                    Problem(
+                        code="missing_include",
+                        message=f"{cid} includes unknown component {target!r}",
+                        component=cid,
+                    )
+                )
+    depth: dict[str, int] = {}
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    reported: set[frozenset[str]] = set()
+
+    def visit(node: str, stack: list[str]) -> int:
+        state[node] = 1
+        stack.append(node)
+        deepest = 0
+        for target in sorted(graph.get(node, ())):
+            if target not in graph:
+                continue
+            if state.get(target) == 1:
+                cycle = [*stack[stack.index(target) :], target]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    problems.append(
+                        Problem(
+                            code="include_cycle",
+                            message="include cycle " + " > ".join(cycle),
+                            component=target,
+                        )
+                    )
+                continue
+            deepest = max(
+                deepest, 1 + (depth[target] if state.get(target) == 2 else visit(target, stack))
+            )
+        stack.pop()
+        state[node] = 2
+        depth[node] = deepest
+        return deepest
+
+    for cid in sorted(graph):
+        if cid not in state:
+            visit(cid, [])
+    for cid in sorted(depth):
+        if depth[cid] > MAX_INCLUDE_DEPTH:
+            problems.append(
+                Problem(
+                    code="include_too_deep",
+                    message=f"includes from {cid} go {depth[cid]} deep (limit {MAX_INCLUDE_DEPTH})",
+                    component=cid,
+                )
+            )
+    return problems
+
+
+def check_library(
+    library: Library, sandbox: BodySandbox, locate: Locator = default_locator
+) -> list[Problem]:
+    """Every error that makes a library unfit to import or save."""
+    compiled, problems = compile_all(library, sandbox, locate)
+    return problems + graph_problems(library, include_graph(library, compiled))
+
+
+def raise_first(problems: Iterable[Problem]) -> None:
+    """Turn the first problem into the error import and save report (all go in details)."""
+    problems = [p for p in problems if p.severity == "error"]
+    if not problems:
+        return
+    first = problems[0]
+    details = [p.model_dump(exclude_none=True) for p in problems]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    if first.code == "malformed_body":
+        raise LibraryFormatError(
+            first.message + more,
+            file=first.file,
+            line=first.line,
+            column=first.column,
+            details=details,
+        )
+    raise LibraryIntegrityError(first.message + more, details=details)

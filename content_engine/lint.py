@@ -1,0 +1,209 @@
+"""Lint: what is wrong or risky in a library, beyond what stops an import.
+
+In: a ``Library`` (and the compiled bodies of ``integrity``). Out: ``Problem``s: broken includes,
+cycles, malformed bodies, unknown roles/regions/segments/channels, ambiguous variants,
+components unreachable for a declared locale, publications naming what does not exist.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+
+from babel import Locale
+
+from .assembly import query_matches
+from .compile import CompiledBody
+from .conditions import RegionGroups, describe_context, make_reader
+from .integrity import Locator, Problem, compile_all, default_locator, graph_problems, include_graph
+from .locales import fallback_chain
+from .models import Component, Context, Library, Variant
+from .sandbox import BodySandbox
+from .selection import rank, rejections
+
+_TERRITORIES = frozenset(Locale.parse("en").territories)
+
+
+def lint(
+    library: Library, sandbox: BodySandbox, locate: Locator = default_locator
+) -> list[Problem]:
+    compiled, problems = compile_all(library, sandbox, locate)
+    problems += graph_problems(library, include_graph(library, compiled))
+    problems += vocabulary_problems(library, compiled, locate)
+    for component in sorted(library.components.values(), key=lambda c: c.id):
+        problems += ambiguity_problems(library, component)
+        problems += reachability_problems(library, component)
+    problems += publication_problems(library)
+    return problems
+
+
+def _known(library: Library) -> dict[str, frozenset[str] | None]:
+    """Declared vocabularies; ``None`` where the library declares none (anything goes)."""
+    s = library.settings
+    segments = set(s.segments) | {r.segment for r in s.segment_rules}
+    return {
+        "roles": frozenset(s.roles) or None,
+        "role": frozenset(s.roles) or None,
+        "segments": frozenset(segments) or None,
+        "channels": frozenset(s.channels) or None,
+        "channel": frozenset(s.channels) or None,
+    }
+
+
+def _region_known(name: str, groups: RegionGroups) -> bool:
+    return name in _TERRITORIES or groups.is_known(name)
+
+
+def vocabulary_problems(
+    library: Library, compiled: dict[tuple[str, str], CompiledBody], locate: Locator
+) -> list[Problem]:
+    known = _known(library)
+    groups = RegionGroups(library.settings.regions)
+    problems: list[Problem] = []
+
+    def check(
+        component: Component, variant: Variant, dimension: str, values: Iterable[str]
+    ) -> None:
+        for value in values:
+            if dimension in ("regions", "region"):
+                ok = _region_known(value, groups)
+                what = "region (not an ISO 3166 code nor a declared group)"
+            else:
+                vocabulary = known.get(dimension)
+                ok = vocabulary is None or value in vocabulary
+                what = dimension.rstrip("s")
+            if not ok:
+                problems.append(
+                    Problem(
+                        code=f"unknown_{dimension.rstrip('s')}",
+                        message=f"{component.id}/{variant.key}: unknown {what} {value!r}",
+                        component=component.id,
+                        variant=variant.key,
+                        file=locate(component, variant).file,
+                    )
+                )
+
+    for group, members in sorted(library.settings.regions.items()):
+        for member in members:
+            if not _region_known(member, groups):
+                problems.append(
+                    Problem(
+                        code="unknown_region",
+                        message=f"library.yaml: region group {group} holds unknown {member!r}",
+                        file="library.yaml",
+                    )
+                )
+    for component in sorted(library.components.values(), key=lambda c: c.id):
+        for key in sorted(component.variants):
+            variant = component.variants[key]
+            for dimension in ("segments", "roles", "regions", "channels"):
+                check(component, variant, dimension, getattr(variant.conditions, dimension) or ())
+            body = compiled.get((component.id, key))
+            for condition in body.conditions if body else ():
+                for dimension in ("segments", "role", "region", "channel"):
+                    check(component, variant, dimension, condition.values(dimension))
+    return problems
+
+
+def _contexts(library: Library, component: Component) -> Iterator[Context]:
+    """Readers that tell this component's variants apart: the values they mention, or none."""
+    variants = [v for v in component.variants.values() if v.status == "published"]
+    groups = RegionGroups(library.settings.regions)
+
+    def mentioned(dimension: str) -> list[str | None]:
+        values = {x for v in variants for x in (getattr(v.conditions, dimension) or ())}
+        return [None, *sorted(values)]
+
+    regions: set[str | None] = {None}
+    for name in mentioned("regions"):
+        if name is not None:
+            regions.add(name)
+            regions.update(m for m in groups.groups.get(name, ()) if m not in groups.groups)
+    locales = {library.settings.default_locale, *library.settings.locales}
+    locales.update(v.conditions.locale for v in variants if v.conditions.locale)
+    instants = {datetime.now(UTC)} | {v.valid_from for v in variants if v.valid_from}
+    for locale, segment, role, region, channel, at in itertools.product(
+        sorted(locales),
+        mentioned("segments"),
+        mentioned("roles"),
+        sorted(regions, key=lambda r: r or ""),
+        mentioned("channels"),
+        sorted(instants),
+    ):
+        yield Context(
+            locale=locale,
+            segments=(segment,) if segment else (),
+            role=role,
+            region=region,
+            channel=channel,
+            at=at,
+        )
+
+
+def ambiguity_problems(library: Library, component: Component) -> list[Problem]:
+    """Pairs of variants that tie on everything but their key for some reader."""
+    if len(component.variants) < 2:
+        return []
+    found: dict[tuple[str, ...], Context] = {}
+    groups = RegionGroups(library.settings.regions)
+    for context in _contexts(library, component):
+        reader = make_reader(context, library.settings, groups=groups)
+        ranked = sorted(
+            rank(v, reader)
+            for v in component.variants.values()
+            if v.status == "published" and not rejections(v, reader)
+        )
+        if len(ranked) > 1 and ranked[0][:4] == ranked[1][:4]:
+            tied = tuple(r[4] for r in ranked if r[:4] == ranked[0][:4])
+            found.setdefault(tied, context)
+    return [
+        Problem(
+            code="ambiguous_variants",
+            severity="warning",
+            message=(
+                f"{component.id}: variants {', '.join(keys)} tie for "
+                f"{describe_context(context)}; only the key decides"
+            ),
+            component=component.id,
+        )
+        for keys, context in sorted(found.items())
+    ]
+
+
+def reachability_problems(library: Library, component: Component) -> list[Problem]:
+    """Declared locales for which no published variant of the component has a locale in reach."""
+    problems = []
+    published = [v for v in component.variants.values() if v.status == "published"]
+    for locale in library.settings.locales:
+        chain = fallback_chain(locale, library.settings.default_locale)
+        if not any(v.conditions.locale is None or v.conditions.locale in chain for v in published):
+            problems.append(
+                Problem(
+                    code="unreachable",
+                    message=f"{component.id}: no published variant reaches locale {locale}",
+                    component=component.id,
+                )
+            )
+    return problems
+
+
+def publication_problems(library: Library) -> list[Problem]:
+    problems = []
+    for publication in sorted(library.publications.values(), key=lambda p: p.id):
+        for index, slot in enumerate(publication.slots, 1):
+            ids = query_matches(library, slot)
+            missing = [i for i in ids if i not in library.components]
+            if missing or not ids:
+                what = (
+                    f"unknown component {missing[0]!r}" if missing else "a query matching nothing"
+                )
+                problems.append(
+                    Problem(
+                        code="broken_slot",
+                        severity="error" if slot.required else "warning",
+                        message=f"publication {publication.id}: slot {index} names {what}",
+                        file=f"publications/{publication.id}.yaml",
+                    )
+                )
+    return problems

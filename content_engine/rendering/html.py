@@ -1,0 +1,363 @@
+"""Turn an assembled ``Document`` into a full HTML page, or into a bare fragment of blocks.
+
+In: a ``Document`` (blocks of trusted, already-escaped XHTML) and a ``RenderEnvironment``.
+Out: ``text/html`` bytes. The page shell is the theme's ``page.html`` (Jinja2, autoescaped);
+themes are looked up in the library's ``renderers/`` first, then in the engine's, and a file a
+theme lacks comes from ``default``. The PDF renderer builds its page here too, so both formats
+share one title page, one table of contents and one set of block anchors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html as html_lib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+from babel.dates import format_date
+from markupsafe import Markup, escape
+
+from ..errors import InputError, InvalidContext, LibraryFormatError, RenderError
+from ..locales import babel_locale, normalize_tag, text_direction
+from ..models import Block, Document
+from . import RenderEnvironment, RenderResult, Translations
+
+__all__ = [
+    "FragmentRenderer",
+    "HtmlRenderer",
+    "Page",
+    "Theme",
+    "ThemeFile",
+    "block_anchor",
+    "block_title",
+    "load_theme",
+    "render_page",
+]
+
+DEFAULT_THEME = "default"
+_THEME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
+_HEADING = re.compile(r"<h([1-3])(?:\s[^>]*)?>(.*?)</h\1\s*>", re.S | re.I)
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+# --- themes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThemeFile:
+    """One stylesheet of a theme and the theme folder it really came from (for its base URL)."""
+
+    text: str
+    folder: str
+    path: str  # "renderers/<folder>/<name>", for messages and as a cache key
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    template: jinja2.Template
+    screen: ThemeFile
+    print: ThemeFile
+
+
+class ThemeLoader(jinja2.BaseLoader):
+    """Names are ``<theme>/<file>``: the library's ``renderers/`` wins over the engine's folder."""
+
+    def __init__(self, library_files: Mapping[str, bytes], engine_dir: Path) -> None:
+        self._library = {
+            path.removeprefix("renderers/"): data
+            for path, data in library_files.items()
+            if path.startswith("renderers/")
+        }
+        self._engine = jinja2.FileSystemLoader(str(engine_dir))
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        data = self._library.get(template)
+        if data is None:
+            return self._engine.get_source(environment, template)
+        # Library files are keyed into the environment cache by content: never stale.
+        return _decode(data, f"renderers/{template}"), None, lambda: True
+
+
+_JINJA_ENVS: OrderedDict[tuple[str, str], jinja2.Environment] = OrderedDict()
+_JINJA_LOCK = threading.Lock()
+_JINJA_ENVS_MAX = 32
+
+
+def _library_themes_fingerprint(library_files: Mapping[str, bytes]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(p for p in library_files if p.startswith("renderers/")):
+        digest.update(path.encode("utf-8") + b"\0")
+        digest.update(hashlib.blake2b(library_files[path], digest_size=16).digest())
+    return digest.hexdigest()
+
+
+def _jinja_env(env: RenderEnvironment) -> jinja2.Environment:
+    """One Jinja environment per (engine folder, library themes), so compiled page templates
+    survive across renders and across ``RenderEnvironment`` instances of the same library."""
+    key = (str(env.engine_renderers_dir), _library_themes_fingerprint(env.library_files))
+    with _JINJA_LOCK:
+        jenv = _JINJA_ENVS.get(key)
+        if jenv is not None:
+            _JINJA_ENVS.move_to_end(key)
+            return jenv
+        # Themes are trusted code of the engine or of the library's authors, not reader
+        # input, so a normal (non-sandboxed) environment; autoescape still protects the data.
+        jenv = jinja2.Environment(
+            loader=ThemeLoader(env.library_files, env.engine_renderers_dir),
+            autoescape=True,
+            auto_reload=True,
+            keep_trailing_newline=True,
+        )
+        _JINJA_ENVS[key] = jenv
+        while len(_JINJA_ENVS) > _JINJA_ENVS_MAX:
+            _JINJA_ENVS.popitem(last=False)
+        return jenv
+
+
+def _decode(data: bytes, path: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LibraryFormatError(f"not UTF-8: {exc.reason}", file=path) from None
+
+
+@lru_cache(maxsize=64)
+def _read_engine_file(path: str, mtime_ns: int) -> str:
+    # Keyed by mtime so that editing a theme shows up without a restart.
+    return _decode(Path(path).read_bytes(), path)
+
+
+def _engine_text(engine_dir: Path, relative: str) -> str | None:
+    path = engine_dir / relative
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _read_engine_file(str(path), mtime)
+
+
+def _theme_file(env: RenderEnvironment, theme: str, name: str) -> ThemeFile:
+    for folder in dict.fromkeys((theme, DEFAULT_THEME)):
+        relative = f"{folder}/{name}"
+        data = env.library_files.get(f"renderers/{relative}")
+        if data is not None:
+            return ThemeFile(
+                _decode(data, f"renderers/{relative}"), folder, f"renderers/{relative}"
+            )
+        text = _engine_text(env.engine_renderers_dir, relative)
+        if text is not None:
+            return ThemeFile(text, folder, f"renderers/{relative}")
+    return ThemeFile("", theme, f"renderers/{theme}/{name}")
+
+
+def known_layouts(env: RenderEnvironment) -> list[str]:
+    """Theme names offered by the library and the engine."""
+    names = {
+        p.split("/")[1]
+        for p in env.library_files
+        if p.startswith("renderers/") and p.count("/") >= 2
+    }
+    if env.engine_renderers_dir.is_dir():
+        names.update(p.name for p in env.engine_renderers_dir.iterdir() if p.is_dir())
+    return sorted(n for n in names if _THEME_NAME.match(n))
+
+
+def load_theme(env: RenderEnvironment, layout: str) -> Theme:
+    """The theme a publication's ``layout`` names; an unknown layout is bad input."""
+    prefix = f"renderers/{layout}/"
+    exists = _THEME_NAME.match(layout) is not None and (
+        any(p.startswith(prefix) for p in env.library_files)
+        or (env.engine_renderers_dir / layout).is_dir()
+    )
+    if not exists:
+        known = known_layouts(env)
+        raise InputError(
+            f"unknown layout {layout!r}; known layouts: {', '.join(known) or 'none'}",
+            code="unknown_layout",
+            details={"layout": layout, "known": known},
+        )
+    try:
+        template = _jinja_env(env).select_template(
+            list(dict.fromkeys((f"{layout}/page.html", f"{DEFAULT_THEME}/page.html")))
+        )
+    except jinja2.TemplateSyntaxError as exc:
+        raise LibraryFormatError(
+            exc.message or "invalid template", file=f"renderers/{exc.name}", line=exc.lineno
+        ) from None
+    except jinja2.TemplatesNotFound:
+        raise InputError(
+            f"layout {layout!r} has no page.html and no default to fall back on"
+        ) from None
+    return Theme(
+        name=layout,
+        template=template,
+        screen=_theme_file(env, layout, "screen.css"),
+        print=_theme_file(env, layout, "print.css"),
+    )
+
+
+# --- blocks ----------------------------------------------------------------------------------
+
+
+def block_anchor(index: int, block: Block) -> str:
+    """``block-<n>-<component-id>``, n counted from 1: stable across renders of one plan."""
+    return f"block-{index}-{block.component}"
+
+
+def block_title(block: Block) -> str:
+    """The block's title, else the text of its first h1/h2/h3, else its component id."""
+    if block.title:
+        return block.title
+    match = _HEADING.search(block.html)
+    if match:
+        text = _SPACE.sub(" ", html_lib.unescape(_TAG.sub("", match.group(2)))).strip()
+        if text:
+            return text
+    return block.component
+
+
+def _own_locale(block: Block, doc_locale: str) -> tuple[str, str] | None:
+    """(lang, dir) for a block that came from another locale than the document's, else None."""
+    if not block.locale:
+        return None
+    try:
+        tag = normalize_tag(block.locale)
+    except InvalidContext:
+        return None
+    return None if tag == doc_locale else (tag, text_direction(tag))
+
+
+@dataclass(frozen=True)
+class PageBlock:
+    anchor: str
+    component: str
+    variant: str
+    title: str
+    lang: str | None
+    dir: str | None
+    html: Markup
+
+
+def _page_blocks(doc: Document) -> list[PageBlock]:
+    out = []
+    for index, block in enumerate(doc.blocks, start=1):
+        own = _own_locale(block, doc.context.locale)
+        out.append(
+            PageBlock(
+                anchor=block_anchor(index, block),
+                component=block.component,
+                variant=block.variant,
+                title=block_title(block),
+                lang=own[0] if own else None,
+                dir=own[1] if own else None,
+                # Trusted: the assembly escaped every placeholder value already.
+                html=Markup(block.html),
+            )
+        )
+    return out
+
+
+# --- the page --------------------------------------------------------------------------------
+
+
+def translated(
+    translations: Translations, msgid: str, warnings: list[str], **values: object
+) -> Markup:
+    """``msgid`` translated and filled in; the translation and the values are both escaped.
+
+    A translation whose placeholders do not fit is a translator's slip, not a failed render:
+    warn and use the English message.
+    """
+    text = translations.gettext(msgid)
+    try:
+        return escape(text).format(**values)
+    except (KeyError, IndexError, ValueError):
+        warnings.append(f"translation {text!r} of {msgid!r} does not fit; used the original")
+        return escape(msgid).format(**values)
+
+
+@dataclass(frozen=True)
+class Page:
+    html: str
+    theme: Theme
+    warnings: list[str]
+
+
+def render_page(doc: Document, env: RenderEnvironment, *, inline_css: bool = True) -> Page:
+    """The full page of ``doc`` in its theme; without ``inline_css`` for a caller (the PDF
+    renderer) that hands the theme's stylesheets over as prebuilt objects instead."""
+    warnings: list[str] = []
+    theme = load_theme(env, doc.layout)
+    ctx = doc.context
+    translations = env.gettext_for(ctx.locale)
+    name = ctx.customer.get("name")
+    prepared_for = (
+        translated(translations, "Prepared for {name}", warnings, name=str(name))
+        if name not in (None, "")
+        else None
+    )
+    when = format_date(ctx.at, format="long", locale=babel_locale(ctx.locale, env.default_locale))
+    css = None
+    if inline_css:
+        # The stylesheet is the theme's own, trusted; only keep it from closing <style>.
+        css = Markup(theme.screen.text.replace("</", "<\\/"))
+    try:
+        html = theme.template.render(
+            lang=ctx.locale,
+            dir=text_direction(ctx.locale),
+            title=doc.title,
+            layout=doc.layout,
+            css=css,
+            prepared_for=prepared_for,
+            generated_on=translated(translations, "Generated on {date}", warnings, date=when),
+            contents_label=translated(translations, "Contents", warnings),
+            blocks=_page_blocks(doc),
+            publication=doc.publication,
+            context=ctx,
+        )
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"theme {theme.name!r}: page.html failed: {exc}") from exc
+    return Page(html=html, theme=theme, warnings=warnings)
+
+
+class HtmlRenderer:
+    """``html``: the full page with the theme's screen stylesheet inlined."""
+
+    name = "html"
+    media_type = "text/html; charset=utf-8"
+
+    def render(self, doc: Document, env: RenderEnvironment) -> RenderResult:
+        page = render_page(doc, env, inline_css=True)
+        return RenderResult(page.html.encode("utf-8"), self.media_type, page.warnings)
+
+
+class FragmentRenderer:
+    """``fragment``: just the blocks, each in its ``section``, for embedding in another page."""
+
+    name = "fragment"
+    media_type = "text/html; charset=utf-8"
+
+    def render(self, doc: Document, env: RenderEnvironment) -> RenderResult:
+        parts = []
+        for block in doc.blocks:
+            component, variant = escape(block.component), escape(block.variant)
+            attrs = f' data-component="{component}" data-variant="{variant}"'
+            own = _own_locale(block, doc.context.locale)
+            if own:
+                attrs += f' lang="{escape(own[0])}" dir="{own[1]}"'
+            parts.append(f'<section class="ce-block"{attrs}>\n{block.html}\n</section>\n')
+        return RenderResult("".join(parts).encode("utf-8"), self.media_type, [])

@@ -1,0 +1,178 @@
+"""The Jinja2 sandbox editors' placeholders run in, with limits and warning capture.
+
+In: compiled body templates and render variables. Out: text, or ``TemplateError`` when a body
+breaks the sandbox or a limit. Undefined names render empty and are reported as warnings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from jinja2 import ChainableUndefined, TemplateSyntaxError
+from jinja2.exceptions import SecurityError
+from jinja2.exceptions import TemplateError as JinjaTemplateError
+from jinja2.runtime import Context as JinjaContext
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from markupsafe import Markup
+
+from . import formatting
+from .errors import LibraryFormatError, TemplateError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one body's render; a body over them fails as a sandbox violation."""
+
+    max_output_chars: int = 1_000_000
+    max_seconds: float = 2.0
+    max_sequence: int = 100_000  # longest string or list built by ``*``
+    max_exponent: int = 1_000
+
+
+_warnings: ContextVar[list[str] | None] = ContextVar("ce_render_warnings", default=None)
+
+
+class RecordingUndefined(ChainableUndefined):
+    """Renders empty, and notes its name in the current render's warnings when used."""
+
+    __slots__ = ()
+
+    def _note(self) -> None:
+        sink = _warnings.get()
+        if sink is not None:
+            message = f"undefined name {self._undefined_name!r} rendered empty"
+            if message not in sink:
+                sink.append(message)
+
+    def __str__(self) -> str:
+        self._note()
+        return ""
+
+    def __html__(self) -> str:
+        self._note()
+        return ""
+
+    def __iter__(self) -> Iterator[Any]:
+        self._note()
+        return iter(())
+
+    def __bool__(self) -> bool:
+        self._note()
+        return False
+
+    def __len__(self) -> int:
+        self._note()
+        return 0
+
+
+class BodySandbox(ImmutableSandboxedEnvironment):
+    """A sandbox that also bounds the work a single expression may do.
+
+    Immutable: one body must not change the customer data the next body sees.
+    """
+
+    # Constant folding would build ``'a' * 10**9`` at compile time unless these are intercepted.
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        super().__init__(
+            autoescape=True,
+            undefined=RecordingUndefined,
+            extensions=["jinja2.ext.i18n", "jinja2.ext.loopcontrols"],
+            keep_trailing_newline=True,
+            finalize=None,
+        )
+        self.limits = limits or Limits()
+        formatting.install(self)
+        self.globals.pop("range", None)
+        self.globals["range"] = self._range
+
+    def _range(self, *args: int) -> range:
+        r = range(*args)
+        if len(r) > self.limits.max_sequence:
+            raise SecurityError(f"range of {len(r)} items is over the limit")
+        return r
+
+    def call_binop(self, context: JinjaContext, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                sized = isinstance(seq, str | list | tuple | bytes) and isinstance(n, int)
+                if sized and len(seq) * n > self.limits.max_sequence:
+                    raise SecurityError("a repeated sequence would be over the size limit")
+        if (
+            operator == "**"
+            and isinstance(right, int | float)
+            and abs(right) > self.limits.max_exponent
+        ):
+            raise SecurityError("an exponent is over the limit")
+        return super().call_binop(context, operator, left, right)
+
+    def format_string(self, text: str, kwargs: dict[str, Any]) -> str:
+        """``str.format`` as the sandbox allows it: no walking to attributes like ``__class__``."""
+        return str(SandboxedFormatter(self).vformat(text, (), kwargs))
+
+    def check_syntax(self, source: str, filename: str, line_offset: int = 0) -> None:
+        """Parse without compiling, so a syntax error points into the editor's own text."""
+        with _syntax_errors(filename, line_offset):
+            self.parse(source)
+
+    def compile_body(self, source: str, filename: str, line_offset: int = 0) -> Any:
+        with _syntax_errors(filename, line_offset):
+            return self.from_string(source)
+
+    def run(self, template: Any, variables: dict[str, Any], where: str) -> tuple[str, list[str]]:
+        """Render within the limits; return the text and the warnings it raised."""
+        sink: list[str] = []
+        token = _warnings.set(sink)
+        limits = self.limits
+        deadline = time.monotonic() + limits.max_seconds
+        parts: list[str] = []
+        size = 0
+        try:
+            for chunk in template.generate(variables):
+                size += len(chunk)
+                if size > limits.max_output_chars:
+                    _fail(where, f"output over {limits.max_output_chars} characters")
+                if time.monotonic() > deadline:
+                    _fail(where, f"render took over {limits.max_seconds} s")
+                parts.append(chunk)
+        except SecurityError as exc:
+            _fail(where, f"sandbox violation: {exc}")
+        except TemplateError:
+            raise
+        except (JinjaTemplateError, ArithmeticError, ValueError, TypeError, LookupError) as exc:
+            _fail(where, f"{type(exc).__name__}: {exc}")
+        except RecursionError:
+            _fail(where, "recursion too deep")
+        finally:
+            _warnings.reset(token)
+        return "".join(parts), sink
+
+
+@contextmanager
+def _syntax_errors(filename: str, line_offset: int) -> Iterator[None]:
+    try:
+        yield
+    except TemplateSyntaxError as exc:
+        raise LibraryFormatError(
+            f"template syntax: {exc.message}", file=filename, line=(exc.lineno or 1) + line_offset
+        ) from None
+
+
+def _fail(where: str, why: str) -> NoReturn:
+    raise TemplateError(f"{where}: {why}", details={"where": where, "reason": why})
+
+
+def note_warning(message: str) -> None:
+    """Add a warning to the render in progress (used by filters that fall back)."""
+    sink = _warnings.get()
+    if sink is not None and message not in sink:
+        sink.append(message)
+
+
+SafeCallable = Callable[..., Markup]

@@ -1,0 +1,138 @@
+"""Choosing a variant (CONTRACT section 3): candidates, ranking, and the explain trace.
+
+In: a component's variants and a ``Reader``. Out: a ``Selection`` naming the winner and, for
+every variant, whether it was a candidate, why not, and its rank. Pure and deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from .conditions import Reader
+from .models import Component, Context, Variant
+
+PREVIEW_STATUSES = frozenset({"published", "draft", "review"})
+# A variant that states no region is farther from the reader than any region it could name.
+UNSTATED_DISTANCE = 1_000
+
+Rank = tuple[int, int, int, int, str]
+
+
+class VariantTrace(BaseModel):
+    key: str
+    version: int
+    candidate: bool
+    reasons: list[str]
+    # Smaller sorts first: [locale position in chain, -stated dimensions, region distance,
+    # -priority, key]. Present for candidates only.
+    rank: list[int | str] | None = None
+
+
+class Selection(BaseModel):
+    """The outcome of section 3 for one component and one context, with its reasons."""
+
+    component: str
+    context: Context
+    chain: list[str]
+    segments: list[str]
+    winner: str | None
+    variants: list[VariantTrace]
+    ambiguous: list[str] = []
+
+
+def _fmt(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def rejections(variant: Variant, reader: Reader) -> list[str]:
+    """Why ``variant`` is not a candidate for ``reader`` (empty: it is one)."""
+    ctx, cond, reasons = reader.context, variant.conditions, []
+    allowed = PREVIEW_STATUSES if reader.preview else {"published"}
+    if variant.status not in allowed:
+        reasons.append(
+            f"status {variant.status}: only published variants are served"
+            + ("" if reader.preview or variant.status == "archived" else " (use preview)")
+        )
+    if variant.valid_from and ctx.at < variant.valid_from:
+        reasons.append(f"not valid yet: valid_from {_fmt(variant.valid_from)}")
+    if variant.valid_until and ctx.at >= variant.valid_until:
+        reasons.append(f"expired: valid_until {_fmt(variant.valid_until)}")
+    if cond.locale is not None and cond.locale not in reader.chain:
+        reasons.append(f"locale {cond.locale} is not in the chain {' > '.join(reader.chain)}")
+    if cond.segments is not None:
+        if not reader.segments:
+            reasons.append("segments: the context has no segment")
+        elif not reader.segments & set(cond.segments):
+            reasons.append(
+                f"segments: none of {sorted(reader.segments)} is in {list(cond.segments)}"
+            )
+    for dimension, value in (("roles", ctx.role), ("channels", ctx.channel)):
+        stated = getattr(cond, dimension)
+        if stated is not None:
+            name = dimension[:-1]
+            if value is None:
+                reasons.append(f"{dimension}: the context has no {name}")
+            elif value not in stated:
+                reasons.append(f"{dimension}: {name} {value!r} is not in {list(stated)}")
+    if cond.regions is not None:
+        if ctx.region is None:
+            reasons.append("regions: the context has no region")
+        elif reader.region_distance(cond.regions) is None:
+            reasons.append(f"regions: {ctx.region} is not in {list(cond.regions)}")
+    return reasons
+
+
+def rank(variant: Variant, reader: Reader) -> Rank:
+    """The sort key of a candidate: smaller is better (section 3.3)."""
+    cond = variant.conditions
+    position = len(reader.chain) if cond.locale is None else reader.chain.index(cond.locale)
+    stated_distance = None if cond.regions is None else reader.region_distance(cond.regions)
+    distance = UNSTATED_DISTANCE if stated_distance is None else stated_distance
+    return (position, -cond.stated(), distance, -variant.priority, variant.key)
+
+
+def best_variant(variants: Iterable[Variant], reader: Reader) -> Variant | None:
+    """The winner alone, without building the trace (the hot path)."""
+    best: tuple[Rank, Variant] | None = None
+    for variant in variants:
+        if not rejections(variant, reader):
+            r = rank(variant, reader)
+            if best is None or r < best[0]:
+                best = (r, variant)
+    return best[1] if best else None
+
+
+def explain(component: Component, reader: Reader) -> Selection:
+    """Every variant of ``component`` judged for ``reader``, with the winner."""
+    traces: list[VariantTrace] = []
+    ranked: list[tuple[Rank, str]] = []
+    for key in sorted(component.variants):
+        variant = component.variants[key]
+        reasons = rejections(variant, reader)
+        r = None if reasons else rank(variant, reader)
+        if r is not None:
+            ranked.append((r, key))
+        traces.append(
+            VariantTrace(
+                key=key,
+                version=variant.version,
+                candidate=r is not None,
+                reasons=reasons,
+                rank=list(r) if r else None,
+            )
+        )
+    ranked.sort()
+    winner = ranked[0][1] if ranked else None
+    ambiguous = [k for r, k in ranked if ranked and r[:4] == ranked[0][0][:4]]
+    return Selection(
+        component=component.id,
+        context=reader.context,
+        chain=list(reader.chain),
+        segments=sorted(reader.segments),
+        winner=winner,
+        variants=traces,
+        ambiguous=ambiguous if len(ambiguous) > 1 else [],
+    )
