@@ -14,10 +14,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
+from .errors import InvalidContext
 from .locales import normalize_tag
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
@@ -54,6 +56,14 @@ def parse_instant(value: Any, *, end_of_day: bool = False) -> datetime | None:
             return parse_instant(date.fromisoformat(text), end_of_day=end_of_day)
         return _as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
     raise ValueError(f"not a date or time: {value!r}")
+
+
+def _tag(value: str) -> str:
+    """``normalize_tag`` for validators: a ``ValueError`` so pydantic reports the field."""
+    try:
+        return normalize_tag(value)
+    except InvalidContext as exc:
+        raise ValueError(exc.message) from None
 
 
 def _tuple_of_str(value: Any) -> Any:
@@ -119,12 +129,12 @@ class LibrarySettings(Strict):
     @field_validator("default_locale")
     @classmethod
     def _norm_default(cls, v: str) -> str:
-        return normalize_tag(v)
+        return _tag(v)
 
     @field_validator("locales")
     @classmethod
     def _norm_locales(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(normalize_tag(t) for t in v)
+        return tuple(_tag(t) for t in v)
 
 
 class Conditions(Strict):
@@ -139,7 +149,7 @@ class Conditions(Strict):
     @field_validator("locale")
     @classmethod
     def _norm_locale(cls, v: str | None) -> str | None:
-        return normalize_tag(v) if v else None
+        return _tag(v) if v else None
 
     @field_validator("segments", "roles", "regions", "channels", mode="before")
     @classmethod
@@ -250,7 +260,7 @@ class Context(Strict):
     @field_validator("locale")
     @classmethod
     def _norm_locale(cls, v: str) -> str:
-        return normalize_tag(v)
+        return _tag(v)
 
     @field_validator("segments", mode="before")
     @classmethod
@@ -328,3 +338,24 @@ class Receipt(BaseModel):
 
 def is_valid_id(value: str) -> bool:
     return bool(_ID.match(value))
+
+
+def readable_errors(exc: ValidationError) -> str:
+    """A pydantic error as one line a person can act on: ``segments.0: ... ; foo: unknown key``."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "value"
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        message = message.removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
+    return "; ".join(parts)
+
+
+def parse_context(data: Any) -> Context:
+    """A ``Context`` from JSON-like data, or ``InvalidContext`` saying what is wrong."""
+    if not isinstance(data, dict):
+        raise InvalidContext("context must be a JSON object")
+    try:
+        return Context.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidContext(f"invalid context: {readable_errors(exc)}") from None

@@ -35,6 +35,19 @@ class Limits:
 
 
 _warnings: ContextVar[list[str] | None] = ContextVar("ce_render_warnings", default=None)
+_deadline: ContextVar[float] = ContextVar("ce_render_deadline", default=float("inf"))
+
+
+def _check_clock() -> None:
+    if time.monotonic() > _deadline.get():
+        raise SecurityError("render time limit reached")
+
+
+def _timed(items: range) -> Iterator[int]:
+    for n, item in enumerate(items):
+        if n % 256 == 0:
+            _check_clock()
+        yield item
 
 
 class RecordingUndefined(ChainableUndefined):
@@ -92,11 +105,25 @@ class BodySandbox(ImmutableSandboxedEnvironment):
         self.globals.pop("range", None)
         self.globals["range"] = self._range
 
-    def _range(self, *args: int) -> range:
+    def _range(self, *args: int) -> Iterator[int]:
         r = range(*args)
         if len(r) > self.limits.max_sequence:
             raise SecurityError(f"range of {len(r)} items is over the limit")
-        return r
+        return _timed(r)
+
+    # Loops that print nothing never reach the output check; these hooks see every attribute,
+    # item, call and range step, so the clock is checked there too.
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _check_clock()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        _check_clock()
+        return super().getitem(obj, argument)
+
+    def call(__self, __context: JinjaContext, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_clock()
+        return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: JinjaContext, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
@@ -128,9 +155,10 @@ class BodySandbox(ImmutableSandboxedEnvironment):
     def run(self, template: Any, variables: dict[str, Any], where: str) -> tuple[str, list[str]]:
         """Render within the limits; return the text and the warnings it raised."""
         sink: list[str] = []
-        token = _warnings.set(sink)
         limits = self.limits
         deadline = time.monotonic() + limits.max_seconds
+        token = _warnings.set(sink)
+        clock = _deadline.set(min(deadline, _deadline.get()))
         parts: list[str] = []
         size = 0
         try:
@@ -151,6 +179,7 @@ class BodySandbox(ImmutableSandboxedEnvironment):
             _fail(where, "recursion too deep")
         finally:
             _warnings.reset(token)
+            _deadline.reset(clock)
         return "".join(parts), sink
 
 

@@ -24,6 +24,8 @@ _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 TOKEN_OPEN, TOKEN_CLOSE, TOKEN_PAD = "\ue000", "\ue001", "\ue002"
 _TOKEN = re.compile(f"{TOKEN_OPEN}(\\d+){TOKEN_CLOSE}(?:[{TOKEN_PAD}\\n]|&#10;)*")
 _ROOT = "ce-root"
+_POSITION_SUFFIX = re.compile(r", line \d+, column \d+$")
+_LINE_REF = re.compile(r"\bline (\d+)")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -64,10 +66,10 @@ def parse_body(
     try:
         root = etree.fromstring(wrapped, _PARSER)
     except etree.XMLSyntaxError as exc:
-        entry = exc.error_log[0] if len(exc.error_log) else None
-        line = entry.line if entry else exc.lineno or 1
-        column = entry.column if entry else (exc.position[1] if exc.position else 0)
-        message = (entry.message if entry else str(exc.msg)).replace(_ROOT, "body end")
+        # The parser is shared, so its log may hold older entries: trust the exception's own.
+        line, column = exc.position if exc.position else (exc.lineno or 1, 0)
+        message = _POSITION_SUFFIX.sub("", str(exc.msg)).replace(_ROOT, "body end")
+        message = _LINE_REF.sub(lambda m: f"line {int(m.group(1)) + line_offset}", message)
         if line == 1:
             column = max(1, column - len(_ROOT) - 2)
         raise LibraryFormatError(

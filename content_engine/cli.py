@@ -1,0 +1,308 @@
+"""The ``content-engine`` command: a thin adapter from argv to one engine call.
+
+Errors become one line on stderr and an exit code (2 bad input, 1 failed render or lint
+problems); results go to stdout or ``-o FILE``. ``main(argv)`` can be called from tests.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import click
+import typer
+
+from .engine import Engine
+from .errors import ContentEngineError, InputError
+from .models import Context, parse_context
+from .settings import Settings
+
+app = typer.Typer(
+    name="content-engine",
+    help="Assemble personalized documents from a component library.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="CONTENT_ENGINE_DB", help="Database URL.", show_default=False),
+]
+OutOption = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Write to FILE instead of stdout.")
+]
+Locale = Annotated[str | None, typer.Option("--locale", help="BCP 47 locale, e.g. de-AT.")]
+Segment = Annotated[
+    list[str] | None, typer.Option("--segment", help="A segment (repeatable; adds to the file's).")
+]
+Role = Annotated[str | None, typer.Option("--role", help="The reader's role.")]
+Region = Annotated[str | None, typer.Option("--region", help="ISO 3166 region code, e.g. AT.")]
+Channel = Annotated[str | None, typer.Option("--channel", help="web, print, ...")]
+ContextFile = Annotated[
+    Path | None, typer.Option("--context", help="Context JSON file; options override it.")
+]
+At = Annotated[str | None, typer.Option("--at", help="ISO 8601 time to render for.")]
+Preview = Annotated[bool, typer.Option("--preview", help="Include drafts and variants in review.")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def warn(messages: list[str]) -> None:
+    for message in messages:
+        typer.echo(f"warning: {message}", err=True)
+
+
+@contextmanager
+def engine_for(db: str | None) -> Iterator[Engine]:
+    """Open the engine and turn every domain error into one line and its exit code."""
+    try:
+        with Engine(Settings.from_env(db_url=db)) as engine:
+            yield engine
+    except ContentEngineError as exc:
+        fail(exc.message, exc.exit_code)
+
+
+def build_context(
+    locale: str | None,
+    segments: list[str] | None,
+    role: str | None,
+    region: str | None,
+    channel: str | None,
+    context_file: Path | None,
+    at: str | None,
+) -> Context:
+    """Merge ``--context FILE`` with the options: options override, segments add up."""
+    data: dict[str, Any] = {}
+    if context_file is not None:
+        try:
+            data = json.loads(context_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read context file {context_file}: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{context_file}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
+        if not isinstance(data, dict):
+            raise InputError(f"{context_file}: the context must be a JSON object")
+    for key, value in (
+        ("locale", locale),
+        ("role", role),
+        ("region", region),
+        ("channel", channel),
+        ("at", at),
+    ):
+        if value is not None:
+            data[key] = value
+    if segments:
+        existing = data.get("segments") or []
+        data["segments"] = [*existing, *segments] if isinstance(existing, list) else existing
+    if "locale" not in data:
+        raise InputError("a locale is required: give --locale or a context file with 'locale'")
+    return parse_context(data)
+
+
+def write_output(content: bytes, output: Path | None, *, binary: bool = False) -> None:
+    if output is not None:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_bytes(content)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc}")
+        return
+    if binary and sys.stdout.isatty():
+        fail("refusing to write a PDF to a terminal; use -o FILE")
+    sys.stdout.buffer.write(content)
+    sys.stdout.flush()
+
+
+def dump_json(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode()
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="The library folder.")], db: DbOption = None
+) -> None:
+    """Load a library folder into the repository (all or nothing)."""
+    if not path.is_dir():
+        fail(f"{path}: not a folder")
+    with engine_for(db) as engine:
+        report = engine.import_library(path)
+    typer.echo(report.summary() if hasattr(report, "summary") else str(report), err=True)
+
+
+@app.command("export")
+def export(
+    path: Annotated[Path, typer.Argument(help="The folder to write.")], db: DbOption = None
+) -> None:
+    """Write the repository's library back out as files."""
+    with engine_for(db) as engine:
+        library = engine.export_library(path)
+    typer.echo(f"exported {len(library.components)} components to {path}", err=True)
+
+
+@app.command()
+def render(
+    publication: Annotated[str, typer.Argument(help="Publication id.")],
+    locale: Locale = None,
+    segment: Segment = None,
+    role: Role = None,
+    region: Region = None,
+    channel: Channel = None,
+    context: ContextFile = None,
+    at: At = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="html, pdf, json or fragment.")
+    ] = "html",
+    output: OutOption = None,
+    preview: Preview = False,
+    db: DbOption = None,
+) -> None:
+    """Assemble and render a publication for one reader."""
+    with engine_for(db) as engine:
+        ctx = build_context(locale, segment, role, region, channel, context, at)
+        result = engine.render(publication, ctx, format=format, preview=preview)
+    warn(result.warnings)
+    write_output(result.content, output, binary=format == "pdf")
+
+
+@app.command()
+def block(
+    component: Annotated[str, typer.Argument(help="Component id.")],
+    locale: Locale = None,
+    segment: Segment = None,
+    role: Role = None,
+    region: Region = None,
+    channel: Channel = None,
+    context: ContextFile = None,
+    at: At = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="html or json.")] = "html",
+    output: OutOption = None,
+    preview: Preview = False,
+    db: DbOption = None,
+) -> None:
+    """The assembled fragment of one component."""
+    if format not in ("html", "json"):
+        fail(f"unknown format {format!r} for block: use html or json")
+    with engine_for(db) as engine:
+        ctx = build_context(locale, segment, role, region, channel, context, at)
+        result = engine.block(component, ctx, preview=preview)
+    warn(result.warnings)
+    if format == "json":
+        data = result.model_dump(mode="json", include={"component", "variant", "version", "locale"})
+        data |= {"html": result.html, "warnings": result.warnings}
+        write_output(dump_json(data), output)
+    else:
+        write_output(result.html.encode() + b"\n", output)
+
+
+@app.command(name="explain")
+def explain_(
+    component: Annotated[str, typer.Argument(help="Component id.")],
+    locale: Locale = None,
+    segment: Segment = None,
+    role: Role = None,
+    region: Region = None,
+    channel: Channel = None,
+    context: ContextFile = None,
+    at: At = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    output: OutOption = None,
+    preview: Preview = False,
+    db: DbOption = None,
+) -> None:
+    """Every variant, whether it matched, why not, and the winner."""
+    if format not in ("text", "json"):
+        fail(f"unknown format {format!r} for explain: use text or json")
+    with engine_for(db) as engine:
+        ctx = build_context(locale, segment, role, region, channel, context, at)
+        selection = engine.explain(component, ctx, preview=preview)
+    if format == "json":
+        write_output(dump_json(selection.model_dump(mode="json")), output)
+        return
+    lines = [
+        f"component {selection.component} for {ctx.locale}",
+        f"chain: {' > '.join(selection.chain)}",
+        f"segments: {', '.join(selection.segments) or '-'}",
+    ]
+    for v in selection.variants:
+        mark = "*" if v.key == selection.winner else ("+" if v.candidate else "-")
+        lines.append(f" {mark} {v.key} v{v.version}" + (f"  rank {v.rank}" if v.rank else ""))
+        lines += [f"     {reason}" for reason in v.reasons]
+    lines.append(f"winner: {selection.winner or 'none'}")
+    if selection.ambiguous:
+        lines.append(f"ambiguous: {', '.join(selection.ambiguous)} tie; the key decided")
+    write_output(("\n".join(lines) + "\n").encode(), output)
+
+
+@app.command(name="lint")
+def lint_(
+    path: Annotated[
+        Path | None, typer.Argument(help="Lint this folder instead of the repository.")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    db: DbOption = None,
+) -> None:
+    """Problems in the library; exit 1 if there are any errors."""
+    with engine_for(db) as engine:
+        problems = engine.lint(path)
+    if format == "json":
+        write_output(dump_json([p.model_dump(exclude_none=True) for p in problems]), None)
+    else:
+        for problem in problems:
+            typer.echo(f"{problem.severity}: {problem}")
+        errors = sum(p.severity == "error" for p in problems)
+        typer.echo(f"{errors} errors, {len(problems) - errors} warnings", err=True)
+    if any(p.severity == "error" for p in problems):
+        raise typer.Exit(1)
+
+
+@app.command(name="coverage")
+def coverage_(
+    publication: Annotated[str, typer.Argument(help="Publication id.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if any row has a gap.")] = False,
+    db: DbOption = None,
+) -> None:
+    """For each locale × role × region group: do the required slots resolve?"""
+    with engine_for(db) as engine:
+        report = engine.coverage(publication)
+    if format == "json":
+        write_output(dump_json(report.model_dump(mode="json")), None)
+    else:
+        for row in report.rows:
+            status = "ok  " if row.covered else "GAP "
+            line = f"{status}{row.locale:<8} {row.role or '-':<14} {row.region_group or '-':<8}"
+            gaps = "; ".join(f"{g.component} in {','.join(g.regions)}" for g in row.gaps)
+            falls = ", ".join(f"{f.component}<{f.locale}" for f in row.fallbacks)
+            typer.echo(
+                line
+                + (f"  missing: {gaps}" if gaps else "")
+                + (f"  fallback: {falls}" if falls else "")
+            )
+    if strict and not report.covered:
+        raise typer.Exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code instead of exiting (for tests and embedding)."""
+    try:
+        app(args=argv, prog_name="content-engine", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        typer.echo("error: aborted", err=True)
+        return 1
+    return 0

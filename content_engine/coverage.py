@@ -1,0 +1,106 @@
+"""Coverage: for which readers a publication's required slots resolve, and where locales fall back.
+
+In: a ``Library`` and a publication. Out: a ``CoverageReport`` with one row for each declared
+locale × role × region group; a group is covered when every country in it is. Selection only,
+no rendering, so it runs over the whole matrix in milliseconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from pydantic import BaseModel
+
+from .assembly import query_matches
+from .conditions import RegionGroups, make_reader
+from .errors import NotFound
+from .models import Context, Library
+from .selection import best_variant
+
+
+class SlotGap(BaseModel):
+    slot: int
+    component: str
+    regions: list[str]  # the region codes (or "-" for none) where nothing resolves
+
+
+class SlotFallback(BaseModel):
+    component: str
+    locale: str  # the locale the winning variant is written in
+
+
+class CoverageRow(BaseModel):
+    locale: str
+    role: str | None
+    region_group: str | None
+    covered: bool
+    gaps: list[SlotGap]
+    fallbacks: list[SlotFallback]
+
+
+class CoverageReport(BaseModel):
+    publication: str
+    locales: list[str]
+    roles: list[str | None]
+    region_groups: list[str | None]
+    rows: list[CoverageRow]
+
+    @property
+    def covered(self) -> bool:
+        return all(row.covered for row in self.rows)
+
+
+def _leaves(groups: RegionGroups, name: str) -> list[str]:
+    """The country codes a group stands for, transitively (a code stands for itself)."""
+    if name not in groups.groups:
+        return [name]
+    codes: list[str] = []
+    for member in groups.groups[name]:
+        codes += [c for c in _leaves(groups, member) if c not in codes]
+    return codes
+
+
+def coverage(library: Library, publication_id: str) -> CoverageReport:
+    try:
+        publication = library.publications[publication_id]
+    except KeyError:
+        raise NotFound(f"unknown publication {publication_id!r}") from None
+    settings = library.settings
+    groups = RegionGroups(settings.regions)
+    locales = list(settings.locales) or [settings.default_locale]
+    roles: list[str | None] = list(settings.roles) or [None]
+    region_groups: list[str | None] = list(settings.regions) or [None]
+    rows: list[CoverageRow] = []
+    for locale, role, group in itertools.product(locales, roles, region_groups):
+        codes: list[str | None] = list(_leaves(groups, group)) if group else [None]
+        gaps: dict[tuple[int, str], list[str]] = {}
+        fallbacks: dict[str, str] = {}
+        for code in codes:
+            reader = make_reader(Context(locale=locale, role=role, region=code), settings)
+            for index, slot in enumerate(publication.slots, 1):
+                for cid in query_matches(library, slot):
+                    component = library.components.get(cid)
+                    winner = component and best_variant(component.variants.values(), reader)
+                    if not winner:
+                        if slot.required:
+                            gaps.setdefault((index, cid), []).append(code or "-")
+                        continue
+                    if winner.conditions.locale and winner.conditions.locale != locale:
+                        fallbacks.setdefault(cid, winner.conditions.locale)
+        rows.append(
+            CoverageRow(
+                locale=locale,
+                role=role,
+                region_group=group,
+                covered=not gaps,
+                gaps=[SlotGap(slot=i, component=c, regions=r) for (i, c), r in gaps.items()],
+                fallbacks=[SlotFallback(component=c, locale=lo) for c, lo in fallbacks.items()],
+            )
+        )
+    return CoverageReport(
+        publication=publication_id,
+        locales=locales,
+        roles=roles,
+        region_groups=region_groups,
+        rows=rows,
+    )

@@ -1,0 +1,220 @@
+"""The engine: the one object the CLI and the web layer talk to.
+
+It ties the repository (state), the pure core (selection, assembly, lint, coverage) and the
+renderers together, and keeps what is expensive to rebuild: compiled bodies by
+(component, variant, version), and the current library until the repository's revision moves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from threading import Lock
+from typing import Any
+
+from .assembly import Assembler
+from .compile import CompiledBody, compile_body
+from .conditions import Reader, RegionGroups, describe_context, make_reader
+from .coverage import CoverageReport, coverage
+from .errors import NotFound, RenderError
+from .i18n import Catalogs
+from .integrity import Location, Locator, Problem, check_library, default_locator, raise_first
+from .library import load_library, write_library
+from .lint import lint
+from .models import Block, Component, Context, Document, Library, Receipt, Variant
+from .rendering import RenderEnvironment, get_renderer
+from .sandbox import BodySandbox
+from .selection import Selection, explain
+from .settings import Settings
+from .store import Repository
+
+MAX_COMPILED = 50_000
+
+
+@dataclass
+class Rendered:
+    """A finished render: the bytes, what they are, and the receipt stored for them."""
+
+    content: bytes
+    media_type: str
+    document: Document
+    receipt: Receipt
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _State:
+    revision: int
+    library: Library
+    assembler: Assembler
+    groups: RegionGroups
+
+
+def file_locator(root: Path) -> Locator:
+    """Locate bodies in a library folder, counting front-matter lines for true line numbers."""
+
+    def locate(component: Component, variant: Variant) -> Location:
+        where = default_locator(component, variant)
+        try:
+            text = (root / where.file).read_text(encoding="utf-8")
+        except OSError:
+            return where
+        head = text[: len(text) - len(variant.body)] if text.endswith(variant.body) else ""
+        return Location(where.file, head.count("\n"))
+
+    return locate
+
+
+class Engine:
+    def __init__(self, settings: Settings, repository: Repository | None = None) -> None:
+        self.settings = settings
+        self.repository = repository or Repository(settings.db_url)
+        self.sandbox = BodySandbox(settings.limits)
+        self.catalogs = Catalogs(settings.locales_dir)
+        self._compiled: dict[tuple[str, str, int], CompiledBody] = {}
+        self._state: _State | None = None
+        self._lock = Lock()
+
+    def close(self) -> None:
+        self.repository.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- state ------------------------------------------------------------------------------
+
+    def _compile(self, component: Component, variant: Variant) -> CompiledBody:
+        key = (component.id, variant.key, variant.version)
+        found = self._compiled.get(key) if variant.version else None
+        if found is None:
+            where = default_locator(component, variant)
+            found = compile_body(variant.body, self.sandbox, where.file)
+            if variant.version:
+                if len(self._compiled) >= MAX_COMPILED:
+                    self._compiled.clear()
+                self._compiled[key] = found
+        return found
+
+    def _current(self) -> _State:
+        revision = self.repository.revision()
+        state = self._state
+        if state is None or state.revision != revision:
+            with self._lock:
+                library = self.repository.load_library()
+                state = _State(
+                    revision,
+                    library,
+                    self.assembler(library),
+                    RegionGroups(library.settings.regions),
+                )
+                self._state = state
+        return state
+
+    def assembler(self, library: Library) -> Assembler:
+        return Assembler(library, self.sandbox, self._compile, self.catalogs.for_locale)
+
+    def library(self) -> Library:
+        return self._current().library
+
+    def reader(self, context: Context, *, preview: bool = False) -> Reader:
+        state = self._current()
+        return make_reader(context, state.library.settings, preview=preview, groups=state.groups)
+
+    # --- library in and out -----------------------------------------------------------------
+
+    def import_library(self, path: Path) -> Any:
+        """Load a folder, refuse it whole if anything is broken, else make it the new state."""
+        library = load_library(path)
+        raise_first(check_library(library, self.sandbox, file_locator(path)))
+        return self.repository.import_library(library)
+
+    def export_library(self, path: Path) -> Library:
+        library = self.repository.load_library()
+        write_library(library, path)
+        return library
+
+    def lint(self, path: Path | None = None) -> list[Problem]:
+        """Problems of the repository's library, or of a folder when ``path`` is given."""
+        if path is not None:
+            return lint(load_library(path), self.sandbox, file_locator(path))
+        return lint(self.library(), self.sandbox)
+
+    def coverage(self, publication_id: str) -> CoverageReport:
+        return coverage(self.library(), publication_id)
+
+    # --- selection and assembly -------------------------------------------------------------
+
+    def explain(self, component_id: str, context: Context, *, preview: bool = False) -> Selection:
+        state = self._current()
+        component = state.assembler.component(component_id)
+        return explain(component, self.reader(context, preview=preview))
+
+    def block(self, component_id: str, context: Context, *, preview: bool = False) -> Block:
+        """The assembled fragment; ``RenderError`` when no variant applies."""
+        state = self._current()
+        reader = self.reader(context, preview=preview)
+        block = state.assembler.block(component_id, reader)
+        if block is None:
+            raise RenderError(
+                f"no variant of {component_id} applies to "
+                f"{describe_context(context, reader.segments)}",
+                code="no_variant",
+            )
+        return block
+
+    def document(self, publication_id: str, context: Context, *, preview: bool = False) -> Document:
+        state = self._current()
+        try:
+            publication = state.library.publications[publication_id]
+        except KeyError:
+            raise NotFound(f"unknown publication {publication_id!r}") from None
+        return state.assembler.document(publication, self.reader(context, preview=preview))
+
+    def render(
+        self,
+        publication_id: str,
+        context: Context,
+        *,
+        format: str = "html",
+        preview: bool = False,
+        key_id: str | None = None,
+    ) -> Rendered:
+        """Assemble, render and store a receipt of exactly what was used."""
+        renderer = get_renderer(format)
+        document = self.document(publication_id, context, preview=preview)
+        result = renderer.render(document, self.render_environment())
+        receipt = Receipt(
+            id=uuid.uuid4().hex,
+            created_at=datetime.now(UTC),
+            publication=document.publication,
+            publication_version=document.publication_version,
+            format=format,
+            context=context,
+            used=document.used(),
+            sha256=hashlib.sha256(result.content).hexdigest(),
+            preview=preview,
+            key_id=key_id,
+        )
+        self.repository.save_receipt(receipt)
+        return Rendered(
+            result.content,
+            result.media_type,
+            document,
+            receipt,
+            [*document.warnings, *result.warnings],
+        )
+
+    def render_environment(self) -> RenderEnvironment:
+        library = self.library()
+        return RenderEnvironment(
+            engine_renderers_dir=self.settings.renderers_dir,
+            library_files=library.files,
+            gettext_for=self.catalogs.for_locale,
+            default_locale=library.settings.default_locale,
+        )

@@ -1,0 +1,713 @@
+"""Turn a library folder into a ``Library`` model, and a ``Library`` back into a folder.
+
+In: a folder laid out as CONTRACT section 2 describes: ``library.yaml``, component folders
+(``<any/sub/folders>/<component-id>/component.yaml`` beside ``<variant-key>.html`` files),
+``publications/<publication-id>.yaml``, and the raw files under ``assets/`` and ``renderers/``.
+Out: a validated ``Library``. Every problem is a ``LibraryFormatError`` naming the file, and the
+line and column when the problem has a place (``c/x/de.html:3:9: unknown front-matter key``).
+Loading stops at the first problem; files are visited in sorted order, so the same broken
+folder always reports the same problem.
+
+``write_library`` is the inverse: load → write → load gives an equal library (versions aside).
+It never leaves half a library behind: the new folder is built beside the target and swapped in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import re
+import secrets
+import shutil
+import stat
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import ContentEngineError, InputError, LibraryFormatError
+from .locales import normalize_tag
+from .models import (
+    DIMENSIONS,
+    Component,
+    Library,
+    LibrarySettings,
+    Publication,
+    Variant,
+)
+
+__all__ = [
+    "COMPONENT_FILE",
+    "FILE_FOLDERS",
+    "FRONT_MATTER_KEYS",
+    "LIBRARY_FILE",
+    "PUBLICATIONS_FOLDER",
+    "format_variant",
+    "load_library",
+    "parse_variant",
+    "write_library",
+]
+
+LIBRARY_FILE = "library.yaml"
+COMPONENT_FILE = "component.yaml"
+PUBLICATIONS_FOLDER = "publications"
+# Folders whose every file is carried as bytes in ``Library.files``.
+FILE_FOLDERS = ("assets", "renderers")
+# Top-level names that are never component folders.
+RESERVED = frozenset({LIBRARY_FILE, PUBLICATIONS_FOLDER, *FILE_FOLDERS})
+
+CONDITION_KEYS = ("locale", *DIMENSIONS)
+VARIANT_FIELDS = ("priority", "status", "valid_from", "valid_until")
+FRONT_MATTER_KEYS = CONDITION_KEYS + VARIANT_FIELDS
+COMPONENT_KEYS = ("id", "type", "title", "tags")
+PUBLICATION_KEYS = ("id", "title", "layout", "slots")
+
+# A front-matter fence: a line holding only ``---`` (trailing blanks and a CR tolerated).
+_FENCE = re.compile(r"---[ \t]*\r?")
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def load_library(root: Path) -> Library:
+    """Read the library folder at ``root``; raise ``LibraryFormatError`` on the first problem."""
+    root = Path(root)
+    if not root.is_dir():
+        raise LibraryFormatError(f"not a library folder: {root}")
+    if not (root / LIBRARY_FILE).is_file():
+        # Required so that importing the wrong folder fails instead of archiving everything.
+        raise LibraryFormatError(
+            f"no {LIBRARY_FILE} in {root}: a library folder starts with its settings file",
+            file=LIBRARY_FILE,
+        )
+    return Library(
+        settings=_load_settings(root),
+        components=_load_components(root),
+        publications=_load_publications(root),
+        files=_load_files(root),
+    )
+
+
+def parse_variant(text: str, key: str, *, file: str | None = None) -> Variant:
+    """One variant file's text (front matter + body) to a ``Variant`` named ``key``.
+
+    ``file`` is only used to name the place of a problem.
+    """
+    file = file or f"{key}.html"
+    front, body = _split_front_matter(text, file)
+    data: dict[str, Any] = {}
+    if front is not None:
+        loaded = _safe_load(front, file, line_offset=1)
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise LibraryFormatError(
+                "front matter must be a mapping of keys to values", file=file, line=2, column=1
+            )
+        for name in loaded:
+            if name not in FRONT_MATTER_KEYS:
+                line, column = _locate(front, (name,), line_offset=1) or (None, None)
+                raise LibraryFormatError(
+                    f"unknown front-matter key {name!r} (allowed: {', '.join(FRONT_MATTER_KEYS)})",
+                    file=file,
+                    line=line,
+                    column=column,
+                )
+        data = loaded
+    raw = {
+        "key": key,
+        "conditions": {k: data[k] for k in CONDITION_KEYS if k in data},
+        **{k: data[k] for k in VARIANT_FIELDS if k in data},
+        "body": body,
+    }
+    try:
+        return Variant.model_validate(raw)
+    except ValidationError as exc:
+        loc, message = _first_error(exc, drop="conditions")
+        if loc and loc[0] == "key":
+            raise LibraryFormatError(
+                f"{key!r} is not a valid variant key (the file name without .html: letters, "
+                "digits, '.', '-', '_')",
+                file=file,
+            ) from None
+        where = _locate(front, loc, line_offset=1) if front is not None else None
+        raise _format_error(message, file, where) from None
+    except ContentEngineError as exc:  # normalize_tag raises its own error inside validators
+        where = _locate(front, ("locale",), line_offset=1) if front is not None else None
+        raise _format_error(f"locale: {exc.message}", file, where) from None
+
+
+def _load_settings(root: Path) -> LibrarySettings:
+    text = _read_text(root, LIBRARY_FILE)
+    data = _safe_load(text, LIBRARY_FILE)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise LibraryFormatError("must be a mapping of settings", file=LIBRARY_FILE, line=1)
+    try:
+        return LibrarySettings.model_validate(data)
+    except ValidationError as exc:
+        loc, message = _first_error(exc)
+        raise _format_error(message, LIBRARY_FILE, _locate(text, loc)) from None
+    except ContentEngineError as exc:
+        loc = _bad_locale(data)
+        message = f"{'.'.join(str(p) for p in loc)}: {exc.message}" if loc else exc.message
+        raise _format_error(message, LIBRARY_FILE, _locate(text, loc)) from None
+
+
+def _bad_locale(data: dict[str, Any]) -> tuple[str | int, ...]:
+    """Which settings key holds the tag ``normalize_tag`` refused (for the error's line)."""
+    candidates: list[tuple[tuple[str | int, ...], Any]] = [
+        (("default_locale",), data.get("default_locale", "en"))
+    ]
+    locales = data.get("locales")
+    if isinstance(locales, list):
+        candidates += [(("locales", i), tag) for i, tag in enumerate(locales)]
+    for loc, tag in candidates:
+        try:
+            normalize_tag(tag)
+        except ContentEngineError:
+            return loc
+    return ()
+
+
+def _load_components(root: Path) -> dict[str, Component]:
+    components: dict[str, Component] = {}
+    where: dict[str, str] = {}
+    for rel, dirnames, filenames in _walk(root):
+        if rel == PurePosixPath("."):
+            dirnames[:] = [d for d in dirnames if d not in RESERVED]
+        variant_files = [f for f in filenames if f.endswith(".html")]
+        if COMPONENT_FILE not in filenames:
+            if variant_files:
+                raise LibraryFormatError(
+                    f"variant file without a {COMPONENT_FILE} beside it: a component folder "
+                    f"holds {COMPONENT_FILE} and <variant-key>.html files",
+                    file=_join(rel, variant_files[0]),
+                )
+            continue
+        component_file = _join(rel, COMPONENT_FILE)
+        if rel == PurePosixPath("."):
+            raise LibraryFormatError(
+                f"{COMPONENT_FILE} belongs in a folder named after the component id",
+                file=component_file,
+            )
+        for name in filenames:
+            if name != COMPONENT_FILE and not name.endswith(".html"):
+                raise LibraryFormatError(
+                    f"unexpected file in component folder {rel.as_posix()!r}: it holds "
+                    f"{COMPONENT_FILE} and <variant-key>.html files only",
+                    file=_join(rel, name),
+                )
+        component = _load_component(root, rel, variant_files)
+        if component.id in where:
+            raise LibraryFormatError(
+                f"component id {component.id!r} is defined twice: {where[component.id]} and "
+                f"{component_file}",
+                file=component_file,
+            )
+        where[component.id] = component_file
+        components[component.id] = component
+    return dict(sorted(components.items()))
+
+
+def _load_component(root: Path, rel: PurePosixPath, variant_files: list[str]) -> Component:
+    file = _join(rel, COMPONENT_FILE)
+    text = _read_text(root, file)
+    data = _safe_load(text, file)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise LibraryFormatError(
+            f"must be a mapping with keys {', '.join(COMPONENT_KEYS)}", file=file, line=1
+        )
+    _reject_unknown_keys(data, COMPONENT_KEYS, text, file)
+    folder_name = rel.name
+    if "id" in data and data["id"] != folder_name:
+        line, column = _locate(text, ("id",)) or (None, None)
+        raise LibraryFormatError(
+            f"id {data['id']!r} does not match its folder name {folder_name!r}",
+            file=file,
+            line=line,
+            column=column,
+        )
+    if not variant_files:
+        raise LibraryFormatError(
+            f"component {folder_name!r} has no variant files (<variant-key>.html)", file=file
+        )
+    variants: dict[str, Variant] = {}
+    for name in variant_files:
+        variant_file = _join(rel, name)
+        key = name[: -len(".html")]
+        variants[key] = parse_variant(_read_text(root, variant_file), key, file=variant_file)
+    parent = rel.parent.as_posix()
+    raw = {
+        **data,
+        "id": folder_name,
+        "folder": "" if parent == "." else parent,
+        "variants": variants,
+    }
+    try:
+        return Component.model_validate(raw)
+    except ValidationError as exc:
+        loc, message = _first_error(exc)
+        if loc and loc[0] == "id":
+            message = f"folder name {folder_name!r} is not a valid component id"
+        raise _format_error(message, file, _locate(text, loc)) from None
+
+
+def _load_publications(root: Path) -> dict[str, Publication]:
+    folder = root / PUBLICATIONS_FOLDER
+    if not folder.is_dir():
+        return {}
+    publications: dict[str, Publication] = {}
+    for name in sorted(os.listdir(folder)):
+        if name.startswith("."):
+            continue
+        file = f"{PUBLICATIONS_FOLDER}/{name}"
+        if not name.endswith(".yaml") or not (folder / name).is_file():
+            raise LibraryFormatError(
+                f"unexpected entry in {PUBLICATIONS_FOLDER}/: it holds <publication-id>.yaml "
+                "files only",
+                file=file,
+            )
+        publication = _load_publication(root, file, name[: -len(".yaml")])
+        publications[publication.id] = publication
+    return publications
+
+
+def _load_publication(root: Path, file: str, stem: str) -> Publication:
+    text = _read_text(root, file)
+    data = _safe_load(text, file)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise LibraryFormatError(
+            f"must be a mapping with keys {', '.join(PUBLICATION_KEYS)}", file=file, line=1
+        )
+    _reject_unknown_keys(data, PUBLICATION_KEYS, text, file)
+    if "id" in data and data["id"] != stem:
+        line, column = _locate(text, ("id",)) or (None, None)
+        raise LibraryFormatError(
+            f"id {data['id']!r} does not match its file name {stem!r}",
+            file=file,
+            line=line,
+            column=column,
+        )
+    try:
+        return Publication.model_validate({**data, "id": stem})
+    except ValidationError as exc:
+        loc, message = _first_error(exc)
+        if loc and loc[0] == "id":
+            message = f"file name {stem!r} is not a valid publication id"
+        raise _format_error(message, file, _locate(text, loc)) from None
+
+
+def _load_files(root: Path) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for top in FILE_FOLDERS:
+        if not (root / top).is_dir():
+            continue
+        for rel, _dirnames, filenames in _walk(root / top):
+            for name in filenames:
+                path = (PurePosixPath(top) / rel / name).as_posix()
+                files[path] = (root / path).read_bytes()
+    return files
+
+
+def _walk(top: Path) -> Iterator[tuple[PurePosixPath, list[str], list[str]]]:
+    """``os.walk`` in sorted order without hidden entries; paths relative to ``top``.
+
+    Callers may prune the yielded ``dirnames`` in place, as with ``os.walk``.
+    """
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel = PurePosixPath(Path(dirpath).relative_to(top).as_posix())
+        yield rel, dirnames, sorted(f for f in filenames if not f.startswith("."))
+
+
+def _join(rel: PurePosixPath, name: str) -> str:
+    return (rel / name).as_posix()
+
+
+def _read_text(root: Path, file: str) -> str:
+    data = (root / file).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise LibraryFormatError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x})", file=file, line=line, column=column
+        ) from None
+
+
+def _safe_load(text: str, file: str, *, line_offset: int = 0) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        if mark is None:
+            raise LibraryFormatError(message, file=file) from None
+        raise LibraryFormatError(
+            message, file=file, line=mark.line + 1 + line_offset, column=mark.column + 1
+        ) from None
+    except (yaml.YAMLError, ValueError) as exc:
+        # PyYAML raises a bare ValueError for impossible dates such as 2026-13-01.
+        raise LibraryFormatError(f"invalid YAML: {exc}", file=file) from None
+
+
+def _split_front_matter(text: str, file: str) -> tuple[str | None, str]:
+    """Split ``text`` into front matter (``None`` when absent) and the verbatim body.
+
+    The body is everything after the closing fence line; only that line's own newline goes.
+    """
+    first_end = text.find("\n")
+    first_line = text if first_end < 0 else text[:first_end]
+    if not _FENCE.fullmatch(first_line):
+        return None, text
+    if first_end >= 0:
+        start = pos = first_end + 1
+        while True:
+            end = text.find("\n", pos)
+            line = text[pos:] if end < 0 else text[pos:end]
+            if _FENCE.fullmatch(line):
+                return text[start:pos], "" if end < 0 else text[end + 1 :]
+            if end < 0:
+                break
+            pos = end + 1
+    raise LibraryFormatError(
+        "front matter is not closed: no '---' line after the opening one",
+        file=file,
+        line=1,
+        column=1,
+    )
+
+
+def _reject_unknown_keys(data: dict[Any, Any], allowed: Sequence[str], text: str, file: str) -> None:
+    for name in data:
+        if name not in allowed:
+            line, column = _locate(text, (name,)) or (None, None)
+            raise LibraryFormatError(
+                f"unknown key {name!r} (allowed: {', '.join(allowed)})",
+                file=file,
+                line=line,
+                column=column,
+            )
+
+
+def _locate(
+    text: str, loc: Sequence[str | int], *, line_offset: int = 0
+) -> tuple[int, int] | None:
+    """Line and column (1-based) of the YAML key or item that ``loc`` points at.
+
+    Walks as deep as the path matches the document; pydantic's union branch names simply stop
+    the walk, so the position is that of the deepest key that exists.
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    if node is None:
+        return None
+    mark = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
+                    mark, node = key_node.start_mark, value_node
+                    break
+            else:
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                break
+            node = node.value[part]
+            mark = node.start_mark
+        else:
+            break
+    if mark is None:
+        return None
+    return mark.line + 1 + line_offset, mark.column + 1
+
+
+def _first_error(
+    exc: ValidationError, *, drop: str | None = None
+) -> tuple[tuple[str | int, ...], str]:
+    """The first problem as (path of the key in the document, message naming that key).
+
+    ``drop`` removes a leading path part that exists in the model but not in the file
+    (a variant's ``conditions``).
+    """
+    errors = exc.errors(include_url=False)
+    error = errors[0]
+    loc = tuple(error["loc"])
+    if drop is not None and loc[:1] == (drop,):
+        loc = loc[1:]
+    if error["type"] in ("extra_forbidden", "missing") and loc:
+        kind = "unknown" if error["type"] == "extra_forbidden" else "missing"
+        message = f"{kind} key {loc[-1]!r}"
+        parent = loc[:-1]
+    else:
+        message = error["msg"]
+        if isinstance(error.get("input"), bool) and error["type"].startswith("string"):
+            message += " (YAML reads yes/no/on/off/true/false as booleans: quote the value)"
+        parent = loc
+    if parent:
+        message = f"{'.'.join(str(p) for p in parent)}: {message}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return loc, message
+
+
+def _format_error(message: str, file: str, where: tuple[int, int] | None) -> LibraryFormatError:
+    line, column = where or (None, None)
+    return LibraryFormatError(message, file=file, line=line, column=column)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def format_variant(variant: Variant) -> str:
+    """A variant as the text of its ``<key>.html`` file: front matter with non-defaults, body."""
+    front: dict[str, Any] = {}
+    conditions = variant.conditions
+    if conditions.locale is not None:
+        front["locale"] = conditions.locale
+    for dimension in DIMENSIONS:
+        values = getattr(conditions, dimension)
+        if values is not None:
+            front[dimension] = list(values)
+    if variant.priority != 0:
+        front["priority"] = variant.priority
+    if variant.status != "published":
+        front["status"] = variant.status
+    if variant.valid_from is not None:
+        front["valid_from"] = _format_instant(variant.valid_from, end_of_day=False)
+    if variant.valid_until is not None:
+        front["valid_until"] = _format_instant(variant.valid_until, end_of_day=True)
+    if front:
+        return f"---\n{_dump(front)}---\n{variant.body}"
+    first_line = variant.body.split("\n", 1)[0]
+    if _FENCE.fullmatch(first_line):
+        # Without a front matter the body's own first line would be read as one.
+        return f"---\n---\n{variant.body}"
+    return variant.body
+
+
+def _format_instant(value: datetime, *, end_of_day: bool) -> Any:
+    """A bare date when the instant is a day boundary (as a file author writes it), else ISO.
+
+    A bare ``valid_until`` date means the end of that day, so midnight is written as the
+    previous day.
+    """
+    value = value.astimezone(UTC)
+    if value.timetz() == time(tzinfo=UTC):
+        return (value - timedelta(days=1)).date() if end_of_day else value.date()
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _dump(data: Any) -> str:
+    # default_flow_style=None writes lists of scalars inline: ``segments: [enterprise]``.
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)
+
+
+def _model_yaml(model: BaseModel, **kwargs: Any) -> Any:
+    return model.model_dump(mode="json", by_alias=True, **kwargs)
+
+
+def write_library(lib: Library, root: Path) -> None:
+    """Write ``lib`` to the folder ``root`` in the layout ``load_library`` reads.
+
+    ``root`` may be missing, empty, or a library folder. In the last case only what the library
+    manages is replaced (``library.yaml``, component folders, ``publications/``, ``assets/``,
+    ``renderers/``); anything else (``.git``, a README, notes in intermediate folders) is kept.
+    The new folder is built beside ``root`` and swapped in, so a crash leaves either the old
+    library or the new one, never a mix.
+    """
+    root = Path(root).absolute()
+    entries = _component_paths(lib)
+    _check_file_paths(lib)
+    if root.exists() and not root.is_dir():
+        raise InputError(f"cannot write a library to {root}: it is not a folder")
+    existing = root.is_dir()
+    if existing and any(os.scandir(root)) and not (root / LIBRARY_FILE).is_file():
+        raise InputError(
+            f"refusing to write a library into {root}: the folder is not empty and holds no "
+            f"{LIBRARY_FILE}"
+        )
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = root.parent / f".{root.name}.new-{secrets.token_hex(4)}"
+    os.mkdir(staging)
+    moved: list[tuple[Path, Path]] = []
+    try:
+        _write_tree(lib, staging, entries)
+        if existing:
+            os.chmod(staging, stat.S_IMODE(root.stat().st_mode))
+            # Files the library does not manage move into the new tree (a rename each, cheap
+            # even for a large .git); on failure they move back.
+            for rel in _unmanaged(root):
+                target = staging / rel
+                if target.exists() or target.is_symlink():
+                    raise InputError(
+                        f"cannot write the library to {root}: {rel.as_posix()!r} is in the way "
+                        "(it is not part of the library but the new library needs that path)"
+                    )
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(root / rel, target)
+                moved.append((root / rel, target))
+            _swap(staging, root)
+        else:
+            os.rename(staging, root)
+    except BaseException:
+        for original, target in reversed(moved):
+            with contextlib.suppress(OSError):
+                os.rename(target, original)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    # After the swap ``staging`` holds the old tree.
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _component_paths(lib: Library) -> dict[str, PurePosixPath]:
+    """Each component's folder, checked to stay inside the library and to load back."""
+    paths: dict[str, PurePosixPath] = {}
+    for component in lib.components.values():
+        folder = PurePosixPath(component.folder) if component.folder else PurePosixPath()
+        parts = folder.parts
+        if (
+            folder.is_absolute()
+            or "\\" in component.folder
+            or any(p in ("", ".", "..") or p.startswith(".") for p in parts)
+            or (parts[0] if parts else component.id) in RESERVED
+        ):
+            raise InputError(
+                f"component {component.id!r} has folder {component.folder!r}, which is not a "
+                "plain relative path outside publications/, assets/ and renderers/"
+            )
+        paths[component.id] = folder / component.id
+    return paths
+
+
+def _check_file_paths(lib: Library) -> None:
+    for path in lib.files:
+        parts = PurePosixPath(path).parts
+        if (
+            len(parts) < 2
+            or parts[0] not in FILE_FOLDERS
+            or PurePosixPath(path).is_absolute()
+            or "\\" in path
+            or any(p in (".", "..") or p.startswith(".") for p in parts)
+        ):
+            raise InputError(
+                f"library file {path!r} must be a plain relative path under assets/ or renderers/"
+            )
+
+
+def _write_tree(lib: Library, target: Path, paths: dict[str, PurePosixPath]) -> None:
+    settings = _model_yaml(lib.settings, exclude_defaults=True)
+    settings = {"default_locale": lib.settings.default_locale, **settings}
+    (target / LIBRARY_FILE).write_text(_dump(settings), encoding="utf-8")
+    for component_id in sorted(lib.components):
+        component = lib.components[component_id]
+        folder = target / paths[component_id]
+        folder.mkdir(parents=True)
+        meta = {
+            "id": component.id,
+            "type": component.type,
+            "title": component.title,
+            "tags": list(component.tags),
+        }
+        (folder / COMPONENT_FILE).write_text(_dump(meta), encoding="utf-8")
+        for key in sorted(component.variants):
+            # Bytes, not text mode: the body is written verbatim, CRLF included.
+            text = format_variant(component.variants[key])
+            (folder / f"{key}.html").write_bytes(text.encode("utf-8"))
+    if lib.publications:
+        (target / PUBLICATIONS_FOLDER).mkdir()
+    for publication_id in sorted(lib.publications):
+        publication = lib.publications[publication_id]
+        data = {
+            "id": publication.id,
+            "title": publication.title,
+            "layout": publication.layout,
+            "slots": [_model_yaml(s, exclude_defaults=True) for s in publication.slots],
+        }
+        (target / PUBLICATIONS_FOLDER / f"{publication_id}.yaml").write_text(
+            _dump(data), encoding="utf-8"
+        )
+    for path in sorted(lib.files):
+        file = target / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(lib.files[path])
+
+
+def _unmanaged(root: Path) -> list[PurePosixPath]:
+    """Entries of an existing library folder that ``load_library`` does not read.
+
+    Component folders, ``library.yaml`` and the reserved folders are the library's; everything
+    else (hidden entries, other files, folders without components) is the user's. Folders that
+    hold components somewhere below are walked into rather than kept whole.
+    """
+    keep: list[PurePosixPath] = []
+
+    def visit(rel: PurePosixPath) -> None:
+        for name in sorted(os.listdir(root / rel)):
+            path = root / rel / name
+            if rel == PurePosixPath() and name in RESERVED:
+                continue
+            if name.startswith(".") or path.is_symlink() or not path.is_dir():
+                keep.append(rel / name)
+            elif (path / COMPONENT_FILE).is_file():
+                continue
+            elif _holds_component(path):
+                visit(rel / name)
+            else:
+                keep.append(rel / name)
+
+    visit(PurePosixPath())
+    return keep
+
+
+def _holds_component(folder: Path) -> bool:
+    for _dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        if COMPONENT_FILE in filenames:
+            return True
+    return False
+
+
+def _swap(new: Path, old: Path) -> None:
+    """Exchange two folders' names; afterwards ``new`` names the old tree.
+
+    Linux's renameat2(RENAME_EXCHANGE) does it in one atomic step. Elsewhere two renames leave
+    a moment without ``old``, but the complete old tree still sits beside it under a temporary
+    name, so nothing is ever half written.
+    """
+    if _rename_exchange(new, old):
+        return
+    aside = old.parent / f".{old.name}.old-{secrets.token_hex(4)}"
+    os.rename(old, aside)
+    try:
+        os.rename(new, old)
+    except BaseException:
+        os.rename(aside, old)
+        raise
+    os.rename(aside, new)
+
+
+def _rename_exchange(a: Path, b: Path) -> bool:
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError, TypeError):  # not glibc/Linux
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    # Fails (EINVAL) on file systems without exchange support; the caller falls back.
+    return bool(renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0)

@@ -1,0 +1,55 @@
+"""Settings: one typed object built at the edge (CLI, app factory) and passed down.
+
+Each option is declared once here with its default, environment variable and help text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .sandbox import Limits
+
+DEFAULT_DB = "sqlite:///content-engine.db"
+# The engine's data folders (renderers/, locales/) sit beside the package in a checkout.
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    env: str
+    help: str
+
+
+OPTIONS = (
+    Option("db_url", "CONTENT_ENGINE_DB", "database URL (SQLite file or PostgreSQL)"),
+    Option("home", "CONTENT_ENGINE_HOME", "folder holding the engine's renderers/ and locales/"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = DEFAULT_DB
+    home: Path = _CHECKOUT
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def renderers_dir(self) -> Path:
+        return self.home / "renderers"
+
+    @property
+    def locales_dir(self) -> Path:
+        return self.home / "locales"
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, db_url: str | None = None
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            db_url=db_url or env.get("CONTENT_ENGINE_DB") or DEFAULT_DB,
+            home=Path(env.get("CONTENT_ENGINE_HOME") or _CHECKOUT),
+        )

@@ -1,0 +1,767 @@
+"""The repository: the library's versioned state and the render receipts, in SQL.
+
+In: ``Library`` models (a whole imported folder, or one edited variant) and ``Receipt``s.
+Out: the current ``Library``, any past version of a variant or publication, and a ``revision``
+number that changes with every library write, so caches in other processes notice.
+
+SQLite (the default, one file) and PostgreSQL (``postgresql://...``) are supported. Every
+write is one transaction that first takes the write lock (SQLite ``BEGIN IMMEDIATE``,
+PostgreSQL ``SELECT ... FOR UPDATE`` on the ``library_state`` row), so a write never decides
+on a stale read. Reads of the whole library run in one snapshot (``REPEATABLE READ`` on
+PostgreSQL), so they never mix two revisions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from pydantic import BaseModel
+from sqlalchemy import (
+    URL,
+    Connection,
+    Engine,
+    Row,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    make_url,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.pool import StaticPool
+
+from ..errors import ConflictError, NotFound
+from ..models import (
+    Component,
+    Conditions,
+    Library,
+    LibrarySettings,
+    Publication,
+    Receipt,
+    Slot,
+    Variant,
+)
+from .tables import (
+    Base,
+    ComponentVersion,
+    FileVersion,
+    LibraryState,
+    PublicationVersion,
+    RenderReceipt,
+    SettingsVersion,
+    VariantVersion,
+)
+
+__all__ = ["ImportCounts", "ImportReport", "Repository", "normalize_url"]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Seconds a SQLite writer waits for another one before giving up with "database is locked".
+SQLITE_BUSY_TIMEOUT = 30
+# Any constant: serialises concurrent migrations of one PostgreSQL database.
+_PG_MIGRATION_LOCK = 0x636F6E74656E74
+
+
+class ImportCounts(BaseModel):
+    """What an import did to one kind of item.
+
+    ``created``: not in the current state before (new, or back from archived/deleted);
+    ``archived``: in the current state before, missing from the folder now (variants and
+    files get a ``deleted`` version, components and publications an ``archived`` one).
+    """
+
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    archived: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.created + self.changed + self.archived
+
+
+class ImportReport(BaseModel):
+    """The outcome of ``Repository.import_library``; ``revision`` is the state after it."""
+
+    revision: int
+    settings: ImportCounts = ImportCounts()
+    components: ImportCounts = ImportCounts()
+    variants: ImportCounts = ImportCounts()
+    publications: ImportCounts = ImportCounts()
+    files: ImportCounts = ImportCounts()
+
+    @property
+    def changed(self) -> bool:
+        """Whether the import wrote anything (a re-import of the same folder does not)."""
+        return any(
+            counts.written
+            for counts in (
+                self.settings,
+                self.components,
+                self.variants,
+                self.publications,
+                self.files,
+            )
+        )
+
+
+def normalize_url(url: str | URL) -> URL:
+    """The SQLAlchemy URL to use: plain ``postgresql://`` (or ``postgres://``) means psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Repository:
+    """The library's history and current state in a SQL database.
+
+    Constructing one brings the schema up to date (Alembic, run in-process), so every front end
+    can simply open the database it is given. Call ``close()`` (or use ``with``) when done.
+    """
+
+    def __init__(self, url: str | URL) -> None:
+        self.url = normalize_url(url)
+        self.engine = _create_engine(self.url)
+        self._is_sqlite = self.engine.dialect.name == "sqlite"
+        # Whole-library reads need one snapshot; PostgreSQL's default READ COMMITTED gives each
+        # statement its own.
+        self._reader = (
+            self.engine
+            if self._is_sqlite
+            else self.engine.execution_options(isolation_level="REPEATABLE READ")
+        )
+        self._writer = self.engine.execution_options(content_engine_write=True)
+        try:
+            self._migrate()
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def __repr__(self) -> str:
+        return f"Repository({self.url.render_as_string(hide_password=True)!r})"
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+    def _migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("path_separator", "os")
+        with self._writer.begin() as conn:
+            if not self._is_sqlite:
+                # Two processes opening a fresh database at once must not both create tables.
+                conn.execute(select(func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    # --- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._reader.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction holding the library's write lock from its first statement."""
+        with self._writer.begin() as conn:
+            conn.execute(
+                select(LibraryState.revision).where(LibraryState.id == 1).with_for_update()
+            )
+            yield conn
+
+    @staticmethod
+    def _bump(conn: Connection) -> int:
+        return conn.execute(
+            update(LibraryState)
+            .where(LibraryState.id == 1)
+            .values(revision=LibraryState.revision + 1)
+            .returning(LibraryState.revision)
+        ).scalar_one()
+
+    @staticmethod
+    def _revision(conn: Connection) -> int:
+        return conn.execute(
+            select(LibraryState.revision).where(LibraryState.id == 1)
+        ).scalar_one()
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def revision(self) -> int:
+        """The library's revision: a cache built at revision N is stale once this differs."""
+        with self._read() as conn:
+            return self._revision(conn)
+
+    def load_library(self) -> Library:
+        """The current library: latest versions, without archived or deleted items."""
+        return self.snapshot()[1]
+
+    def snapshot(self) -> tuple[int, Library]:
+        """The current library and its revision, read together.
+
+        Reading ``revision()`` and ``load_library()`` separately could pair a library with a
+        revision it does not contain; a cache keyed on this pair never misses a change.
+        """
+        with self._read() as conn:
+            revision = self._revision(conn)
+            settings_row = conn.execute(
+                select(SettingsVersion.data).order_by(SettingsVersion.version.desc()).limit(1)
+            ).first()
+            settings = (
+                LibrarySettings.model_validate(settings_row.data)
+                if settings_row
+                else LibrarySettings()
+            )
+            variants: dict[str, dict[str, Variant]] = {}
+            for row in _latest(conn, VariantVersion, (VariantVersion.component_id, VariantVersion.key)):
+                if not row.deleted:
+                    variants.setdefault(row.component_id, {})[row.key] = _variant(row)
+            components = {
+                row.id: _component(row, variants.get(row.id, {}))
+                for row in _latest(conn, ComponentVersion, (ComponentVersion.id,))
+                if not row.archived
+            }
+            publications = {
+                row.id: _publication(row)
+                for row in _latest(conn, PublicationVersion, (PublicationVersion.id,))
+                if not row.archived
+            }
+            files = {
+                row.path: row.content
+                for row in _latest(conn, FileVersion, (FileVersion.path,))
+                if not row.deleted
+            }
+        return revision, Library(
+            settings=settings, components=components, publications=publications, files=files
+        )
+
+    def get_component(self, component_id: str) -> Component:
+        """The current component with its current variants; ``NotFound`` if none or archived."""
+        with self._read() as conn:
+            row = _latest_one(conn, ComponentVersion, {ComponentVersion.id: component_id})
+            if row is None or row.archived:
+                raise NotFound(f"no component {component_id!r}", details={"component": component_id})
+            variant_rows = _latest(
+                conn,
+                VariantVersion,
+                (VariantVersion.component_id, VariantVersion.key),
+                where=VariantVersion.component_id == component_id,
+            )
+            variants = {r.key: _variant(r) for r in variant_rows if not r.deleted}
+        return _component(row, variants)
+
+    def get_variant(self, component_id: str, key: str, version: int | None = None) -> Variant:
+        """One variant: the current one, or the given ``version`` (as used by a past render).
+
+        A version that records a deletion, like a variant deleted now, is ``NotFound``.
+        """
+        details = {"component": component_id, "variant": key, "version": version}
+        criteria = {VariantVersion.component_id: component_id, VariantVersion.key: key}
+        with self._read() as conn:
+            if version is None:
+                row = _latest_one(conn, VariantVersion, criteria)
+            else:
+                row = conn.execute(
+                    select(VariantVersion).filter_by(
+                        component_id=component_id, key=key, version=version
+                    )
+                ).first()
+        if row is None or row.deleted:
+            what = f"variant {component_id}/{key}" + (f" version {version}" if version else "")
+            raise NotFound(f"no {what}", details=details)
+        return _variant(row)
+
+    def variant_history(self, component_id: str, key: str) -> list[Variant]:
+        """Every stored content version of a variant, oldest first.
+
+        Versions that record a deletion are left out; the gap in the version numbers shows
+        where the variant was deleted (and, if it goes on, re-created). ``NotFound`` if the
+        variant never existed.
+        """
+        with self._read() as conn:
+            rows = conn.execute(
+                select(VariantVersion)
+                .filter_by(component_id=component_id, key=key)
+                .order_by(VariantVersion.version)
+            ).all()
+        if not rows:
+            raise NotFound(
+                f"no variant {component_id}/{key}",
+                details={"component": component_id, "variant": key},
+            )
+        return [_variant(row) for row in rows if not row.deleted]
+
+    def get_publication(self, publication_id: str, version: int | None = None) -> Publication:
+        """The current publication, or the given ``version``; ``NotFound`` if archived."""
+        with self._read() as conn:
+            if version is None:
+                row = _latest_one(conn, PublicationVersion, {PublicationVersion.id: publication_id})
+            else:
+                row = conn.execute(
+                    select(PublicationVersion).filter_by(id=publication_id, version=version)
+                ).first()
+        if row is None or row.archived:
+            what = f"publication {publication_id!r}" + (f" version {version}" if version else "")
+            raise NotFound(
+                f"no {what}", details={"publication": publication_id, "version": version}
+            )
+        return _publication(row)
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def import_library(self, lib: Library) -> ImportReport:
+        """Make ``lib`` the library's new state, in one transaction: all of it or nothing.
+
+        Only what differs from the current state gets a new version; items missing from
+        ``lib`` get an archived/deleted version (their history stays). Importing the same
+        library twice writes nothing the second time and leaves the revision as it was.
+        """
+        with self._write() as conn:
+            now = _now()
+            report = ImportReport(revision=self._revision(conn))
+            self._import_settings(conn, lib.settings, now, report.settings)
+            self._import_components(conn, lib, now, report.components)
+            self._import_variants(conn, lib, now, report.variants)
+            self._import_publications(conn, lib, now, report.publications)
+            self._import_files(conn, lib, now, report.files)
+            if report.changed:
+                report.revision = self._bump(conn)
+        return report
+
+    def _import_settings(
+        self, conn: Connection, settings: LibrarySettings, now: datetime, counts: ImportCounts
+    ) -> None:
+        row = conn.execute(
+            select(SettingsVersion).order_by(SettingsVersion.version.desc()).limit(1)
+        ).first()
+        data = settings.model_dump(mode="json", by_alias=True)
+        if row is not None and LibrarySettings.model_validate(row.data) == settings:
+            counts.unchanged += 1
+            return
+        if row is None:
+            counts.created += 1
+        else:
+            counts.changed += 1
+        version = row.version + 1 if row else 1
+        conn.execute(insert(SettingsVersion).values(version=version, data=data, created_at=now))
+
+    def _import_components(
+        self, conn: Connection, lib: Library, now: datetime, counts: ImportCounts
+    ) -> None:
+        current = {row.id: row for row in _latest(conn, ComponentVersion, (ComponentVersion.id,))}
+        rows: list[dict[str, Any]] = []
+        for component_id, component in sorted(lib.components.items()):
+            row = current.get(component_id)
+            if row is None or row.archived:
+                counts.created += 1
+            elif _component(row, {}).meta_equals(component):
+                counts.unchanged += 1
+                continue
+            else:
+                counts.changed += 1
+            rows.append(_component_row(component, _next(row), now))
+        for component_id, row in sorted(current.items()):
+            if component_id not in lib.components and not row.archived:
+                counts.archived += 1
+                archived = _component(row, {})
+                rows.append(_component_row(archived, row.version + 1, now, archived=True))
+        _insert(conn, ComponentVersion, rows)
+
+    def _import_variants(
+        self, conn: Connection, lib: Library, now: datetime, counts: ImportCounts
+    ) -> None:
+        # Variants of components missing from ``lib`` stay as they are: archiving the
+        # component hides them, and restoring it brings them back unchanged.
+        current = {
+            (row.component_id, row.key): row
+            for row in _latest(
+                conn, VariantVersion, (VariantVersion.component_id, VariantVersion.key)
+            )
+        }
+        rows: list[dict[str, Any]] = []
+        for component_id, component in sorted(lib.components.items()):
+            for key, variant in sorted(component.variants.items()):
+                row = current.get((component_id, key))
+                if row is None or row.deleted:
+                    counts.created += 1
+                elif _variant(row).content_equals(variant):
+                    counts.unchanged += 1
+                    continue
+                else:
+                    counts.changed += 1
+                rows.append(_variant_row(component_id, variant, _next(row), now))
+        for (component_id, key), row in sorted(current.items()):
+            component = lib.components.get(component_id)
+            if component is not None and key not in component.variants and not row.deleted:
+                counts.archived += 1
+                rows.append(
+                    _variant_row(component_id, _variant(row), row.version + 1, now, deleted=True)
+                )
+        _insert(conn, VariantVersion, rows)
+
+    def _import_publications(
+        self, conn: Connection, lib: Library, now: datetime, counts: ImportCounts
+    ) -> None:
+        current = {
+            row.id: row for row in _latest(conn, PublicationVersion, (PublicationVersion.id,))
+        }
+        rows: list[dict[str, Any]] = []
+        for publication_id, publication in sorted(lib.publications.items()):
+            row = current.get(publication_id)
+            if row is None or row.archived:
+                counts.created += 1
+            elif _publication(row).content_equals(publication):
+                counts.unchanged += 1
+                continue
+            else:
+                counts.changed += 1
+            rows.append(_publication_row(publication, _next(row), now))
+        for publication_id, row in sorted(current.items()):
+            if publication_id not in lib.publications and not row.archived:
+                counts.archived += 1
+                rows.append(
+                    _publication_row(_publication(row), row.version + 1, now, archived=True)
+                )
+        _insert(conn, PublicationVersion, rows)
+
+    def _import_files(
+        self, conn: Connection, lib: Library, now: datetime, counts: ImportCounts
+    ) -> None:
+        # Compare digests, not bytes: the current files' contents need not be read at all.
+        latest = _latest(
+            conn,
+            FileVersion,
+            (FileVersion.path,),
+            columns=(FileVersion.path, FileVersion.version, FileVersion.sha256, FileVersion.deleted),
+        )
+        current = {row.path: row for row in latest}
+        rows: list[dict[str, Any]] = []
+        for path, content in sorted(lib.files.items()):
+            row = current.get(path)
+            digest = _sha256(content)
+            if row is None or row.deleted:
+                counts.created += 1
+            elif row.sha256 == digest:
+                counts.unchanged += 1
+                continue
+            else:
+                counts.changed += 1
+            rows.append(_file_row(path, content, _next(row), now, digest=digest))
+        for path, row in sorted(current.items()):
+            if path not in lib.files and not row.deleted:
+                counts.archived += 1
+                rows.append(_file_row(path, b"", row.version + 1, now, deleted=True))
+        _insert(conn, FileVersion, rows)
+
+    def save_variant(
+        self, component_id: str, variant: Variant, *, expected_version: int | None
+    ) -> Variant:
+        """Store a new version of one variant, if the caller saw the current one.
+
+        ``expected_version`` is the version the edit was based on; ``None`` means "create"
+        (the variant must not exist, or be deleted). Anything else is a ``ConflictError`` with
+        ``details={"current_version": ...}`` and nothing is written. Content equal to the
+        current version writes nothing and returns that version (an idempotent PUT).
+        ``variant.version`` is ignored; the returned variant carries the stored version.
+        """
+        try:
+            with self._write() as conn:
+                component = _latest_one(conn, ComponentVersion, {ComponentVersion.id: component_id})
+                if component is None or component.archived:
+                    raise NotFound(
+                        f"no component {component_id!r}", details={"component": component_id}
+                    )
+                row = _latest_one(
+                    conn,
+                    VariantVersion,
+                    {VariantVersion.component_id: component_id, VariantVersion.key: variant.key},
+                )
+                current_version = None if row is None or row.deleted else row.version
+                if current_version != expected_version:
+                    raise _conflict(component_id, variant.key, current_version, expected_version)
+                if row is not None and not row.deleted:
+                    stored = _variant(row)
+                    if stored.content_equals(variant):
+                        return stored
+                version = _next(row)
+                _insert(conn, VariantVersion, [_variant_row(component_id, variant, version, _now())])
+                self._bump(conn)
+                return variant.model_copy(update={"version": version})
+        except IntegrityError as exc:
+            # Only reachable if another writer slipped past the lock (it cannot on SQLite or
+            # PostgreSQL as used here); the primary key still refuses a second version N.
+            current = self._current_variant_version(component_id, variant.key)
+            raise _conflict(component_id, variant.key, current, expected_version) from exc
+
+    def _current_variant_version(self, component_id: str, key: str) -> int | None:
+        with self._read() as conn:
+            row = _latest_one(
+                conn,
+                VariantVersion,
+                {VariantVersion.component_id: component_id, VariantVersion.key: key},
+            )
+        return None if row is None or row.deleted else row.version
+
+    # --- receipts ---------------------------------------------------------------------------
+
+    def save_receipt(self, receipt: Receipt) -> None:
+        """Store a render receipt. ``ConflictError`` if its id is taken.
+
+        Receipts are not library content: saving one leaves the revision alone, so the many
+        renders that write receipts never invalidate the caches of rendered blocks.
+        """
+        values = receipt.model_dump(mode="json")
+        values["created_at"] = receipt.created_at
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(RenderReceipt).values(**values))
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"a render receipt {receipt.id!r} already exists", details={"id": receipt.id}
+            ) from exc
+
+    def get_receipt(self, receipt_id: str) -> Receipt:
+        """A stored render receipt; ``NotFound`` if there is none with that id."""
+        with self._read() as conn:
+            row = conn.execute(select(RenderReceipt).filter_by(id=receipt_id)).first()
+        if row is None:
+            raise NotFound(f"no render receipt {receipt_id!r}", details={"id": receipt_id})
+        return Receipt.model_validate(row._asdict())
+
+
+# --- engine -----------------------------------------------------------------------------------
+
+
+def _create_engine(url: URL) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    memory = url.database in (None, "", ":memory:")
+    if memory:
+        # One shared connection, or every pooled connection would see its own empty database.
+        engine = create_engine(
+            url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # sqlite3's own transaction handling does not BEGIN before SELECT or DDL; take it over
+        # (the recipe of SQLAlchemy's SQLite documentation) so transactions mean what they say.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if not memory:
+                # Readers never block the writer, nor the writer readers.
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A writer takes the write lock at BEGIN: a deferred transaction that reads first and
+        # writes later can fail with "database is locked" instead of waiting its turn.
+        immediate = conn.get_execution_options().get("content_engine_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+def _latest(
+    conn: Connection,
+    model: type[Base],
+    identity: Sequence[InstrumentedAttribute[Any]],
+    *,
+    where: Any = None,
+    columns: Sequence[InstrumentedAttribute[Any]] | None = None,
+) -> Sequence[Row[Any]]:
+    """The latest version row of every item of ``model`` (archived/deleted ones included)."""
+    version: InstrumentedAttribute[int] = getattr(model, "version")  # noqa: B009
+    latest = select(*identity, func.max(version).label("version")).group_by(*identity)
+    if where is not None:
+        latest = latest.where(where)
+    sub = latest.subquery()
+    join_on = and_(
+        *(column == sub.c[column.key] for column in identity), version == sub.c.version
+    )
+    selected: Iterable[Any] = columns if columns is not None else (model,)
+    return conn.execute(select(*selected).join(sub, join_on)).all()
+
+
+def _latest_one(
+    conn: Connection, model: type[Base], criteria: dict[InstrumentedAttribute[Any], Any]
+) -> Row[Any] | None:
+    version: InstrumentedAttribute[int] = getattr(model, "version")  # noqa: B009
+    query = select(model).where(*(column == value for column, value in criteria.items()))
+    return conn.execute(query.order_by(version.desc()).limit(1)).first()
+
+
+def _next(row: Row[Any] | None) -> int:
+    return 1 if row is None else int(row.version) + 1
+
+
+def _insert(conn: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    if rows:  # an executemany with no parameter sets is an error, not a no-op
+        conn.execute(insert(model), rows)
+
+
+def _conflict(
+    component_id: str, key: str, current: int | None, expected: int | None
+) -> ConflictError:
+    if expected is None:
+        message = f"variant {component_id}/{key} already exists (version {current})"
+    elif current is None:
+        message = f"variant {component_id}/{key} does not exist (expected version {expected})"
+    else:
+        message = (
+            f"variant {component_id}/{key} is at version {current}, not {expected}: "
+            "it was changed since it was read"
+        )
+    return ConflictError(
+        message,
+        details={
+            "component": component_id,
+            "variant": key,
+            "current_version": current,
+            "expected_version": expected,
+        },
+    )
+
+
+# --- rows <-> models --------------------------------------------------------------------------
+
+
+def _variant(row: Row[Any]) -> Variant:
+    return Variant(
+        key=row.key,
+        conditions=Conditions.model_validate(row.conditions),
+        priority=row.priority,
+        status=row.status,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        body=row.body,
+        version=row.version,
+    )
+
+
+def _variant_row(
+    component_id: str, variant: Variant, version: int, now: datetime, *, deleted: bool = False
+) -> dict[str, Any]:
+    return {
+        "component_id": component_id,
+        "key": variant.key,
+        "version": version,
+        "conditions": variant.conditions.model_dump(mode="json", exclude_none=True),
+        "priority": variant.priority,
+        "status": variant.status,
+        "valid_from": variant.valid_from,
+        "valid_until": variant.valid_until,
+        "body": variant.body,
+        "deleted": deleted,
+        "created_at": now,
+    }
+
+
+def _component(row: Row[Any], variants: dict[str, Variant]) -> Component:
+    return Component(
+        id=row.id,
+        type=row.type,
+        title=row.title,
+        tags=tuple(row.tags),
+        folder=row.folder,
+        variants=dict(sorted(variants.items())),
+        version=row.version,
+    )
+
+
+def _component_row(
+    component: Component, version: int, now: datetime, *, archived: bool = False
+) -> dict[str, Any]:
+    return {
+        "id": component.id,
+        "version": version,
+        "type": component.type,
+        "title": component.title,
+        "tags": list(component.tags),
+        "folder": component.folder,
+        "archived": archived,
+        "created_at": now,
+    }
+
+
+def _publication(row: Row[Any]) -> Publication:
+    return Publication(
+        id=row.id,
+        title=row.title,
+        layout=row.layout,
+        slots=tuple(Slot.model_validate(slot) for slot in row.slots),
+        version=row.version,
+    )
+
+
+def _publication_row(
+    publication: Publication, version: int, now: datetime, *, archived: bool = False
+) -> dict[str, Any]:
+    return {
+        "id": publication.id,
+        "version": version,
+        "title": publication.title,
+        "layout": publication.layout,
+        "slots": [
+            slot.model_dump(mode="json", by_alias=True, exclude_none=True)
+            for slot in publication.slots
+        ],
+        "archived": archived,
+        "created_at": now,
+    }
+
+
+def _file_row(
+    path: str,
+    content: bytes,
+    version: int,
+    now: datetime,
+    *,
+    digest: str | None = None,
+    deleted: bool = False,
+) -> dict[str, Any]:
+    return {
+        "path": path,
+        "version": version,
+        "content": content,
+        "sha256": digest or _sha256(content),
+        "deleted": deleted,
+        "created_at": now,
+    }
+

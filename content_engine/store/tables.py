@@ -1,0 +1,190 @@
+"""The repository's tables: every version of every library item, kept forever.
+
+In: nothing. Out: typed SQLAlchemy ORM classes. The schema itself is created by the Alembic
+migrations in ``migrations/versions``; a test checks that these classes and the migrations
+describe the same tables.
+
+Each versioned table's primary key is ``(identity..., version)``. That index is also the one
+"latest version of X" needs: ``WHERE id = ? ORDER BY version DESC LIMIT 1`` and
+``GROUP BY id`` with ``max(version)`` both walk it, so no further index is declared.
+Nothing is ever updated or deleted except the single ``library_state`` row: removal is a new
+version with ``archived`` (components, publications) or ``deleted`` (variants, files) set.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "ComponentVersion",
+    "FileVersion",
+    "LibraryState",
+    "PublicationVersion",
+    "RenderReceipt",
+    "SettingsVersion",
+    "UTCDateTime",
+    "VariantVersion",
+]
+
+# Names for constraints, so that later migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSONB on PostgreSQL: compact, and comparable/indexable should a later query need it.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite has no time zones: values are stored as naive UTC there. A naive datetime is a bug in
+    the caller (it would be silently read back as UTC), so it is refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the repository stores aware times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads this class attribute)
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+        str: String(),
+        bytes: LargeBinary(),
+    }
+
+
+class LibraryState(Base):
+    """One row. ``revision`` grows with every library write, so a cache in any process can
+    tell with one cheap query whether its copy is stale."""
+
+    __tablename__ = "library_state"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    revision: Mapped[int]
+
+
+class SettingsVersion(Base):
+    __tablename__ = "settings_versions"
+
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class ComponentVersion(Base):
+    """A component's metadata; its variants are versioned on their own."""
+
+    __tablename__ = "component_versions"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    type: Mapped[str]
+    title: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[Any]]
+    folder: Mapped[str] = mapped_column(Text)
+    archived: Mapped[bool]
+    created_at: Mapped[datetime]
+
+
+class VariantVersion(Base):
+    """A variant's conditions and body. A ``deleted`` row repeats the last content."""
+
+    __tablename__ = "variant_versions"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('draft', 'review', 'published', 'archived')", name="status"
+        ),
+    )
+
+    component_id: Mapped[str] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    conditions: Mapped[dict[str, Any]]
+    priority: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    valid_from: Mapped[datetime | None]
+    valid_until: Mapped[datetime | None]
+    body: Mapped[str] = mapped_column(Text)
+    deleted: Mapped[bool]
+    created_at: Mapped[datetime]
+
+
+class PublicationVersion(Base):
+    __tablename__ = "publication_versions"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    title: Mapped[str] = mapped_column(Text)
+    layout: Mapped[str]
+    slots: Mapped[list[Any]]
+    archived: Mapped[bool]
+    created_at: Mapped[datetime]
+
+
+class FileVersion(Base):
+    """A file under ``assets/`` or ``renderers/``. A ``deleted`` row carries no bytes: files
+    can be large, and the previous version still holds them."""
+
+    __tablename__ = "file_versions"
+
+    path: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    content: Mapped[bytes]
+    sha256: Mapped[str] = mapped_column(String(64))
+    deleted: Mapped[bool]
+    created_at: Mapped[datetime]
+
+
+class RenderReceipt(Base):
+    """What one render used, so it can be audited and replayed."""
+
+    __tablename__ = "render_receipts"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    publication: Mapped[str]
+    publication_version: Mapped[int]
+    format: Mapped[str] = mapped_column(String(16))
+    context: Mapped[dict[str, Any]]
+    used: Mapped[list[Any]]
+    sha256: Mapped[str] = mapped_column(String(64))
+    preview: Mapped[bool]
+    key_id: Mapped[str | None]
