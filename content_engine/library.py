@@ -136,9 +136,6 @@ def parse_variant(text: str, key: str, *, file: str | None = None) -> Variant:
             ) from None
         where = _locate(front, loc, line_offset=1) if front is not None else None
         raise _format_error(message, file, where) from None
-    except ContentEngineError as exc:  # normalize_tag raises its own error inside validators
-        where = _locate(front, ("locale",), line_offset=1) if front is not None else None
-        raise _format_error(f"locale: {exc.message}", file, where) from None
 
 
 def _load_settings(root: Path) -> LibrarySettings:
@@ -148,31 +145,34 @@ def _load_settings(root: Path) -> LibrarySettings:
         data = {}
     if not isinstance(data, dict):
         raise LibraryFormatError("must be a mapping of settings", file=LIBRARY_FILE, line=1)
+    # Checked first so that the error names the very tag (pydantic names only the list).
+    loc, problem = _bad_locale(data)
+    if loc:
+        message = f"{'.'.join(str(p) for p in loc)}: {problem}"
+        raise _format_error(message, LIBRARY_FILE, _locate(text, loc))
     try:
         return LibrarySettings.model_validate(data)
     except ValidationError as exc:
         loc, message = _first_error(exc)
         raise _format_error(message, LIBRARY_FILE, _locate(text, loc)) from None
-    except ContentEngineError as exc:
-        loc = _bad_locale(data)
-        message = f"{'.'.join(str(p) for p in loc)}: {exc.message}" if loc else exc.message
-        raise _format_error(message, LIBRARY_FILE, _locate(text, loc)) from None
 
 
-def _bad_locale(data: dict[str, Any]) -> tuple[str | int, ...]:
-    """Which settings key holds the tag ``normalize_tag`` refused (for the error's line)."""
-    candidates: list[tuple[tuple[str | int, ...], Any]] = [
-        (("default_locale",), data.get("default_locale", "en"))
-    ]
+def _bad_locale(data: dict[str, Any]) -> tuple[tuple[str | int, ...], str]:
+    """The settings key holding a tag ``normalize_tag`` refuses, and why; ``()`` if none."""
+    candidates: list[tuple[tuple[str | int, ...], Any]] = []
+    if isinstance(data.get("default_locale"), str):
+        candidates.append((("default_locale",), data["default_locale"]))
     locales = data.get("locales")
     if isinstance(locales, list):
-        candidates += [(("locales", i), tag) for i, tag in enumerate(locales)]
+        candidates += [
+            (("locales", i), tag) for i, tag in enumerate(locales) if isinstance(tag, str)
+        ]
     for loc, tag in candidates:
         try:
             normalize_tag(tag)
-        except ContentEngineError:
-            return loc
-    return ()
+        except ContentEngineError as exc:
+            return loc, exc.message
+    return (), ""
 
 
 def _load_components(root: Path) -> dict[str, Component]:
@@ -390,7 +390,9 @@ def _split_front_matter(text: str, file: str) -> tuple[str | None, str]:
     )
 
 
-def _reject_unknown_keys(data: dict[Any, Any], allowed: Sequence[str], text: str, file: str) -> None:
+def _reject_unknown_keys(
+    data: dict[Any, Any], allowed: Sequence[str], text: str, file: str
+) -> None:
     for name in data:
         if name not in allowed:
             line, column = _locate(text, (name,)) or (None, None)
@@ -402,9 +404,7 @@ def _reject_unknown_keys(data: dict[Any, Any], allowed: Sequence[str], text: str
             )
 
 
-def _locate(
-    text: str, loc: Sequence[str | int], *, line_offset: int = 0
-) -> tuple[int, int] | None:
+def _locate(text: str, loc: Sequence[str | int], *, line_offset: int = 0) -> tuple[int, int] | None:
     """Line and column (1-based) of the YAML key or item that ``loc`` points at.
 
     Walks as deep as the path matches the document; pydantic's union branch names simply stop
@@ -455,7 +455,7 @@ def _first_error(
         message = f"{kind} key {loc[-1]!r}"
         parent = loc[:-1]
     else:
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
         if isinstance(error.get("input"), bool) and error["type"].startswith("string"):
             message += " (YAML reads yes/no/on/off/true/false as booleans: quote the value)"
         parent = loc
@@ -513,9 +513,22 @@ def _format_instant(value: datetime, *, end_of_day: bool) -> Any:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def _dump(data: Any) -> str:
-    # default_flow_style=None writes lists of scalars inline: ``segments: [enterprise]``.
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None)
+def _dump(data: dict[str, Any]) -> str:
+    """YAML with block style at the top and flow style for leaf collections.
+
+    ``default_flow_style=None`` writes ``segments: [enterprise]`` as authors do, but would also
+    turn a mapping of plain scalars into ``{locale: de}``; so each top-level key is dumped on
+    its own, in block style when it is itself a scalar.
+    """
+    parts = []
+    for key, value in data.items():
+        flow = None if isinstance(value, list | dict) else False
+        parts.append(
+            yaml.safe_dump(
+                {key: value}, sort_keys=False, allow_unicode=True, default_flow_style=flow
+            )
+        )
+    return "".join(parts)
 
 
 def _model_yaml(model: BaseModel, **kwargs: Any) -> Any:
@@ -537,7 +550,7 @@ def write_library(lib: Library, root: Path) -> None:
     if root.exists() and not root.is_dir():
         raise InputError(f"cannot write a library to {root}: it is not a folder")
     existing = root.is_dir()
-    if existing and any(os.scandir(root)) and not (root / LIBRARY_FILE).is_file():
+    if existing and os.listdir(root) and not (root / LIBRARY_FILE).is_file():
         raise InputError(
             f"refusing to write a library into {root}: the folder is not empty and holds no "
             f"{LIBRARY_FILE}"
@@ -611,8 +624,10 @@ def _check_file_paths(lib: Library) -> None:
 
 
 def _write_tree(lib: Library, target: Path, paths: dict[str, PurePosixPath]) -> None:
-    settings = _model_yaml(lib.settings, exclude_defaults=True)
-    settings = {"default_locale": lib.settings.default_locale, **settings}
+    # Defaults left out, except the default locale, which every reader wants to see.
+    stated = _model_yaml(lib.settings, exclude_defaults=True)
+    everything = _model_yaml(lib.settings)
+    settings = {k: v for k, v in everything.items() if k in stated or k == "default_locale"}
     (target / LIBRARY_FILE).write_text(_dump(settings), encoding="utf-8")
     for component_id in sorted(lib.components):
         component = lib.components[component_id]
@@ -707,7 +722,13 @@ def _rename_exchange(a: Path, b: Path) -> bool:
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError, TypeError):  # not glibc/Linux
         return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
     at_fdcwd, rename_exchange = -100, 2
     # Fails (EINVAL) on file systems without exchange support; the caller falls back.
     return bool(renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0)

@@ -108,9 +108,15 @@ def _load_builtins() -> None:
         _builtins_state = "loading"
         before = set(_RENDERERS)
         try:
-            from . import html, pdf
+            from . import html, jsondoc, pdf
 
-            for renderer in (html.HtmlRenderer(), html.FragmentRenderer(), pdf.PdfRenderer()):
+            builtins: tuple[Renderer, ...] = (
+                html.HtmlRenderer(),
+                html.FragmentRenderer(),
+                pdf.PdfRenderer(),
+                jsondoc.JsonRenderer(),
+            )
+            for renderer in builtins:
                 register_renderer(renderer)
         except BaseException:
             for name in set(_RENDERERS) - before:  # leave nothing half-registered

@@ -207,9 +207,7 @@ class Repository:
 
     @staticmethod
     def _revision(conn: Connection) -> int:
-        return conn.execute(
-            select(LibraryState.revision).where(LibraryState.id == 1)
-        ).scalar_one()
+        return conn.execute(select(LibraryState.revision).where(LibraryState.id == 1)).scalar_one()
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -239,7 +237,9 @@ class Repository:
                 else LibrarySettings()
             )
             variants: dict[str, dict[str, Variant]] = {}
-            for row in _latest(conn, VariantVersion, (VariantVersion.component_id, VariantVersion.key)):
+            for row in _latest(
+                conn, VariantVersion, (VariantVersion.component_id, VariantVersion.key)
+            ):
                 if not row.deleted:
                     variants.setdefault(row.component_id, {})[row.key] = _variant(row)
             components = {
@@ -266,7 +266,9 @@ class Repository:
         with self._read() as conn:
             row = _latest_one(conn, ComponentVersion, {ComponentVersion.id: component_id})
             if row is None or row.archived:
-                raise NotFound(f"no component {component_id!r}", details={"component": component_id})
+                raise NotFound(
+                    f"no component {component_id!r}", details={"component": component_id}
+                )
             variant_rows = _latest(
                 conn,
                 VariantVersion,
@@ -417,8 +419,8 @@ class Repository:
                     counts.changed += 1
                 rows.append(_variant_row(component_id, variant, _next(row), now))
         for (component_id, key), row in sorted(current.items()):
-            component = lib.components.get(component_id)
-            if component is not None and key not in component.variants and not row.deleted:
+            present = lib.components.get(component_id)
+            if present is not None and key not in present.variants and not row.deleted:
                 counts.archived += 1
                 rows.append(
                     _variant_row(component_id, _variant(row), row.version + 1, now, deleted=True)
@@ -458,7 +460,12 @@ class Repository:
             conn,
             FileVersion,
             (FileVersion.path,),
-            columns=(FileVersion.path, FileVersion.version, FileVersion.sha256, FileVersion.deleted),
+            columns=(
+                FileVersion.path,
+                FileVersion.version,
+                FileVersion.sha256,
+                FileVersion.deleted,
+            ),
         )
         current = {row.path: row for row in latest}
         rows: list[dict[str, Any]] = []
@@ -510,7 +517,9 @@ class Repository:
                     if stored.content_equals(variant):
                         return stored
                 version = _next(row)
-                _insert(conn, VariantVersion, [_variant_row(component_id, variant, version, _now())])
+                _insert(
+                    conn, VariantVersion, [_variant_row(component_id, variant, version, _now())]
+                )
                 self._bump(conn)
                 return variant.model_copy(update={"version": version})
         except IntegrityError as exc:
@@ -564,9 +573,7 @@ def _create_engine(url: URL) -> Engine:
     memory = url.database in (None, "", ":memory:")
     if memory:
         # One shared connection, or every pooled connection would see its own empty database.
-        engine = create_engine(
-            url, poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
 
@@ -612,9 +619,7 @@ def _latest(
     if where is not None:
         latest = latest.where(where)
     sub = latest.subquery()
-    join_on = and_(
-        *(column == sub.c[column.key] for column in identity), version == sub.c.version
-    )
+    join_on = and_(*(column == sub.c[column.key] for column in identity), version == sub.c.version)
     selected: Iterable[Any] = columns if columns is not None else (model,)
     return conn.execute(select(*selected).join(sub, join_on)).all()
 
@@ -764,4 +769,3 @@ def _file_row(
         "deleted": deleted,
         "created_at": now,
     }
-

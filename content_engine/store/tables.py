@@ -129,9 +129,7 @@ class VariantVersion(Base):
 
     __tablename__ = "variant_versions"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('draft', 'review', 'published', 'archived')", name="status"
-        ),
+        CheckConstraint("status IN ('draft', 'review', 'published', 'archived')", name="status"),
     )
 
     component_id: Mapped[str] = mapped_column(primary_key=True)

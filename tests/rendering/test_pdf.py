@@ -45,7 +45,9 @@ def long_block(n: int) -> Block:
         "<table><tr><th>Teil</th><th>Intervall</th></tr>"
         "<tr><td>Filter</td><td>500 h</td></tr></table>"
     )
-    return block(f"manual.part-{n}", f"<h2>Kapitel {n} Wartung</h2>{paragraphs}{table}")
+    return block(
+        f"manual.part-{n}", f"<h2>Kapitel {n} Wartung</h2>{paragraphs}<h3>Teile {n}</h3>{table}"
+    )
 
 
 def read(result: RenderResult) -> PdfReader:
@@ -130,10 +132,20 @@ def test_toc_page_numbers_point_at_the_headings(long_pdf):
 
 
 @pytest.mark.slow
-def test_bookmarks_name_the_blocks(long_pdf):
-    _, reader, _ = long_pdf
-    titles = [item.title for item in reader.outline if not isinstance(item, list)]
-    assert titles == [f"Kapitel {n} Wartung" for n in range(1, 9)]
+def test_bookmarks_one_per_block_with_subheadings_below(long_pdf):
+    _, reader, texts = long_pdf
+    outline = reader.outline
+    assert [item.title for item in outline if not isinstance(item, list)] == [
+        f"Kapitel {n} Wartung" for n in range(1, 9)
+    ]
+    children = [item for item in outline if isinstance(item, list)]
+    assert [[child.title for child in group] for group in children] == [
+        [f"Teile {n}"] for n in range(1, 9)
+    ]
+    toc = dict(re.findall(r"^(Kapitel \d+ Wartung)[ .]*?(\d+)\s*$", texts[1], re.M))
+    for item in outline:
+        if not isinstance(item, list):
+            assert reader.get_destination_page_number(item) + 1 == int(toc[item.title])
 
 
 @pytest.mark.slow

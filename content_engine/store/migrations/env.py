@@ -22,9 +22,7 @@ def _url() -> str:
     from content_engine.store.repository import normalize_url
 
     url = config.get_main_option("sqlalchemy.url") or os.environ.get("CONTENT_ENGINE_DB")
-    return normalize_url(url or "sqlite:///content-engine.db").render_as_string(
-        hide_password=False
-    )
+    return normalize_url(url or "sqlite:///content-engine.db").render_as_string(hide_password=False)
 
 
 def _run(connection: Connection) -> None:

@@ -69,9 +69,7 @@ def upgrade() -> None:
             "status IN ('draft', 'review', 'published', 'archived')",
             name=op.f("ck_variant_versions_status"),
         ),
-        sa.PrimaryKeyConstraint(
-            "component_id", "key", "version", name=op.f("pk_variant_versions")
-        ),
+        sa.PrimaryKeyConstraint("component_id", "key", "version", name=op.f("pk_variant_versions")),
     )
     op.create_table(
         "publication_versions",

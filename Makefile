@@ -1,0 +1,68 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+CE      := $(VENV)/bin/content-engine
+STAMP   := $(VENV)/.installed
+OUT     ?= out
+export CONTENT_ENGINE_DB ?= sqlite:///content-engine.db
+
+.PHONY: setup sysdeps run samples test check format clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev,pg]"
+	@touch $(STAMP)
+
+setup: sysdeps $(STAMP)
+
+# WeasyPrint silently renders ~5x slower without HarfBuzz's subsetter; install it where we can.
+sysdeps:
+	@if ! ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing libharfbuzz-subset0 (fast PDF font subsetting)"; \
+	    (apt-get install -y -q libharfbuzz-subset0 >/dev/null 2>&1 || \
+	     (apt-get update -q >/dev/null && apt-get install -y -q libharfbuzz-subset0 >/dev/null)); \
+	  else \
+	    echo "warning: libharfbuzz-subset0 is missing: PDFs will render about 5x slower"; \
+	  fi; \
+	fi
+
+run: setup
+	$(CE) import components
+	$(CE) lint
+	@$(MAKE) --no-print-directory samples
+	@echo
+	@echo "Sample documents written to $(OUT)/:"
+	@ls -1 $(OUT) | sed 's/^/  /'
+	@echo "Open $(OUT)/index.html in a browser, or the PDFs in any viewer."
+
+samples:
+	@mkdir -p $(OUT)
+	$(CE) render brochure.hp200 --locale de-AT --region AT --role buyer --segment residential -o $(OUT)/brochure-de-AT-buyer.html
+	$(CE) render brochure.hp200 --locale de-AT --region AT --role buyer --segment residential --format pdf -o $(OUT)/brochure-de-AT-buyer.pdf
+	$(CE) render brochure.hp200 --locale fr --region FR --role buyer --format pdf -o $(OUT)/brochure-fr-buyer.pdf
+	$(CE) render manual.hp200 --locale en-US --region US --role technician --channel print --format pdf -o $(OUT)/manual-en-US-technician.pdf
+	$(CE) render manual.hp200 --locale de --region DE --role technician --channel print --format pdf -o $(OUT)/manual-de-technician.pdf
+	$(CE) render service.sheet --context docs/examples/service-call.json --format pdf -o $(OUT)/service-sheet-de-AT.pdf
+	$(CE) block product.hp200.overview --locale en --region US --role buyer --format json -o $(OUT)/block-en-US.json
+	$(CE) explain product.hp200.overview --locale de-AT --region AT --role technician -o $(OUT)/explain-de-AT-technician.txt
+	$(CE) coverage manual.hp200 > $(OUT)/coverage-manual.txt
+	@$(PY) -c "import pathlib; o = pathlib.Path('$(OUT)'); \
+	  items = ''.join(f'<li><a href=\"{p.name}\">{p.name}</a></li>' for p in sorted(o.iterdir()) if p.name != 'index.html'); \
+	  (o / 'index.html').write_text(f'<!DOCTYPE html><meta charset=utf-8><title>content-engine samples</title><h1>Samples</h1><ul>{items}</ul>')"
+
+test: setup
+	$(PY) -m pytest
+
+check: setup
+	$(VENV)/bin/ruff check content_engine tests benchmarks
+	$(VENV)/bin/ruff format --check content_engine tests benchmarks
+
+format: setup
+	$(VENV)/bin/ruff format content_engine tests benchmarks
+	$(VENV)/bin/ruff check --fix content_engine tests benchmarks
+
+clean:
+	rm -rf $(OUT) content-engine.db content-engine.db-wal content-engine.db-shm .pytest_cache

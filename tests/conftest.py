@@ -1,0 +1,57 @@
+"""Shared fixtures: factories for fresh databases.
+
+Every database fixture runs on SQLite; with ``CONTENT_ENGINE_TEST_PG`` set to a server URL
+(``postgresql://postgres@127.0.0.1:5432/test``) it runs on PostgreSQL as well, each test in a
+database of its own that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import make_url
+
+PG_ENV = "CONTENT_ENGINE_TEST_PG"
+BACKENDS = ["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"]
+
+
+def _pg_admin_url() -> str:
+    url = make_url(os.environ[PG_ENV]).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def make_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """A factory of URLs of fresh, empty databases on the backend under test."""
+    backend: str = request.param
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"ce_test_{secrets.token_hex(6)}"
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / name}.db"
+        import psycopg
+
+        with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        url = make_url(os.environ[PG_ENV]).set(drivername="postgresql", database=name)
+        return url.render_as_string(hide_password=False)
+
+    yield make
+    if created:
+        import psycopg
+
+        with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+            for name in created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db_url(make_db_url: Callable[[], str]) -> str:
+    """The URL of one fresh, empty database (SQLite file, or PostgreSQL when enabled)."""
+    return make_db_url()
