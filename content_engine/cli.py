@@ -13,8 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
+
+try:  # typer vendors click since 0.2x; older releases use click itself
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover
+    from click import ClickException
 
 from .engine import Engine
 from .errors import ContentEngineError, InputError
@@ -296,13 +300,14 @@ def coverage_(
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of exiting (for tests and embedding)."""
     try:
-        app(args=argv, prog_name="content-engine", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        # Without standalone mode click returns the code of a ``typer.Exit`` instead of exiting.
+        result = app(args=argv, prog_name="content-engine", standalone_mode=False)
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
+    except ClickException as exc:
         typer.echo(f"error: {exc.format_message()}", err=True)
         return 2
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("error: aborted", err=True)
         return 1
-    return 0
+    return result if isinstance(result, int) else 0

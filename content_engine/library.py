@@ -538,11 +538,15 @@ def _model_yaml(model: BaseModel, **kwargs: Any) -> Any:
 def write_library(lib: Library, root: Path) -> None:
     """Write ``lib`` to the folder ``root`` in the layout ``load_library`` reads.
 
-    ``root`` may be missing, empty, or a library folder. In the last case only what the library
-    manages is replaced (``library.yaml``, component folders, ``publications/``, ``assets/``,
-    ``renderers/``); anything else (``.git``, a README, notes in intermediate folders) is kept.
-    The new folder is built beside ``root`` and swapped in, so a crash leaves either the old
-    library or the new one, never a mix.
+    ``root`` may be missing, empty, or a library folder (one with ``library.yaml``; any other
+    non-empty folder is refused). In a library folder only what the library manages is
+    replaced: ``library.yaml``, ``publications/``, ``assets/``, ``renderers/`` and the
+    ``component.yaml`` and ``*.html`` files of component folders. Anything else (``.git``, a
+    README, notes or images beside the components) is kept where it was.
+
+    The new folder is built beside ``root`` and swapped in, so a failure or a killed process
+    leaves either the old library or the new one, never a mix. (Files are not fsynced: after a
+    power cut the operating system decides what reached the disk.)
     """
     root = Path(root).absolute()
     entries = _component_paths(lib)
@@ -664,24 +668,28 @@ def _write_tree(lib: Library, target: Path, paths: dict[str, PurePosixPath]) -> 
 
 
 def _unmanaged(root: Path) -> list[PurePosixPath]:
-    """Entries of an existing library folder that ``load_library`` does not read.
+    """Entries of an existing library folder that are not the library's to replace.
 
-    Component folders, ``library.yaml`` and the reserved folders are the library's; everything
-    else (hidden entries, other files, folders without components) is the user's. Folders that
-    hold components somewhere below are walked into rather than kept whole.
+    The library's: ``library.yaml``, ``publications/``, ``assets/``, ``renderers/``, and in
+    each component folder its ``component.yaml`` and ``*.html`` files. Everything else (hidden
+    entries, a README, notes beside or inside component folders) is the user's and is kept.
+    Folders with components somewhere below are walked into rather than kept whole.
     """
     keep: list[PurePosixPath] = []
 
     def visit(rel: PurePosixPath) -> None:
-        for name in sorted(os.listdir(root / rel)):
-            path = root / rel / name
+        here = root / rel
+        is_component = rel != PurePosixPath() and (here / COMPONENT_FILE).is_file()
+        for name in sorted(os.listdir(here)):
+            path = here / name
+            hidden = name.startswith(".")
+            plain_dir = not hidden and path.is_dir() and not path.is_symlink()
             if rel == PurePosixPath() and name in RESERVED:
                 continue
-            if name.startswith(".") or path.is_symlink() or not path.is_dir():
-                keep.append(rel / name)
-            elif (path / COMPONENT_FILE).is_file():
-                continue
-            elif _holds_component(path):
+            if is_component and not hidden and not plain_dir:
+                if name == COMPONENT_FILE or name.endswith(".html"):
+                    continue
+            if plain_dir and _holds_component(path):
                 visit(rel / name)
             else:
                 keep.append(rel / name)

@@ -451,6 +451,8 @@ def test_write_replaces_library_content_and_keeps_the_rest(tmp_path: Path) -> No
             ".git/HEAD": "ref: refs/heads/main\n",
             "products/notes.md": "between component folders\n",
             "drafts/idea.txt": "not a component\n",
+            "legal.warranty/images/seal.png": b"\x89PNG",
+            "legal.warranty/.notes": "hidden notes\n",
         },
     )
     lib = load_library(root)
@@ -465,6 +467,8 @@ def test_write_replaces_library_content_and_keeps_the_rest(tmp_path: Path) -> No
     assert (root / ".git/HEAD").read_text() == "ref: refs/heads/main\n"
     assert (root / "products/notes.md").exists()
     assert (root / "drafts/idea.txt").exists()
+    assert (root / "legal.warranty/images/seal.png").read_bytes() == b"\x89PNG"
+    assert (root / "legal.warranty/.notes").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lib"]  # no temporary folders left
 
 

@@ -129,6 +129,10 @@ def test_import_then_load_gives_the_same_library(repo: Repository, library: Libr
     assert report.publications == ImportCounts(created=1)
     assert report.files == ImportCounts(created=2)
     assert report.settings == ImportCounts(created=1)
+    assert report.summary() == (
+        "revision 1: settings 1 created; components 2 created; variants 3 created; "
+        "publications 1 created; files 2 created"
+    )
     loaded = repo.load_library()
     assert without_versions(loaded) == library
     assert loaded.components["product.x"].version == 1
@@ -147,6 +151,7 @@ def test_reimport_creates_no_version(repo: Repository, library: Library) -> None
     report = repo.import_library(library)
 
     assert not report.changed
+    assert report.summary() == "nothing changed (revision 1)"
     assert report.revision == repo.revision() == 1
     assert report.variants == ImportCounts(unchanged=3)
     assert repo.load_library() == before
