@@ -1,1 +1,67 @@
-"""content-engine: assemble personalized documents from reusable content components."""
+"""content-engine: assemble personalized documents from reusable content components.
+
+The public API: build ``Settings`` at the edge, open an ``Engine`` on them, and call it with
+``Context``s. Everything else is reachable from these names.
+"""
+
+from __future__ import annotations
+
+from .engine import Engine, Rendered
+from .errors import (
+    ConflictError,
+    ContentEngineError,
+    InputError,
+    InvalidContext,
+    LibraryFormatError,
+    LibraryIntegrityError,
+    NotFound,
+    RenderError,
+    TemplateError,
+    UnresolvedSlot,
+)
+from .models import (
+    Block,
+    Component,
+    Context,
+    Document,
+    Library,
+    LibrarySettings,
+    Publication,
+    Receipt,
+    Variant,
+    parse_context,
+)
+from .rendering import RenderEnvironment, Renderer, get_renderer, register_renderer
+from .selection import Selection
+from .settings import Settings
+
+__all__ = [
+    "Block",
+    "Component",
+    "ConflictError",
+    "ContentEngineError",
+    "Context",
+    "Document",
+    "Engine",
+    "InputError",
+    "InvalidContext",
+    "Library",
+    "LibraryFormatError",
+    "LibraryIntegrityError",
+    "LibrarySettings",
+    "NotFound",
+    "Publication",
+    "Receipt",
+    "RenderEnvironment",
+    "RenderError",
+    "Rendered",
+    "Renderer",
+    "Selection",
+    "Settings",
+    "TemplateError",
+    "UnresolvedSlot",
+    "Variant",
+    "get_renderer",
+    "parse_context",
+    "register_renderer",
+]

@@ -20,10 +20,9 @@ try:  # typer vendors click since 0.2x; older releases use click itself
 except ImportError:  # pragma: no cover
     from click import ClickException
 
-from .engine import Engine
+from . import Engine, Settings
 from .errors import ContentEngineError, InputError
 from .models import Context, parse_context
-from .settings import Settings
 
 app = typer.Typer(
     name="content-engine",

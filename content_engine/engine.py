@@ -102,11 +102,11 @@ class Engine:
         return found
 
     def _current(self) -> _State:
-        revision = self.repository.revision()
+        """The library as of the repository's revision; reloaded when another writer moved it."""
         state = self._state
-        if state is None or state.revision != revision:
+        if state is None or state.revision != self.repository.revision():
             with self._lock:
-                library = self.repository.load_library()
+                revision, library = self.repository.snapshot()
                 state = _State(
                     revision,
                     library,

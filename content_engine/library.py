@@ -686,9 +686,9 @@ def _unmanaged(root: Path) -> list[PurePosixPath]:
             plain_dir = not hidden and path.is_dir() and not path.is_symlink()
             if rel == PurePosixPath() and name in RESERVED:
                 continue
-            if is_component and not hidden and not plain_dir:
-                if name == COMPONENT_FILE or name.endswith(".html"):
-                    continue
+            managed_file = name == COMPONENT_FILE or name.endswith(".html")
+            if is_component and managed_file and not hidden and not plain_dir:
+                continue
             if plain_dir and _holds_component(path):
                 visit(rel / name)
             else:

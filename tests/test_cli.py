@@ -146,8 +146,10 @@ def test_failed_render_exits_1(
             "c/only.fr/fr.html": "---\nlocale: fr\n---\n<p>Bonjour</p>\n",
             "c/boom/component.yaml": "id: boom\ntype: snippet\n",
             "c/boom/x.html": "<p>{{ 'a' * 100000000 }}</p>\n",
-            "publications/p.yaml": "id: p\ntitle: P\nslots:\n  - {component: only.fr, required: true}\n",
-            "publications/q.yaml": "id: q\ntitle: Q\nslots:\n  - {component: boom, required: true}\n",
+            "publications/p.yaml": (
+                "id: p\ntitle: P\nslots: [{component: only.fr, required: true}]\n"
+            ),
+            "publications/q.yaml": "id: q\ntitle: Q\nslots: [{component: boom, required: true}]\n",
         },
     )
     cli = Cli(db_url, capsysbinary)

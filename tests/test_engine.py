@@ -78,13 +78,15 @@ def test_required_slot_without_variant_fails_naming_component_and_context(
             "library.yaml": "default_locale: en\nlocales: [en]\n",
             "c/only.fr/component.yaml": "id: only.fr\ntype: snippet\ntitle: French only\n",
             "c/only.fr/fr.html": "---\nlocale: fr\n---\n<p>Bonjour</p>\n",
-            "publications/p.yaml": "id: p\ntitle: P\nslots:\n  - {component: only.fr, required: true}\n",
+            "publications/p.yaml": (
+                "id: p\ntitle: P\nslots: [{component: only.fr, required: true}]\n"
+            ),
         },
     )
     with make_engine(db_url) as engine:
         engine.import_library(lib)
         with pytest.raises(
-            UnresolvedSlot, match="required component only.fr: .*locale=de role=buyer"
+            UnresolvedSlot, match=r"required component only\.fr: .*locale=de role=buyer"
         ):
             engine.document("p", context("de", role="buyer"))
 

@@ -128,9 +128,7 @@ def test_include_records_every_version_used() -> None:
 def test_include_without_variant_warns_and_renders_empty() -> None:
     other = component("only.fr", variant("fr", "<p>fr</p>", locale="fr"))
     lib = library(component("c", variant("v", 'x<ce-include component="only.fr"/>y')), other)
-    block = assembler(lib).block(
-        "c", make_reader(context("de"), lib.settings)
-    )
+    block = assembler(lib).block("c", make_reader(context("de"), lib.settings))
     assert block is not None and block.html == "xy"
     assert any("only.fr" in w for w in block.warnings)
 

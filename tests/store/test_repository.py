@@ -455,3 +455,16 @@ def test_large_library_import(repo: Repository) -> None:
 )
 def test_normalize_url(given: str, expected: str) -> None:
     assert normalize_url(given).render_as_string(hide_password=False) == expected
+
+
+def test_head_revision_constant_matches_the_migrations() -> None:
+    """Opening a current database skips Alembic, trusting ``HEAD_REVISION``: keep it true."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from content_engine.store.repository import HEAD_REVISION, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
