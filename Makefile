@@ -53,12 +53,14 @@ samples:
 	  items = ''.join(f'<li><a href=\"{p.name}\">{p.name}</a></li>' for p in sorted(o.iterdir()) if p.name != 'index.html'); \
 	  (o / 'index.html').write_text(f'<!DOCTYPE html><meta charset=utf-8><title>content-engine samples</title><h1>Samples</h1><ul>{items}</ul>')"
 
-test: setup
+test: setup check
 	$(PY) -m pytest
 
+# Style and types: ruff, and mypy --strict on the package.
 check: setup
 	$(VENV)/bin/ruff check content_engine tests benchmarks
 	$(VENV)/bin/ruff format --check content_engine tests benchmarks
+	$(VENV)/bin/mypy
 
 format: setup
 	$(VENV)/bin/ruff format content_engine tests benchmarks

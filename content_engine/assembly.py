@@ -64,9 +64,15 @@ class Assembler:
 
     def block(self, component_id: str, reader: Reader) -> Block | None:
         """The component's best variant rendered for ``reader``; ``None`` if none applies."""
-        return self._block(component_id, reader, ())
+        return self._block(component_id, reader, (), self._variables(reader))
 
-    def _block(self, component_id: str, reader: Reader, stack: tuple[str, ...]) -> Block | None:
+    def _block(
+        self,
+        component_id: str,
+        reader: Reader,
+        stack: tuple[str, ...],
+        base: dict[str, Any],
+    ) -> Block | None:
         component = self.component(component_id)
         variant = best_variant(component.variants.values(), reader)
         if variant is None:
@@ -88,7 +94,7 @@ class Assembler:
                 raise TemplateError(f"{where}: includes deeper than {MAX_INCLUDE_DEPTH}")
             if target not in self.library.components:
                 raise TemplateError(f"{where}: includes unknown component {target!r}")
-            sub = self._block(target, reader, path)
+            sub = self._block(target, reader, path, base)
             if sub is None:
                 warnings.append(f"{where}: include {target}: no variant for {describe(reader)}")
                 return Markup("")
@@ -96,9 +102,7 @@ class Assembler:
             warnings.extend(sub.warnings)
             return Markup(sub.html)
 
-        variables = self._variables(reader)
-        variables[KEEP_FN] = keep
-        variables[INCLUDE_FN] = include
+        variables = {**base, KEEP_FN: keep, INCLUDE_FN: include}
         html, notes = self.sandbox.run(compiled.template, variables, where)
         warnings[:0] = [f"{where}: {n}" for n in notes]
         return Block(
@@ -142,9 +146,9 @@ class Assembler:
         """The publication's slots in order; optional slots that fail are left out, warned."""
         blocks: list[Block] = []
         warnings: list[str] = []
+        base = self._variables(reader)
         for slot in publication.slots:
-            for block in self._slot(slot, reader, warnings):
-                blocks.append(block)
+            blocks.extend(self._slot(slot, reader, warnings, base))
         return Document(
             publication=publication.id,
             publication_version=publication.version,
@@ -155,14 +159,16 @@ class Assembler:
             warnings=warnings + [w for b in blocks for w in b.warnings],
         )
 
-    def _slot(self, slot: Slot, reader: Reader, warnings: list[str]) -> Iterator[Block]:
+    def _slot(
+        self, slot: Slot, reader: Reader, warnings: list[str], base: dict[str, Any]
+    ) -> Iterator[Block]:
         ids = query_matches(self.library, slot)
         name = slot.component or f"query {slot.query.model_dump() if slot.query else ''}"
         if not ids:
             self._unresolved(slot, f"slot {name}: no component matches", reader, warnings)
         for component_id in ids:
             try:
-                block = self.block(component_id, reader)
+                block = self._block(component_id, reader, (), base)
             except NotFound as exc:
                 self._unresolved(slot, f"slot {component_id}: {exc}", reader, warnings)
                 continue

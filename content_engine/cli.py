@@ -18,7 +18,7 @@ import typer
 try:  # typer vendors click since 0.2x; older releases use click itself
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover
-    from click import ClickException
+    from click import ClickException  # type: ignore[assignment]
 
 from . import Engine, Settings
 from .errors import ContentEngineError, InputError
@@ -140,7 +140,7 @@ def import_(
         fail(f"{path}: not a folder")
     with engine_for(db) as engine:
         report = engine.import_library(path)
-    typer.echo(report.summary() if hasattr(report, "summary") else str(report), err=True)
+    typer.echo(report.summary(), err=True)
 
 
 @app.command("export")

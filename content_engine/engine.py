@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from threading import Lock
-from typing import Any
 
 from .assembly import Assembler
 from .compile import CompiledBody, compile_body
@@ -29,7 +28,7 @@ from .rendering import RenderEnvironment, get_renderer
 from .sandbox import BodySandbox
 from .selection import Selection, explain
 from .settings import Settings
-from .store import Repository
+from .store import ImportReport, Repository
 
 MAX_COMPILED = 50_000
 
@@ -123,12 +122,16 @@ class Engine:
         return self._current().library
 
     def reader(self, context: Context, *, preview: bool = False) -> Reader:
-        state = self._current()
-        return make_reader(context, state.library.settings, preview=preview, groups=state.groups)
+        return self._reader(self._current(), context, preview)
+
+    @staticmethod
+    def _reader(state: _State, context: Context, preview: bool) -> Reader:
+        settings = state.library.settings
+        return make_reader(context, settings, preview=preview, groups=state.groups)
 
     # --- library in and out -----------------------------------------------------------------
 
-    def import_library(self, path: Path) -> Any:
+    def import_library(self, path: Path) -> ImportReport:
         """Load a folder, refuse it whole if anything is broken, else make it the new state."""
         library = load_library(path)
         raise_first(check_library(library, self.sandbox, file_locator(path)))
@@ -153,12 +156,12 @@ class Engine:
     def explain(self, component_id: str, context: Context, *, preview: bool = False) -> Selection:
         state = self._current()
         component = state.assembler.component(component_id)
-        return explain(component, self.reader(context, preview=preview))
+        return explain(component, self._reader(state, context, preview))
 
     def block(self, component_id: str, context: Context, *, preview: bool = False) -> Block:
         """The assembled fragment; ``RenderError`` when no variant applies."""
         state = self._current()
-        reader = self.reader(context, preview=preview)
+        reader = self._reader(state, context, preview)
         block = state.assembler.block(component_id, reader)
         if block is None:
             raise RenderError(
@@ -174,7 +177,7 @@ class Engine:
             publication = state.library.publications[publication_id]
         except KeyError:
             raise NotFound(f"unknown publication {publication_id!r}") from None
-        return state.assembler.document(publication, self.reader(context, preview=preview))
+        return state.assembler.document(publication, self._reader(state, context, preview))
 
     def render(
         self,
