@@ -6,10 +6,13 @@ problems); results go to stdout or ``-o FILE``. ``main(argv)`` can be called fro
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -73,41 +76,93 @@ def engine_for(db: str | None) -> Iterator[Engine]:
         fail(exc.message, exc.exit_code)
 
 
-def build_context(
-    locale: str | None,
-    segments: list[str] | None,
-    role: str | None,
-    region: str | None,
-    channel: str | None,
-    context_file: Path | None,
-    at: str | None,
-) -> Context:
-    """Merge ``--context FILE`` with the options: options override, segments add up."""
-    data: dict[str, Any] = {}
-    if context_file is not None:
-        try:
-            data = json.loads(context_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read context file {context_file}: {exc}") from None
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{context_file}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
-        if not isinstance(data, dict):
-            raise InputError(f"{context_file}: the context must be a JSON object")
-    for key, value in (
-        ("locale", locale),
-        ("role", role),
-        ("region", region),
-        ("channel", channel),
-        ("at", at),
-    ):
-        if value is not None:
-            data[key] = value
-    if segments:
-        existing = data.get("segments") or []
-        data["segments"] = [*existing, *segments] if isinstance(existing, list) else existing
-    if "locale" not in data:
-        raise InputError("a locale is required: give --locale or a context file with 'locale'")
-    return parse_context(data)
+@dataclass(frozen=True)
+class ReaderOptions:
+    """The options that say who is reading, shared by render, block and explain."""
+
+    locale: str | None = None
+    segment: list[str] | None = None
+    role: str | None = None
+    region: str | None = None
+    channel: str | None = None
+    context: Path | None = None
+    at: str | None = None
+
+    def build(self) -> Context:
+        """Merge ``--context FILE`` with the options: options override, segments add up."""
+        data: dict[str, Any] = {}
+        if self.context is not None:
+            data = _read_context_file(self.context)
+        for key in ("locale", "role", "region", "channel", "at"):
+            if (value := getattr(self, key)) is not None:
+                data[key] = value
+        if self.segment:
+            existing = data.get("segments") or []
+            data["segments"] = (
+                [*existing, *self.segment] if isinstance(existing, list) else existing
+            )
+        if "locale" not in data:
+            raise InputError("a locale is required: give --locale or a context file with 'locale'")
+        return parse_context(data)
+
+
+READER_OPTIONS: dict[str, Any] = {
+    "locale": Locale,
+    "segment": Segment,
+    "role": Role,
+    "region": Region,
+    "channel": Channel,
+    "context": ContextFile,
+    "at": At,
+}
+
+
+def _read_context_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read context file {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: the context must be a JSON object")
+    return data
+
+
+def reader_command(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a command that takes the reader options once, as one ``reader`` argument.
+
+    Typer reads options from a function's signature, so the wrapper shows the command's own
+    parameters plus ``READER_OPTIONS`` and folds the latter into a ``ReaderOptions``.
+    """
+
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        own = [
+            p
+            for p in inspect.signature(fn, eval_str=True).parameters.values()
+            if p.name != "reader"
+        ]
+        added = [
+            inspect.Parameter(
+                n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=a
+            )
+            for n, a in READER_OPTIONS.items()
+        ]
+
+        @functools.wraps(fn)
+        def command(**kwargs: Any) -> None:
+            reader = ReaderOptions(**{n: kwargs.pop(n) for n in READER_OPTIONS})
+            fn(reader=reader, **kwargs)
+
+        # The command's arguments, then who is reading, then the command's own options.
+        params = [*own[:1], *added, *own[1:]]
+        del command.__wrapped__
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        app.command(name)(command)
+        return command
+
+    return register
 
 
 def write_output(content: bytes, output: Path | None, *, binary: bool = False) -> None:
@@ -153,16 +208,10 @@ def export(
     typer.echo(f"exported {len(library.components)} components to {path}", err=True)
 
 
-@app.command()
+@reader_command("render")
 def render(
     publication: Annotated[str, typer.Argument(help="Publication id.")],
-    locale: Locale = None,
-    segment: Segment = None,
-    role: Role = None,
-    region: Region = None,
-    channel: Channel = None,
-    context: ContextFile = None,
-    at: At = None,
+    reader: ReaderOptions,
     format: Annotated[
         str, typer.Option("--format", "-f", help="html, pdf, json or fragment.")
     ] = "html",
@@ -172,22 +221,16 @@ def render(
 ) -> None:
     """Assemble and render a publication for one reader."""
     with engine_for(db) as engine:
-        ctx = build_context(locale, segment, role, region, channel, context, at)
+        ctx = reader.build()
         result = engine.render(publication, ctx, format=format, preview=preview)
     warn(result.warnings)
     write_output(result.content, output, binary=format == "pdf")
 
 
-@app.command()
+@reader_command("block")
 def block(
     component: Annotated[str, typer.Argument(help="Component id.")],
-    locale: Locale = None,
-    segment: Segment = None,
-    role: Role = None,
-    region: Region = None,
-    channel: Channel = None,
-    context: ContextFile = None,
-    at: At = None,
+    reader: ReaderOptions,
     format: Annotated[str, typer.Option("--format", "-f", help="html or json.")] = "html",
     output: OutOption = None,
     preview: Preview = False,
@@ -197,7 +240,7 @@ def block(
     if format not in ("html", "json"):
         fail(f"unknown format {format!r} for block: use html or json")
     with engine_for(db) as engine:
-        ctx = build_context(locale, segment, role, region, channel, context, at)
+        ctx = reader.build()
         result = engine.block(component, ctx, preview=preview)
     warn(result.warnings)
     if format == "json":
@@ -208,16 +251,10 @@ def block(
         write_output(result.html.encode() + b"\n", output)
 
 
-@app.command(name="explain")
+@reader_command("explain")
 def explain_(
     component: Annotated[str, typer.Argument(help="Component id.")],
-    locale: Locale = None,
-    segment: Segment = None,
-    role: Role = None,
-    region: Region = None,
-    channel: Channel = None,
-    context: ContextFile = None,
-    at: At = None,
+    reader: ReaderOptions,
     format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     output: OutOption = None,
     preview: Preview = False,
@@ -227,7 +264,7 @@ def explain_(
     if format not in ("text", "json"):
         fail(f"unknown format {format!r} for explain: use text or json")
     with engine_for(db) as engine:
-        ctx = build_context(locale, segment, role, region, channel, context, at)
+        ctx = reader.build()
         selection = engine.explain(component, ctx, preview=preview)
     if format == "json":
         write_output(dump_json(selection.model_dump(mode="json")), output)

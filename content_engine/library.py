@@ -215,26 +215,34 @@ def _load_components(root: Path) -> dict[str, Component]:
     return dict(sorted(components.items()))
 
 
-def _load_component(root: Path, rel: PurePosixPath, variant_files: list[str]) -> Component:
-    file = _join(rel, COMPONENT_FILE)
+def _load_named_mapping(
+    root: Path, file: str, keys: Sequence[str], name: str, named_by: str
+) -> tuple[str, dict[str, Any]]:
+    """A YAML mapping with only ``keys``, whose ``id`` (if given) equals its folder/file name."""
     text = _read_text(root, file)
     data = _safe_load(text, file)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise LibraryFormatError(
-            f"must be a mapping with keys {', '.join(COMPONENT_KEYS)}", file=file, line=1
+            f"must be a mapping with keys {', '.join(keys)}", file=file, line=1
         )
-    _reject_unknown_keys(data, COMPONENT_KEYS, text, file)
-    folder_name = rel.name
-    if "id" in data and data["id"] != folder_name:
+    _reject_unknown_keys(data, keys, text, file)
+    if "id" in data and data["id"] != name:
         line, column = _locate(text, ("id",)) or (None, None)
         raise LibraryFormatError(
-            f"id {data['id']!r} does not match its folder name {folder_name!r}",
+            f"id {data['id']!r} does not match its {named_by} name {name!r}",
             file=file,
             line=line,
             column=column,
         )
+    return text, data
+
+
+def _load_component(root: Path, rel: PurePosixPath, variant_files: list[str]) -> Component:
+    file = _join(rel, COMPONENT_FILE)
+    folder_name = rel.name
+    text, data = _load_named_mapping(root, file, COMPONENT_KEYS, folder_name, "folder")
     if not variant_files:
         raise LibraryFormatError(
             f"component {folder_name!r} has no variant files (<variant-key>.html)", file=file
@@ -281,23 +289,7 @@ def _load_publications(root: Path) -> dict[str, Publication]:
 
 
 def _load_publication(root: Path, file: str, stem: str) -> Publication:
-    text = _read_text(root, file)
-    data = _safe_load(text, file)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise LibraryFormatError(
-            f"must be a mapping with keys {', '.join(PUBLICATION_KEYS)}", file=file, line=1
-        )
-    _reject_unknown_keys(data, PUBLICATION_KEYS, text, file)
-    if "id" in data and data["id"] != stem:
-        line, column = _locate(text, ("id",)) or (None, None)
-        raise LibraryFormatError(
-            f"id {data['id']!r} does not match its file name {stem!r}",
-            file=file,
-            line=line,
-            column=column,
-        )
+    text, data = _load_named_mapping(root, file, PUBLICATION_KEYS, stem, "file")
     try:
         return Publication.model_validate({**data, "id": stem})
     except ValidationError as exc:
