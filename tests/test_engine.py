@@ -137,3 +137,27 @@ def test_changed_variant_gets_a_new_version_and_history(engine: Engine, tmp_path
     assert [v.version for v in history] == [1, 2]
     other = engine.block("product.hp200.overview", context("fr"))
     assert other.version == 1
+
+
+@pytest.mark.parametrize(
+    ("locale", "model", "serial"),
+    [
+        ("de-AT", "Modell", "Seriennummer"),
+        ("fr-CH", "Modèle", "Numéro de série"),
+        ("en", "Model", "Serial number"),
+    ],
+)
+def test_engine_strings_come_from_the_catalogs(
+    engine: Engine, locale: str, model: str, serial: str
+) -> None:
+    ctx = context(locale, customer={"name": "A"}, product={"model": "HP200", "serial": "X"})
+    html = engine.block("service.customer-summary", ctx).html
+    assert f"<th>{model}</th>" in html
+    assert f"<th>{serial}</th>" in html
+
+
+def test_plural_forms_follow_the_locale(engine: Engine) -> None:
+    catalogs = engine.catalogs
+    assert catalogs.for_locale("de-AT").ngettext("{n} page", "{n} pages", 1) == "{n} Seite"
+    assert catalogs.for_locale("fr").ngettext("{n} page", "{n} pages", 2) == "{n} pages"
+    assert catalogs.for_locale("de").ngettext("{n} page", "{n} pages", 3) == "{n} Seiten"
