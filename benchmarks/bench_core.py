@@ -43,7 +43,7 @@ def bench_block(engine: Engine) -> tuple[str, float, float]:
     block = engine.block(component, ctx)  # warm the caches
     library = engine.library()
     variant = library.components[component].variants[block.variant]
-    compiled = engine._compile(library.components[component], variant)
+    compiled = engine.compile(library.components[component], variant)
     # The bare baseline: the same compiled template, rendered with constant variables.
     variables = {
         "customer": {},

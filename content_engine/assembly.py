@@ -8,7 +8,7 @@ their warnings and every variant version used. Pure: no I/O.
 from __future__ import annotations
 
 import gettext
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,17 @@ from .conditions import Reader, describe_context
 from .errors import NotFound, TemplateError, UnresolvedSlot
 from .formatting import LOCALE_VAR
 from .locales import babel_locale
-from .models import Block, Component, Document, Library, Publication, Slot, UsedVariant, Variant
+from .models import (
+    Block,
+    Component,
+    Document,
+    Library,
+    Publication,
+    ReceiptBlock,
+    Slot,
+    UsedVariant,
+    Variant,
+)
 from .sandbox import BodySandbox
 from .selection import best_variant
 
@@ -55,6 +65,8 @@ class Assembler:
     sandbox: BodySandbox
     compiler: Compiler
     translations: TranslationsFor
+    # Replays pin each component to the variant a receipt names instead of selecting one.
+    pinned: Mapping[str, str] | None = None
 
     def component(self, component_id: str) -> Component:
         try:
@@ -74,7 +86,10 @@ class Assembler:
         base: dict[str, Any],
     ) -> Block | None:
         component = self.component(component_id)
-        variant = best_variant(component.variants.values(), reader)
+        if self.pinned is not None:
+            variant = component.variants.get(self.pinned.get(component_id, ""))
+        else:
+            variant = best_variant(component.variants.values(), reader)
         if variant is None:
             return None
         compiled = self.compiler(component, variant)
@@ -149,6 +164,25 @@ class Assembler:
         base = self._variables(reader)
         for slot in publication.slots:
             blocks.extend(self._slot(slot, reader, warnings, base))
+        return self._document(publication, reader, blocks, warnings)
+
+    def replay(
+        self, publication: Publication, reader: Reader, blocks: Sequence[ReceiptBlock]
+    ) -> Document:
+        """The blocks a receipt lists, in its order, from the variants it pins."""
+        base = self._variables(reader)
+        assembled = []
+        for item in blocks:
+            block = self._block(item.component, reader, (), base)
+            if block is None:
+                raise NotFound(f"receipt names {item.component}/{item.variant}, which is gone")
+            block.title = item.title
+            assembled.append(block)
+        return self._document(publication, reader, assembled, [])
+
+    def _document(
+        self, publication: Publication, reader: Reader, blocks: list[Block], warnings: list[str]
+    ) -> Document:
         return Document(
             publication=publication.id,
             publication_version=publication.version,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -347,3 +348,96 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("error: aborted", err=True)
         return 1
     return result if isinstance(result, int) else 0
+
+
+# --- server and keys ---------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)] = 8000,
+    open_access: Annotated[
+        bool, typer.Option("--open", help="No API keys: anyone is admin. Local development only.")
+    ] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    db: DbOption = None,
+) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    settings = Settings.from_env(db_url=db)
+    if open_access:
+        typer.secho(
+            "WARNING: --open: no API keys are checked, every caller is admin. "
+            "Never expose this server.",
+            err=True,
+            fg="red",
+            bold=True,
+        )
+    try:
+        with Engine(settings):  # migrate and check the database before binding the port
+            pass
+    except ContentEngineError as exc:
+        fail(exc.message, exc.exit_code)
+    typer.echo(
+        f"content-engine on http://{host}:{port}/  (docs: http://{host}:{port}/docs)", err=True
+    )
+    # Workers are separate processes: they build their app from the environment.
+    os.environ["CONTENT_ENGINE_DB"] = settings.db_url
+    os.environ["CONTENT_ENGINE_OPEN"] = "1" if open_access else ""
+    uvicorn.run(
+        "content_engine.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
+
+
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+RoleOption = Annotated[str, typer.Option("--role", help="reader, agent, editor or admin.")]
+
+
+@keys_app.command("create")
+def keys_create(
+    role: RoleOption,
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "",
+    db: DbOption = None,
+) -> None:
+    """Print a new key (shown once; only its hash is stored)."""
+    from .store import ROLES
+
+    if role not in ROLES:
+        fail(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    with engine_for(db) as engine:
+        info, secret = engine.repository.create_key(role, name)
+    typer.echo(secret)
+    typer.echo(
+        f"created key {info.id} with role {info.role}; store it now, it is not kept", err=True
+    )
+
+
+@keys_app.command("list")
+def keys_list(db: DbOption = None) -> None:
+    """Every key: id, role, name, when created and revoked (never the secret)."""
+    with engine_for(db) as engine:
+        keys = engine.repository.list_keys()
+    for key in keys:
+        revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        typer.echo(f"{key.id}  {key.role:<7} {revoked:<24} {key.name}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from keys list).")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a key: it is refused from now on."""
+    with engine_for(db) as engine:
+        info = engine.repository.revoke_key(key_id)
+    typer.echo(f"revoked key {info.id} ({info.role})", err=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from threading import Lock
@@ -18,12 +18,22 @@ from .assembly import Assembler
 from .compile import CompiledBody, compile_body
 from .conditions import Reader, RegionGroups, describe_context, make_reader
 from .coverage import CoverageReport, coverage
+from .editing import Editor
 from .errors import NotFound, RenderError
 from .i18n import Catalogs
 from .integrity import Location, Locator, Problem, check_library, default_locator, raise_first
 from .library import load_library, write_library
 from .lint import lint
-from .models import Block, Component, Context, Document, Library, Receipt, Variant
+from .models import (
+    Block,
+    Component,
+    Context,
+    Document,
+    Library,
+    Receipt,
+    ReceiptBlock,
+    Variant,
+)
 from .rendering import RenderEnvironment, get_renderer
 from .sandbox import BodySandbox
 from .selection import Selection, explain
@@ -88,7 +98,7 @@ class Engine:
 
     # --- state ------------------------------------------------------------------------------
 
-    def _compile(self, component: Component, variant: Variant) -> CompiledBody:
+    def compile(self, component: Component, variant: Variant) -> CompiledBody:
         key = (component.id, variant.key, variant.version)
         found = self._compiled.get(key) if variant.version else None
         if found is None:
@@ -115,8 +125,12 @@ class Engine:
                 self._state = state
         return state
 
+    @property
+    def editor(self) -> Editor:
+        return Editor(self)
+
     def assembler(self, library: Library) -> Assembler:
-        return Assembler(library, self.sandbox, self._compile, self.catalogs.for_locale)
+        return Assembler(library, self.sandbox, self.compile, self.catalogs.for_locale)
 
     def library(self) -> Library:
         return self._current().library
@@ -200,11 +214,55 @@ class Engine:
             format=format,
             context=context,
             used=document.used(),
+            blocks=[
+                ReceiptBlock(
+                    component=b.component, variant=b.variant, version=b.version, title=b.title
+                )
+                for b in document.blocks
+            ],
             sha256=hashlib.sha256(result.content).hexdigest(),
             preview=preview,
             key_id=key_id,
         )
         self.repository.save_receipt(receipt)
+        return Rendered(
+            result.content,
+            result.media_type,
+            document,
+            receipt,
+            [*document.warnings, *result.warnings],
+        )
+
+    def replay(self, receipt_id: str) -> Rendered:
+        """Render a receipt's pinned versions again, in its format: the same bytes for HTML.
+
+        The variants, the publication and the context are the receipt's; library settings,
+        themes and assets are today's (receipts do not pin those yet).
+        """
+        receipt = self.repository.get_receipt(receipt_id)
+        publication = self.repository.get_publication(
+            receipt.publication, receipt.publication_version
+        )
+        current = self.library()
+        components: dict[str, Component] = {}
+        for used in receipt.used:
+            variant = self.repository.get_variant(used.component, used.variant, used.version)
+            known = current.components.get(used.component)
+            base = known or Component(id=used.component, type="archived")
+            entry = components.setdefault(used.component, base.model_copy(update={"variants": {}}))
+            entry.variants[variant.key] = variant
+        pinned = Library(
+            settings=current.settings,
+            components=components,
+            publications={publication.id: publication},
+            files=current.files,
+        )
+        assembler = replace(
+            self.assembler(pinned), pinned={u.component: u.variant for u in receipt.used}
+        )
+        reader = make_reader(receipt.context, pinned.settings, preview=receipt.preview)
+        document = assembler.replay(publication, reader, receipt.blocks)
+        result = get_renderer(receipt.format).render(document, self.render_environment())
         return Rendered(
             result.content,
             result.media_type,

@@ -131,3 +131,37 @@ def babel_locale(tag: str, default_locale: str = "en") -> Locale:
         except (UnknownLocaleError, ValueError):
             continue
     return Locale.parse("en")
+
+
+def parse_accept_language(header: str) -> list[str]:
+    """The tags of an ``Accept-Language`` header, most preferred first; junk is skipped."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, item in enumerate(header.split(",")[:32]):
+        tag, _, params = item.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        try:
+            canonical = normalize_tag(tag) if tag.strip() != "*" else None
+        except InvalidContext:
+            continue
+        if canonical and 0 < q <= 1:
+            ranked.append((-q, index, canonical))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def negotiate(header: str | None, available: tuple[str, ...], default: str) -> str:
+    """The reader's locale from ``Accept-Language``: their most preferred tag that the library
+    can serve (a library locale in its chain, or the same language), kept as they wrote it so
+    formatting follows their region; else the library's default."""
+    offered = {tag.split("-")[0]: tag for tag in available}
+    for tag in parse_accept_language(header or ""):
+        chain = language_chain(tag)
+        if any(t in available for t in chain) or tag.split("-")[0] in offered:
+            return tag
+    return default

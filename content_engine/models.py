@@ -321,6 +321,15 @@ class Document(BaseModel):
         return list(seen.values())
 
 
+class ReceiptBlock(BaseModel):
+    """One block of a rendered document, in order: enough to assemble it again exactly."""
+
+    component: str
+    variant: str
+    version: int
+    title: str | None = None
+
+
 class Receipt(BaseModel):
     """What a render used, so it can be audited and replayed byte for byte."""
 
@@ -331,6 +340,7 @@ class Receipt(BaseModel):
     format: str
     context: Context
     used: list[UsedVariant]
+    blocks: list[ReceiptBlock] = Field(default_factory=list)
     sha256: str
     preview: bool = False
     key_id: str | None = None

@@ -1,11 +1,21 @@
 """The repository: versioned library state and render receipts in SQLite or PostgreSQL.
 
-In: ``Library`` models, edited variants, receipts. Out: the current library, past versions,
-and a revision number for caches. See ``repository.py``.
+In: ``Library`` models, edited items, receipts, API keys. Out: the current library, past
+versions, a revision number for caches, and who a presented key belongs to. See
+``repository.py`` and ``keys.py``.
 """
 
 from __future__ import annotations
 
+from .keys import ROLES, KeyInfo, Role
 from .repository import ImportCounts, ImportReport, Repository, normalize_url
 
-__all__ = ["ImportCounts", "ImportReport", "Repository", "normalize_url"]
+__all__ = [
+    "ROLES",
+    "ImportCounts",
+    "ImportReport",
+    "KeyInfo",
+    "Repository",
+    "Role",
+    "normalize_url",
+]

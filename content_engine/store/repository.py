@@ -1,8 +1,9 @@
-"""The repository: the library's versioned state and the render receipts, in SQL.
+"""The repository: the library's versioned state, render receipts and API keys, in SQL.
 
-In: ``Library`` models (a whole imported folder, or one edited variant) and ``Receipt``s.
-Out: the current ``Library``, any past version of a variant or publication, and a ``revision``
-number that changes with every library write, so caches in other processes notice.
+In: ``Library`` models (a whole imported folder, or one edited item), ``Receipt``s, and API
+keys to make, revoke or verify. Out: the current ``Library``, any past version of a component,
+variant or publication, and a ``revision`` number that changes with every library write, so
+caches in other processes notice.
 
 SQLite (the default, one file) and PostgreSQL (``postgresql://...``) are supported. Every
 write is one transaction that first takes the write lock (SQLite ``BEGIN IMMEDIATE``,
@@ -51,7 +52,9 @@ from ..models import (
     Slot,
     Variant,
 )
+from .keys import KeyInfo, digests_match, hash_key, new_key, parse_key, parse_role
 from .tables import (
+    ApiKey,
     Base,
     ComponentVersion,
     FileVersion,
@@ -66,13 +69,15 @@ __all__ = ["ImportCounts", "ImportReport", "Repository", "normalize_url"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision id; a test checks it against Alembic's own idea of head.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0003"
 # Seconds a SQLite writer waits for another one before giving up with "database is locked".
 SQLITE_BUSY_TIMEOUT = 30
 # Plain SQL valid on every backend (no parameters: placeholder styles differ).
 _REVISION_SQL = "SELECT revision FROM library_state WHERE id = 1"
 # Any constant: serialises concurrent migrations of one PostgreSQL database.
 _PG_MIGRATION_LOCK = 0x636F6E74656E74
+# Key ids are 48 random bits; a clash is astronomically rare, but costs only a retry.
+_KEY_ID_ATTEMPTS = 3
 
 
 class ImportCounts(BaseModel):
@@ -285,22 +290,8 @@ class Repository:
                 if settings_row
                 else LibrarySettings()
             )
-            variants: dict[str, dict[str, Variant]] = {}
-            for row in _latest(
-                conn, VariantVersion, (VariantVersion.component_id, VariantVersion.key)
-            ):
-                if not row.deleted:
-                    variants.setdefault(row.component_id, {})[row.key] = _variant(row)
-            components = {
-                row.id: _component(row, variants.get(row.id, {}))
-                for row in _latest(conn, ComponentVersion, (ComponentVersion.id,))
-                if not row.archived
-            }
-            publications = {
-                row.id: _publication(row)
-                for row in _latest(conn, PublicationVersion, (PublicationVersion.id,))
-                if not row.archived
-            }
+            components = _current_components(conn)
+            publications = _current_publications(conn)
             files = {
                 row.path: row.content
                 for row in _latest(conn, FileVersion, (FileVersion.path,))
@@ -318,19 +309,27 @@ class Repository:
                 raise NotFound(
                     f"no component {component_id!r}", details={"component": component_id}
                 )
-            variant_rows = _latest(
-                conn,
-                VariantVersion,
-                (VariantVersion.component_id, VariantVersion.key),
-                where=VariantVersion.component_id == component_id,
-            )
-            variants = {r.key: _variant(r) for r in variant_rows if not r.deleted}
+            variants = _current_variants(conn, component_id)
         return _component(row, variants)
+
+    def list_components(self) -> list[Component]:
+        """The current components with their current variants, by id (no files are read)."""
+        with self._read() as conn:
+            components = _current_components(conn)
+        return [components[component_id] for component_id in sorted(components)]
+
+    def list_publications(self) -> list[Publication]:
+        """The current publications, by id."""
+        with self._read() as conn:
+            publications = _current_publications(conn)
+        return [publications[publication_id] for publication_id in sorted(publications)]
 
     def get_variant(self, component_id: str, key: str, version: int | None = None) -> Variant:
         """One variant: the current one, or the given ``version`` (as used by a past render).
 
-        A version that records a deletion, like a variant deleted now, is ``NotFound``.
+        A version that records a deletion, like a variant deleted now, is ``NotFound``. A
+        given ``version`` is found whatever happened since (a newer version, a deletion, the
+        component archived): replaying a render receipt needs exactly the versions it names.
         """
         details = {"component": component_id, "variant": key, "version": version}
         criteria = {VariantVersion.component_id: component_id, VariantVersion.key: key}
@@ -369,7 +368,12 @@ class Repository:
         return [_variant(row) for row in rows if not row.deleted]
 
     def get_publication(self, publication_id: str, version: int | None = None) -> Publication:
-        """The current publication, or the given ``version``; ``NotFound`` if archived."""
+        """The current publication, or the given ``version``; ``NotFound`` if archived.
+
+        As with ``get_variant``, a given ``version`` is found even if the publication has been
+        archived since (only the version that records the archiving is ``NotFound``), so a
+        render receipt can be replayed.
+        """
         with self._read() as conn:
             if version is None:
                 row = _latest_one(conn, PublicationVersion, {PublicationVersion.id: publication_id})
@@ -383,6 +387,32 @@ class Repository:
                 f"no {what}", details={"publication": publication_id, "version": version}
             )
         return _publication(row)
+
+    def component_history(self, component_id: str) -> list[Component]:
+        """Every stored metadata version of a component, oldest first, without variants.
+
+        Variants have histories of their own (``variant_history``). Archiving versions are
+        left out; the gap in the version numbers shows them. ``NotFound`` if the component
+        never existed.
+        """
+        rows = self._history(ComponentVersion, ComponentVersion.id == component_id)
+        if not rows:
+            raise NotFound(f"no component {component_id!r}", details={"component": component_id})
+        return [_component(row, {}) for row in rows if not row.archived]
+
+    def publication_history(self, publication_id: str) -> list[Publication]:
+        """Every stored version of a publication, oldest first (as ``component_history``)."""
+        rows = self._history(PublicationVersion, PublicationVersion.id == publication_id)
+        if not rows:
+            raise NotFound(
+                f"no publication {publication_id!r}", details={"publication": publication_id}
+            )
+        return [_publication(row) for row in rows if not row.archived]
+
+    def _history(self, model: type[Base], *where: Any) -> Sequence[Row[Any]]:
+        version: InstrumentedAttribute[int] = getattr(model, "version")  # noqa: B009
+        with self._read() as conn:
+            return conn.execute(select(model).where(*where).order_by(version)).all()
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -545,46 +575,115 @@ class Repository:
         ``details={"current_version": ...}`` and nothing is written. Content equal to the
         current version writes nothing and returns that version (an idempotent PUT).
         ``variant.version`` is ignored; the returned variant carries the stored version.
+        ``NotFound`` if the component does not exist or is archived.
+        """
+        target = _Target.variant(component_id, variant.key)
+        with self._conflicts_on_duplicate(target, expected_version), self._write() as conn:
+            _require_component(conn, component_id)
+            row = _latest_one(conn, VariantVersion, target.criteria)
+            current = _check_version(target, row, expected_version)
+            if current is not None and _variant(current).content_equals(variant):
+                return _variant(current)
+            version = _next(row)
+            _insert(conn, VariantVersion, [_variant_row(component_id, variant, version, _now())])
+            self._bump(conn)
+        return variant.model_copy(update={"version": version})
+
+    def delete_variant(self, component_id: str, key: str, *, expected_version: int) -> None:
+        """Remove a variant from the current state by adding a ``deleted`` version.
+
+        Its earlier versions stay readable (past renders name them), and saving the key again
+        with ``expected_version=None`` re-creates it at the next version number. ``NotFound``
+        if the component or the variant is not current; ``ConflictError`` if the version is
+        stale.
+        """
+        target = _Target.variant(component_id, key)
+        with self._conflicts_on_duplicate(target, expected_version), self._write() as conn:
+            _require_component(conn, component_id)
+            row = _latest_one(conn, VariantVersion, target.criteria)
+            if row is None or row.deleted:
+                raise target.not_found()
+            _check_version(target, row, expected_version)
+            last = _variant(row)
+            rows = [_variant_row(component_id, last, row.version + 1, _now(), deleted=True)]
+            _insert(conn, VariantVersion, rows)
+            self._bump(conn)
+
+    def save_component(self, component: Component, *, expected_version: int | None) -> Component:
+        """Store a new version of a component's metadata (type, title, tags, folder).
+
+        ``component.variants`` is ignored: variants are saved one by one (``save_variant``),
+        so a metadata edit never overwrites a concurrent variant edit. The version rules are
+        ``save_variant``'s; creating a component that is archived brings it back at the next
+        version number, with the variants it had. Returns the component as stored, with its
+        current variants.
+        """
+        target = _Target.component(component.id)
+        with self._conflicts_on_duplicate(target, expected_version), self._write() as conn:
+            row = _latest_one(conn, ComponentVersion, target.criteria)
+            current = _check_version(target, row, expected_version)
+            variants = _current_variants(conn, component.id)
+            if current is not None and _component(current, {}).meta_equals(component):
+                return _component(current, variants)
+            version = _next(row)
+            _insert(conn, ComponentVersion, [_component_row(component, version, _now())])
+            self._bump(conn)
+        return component.model_copy(update={"version": version, "variants": variants})
+
+    def archive_component(self, component_id: str, *, expected_version: int) -> Component:
+        """Take a component out of the library by adding an archived version; delete nothing.
+
+        Its metadata and variant histories stay, so past renders replay, and saving it again
+        with ``expected_version=None`` restores it. ``NotFound`` if it is not current (unknown
+        or already archived); ``ConflictError`` if the version is stale. Returns the archived
+        version's metadata, without variants.
+        """
+        target = _Target.component(component_id)
+        with self._conflicts_on_duplicate(target, expected_version), self._write() as conn:
+            row = _latest_one(conn, ComponentVersion, target.criteria)
+            if row is None or row.archived:
+                raise target.not_found()
+            _check_version(target, row, expected_version)
+            archived = _component(row, {}).model_copy(update={"version": row.version + 1})
+            rows = [_component_row(archived, archived.version, _now(), archived=True)]
+            _insert(conn, ComponentVersion, rows)
+            self._bump(conn)
+        return archived
+
+    def save_publication(
+        self, publication: Publication, *, expected_version: int | None
+    ) -> Publication:
+        """Store a new version of a publication, with ``save_variant``'s version rules.
+
+        Creating an archived publication brings it back at the next version number. Returns
+        the publication as stored.
+        """
+        target = _Target.publication(publication.id)
+        with self._conflicts_on_duplicate(target, expected_version), self._write() as conn:
+            row = _latest_one(conn, PublicationVersion, target.criteria)
+            current = _check_version(target, row, expected_version)
+            if current is not None and _publication(current).content_equals(publication):
+                return _publication(current)
+            version = _next(row)
+            _insert(conn, PublicationVersion, [_publication_row(publication, version, _now())])
+            self._bump(conn)
+        return publication.model_copy(update={"version": version})
+
+    @contextmanager
+    def _conflicts_on_duplicate(
+        self, target: _Target, expected_version: int | None
+    ) -> Iterator[None]:
+        """Report a clash of primary keys as the ``ConflictError`` it stands for.
+
+        Only reachable if another writer slipped past the write lock (none can on SQLite or
+        PostgreSQL as used here); the primary key still refuses a second version N.
         """
         try:
-            with self._write() as conn:
-                component = _latest_one(conn, ComponentVersion, {ComponentVersion.id: component_id})
-                if component is None or component.archived:
-                    raise NotFound(
-                        f"no component {component_id!r}", details={"component": component_id}
-                    )
-                row = _latest_one(
-                    conn,
-                    VariantVersion,
-                    {VariantVersion.component_id: component_id, VariantVersion.key: variant.key},
-                )
-                current_version = None if row is None or row.deleted else row.version
-                if current_version != expected_version:
-                    raise _conflict(component_id, variant.key, current_version, expected_version)
-                if row is not None and not row.deleted:
-                    stored = _variant(row)
-                    if stored.content_equals(variant):
-                        return stored
-                version = _next(row)
-                _insert(
-                    conn, VariantVersion, [_variant_row(component_id, variant, version, _now())]
-                )
-                self._bump(conn)
-                return variant.model_copy(update={"version": version})
+            yield
         except IntegrityError as exc:
-            # Only reachable if another writer slipped past the lock (it cannot on SQLite or
-            # PostgreSQL as used here); the primary key still refuses a second version N.
-            current = self._current_variant_version(component_id, variant.key)
-            raise _conflict(component_id, variant.key, current, expected_version) from exc
-
-    def _current_variant_version(self, component_id: str, key: str) -> int | None:
-        with self._read() as conn:
-            row = _latest_one(
-                conn,
-                VariantVersion,
-                {VariantVersion.component_id: component_id, VariantVersion.key: key},
-            )
-        return None if row is None or row.deleted else row.version
+            with self._read() as conn:
+                current = _live_version(_latest_one(conn, target.model, target.criteria))
+            raise _conflict(target, current, expected_version) from exc
 
     # --- receipts ---------------------------------------------------------------------------
 
@@ -611,6 +710,77 @@ class Repository:
         if row is None:
             raise NotFound(f"no render receipt {receipt_id!r}", details={"id": receipt_id})
         return Receipt.model_validate(row._asdict())
+
+    # --- API keys ---------------------------------------------------------------------------
+    # Keys are not library content: writing them leaves the revision (and caches) alone.
+
+    def create_key(self, role: str, name: str = "") -> tuple[KeyInfo, str]:
+        """A new key for ``role``: its info and its plaintext ``ce_<id>_<secret>``.
+
+        The plaintext is returned once, to be shown to whoever asked; only its digest is
+        stored. ``InputError`` for a role not in ``ROLES``.
+        """
+        checked = parse_role(role)
+        for attempt in range(_KEY_ID_ATTEMPTS):
+            key_id, plaintext = new_key()
+            info = KeyInfo(id=key_id, name=name, role=checked, created_at=_now())
+            try:
+                with self._writer.begin() as conn:
+                    conn.execute(
+                        insert(ApiKey).values(
+                            **info.model_dump(exclude={"revoked_at"}),
+                            secret_hash=hash_key(plaintext),
+                        )
+                    )
+            except IntegrityError:
+                if attempt == _KEY_ID_ATTEMPTS - 1:
+                    raise
+                continue
+            return info, plaintext
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def list_keys(self) -> list[KeyInfo]:
+        """Every key, revoked ones included, oldest first; never a secret or a digest."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(*_KEY_INFO_COLUMNS).order_by(ApiKey.created_at, ApiKey.id)
+            ).all()
+        return [KeyInfo.model_validate(row._asdict()) for row in rows]
+
+    def revoke_key(self, key_id: str) -> KeyInfo:
+        """Make a key useless from now on; revoking it again changes nothing.
+
+        The row stays, so receipts that name the key still say whose it was. ``NotFound`` if
+        there is no such key.
+        """
+        with self._writer.begin() as conn:
+            conn.execute(
+                update(ApiKey)
+                .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+                .values(revoked_at=_now())
+            )
+            row = conn.execute(select(*_KEY_INFO_COLUMNS).where(ApiKey.id == key_id)).first()
+        if row is None:
+            raise NotFound(f"no API key {key_id!r}", details={"key": key_id})
+        return KeyInfo.model_validate(row._asdict())
+
+    def verify_key(self, presented: str) -> KeyInfo | None:
+        """The key ``presented`` stands for, or ``None`` if it is not a valid, unrevoked key.
+
+        Whatever a client sends lands here, so a malformed string is ``None``, never an
+        exception; and the digests are compared in constant time.
+        """
+        parsed = parse_key(presented)
+        if parsed is None:
+            return None
+        with self._read() as conn:
+            row = conn.execute(
+                select(*_KEY_INFO_COLUMNS, ApiKey.secret_hash).where(ApiKey.id == parsed.id)
+            ).first()
+        if row is None or not digests_match(parsed, row.secret_hash):
+            return None
+        info = KeyInfo.model_validate(row._asdict())
+        return None if info.revoked else info
 
 
 # --- engine -----------------------------------------------------------------------------------
@@ -690,27 +860,112 @@ def _insert(conn: Connection, model: type[Base], rows: list[dict[str, Any]]) -> 
         conn.execute(insert(model), rows)
 
 
-def _conflict(
-    component_id: str, key: str, current: int | None, expected: int | None
-) -> ConflictError:
+class _Target:
+    """The one item a write is about: the table, the key columns, and how to name it."""
+
+    def __init__(
+        self,
+        model: type[Base],
+        criteria: dict[InstrumentedAttribute[Any], Any],
+        name: str,
+        details: dict[str, Any],
+    ) -> None:
+        self.model, self.criteria, self.name, self.details = model, criteria, name, details
+
+    @classmethod
+    def variant(cls, component_id: str, key: str) -> _Target:
+        criteria = {VariantVersion.component_id: component_id, VariantVersion.key: key}
+        details = {"component": component_id, "variant": key}
+        return cls(VariantVersion, criteria, f"variant {component_id}/{key}", details)
+
+    @classmethod
+    def component(cls, component_id: str) -> _Target:
+        criteria = {ComponentVersion.id: component_id}
+        details = {"component": component_id}
+        return cls(ComponentVersion, criteria, f"component {component_id!r}", details)
+
+    @classmethod
+    def publication(cls, publication_id: str) -> _Target:
+        criteria = {PublicationVersion.id: publication_id}
+        details = {"publication": publication_id}
+        return cls(PublicationVersion, criteria, f"publication {publication_id!r}", details)
+
+    def not_found(self) -> NotFound:
+        return NotFound(f"no {self.name}", details=self.details)
+
+
+def _live_version(row: Row[Any] | None) -> int | None:
+    """The version of an item's latest row, or ``None`` if there is none or it is a removal."""
+    if row is None:
+        return None
+    removed = row._mapping.get("archived", False) or row._mapping.get("deleted", False)
+    return None if removed else int(row.version)
+
+
+def _check_version(target: _Target, row: Row[Any] | None, expected: int | None) -> Row[Any] | None:
+    """The item's current row (``None`` when creating), if its version is the one expected.
+
+    Otherwise a ``ConflictError``: the caller's edit was based on another version.
+    """
+    current = _live_version(row)
+    if current != expected:
+        raise _conflict(target, current, expected)
+    return row if current is not None else None
+
+
+def _require_component(conn: Connection, component_id: str) -> None:
+    row = _latest_one(conn, ComponentVersion, {ComponentVersion.id: component_id})
+    if row is None or row.archived:
+        raise _Target.component(component_id).not_found()
+
+
+def _conflict(target: _Target, current: int | None, expected: int | None) -> ConflictError:
     if expected is None:
-        message = f"variant {component_id}/{key} already exists (version {current})"
+        message = f"{target.name} already exists (version {current})"
     elif current is None:
-        message = f"variant {component_id}/{key} does not exist (expected version {expected})"
+        message = f"{target.name} does not exist (expected version {expected})"
     else:
         message = (
-            f"variant {component_id}/{key} is at version {current}, not {expected}: "
+            f"{target.name} is at version {current}, not {expected}: "
             "it was changed since it was read"
         )
     return ConflictError(
         message,
-        details={
-            "component": component_id,
-            "variant": key,
-            "current_version": current,
-            "expected_version": expected,
-        },
+        details={**target.details, "current_version": current, "expected_version": expected},
     )
+
+
+def _current_variants(conn: Connection, component_id: str) -> dict[str, Variant]:
+    rows = _latest(
+        conn,
+        VariantVersion,
+        (VariantVersion.component_id, VariantVersion.key),
+        where=VariantVersion.component_id == component_id,
+    )
+    return {row.key: _variant(row) for row in rows if not row.deleted}
+
+
+def _current_components(conn: Connection) -> dict[str, Component]:
+    variants: dict[str, dict[str, Variant]] = {}
+    for row in _latest(conn, VariantVersion, (VariantVersion.component_id, VariantVersion.key)):
+        if not row.deleted:
+            variants.setdefault(row.component_id, {})[row.key] = _variant(row)
+    return {
+        row.id: _component(row, variants.get(row.id, {}))
+        for row in _latest(conn, ComponentVersion, (ComponentVersion.id,))
+        if not row.archived
+    }
+
+
+def _current_publications(conn: Connection) -> dict[str, Publication]:
+    return {
+        row.id: _publication(row)
+        for row in _latest(conn, PublicationVersion, (PublicationVersion.id,))
+        if not row.archived
+    }
+
+
+_KEY_INFO_COLUMNS = (ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.created_at, ApiKey.revoked_at)
 
 
 # --- rows <-> models --------------------------------------------------------------------------

@@ -7,8 +7,9 @@ describe the same tables.
 Each versioned table's primary key is ``(identity..., version)``. That index is also the one
 "latest version of X" needs: ``WHERE id = ? ORDER BY version DESC LIMIT 1`` and
 ``GROUP BY id`` with ``max(version)`` both walk it, so no further index is declared.
-Nothing is ever updated or deleted except the single ``library_state`` row: removal is a new
-version with ``archived`` (components, publications) or ``deleted`` (variants, files) set.
+Nothing is ever updated or deleted except the single ``library_state`` row (and an API key's
+``revoked_at``, set once): removal is a new version with ``archived`` (components,
+publications) or ``deleted`` (variants, files) set.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "ApiKey",
     "Base",
     "ComponentVersion",
     "FileVersion",
@@ -183,6 +185,24 @@ class RenderReceipt(Base):
     format: Mapped[str] = mapped_column(String(16))
     context: Mapped[dict[str, Any]]
     used: Mapped[list[Any]]
+    # Which block came from where, in order (``ReceiptBlock``s); older receipts have none.
+    blocks: Mapped[list[Any]] = mapped_column(server_default="[]")
     sha256: Mapped[str] = mapped_column(String(64))
     preview: Mapped[bool]
     key_id: Mapped[str | None]
+
+
+class ApiKey(Base):
+    """One API key: its role and the SHA-256 of the key, never the key itself (see keys.py)."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint("role IN ('reader', 'agent', 'editor', 'admin')", name="role"),
+    )
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

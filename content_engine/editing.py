@@ -1,0 +1,113 @@
+"""Editing a library in place: validated, conflict-checked writes of single items.
+
+In: a component, variant or publication an editor wants to save, and the version they based
+their edit on. Out: the stored item, or an error that says what is wrong (malformed body with
+line and column, an include that would break the graph, a stale version). The same checks as
+``import`` run on the library as it would be after the write.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .compile import CompiledBody, compile_body
+from .errors import LibraryIntegrityError, NotFound
+from .integrity import default_locator, graph_problems, include_graph, raise_first
+from .models import Component, Library, Publication, Variant
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+class Editor:
+    """Writes through the engine's repository, refusing anything import would refuse."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.repository = engine.repository
+
+    # --- variants ---------------------------------------------------------------------------
+
+    def save_variant(
+        self, component_id: str, variant: Variant, *, expected_version: int | None
+    ) -> Variant:
+        library = self.engine.library()
+        component = library.components.get(component_id)
+        if component is None:
+            raise NotFound(f"unknown component {component_id!r}")
+        where = default_locator(component, variant)
+        compile_body(variant.body, self.engine.sandbox, where.file)
+        variants = {**component.variants, variant.key: variant}
+        self._check_graph(library, component.model_copy(update={"variants": variants}))
+        return self.repository.save_variant(
+            component_id,
+            variant.model_copy(update={"version": 0}),
+            expected_version=expected_version,
+        )
+
+    def set_status(
+        self, component_id: str, key: str, status: str, *, expected_version: int
+    ) -> Variant:
+        """Move a variant along the workflow (draft → review → published) as a new version."""
+        current = self.repository.get_variant(component_id, key)
+        changed = current.model_copy(update={"status": status})
+        return self.save_variant(component_id, changed, expected_version=expected_version)
+
+    def rollback_variant(
+        self, component_id: str, key: str, to_version: int, *, expected_version: int
+    ) -> Variant:
+        """Make an earlier version current again, as a new version (history stays linear)."""
+        earlier = self.repository.get_variant(component_id, key, to_version)
+        return self.save_variant(component_id, earlier, expected_version=expected_version)
+
+    def delete_variant(self, component_id: str, key: str, *, expected_version: int) -> None:
+        library = self.engine.library()
+        component = library.components.get(component_id)
+        if component is None or key not in component.variants:
+            raise NotFound(f"unknown variant {component_id}/{key}")
+        variants = {k: v for k, v in component.variants.items() if k != key}
+        self._check_graph(library, component.model_copy(update={"variants": variants}))
+        self.repository.delete_variant(component_id, key, expected_version=expected_version)
+
+    # --- components and publications -------------------------------------------------------
+
+    def save_component(self, component: Component, *, expected_version: int | None) -> Component:
+        return self.repository.save_component(component, expected_version=expected_version)
+
+    def archive_component(self, component_id: str, *, expected_version: int) -> Component:
+        library = self.engine.library()
+        users = sorted(
+            cid
+            for cid, targets in include_graph(library, self._compiled(library)).items()
+            if component_id in targets and cid != component_id
+        )
+        if users:
+            raise LibraryIntegrityError(
+                f"{component_id} is still included by {', '.join(users)}",
+                details={"included_by": users},
+            )
+        return self.repository.archive_component(component_id, expected_version=expected_version)
+
+    def save_publication(
+        self, publication: Publication, *, expected_version: int | None
+    ) -> Publication:
+        return self.repository.save_publication(
+            publication.model_copy(update={"version": 0}), expected_version=expected_version
+        )
+
+    # --- checks -----------------------------------------------------------------------------
+
+    def _compiled(self, library: Library) -> dict[tuple[str, str], CompiledBody]:
+        compile_one = self.engine.compile
+        return {
+            (c.id, v.key): compile_one(c, v)
+            for c in library.components.values()
+            for v in c.variants.values()
+        }
+
+    def _check_graph(self, library: Library, changed: Component) -> None:
+        """Refuse a write after which the include graph has a cycle, gap or is too deep."""
+        after = library.model_copy(
+            update={"components": {**library.components, changed.id: changed}}
+        )
+        raise_first(graph_problems(after, include_graph(after, self._compiled(after))))

@@ -1,0 +1,141 @@
+"""The ASGI application: ``create_app(settings)`` builds the engine in its lifespan.
+
+Routes live in ``touchpoints`` and ``editors``; this module wires them with the error shape,
+the request-size limit and the refusal of unknown query parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..engine import Engine
+from ..settings import Settings
+from . import editors, errors, touchpoints
+from .errors import ApiError, error_body
+
+logger = logging.getLogger("content_engine.web")
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A misspelt parameter (``?regoin=AT``) must not silently change what is served."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = {p.alias for p in _all_query_params(dependant)}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ApiError(
+            400,
+            "unknown_parameter",
+            f"unknown query parameter {unknown[0]!r}"
+            + (f"; known: {', '.join(sorted(known))}" if known else ""),
+            details={"unknown": unknown, "known": sorted(known)},
+        )
+
+
+def _all_query_params(dependant: Any) -> list[Any]:
+    found = list(dependant.query_params)
+    for sub in dependant.dependencies:
+        found += _all_query_params(sub)
+    return found
+
+
+class BodyLimit:
+    """Refuse request bodies over a size, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        import json
+
+        body = json.dumps(
+            error_body("payload_too_large", f"the request body is over {self.limit} bytes")
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    open_access: bool = False,
+    engine: Engine | None = None,
+) -> FastAPI:
+    """The HTTP API. ``open_access`` (``serve --open``) lets anyone in as admin: local use only."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = engine is None
+        app.state.engine = engine or Engine(settings)
+        app.state.open_access = open_access
+        if open_access:
+            logger.warning("OPEN ACCESS: no API keys are checked; every caller is admin")
+        try:
+            yield
+        finally:
+            if own:
+                app.state.engine.close()
+
+    app = FastAPI(
+        title="content-engine",
+        summary="Personalized documents assembled from reusable components.",
+        version="1",
+        lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query)],
+    )
+    errors.install(app)
+    app.include_router(touchpoints.router)
+    app.include_router(editors.router)
+    app.add_middleware(BodyLimit)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app as ``serve`` runs it in each worker: settings from the environment."""
+    return create_app(Settings.from_env(), open_access=os.environ.get("CONTENT_ENGINE_OPEN") == "1")

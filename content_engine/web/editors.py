@@ -1,0 +1,275 @@
+"""Routes for editors: components, variants, publications, history, publish, lint, coverage.
+
+Every write names the version it is based on: ``If-Match: "<version>"`` to change,
+``If-None-Match: *`` to create. A stale version gets 412 and nothing is written.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from ..engine import Engine
+from ..errors import NotFound
+from ..models import Component
+from .auth import EditorRole
+from .errors import ApiError
+from .schemas import (
+    ComponentId,
+    ComponentIn,
+    ComponentOut,
+    PublicationId,
+    PublicationIn,
+    RollbackIn,
+    VariantIn,
+    VariantKey,
+    VariantOut,
+)
+
+router = APIRouter(tags=["editors"])
+
+IfMatch = Annotated[str | None, Header(description='The version edited: "3".')]
+IfNoneMatch = Annotated[str | None, Header(description="* to create.")]
+NO_STORE = {"Cache-Control": "private, no-store"}
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def expected_version(
+    if_match: str | None, if_none_match: str | None, *, create: bool
+) -> int | None:
+    """The version a write is based on; ``None`` for a create. 428 if the client named none."""
+    if if_none_match is not None and if_none_match.strip() == "*" and create:
+        return None
+    if if_match is None:
+        hint = 'If-Match: "<version>" to change, or If-None-Match: * to create'
+        raise ApiError(
+            428,
+            "precondition_required",
+            f"a write needs {hint}"
+            if create
+            else 'a write needs If-Match: "<version>" with the version you edited',
+        )
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ApiError(400, "bad_if_match", f"If-Match must be a version number, not {if_match!r}")
+    return int(value)
+
+
+def versioned(data: dict[str, Any], version: int, status: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status, headers={"ETag": f'"{version}"', **NO_STORE})
+
+
+# --- components ----------------------------------------------------------------------------
+
+
+@router.get("/v1/components", response_model=list[ComponentOut])
+def list_components(
+    request: Request,
+    principal: EditorRole,
+    type: Annotated[str | None, Query(max_length=100)] = None,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in id or title.")] = None,
+) -> JSONResponse:
+    """Current components, filtered by type, tag and text in id or title."""
+    components = engine_of(request).library().components.values()
+    needle = (q or "").lower()
+    found = [
+        ComponentOut.of(c).model_dump(mode="json")
+        for c in sorted(components, key=lambda c: c.id)
+        if (type is None or c.type == type)
+        and (tag is None or tag in c.tags)
+        and (needle in c.id.lower() or needle in c.title.lower())
+    ]
+    return JSONResponse(found, headers=NO_STORE)
+
+
+def _component(request: Request, component_id: ComponentId) -> Component:
+    return engine_of(request).repository.get_component(component_id)
+
+
+@router.get("/v1/components/{component_id}", response_model=ComponentOut)
+def get_component(
+    request: Request, principal: EditorRole, component_id: ComponentId
+) -> JSONResponse:
+    component = _component(request, component_id)
+    return versioned(ComponentOut.of(component).model_dump(mode="json"), component.version)
+
+
+@router.put("/v1/components/{component_id}", response_model=ComponentOut)
+def put_component(
+    request: Request,
+    principal: EditorRole,
+    component_id: ComponentId,
+    body: ComponentIn,
+    if_match: IfMatch = None,
+    if_none_match: IfNoneMatch = None,
+) -> JSONResponse:
+    """Create (``If-None-Match: *``) or change a component's type, title, tags and folder."""
+    expected = expected_version(if_match, if_none_match, create=True)
+    component = Component(id=component_id, **body.model_dump())
+    saved = engine_of(request).editor.save_component(component, expected_version=expected)
+    status = 201 if expected is None else 200
+    return versioned(ComponentOut.of(saved).model_dump(mode="json"), saved.version, status)
+
+
+@router.delete("/v1/components/{component_id}", response_model=ComponentOut)
+def delete_component(
+    request: Request, principal: EditorRole, component_id: ComponentId, if_match: IfMatch = None
+) -> JSONResponse:
+    """Archive a component (its history is kept); refused while others include it."""
+    expected = expected_version(if_match, None, create=False)
+    assert expected is not None
+    archived = engine_of(request).editor.archive_component(component_id, expected_version=expected)
+    return versioned(ComponentOut.of(archived).model_dump(mode="json"), archived.version)
+
+
+# --- variants ------------------------------------------------------------------------------
+
+
+@router.get("/v1/components/{component_id}/variants/{key}", response_model=VariantOut)
+def get_variant(
+    request: Request, principal: EditorRole, component_id: ComponentId, key: VariantKey
+) -> JSONResponse:
+    variant = engine_of(request).repository.get_variant(component_id, key)
+    return versioned(VariantOut.of(component_id, variant).model_dump(mode="json"), variant.version)
+
+
+@router.put("/v1/components/{component_id}/variants/{key}", response_model=VariantOut)
+def put_variant(
+    request: Request,
+    principal: EditorRole,
+    component_id: ComponentId,
+    key: VariantKey,
+    body: VariantIn,
+    if_match: IfMatch = None,
+    if_none_match: IfNoneMatch = None,
+) -> JSONResponse:
+    """Create or change a variant; the body is checked as on import (422 with line, column)."""
+    expected = expected_version(if_match, if_none_match, create=True)
+    saved = engine_of(request).editor.save_variant(
+        component_id, body.to_variant(key), expected_version=expected
+    )
+    status = 201 if expected is None else 200
+    return versioned(
+        VariantOut.of(component_id, saved).model_dump(mode="json"), saved.version, status
+    )
+
+
+@router.delete("/v1/components/{component_id}/variants/{key}", status_code=204)
+def delete_variant(
+    request: Request,
+    principal: EditorRole,
+    component_id: ComponentId,
+    key: VariantKey,
+    if_match: IfMatch = None,
+) -> Response:
+    expected = expected_version(if_match, None, create=False)
+    assert expected is not None
+    engine_of(request).editor.delete_variant(component_id, key, expected_version=expected)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/v1/components/{component_id}/variants/{key}/versions", response_model=list[VariantOut]
+)
+def variant_versions(
+    request: Request, principal: EditorRole, component_id: ComponentId, key: VariantKey
+) -> JSONResponse:
+    """Every version of the variant, oldest first."""
+    history = engine_of(request).repository.variant_history(component_id, key)
+    if not history:
+        raise NotFound(f"unknown variant {component_id}/{key}")
+    data = [VariantOut.of(component_id, v).model_dump(mode="json") for v in history]
+    return JSONResponse(data, headers=NO_STORE)
+
+
+@router.post("/v1/components/{component_id}/variants/{key}/publish", response_model=VariantOut)
+def publish(
+    request: Request,
+    principal: EditorRole,
+    component_id: ComponentId,
+    key: VariantKey,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Publish the version named by ``If-Match`` (as a new version with status published)."""
+    expected = expected_version(if_match, None, create=False)
+    assert expected is not None
+    saved = engine_of(request).editor.set_status(
+        component_id, key, "published", expected_version=expected
+    )
+    return versioned(VariantOut.of(component_id, saved).model_dump(mode="json"), saved.version)
+
+
+@router.post("/v1/components/{component_id}/variants/{key}/rollback", response_model=VariantOut)
+def rollback(
+    request: Request,
+    principal: EditorRole,
+    component_id: ComponentId,
+    key: VariantKey,
+    body: RollbackIn,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Make an earlier version current again, as a new version."""
+    expected = expected_version(if_match, None, create=False)
+    assert expected is not None
+    saved = engine_of(request).editor.rollback_variant(
+        component_id, key, body.version, expected_version=expected
+    )
+    return versioned(VariantOut.of(component_id, saved).model_dump(mode="json"), saved.version)
+
+
+# --- publications, lint, coverage ----------------------------------------------------------
+
+
+@router.get("/v1/publications")
+def list_publications(request: Request, principal: EditorRole) -> JSONResponse:
+    publications = engine_of(request).library().publications
+    data = [p.model_dump(mode="json") for _, p in sorted(publications.items())]
+    return JSONResponse(data, headers=NO_STORE)
+
+
+@router.get("/v1/publications/{publication_id}")
+def get_publication(
+    request: Request, principal: EditorRole, publication_id: PublicationId
+) -> JSONResponse:
+    publication = engine_of(request).repository.get_publication(publication_id)
+    return versioned(publication.model_dump(mode="json"), publication.version)
+
+
+@router.put("/v1/publications/{publication_id}")
+def put_publication(
+    request: Request,
+    principal: EditorRole,
+    publication_id: PublicationId,
+    body: PublicationIn,
+    if_match: IfMatch = None,
+    if_none_match: IfNoneMatch = None,
+) -> JSONResponse:
+    expected = expected_version(if_match, if_none_match, create=True)
+    saved = engine_of(request).editor.save_publication(
+        body.to_publication(publication_id), expected_version=expected
+    )
+    status = 201 if expected is None else 200
+    return versioned(saved.model_dump(mode="json"), saved.version, status)
+
+
+@router.get("/v1/lint")
+def lint(request: Request, principal: EditorRole) -> JSONResponse:
+    """Problems in the library, as ``content-engine lint`` reports them."""
+    problems = engine_of(request).lint()
+    data = [p.model_dump(exclude_none=True) for p in problems]
+    return JSONResponse({"problems": data, "errors": sum(p.severity == "error" for p in problems)})
+
+
+@router.get("/v1/coverage/{publication_id}")
+def coverage(
+    request: Request, principal: EditorRole, publication_id: PublicationId
+) -> JSONResponse:
+    report = engine_of(request).coverage(publication_id)
+    return JSONResponse(report.model_dump(mode="json"), headers=NO_STORE)

@@ -1,0 +1,128 @@
+"""One error shape for every 4xx and 5xx, and the one place domain errors become statuses.
+
+``{"error": {"code": "...", "message": "...", "details": ...}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import (
+    ConflictError,
+    ContentEngineError,
+    InvalidContext,
+    LibraryFormatError,
+    LibraryIntegrityError,
+    NotFound,
+    RenderError,
+)
+
+logger = logging.getLogger("content_engine.web")
+
+# Most specific first: the first class an error is an instance of decides its status.
+STATUS: tuple[tuple[type[ContentEngineError], int], ...] = (
+    (NotFound, 404),
+    (ConflictError, 412),
+    (InvalidContext, 422),
+    (LibraryFormatError, 422),
+    (LibraryIntegrityError, 422),
+    (RenderError, 422),
+)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    428: "precondition_required",
+}
+
+
+class ApiError(Exception):
+    """An HTTP-level refusal raised by the web layer itself (auth, preconditions)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.details, self.headers = details, headers
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def status_of(exc: ContentEngineError) -> int:
+    for kind, status in STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
+def _readable(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for error in errors[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "request"
+        message = "unknown key" if error.get("type") == "extra_forbidden" else error.get("msg", "")
+        parts.append(f"{where}: {str(message).removeprefix('Value error, ')}")
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "; ".join(parts) + more
+
+
+def _jsonable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Validation errors without the raw input (it may be huge, or hold secrets)."""
+    return [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors[:20]]
+
+
+def install(app: FastAPI) -> None:
+    async def domain(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ContentEngineError)
+        return error_response(status_of(exc), exc.code, exc.message, exc.details)
+
+    async def api(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    async def validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = list(exc.errors())
+        return error_response(422, "invalid_request", _readable(errors), _jsonable(errors))
+
+    async def http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail), None, exc.headers)
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "the server failed; the error was logged")
+
+    app.add_exception_handler(ContentEngineError, domain)
+    app.add_exception_handler(ApiError, api)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http)
+    app.add_exception_handler(Exception, unexpected)

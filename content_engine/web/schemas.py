@@ -1,0 +1,151 @@
+"""Request and response bodies of the HTTP API (they make the OpenAPI schema at ``/docs``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..models import (
+    ID_PATTERN,
+    KEY_PATTERN,
+    Block,
+    Component,
+    Conditions,
+    Context,
+    Publication,
+    Slot,
+    Status,
+    Variant,
+)
+
+ComponentId = Annotated[str, Path(pattern=ID_PATTERN, max_length=200)]
+VariantKey = Annotated[str, Path(pattern=KEY_PATTERN, max_length=200)]
+PublicationId = Annotated[str, Path(pattern=ID_PATTERN, max_length=200)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BlockOut(BaseModel):
+    component: str
+    variant: str
+    version: int
+    locale: str
+    html: str
+    warnings: list[str]
+
+    @classmethod
+    def of(cls, block: Block) -> BlockOut:
+        return cls(
+            component=block.component,
+            variant=block.variant,
+            version=block.version,
+            locale=block.locale,
+            html=block.html,
+            warnings=block.warnings,
+        )
+
+
+class BlockError(BaseModel):
+    component: str
+    error: dict[str, Any]
+
+
+class BlocksIn(Strict):
+    context: Context
+    components: list[str] = Field(min_length=1, max_length=200)
+    preview: bool = False
+
+
+class RenderIn(Strict):
+    publication: str = Field(pattern=ID_PATTERN, max_length=200)
+    context: Context
+    format: Literal["html", "pdf", "json", "fragment"] = "html"
+    preview: bool = False
+
+
+class VariantSummary(BaseModel):
+    key: str
+    version: int
+    status: Status
+    priority: int
+    conditions: Conditions
+    valid_from: datetime | None
+    valid_until: datetime | None
+
+
+class ComponentOut(BaseModel):
+    id: str
+    type: str
+    title: str
+    tags: list[str]
+    folder: str
+    version: int
+    variants: list[VariantSummary]
+
+    @classmethod
+    def of(cls, component: Component) -> ComponentOut:
+        return cls(
+            id=component.id,
+            type=component.type,
+            title=component.title,
+            tags=list(component.tags),
+            folder=component.folder,
+            version=component.version,
+            variants=[
+                VariantSummary(**v.model_dump(exclude={"body", "key"}), key=k)
+                for k, v in sorted(component.variants.items())
+            ],
+        )
+
+
+class ComponentIn(Strict):
+    type: str = Field(min_length=1, max_length=100)
+    title: str = Field(default="", max_length=500)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    folder: str = Field(default="", max_length=500, pattern=r"^[A-Za-z0-9._/-]*$")
+
+
+class VariantIn(Strict):
+    conditions: Conditions = Field(default_factory=Conditions)
+    priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)
+    status: Status = "draft"
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    body: str = Field(max_length=1_000_000)
+
+    def to_variant(self, key: str) -> Variant:
+        return Variant(key=key, **self.model_dump())
+
+
+class VariantOut(BaseModel):
+    component: str
+    key: str
+    version: int
+    status: Status
+    priority: int
+    conditions: Conditions
+    valid_from: datetime | None
+    valid_until: datetime | None
+    body: str
+
+    @classmethod
+    def of(cls, component_id: str, variant: Variant) -> VariantOut:
+        return cls(component=component_id, **variant.model_dump())
+
+
+class RollbackIn(Strict):
+    version: int = Field(ge=1)
+
+
+class PublicationIn(Strict):
+    title: str = Field(min_length=1, max_length=500)
+    layout: str = Field(default="default", max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+    slots: list[Slot] = Field(default_factory=list, max_length=500)
+
+    def to_publication(self, publication_id: str) -> Publication:
+        return Publication(id=publication_id, **self.model_dump())

@@ -1,0 +1,235 @@
+"""Routes for touchpoints: blocks, renders, receipts and explain.
+
+Each route parses, makes one engine call and shapes the response. Responses of GET block are
+cacheable by URL; anything a preview or a customer's data went into is ``private, no-store``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from ..engine import Engine, Rendered
+from ..errors import ContentEngineError, NotFound
+from ..locales import negotiate
+from ..models import Block, Context, parse_context
+from ..selection import Selection
+from .auth import Agent, Reader, require_for_preview
+from .errors import error_body, status_of
+from .schemas import BlockError, BlockOut, BlocksIn, ComponentId, RenderIn
+
+RenderId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+
+router = APIRouter()
+
+CACHEABLE = "public, max-age=60"
+PRIVATE = "private, no-store"
+VARY = "Accept, Accept-Language, Authorization"
+
+Segments = Annotated[
+    list[str] | None, Query(description="A segment; repeat for several.", max_length=64)
+]
+LocaleQ = Annotated[
+    str | None,
+    Query(description="BCP 47 tag; negotiated from Accept-Language when absent.", max_length=64),
+]
+Short = Annotated[str | None, Query(max_length=64)]
+AtQ = Annotated[
+    str | None, Query(description="ISO 8601 time to assemble for (default: now).", max_length=64)
+]
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def query_context(
+    request: Request,
+    locale: str | None,
+    segment: list[str] | None,
+    role: str | None,
+    region: str | None,
+    channel: str | None,
+    at: str | None = None,
+) -> Context:
+    if locale is None:
+        settings = engine_of(request).library().settings
+        locale = negotiate(
+            request.headers.get("accept-language"), settings.locales, settings.default_locale
+        )
+    data: dict[str, Any] = {"locale": locale, "segments": segment or []}
+    optional = (("role", role), ("region", region), ("channel", channel), ("at", at))
+    data |= {k: v for k, v in optional if v}
+    return parse_context(data)
+
+
+def wants_json(request: Request) -> bool:
+    """Content negotiation between the fragment (HTML) and its JSON description."""
+    best: tuple[float, str] = (0.0, "text/html")
+    for item in request.headers.get("accept", "").split(","):
+        media, _, params = item.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media.strip() in ("application/json", "text/html") and q > best[0]:
+            best = (q, media.strip())
+    return best[1] == "application/json"
+
+
+def etag_of(block: Block, context: Context, media: str) -> str:
+    """Strong: the same versions, reader and bytes give the same tag, anything else not."""
+    used = [(u.component, u.variant, u.version) for u in block.used]
+    reader = context.model_dump(mode="json", exclude={"at"})
+    raw = json.dumps([used, reader, media, block.html], sort_keys=True, ensure_ascii=False)
+    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:40] + '"'
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+@router.get("/healthz", tags=["service"])
+def healthz(request: Request) -> dict[str, Any]:
+    engine = engine_of(request)
+    return {"status": "ok", "revision": engine.repository.revision()}
+
+
+@router.get(
+    "/v1/blocks/{component}",
+    tags=["touchpoints"],
+    responses={200: {"content": {"text/html": {}, "application/json": {}}}, 304: {}},
+    response_model=BlockOut,
+)
+def get_block(
+    request: Request,
+    principal: Reader,
+    component: ComponentId,
+    locale: LocaleQ = None,
+    segment: Segments = None,
+    role: Short = None,
+    region: Short = None,
+    channel: Short = None,
+    at: AtQ = None,
+    preview: bool = False,
+) -> Response:
+    """The assembled fragment for one reader (HTML, or JSON when the client prefers it)."""
+    require_for_preview(principal, preview)
+    context = query_context(request, locale, segment, role, region, channel, at)
+    block = engine_of(request).block(component, context, preview=preview)
+    as_json = wants_json(request)
+    media = "application/json" if as_json else "text/html; charset=utf-8"
+    etag = etag_of(block, context, media)
+    headers = {
+        "ETag": etag,
+        "Vary": VARY,
+        "Cache-Control": PRIVATE if preview else CACHEABLE,
+        "Content-Language": block.locale,
+    }
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    if as_json:
+        return JSONResponse(BlockOut.of(block).model_dump(mode="json"), headers=headers)
+    return Response(block.html, media_type=media, headers=headers)
+
+
+@router.post("/v1/blocks", tags=["touchpoints"], response_model=list[BlockOut | BlockError])
+def post_blocks(request: Request, principal: Reader, body: BlocksIn) -> JSONResponse:
+    """Several blocks for one reader; a block that cannot be assembled carries its error."""
+    require_for_preview(principal, body.preview)
+    engine = engine_of(request)
+    library = engine.library()
+    unknown = [c for c in body.components if c not in library.components]
+    if unknown:
+        raise NotFound(f"unknown component {unknown[0]!r}", details={"unknown": unknown})
+    out: list[dict[str, Any]] = []
+    for component in body.components:
+        try:
+            block = engine.block(component, body.context, preview=body.preview)
+            out.append(BlockOut.of(block).model_dump(mode="json"))
+        except ContentEngineError as exc:
+            error = error_body(exc.code, exc.message, exc.details)["error"]
+            out.append({"component": component, "error": error | {"status": status_of(exc)}})
+    return JSONResponse(out, headers={"Cache-Control": PRIVATE})
+
+
+def rendered_response(rendered: Rendered) -> Response:
+    receipt = rendered.receipt
+    headers = {
+        "X-Render-Id": receipt.id,
+        "Cache-Control": PRIVATE,
+        "Content-Language": receipt.context.locale,
+    }
+    if rendered.media_type == "application/pdf":
+        headers["Content-Disposition"] = f'inline; filename="{receipt.publication}.pdf"'
+    if rendered.warnings:
+        # Header values must be one line of Latin-1; the full list is in the json format.
+        headers["X-Render-Warnings"] = str(len(rendered.warnings))
+    return Response(rendered.content, media_type=rendered.media_type, headers=headers)
+
+
+@router.post(
+    "/v1/render",
+    tags=["touchpoints"],
+    responses={
+        200: {
+            "content": {"text/html": {}, "application/pdf": {}, "application/json": {}},
+            "headers": {"X-Render-Id": {"description": "the stored render receipt"}},
+        }
+    },
+)
+def post_render(request: Request, principal: Reader, body: RenderIn) -> Response:
+    """A publication assembled and rendered; ``X-Render-Id`` names its receipt."""
+    require_for_preview(principal, body.preview)
+    rendered = engine_of(request).render(
+        body.publication,
+        body.context,
+        format=body.format,
+        preview=body.preview,
+        key_id=principal.key_id,
+    )
+    return rendered_response(rendered)
+
+
+@router.get("/v1/renders/{render_id}", tags=["receipts"])
+def get_receipt(request: Request, principal: Agent, render_id: RenderId) -> dict[str, Any]:
+    """What a render used: context, publication, every component, variant and version."""
+    receipt = engine_of(request).repository.get_receipt(render_id)
+    return receipt.model_dump(mode="json")
+
+
+@router.post("/v1/renders/{render_id}/replay", tags=["receipts"])
+def replay(request: Request, principal: Agent, render_id: RenderId) -> Response:
+    """The same versions rendered again: byte-identical HTML even after later edits."""
+    return rendered_response(engine_of(request).replay(render_id))
+
+
+@router.get("/v1/explain/{component}", tags=["touchpoints"], response_model=Selection)
+def explain(
+    request: Request,
+    principal: Agent,
+    component: ComponentId,
+    locale: LocaleQ = None,
+    segment: Segments = None,
+    role: Short = None,
+    region: Short = None,
+    channel: Short = None,
+    at: AtQ = None,
+    preview: bool = False,
+) -> dict[str, Any]:
+    """Every variant of the component, whether it matched, why not, and the winner."""
+    require_for_preview(principal, preview)
+    context = query_context(request, locale, segment, role, region, channel, at)
+    return engine_of(request).explain(component, context, preview=preview).model_dump(mode="json")
