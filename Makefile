@@ -5,6 +5,7 @@ PY      := $(VENV)/bin/python
 CE      := $(VENV)/bin/content-engine
 STAMP   := $(VENV)/.installed
 OUT     ?= out
+PORT    ?= 8000
 export CONTENT_ENGINE_DB ?= sqlite:///content-engine.db
 
 .PHONY: setup sysdeps run samples test check format clean
@@ -37,6 +38,13 @@ run: setup
 	@echo "Sample documents written to $(OUT)/:"
 	@ls -1 $(OUT) | sed 's/^/  /'
 	@echo "Open $(OUT)/index.html in a browser, or the PDFs in any viewer."
+	@KEY=$$($(CE) keys create --role editor --name "make run" 2>/dev/null) && echo && \
+	  echo "Starting the HTTP API (Ctrl-C stops it):" && \
+	  echo "  API   http://127.0.0.1:$(PORT)/" && \
+	  echo "  docs  http://127.0.0.1:$(PORT)/docs" && \
+	  echo "  key   $$KEY  (role editor)" && \
+	  echo "  try   curl -H 'Authorization: Bearer $$KEY' 'http://127.0.0.1:$(PORT)/v1/blocks/product.hp200.overview?locale=de-AT&region=AT'" && \
+	  echo && exec $(CE) serve --port $(PORT)
 
 samples:
 	@mkdir -p $(OUT)

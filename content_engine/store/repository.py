@@ -15,7 +15,7 @@ PostgreSQL), so they never mix two revisions.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -745,7 +745,7 @@ class Repository:
             rows = conn.execute(
                 select(*_KEY_INFO_COLUMNS).order_by(ApiKey.created_at, ApiKey.id)
             ).all()
-        return [KeyInfo.model_validate(row._asdict()) for row in rows]
+        return [_key_info(row._asdict()) for row in rows]
 
     def revoke_key(self, key_id: str) -> KeyInfo:
         """Make a key useless from now on; revoking it again changes nothing.
@@ -762,7 +762,7 @@ class Repository:
             row = conn.execute(select(*_KEY_INFO_COLUMNS).where(ApiKey.id == key_id)).first()
         if row is None:
             raise NotFound(f"no API key {key_id!r}", details={"key": key_id})
-        return KeyInfo.model_validate(row._asdict())
+        return _key_info(row._asdict())
 
     def verify_key(self, presented: str) -> KeyInfo | None:
         """The key ``presented`` stands for, or ``None`` if it is not a valid, unrevoked key.
@@ -777,10 +777,11 @@ class Repository:
             row = conn.execute(
                 select(*_KEY_INFO_COLUMNS, ApiKey.secret_hash).where(ApiKey.id == parsed.id)
             ).first()
-        if row is None or not digests_match(parsed, row.secret_hash):
+        if row is None or row.revoked_at is not None:
             return None
-        info = KeyInfo.model_validate(row._asdict())
-        return None if info.revoked else info
+        if not digests_match(parsed, row.secret_hash):
+            return None
+        return _key_info(row._asdict())
 
 
 # --- engine -----------------------------------------------------------------------------------
@@ -966,6 +967,11 @@ def _current_publications(conn: Connection) -> dict[str, Publication]:
 
 
 _KEY_INFO_COLUMNS = (ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.created_at, ApiKey.revoked_at)
+
+
+def _key_info(values: Mapping[str, Any]) -> KeyInfo:
+    """A key row as ``KeyInfo``, leaving out the digest even if it was selected."""
+    return KeyInfo.model_validate({name: values[name] for name in KeyInfo.model_fields})
 
 
 # --- rows <-> models --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 import content_engine.store.repository as repository_module
 from content_engine.errors import InputError, NotFound
-from content_engine.store import ROLES, KeyInfo, Repository
+from content_engine.store import ROLES, KeyInfo, Repository, keys
 from content_engine.store.tables import ApiKey
 
 KEY_FORMAT = re.compile(r"ce_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
@@ -46,10 +46,9 @@ def test_create_then_verify(repo: Repository) -> None:
 @pytest.mark.parametrize("role", ROLES)
 def test_every_role_can_have_keys(repo: Repository, role: str) -> None:
     info, plaintext = repo.create_key(role)
-    verified = repo.verify_key(plaintext)
-    assert verified is not None
-    assert verified.role == role
-    assert verified.name == ""
+    assert info.role == role
+    assert info.name == ""
+    assert repo.verify_key(plaintext) == info
 
 
 def test_unknown_role_is_refused(repo: Repository) -> None:
@@ -161,12 +160,11 @@ def test_revoking_an_unknown_key_is_not_found(repo: Repository) -> None:
 
 def test_a_clashing_key_id_is_retried(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
     first, _ = repo.create_key("reader")
-    real_new_key = repository_module.new_key
     ids = iter([first.id, "b" * 12])
 
     def clashing_new_key() -> tuple[str, str]:
         key_id = next(ids)
-        _, plaintext = real_new_key()
+        _, plaintext = keys.new_key()
         return key_id, f"ce_{key_id}_{plaintext[16:]}"
 
     monkeypatch.setattr(repository_module, "new_key", clashing_new_key)
