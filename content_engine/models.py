@@ -7,6 +7,7 @@ all convert to and from these; the pure core (selection, assembly) reads nothing
 from __future__ import annotations
 
 import re
+from collections.abc import Sized
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -155,7 +156,9 @@ class Conditions(Strict):
     @classmethod
     def _lists(cls, v: Any) -> Any:
         v = _tuple_of_str(v)
-        return None if v is None or len(v) == 0 else v
+        # Only sized input can be empty; anything else (a number) is pydantic's to refuse: a
+        # TypeError here would escape validation as a 500.
+        return None if v is None or (isinstance(v, Sized) and len(v) == 0) else v
 
     def stated(self) -> int:
         """How many of segments, roles, regions, channels this variant states (specificity)."""

@@ -226,3 +226,24 @@ def test_pdf_refuses_a_terminal_and_runs_as_a_real_process(db_url: str, tmp_path
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(b"%PDF-")
+
+
+def test_keys_create_list_revoke(cli: Cli) -> None:
+    code, out, err = cli("keys", "create", "--role", "agent", "--name", "call centre")
+    assert code == 0
+    key = out.decode().strip()
+    assert key.startswith("ce_")
+    key_id = key.split("_")[1]
+    assert f"created key {key_id} with role agent" in err
+    code, out, _ = cli("keys", "list")
+    listed = out.decode()
+    assert key_id in listed and "agent" in listed and "call centre" in listed
+    assert key.split("_", 2)[2] not in listed  # the secret is never shown again
+    code, _, err = cli("keys", "revoke", key_id)
+    assert code == 0 and f"revoked key {key_id}" in err
+    code, out, _ = cli("keys", "list")
+    assert "revoked" in out.decode()
+    code, _, err = cli("keys", "create", "--role", "god")
+    assert code == 2 and err.startswith("error: unknown role 'god'")
+    code, _, err = cli("keys", "revoke", "nope")
+    assert code == 2 and "error:" in err

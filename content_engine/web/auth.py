@@ -11,9 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ..store import ROLES
 from .errors import ApiError
-
-ROLES = ("reader", "agent", "editor", "admin")
 
 
 @dataclass(frozen=True)

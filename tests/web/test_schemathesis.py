@@ -1,0 +1,176 @@
+"""Property-based requests from the OpenAPI schema: no 5xx, and responses match the schema.
+
+Schemathesis generates requests for every operation of ``/openapi.json``, valid ones and ones
+that break the schema, and sends them as admin to an app on a fresh SQLite database with the
+sample library. A module-level tally prints operations, examples and failures at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hypothesis.core
+import hypothesis.vendor.pretty
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.python import asgi
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from content_engine.settings import Settings
+from content_engine.web import create_app
+from tests.web.conftest import Api
+
+# Importing schemathesis swaps Hypothesis' pretty-printer for one that prints nothing (a speed-up
+# for its own runs), which blanks "Failing test case: ..." in every other property test of the
+# session. Put Hypothesis' own back; schemathesis patches only once per process.
+hypothesis.core.RepresentationPrinter = hypothesis.vendor.pretty.RepresentationPrinter  # type: ignore[misc]
+
+MAX_EXAMPLES = 15  # per operation and generation mode
+BUDGET_SECONDS = 75.0  # for the whole module; examples past it are counted, not sent
+CHECKS = [not_a_server_error, response_schema_conformance]
+
+# Ids from the sample library: with random ids nearly every request stops at a 404, so each
+# operation with path parameters is also run with these ("sample" mode) to reach the handlers.
+SAMPLE_PATH = {
+    "component": "snippet.hotline",
+    "component_id": "snippet.hotline",
+    "key": "default",
+    "publication_id": "service.sheet",
+}
+
+
+def _cases() -> list[tuple[str, str, str]]:
+    """(mode, method, path) for every operation of the schema; building the app opens nothing."""
+    cases = []
+    paths = create_app(Settings(db_url="sqlite://")).openapi()["paths"]
+    for path, item in paths.items():
+        for method, operation in item.items():
+            params = operation.get("parameters", [])
+            cases.append(("positive", method.upper(), path))
+            # An operation without parameters or body has nothing to make invalid: Hypothesis
+            # would stop with Unsatisfiable. That is the only thing left out.
+            if params or "requestBody" in operation:
+                cases.append(("negative", method.upper(), path))
+            if any(p["in"] == "path" for p in params):
+                cases.append(("sample", method.upper(), path))
+    return cases
+
+
+CASES = _cases()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """SQLite only, whatever backends the suite runs on: this is about the HTTP layer."""
+    return f"sqlite:///{tmp_path / 'schemathesis.db'}"
+
+
+@dataclass
+class Tally:
+    started: float = field(default_factory=time.monotonic)
+    operations: int = 0
+    examples: int = 0
+    over_budget: int = 0
+    failures: list[str] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def out_of_time(self) -> bool:
+        return time.monotonic() - self.started > BUDGET_SECONDS
+
+    def summary(self) -> str:
+        statuses = ", ".join(f"{s}: {n}" for s, n in sorted(self.statuses.items()))
+        return (
+            f"schemathesis: {self.operations} operations, {self.examples} examples, "
+            f"{len(self.failures)} failures, {self.over_budget} examples over the time budget, "
+            f"{time.monotonic() - self.started:.1f} s (statuses {statuses})"
+        )
+
+
+@pytest.fixture(scope="module")
+def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
+    tally = Tally()
+    yield tally
+    # Shown even when the tests pass (output is otherwise captured).
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    reporter = request.config.pluginmanager.getplugin("terminalreporter")
+    if capture is not None and reporter is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("")
+            reporter.write_line(tally.summary())
+
+
+@pytest.fixture
+def schema(api: Api) -> Iterator[Any]:
+    app = api.client.app
+    yield schemathesis.openapi.from_asgi("/openapi.json", app)
+    # Schemathesis starts the app's lifespan in a thread of its own and keeps it until exit;
+    # the engine belongs to the ``api`` fixture, so stop the lifespan before that closes it.
+    asgi.shutdown_lifespans()
+
+
+def _render_id(api: Api) -> str:
+    response = api.client.post(
+        "/v1/render",
+        json={"publication": "service.sheet", "context": {"locale": "en"}},
+        headers=api.auth("reader"),
+    )
+    assert response.status_code == 200, response.text
+    return response.headers["x-render-id"]
+
+
+@pytest.mark.parametrize(("mode", "method", "path"), CASES, ids=[" ".join(c) for c in CASES])
+def test_operation_conforms_and_never_fails(
+    api: Api, schema: Any, tally: Tally, mode: str, method: str, path: str
+) -> None:
+    operation = schema[path][method]
+    admin = api.auth("admin")
+    failures: dict[str, str] = {}
+    fixed: dict[str, Any] = {}
+    if mode == "positive":
+        tally.operations += 1
+    if mode == "sample":
+        names = {p.name for p in operation.path_parameters}
+        fixed["path_parameters"] = {k: v for k, v in SAMPLE_PATH.items() if k in names}
+        if "render_id" in names:
+            fixed["path_parameters"]["render_id"] = _render_id(api)
+        if any(p.name.lower() == "if-match" for p in operation.headers):
+            fixed["headers"] = {"If-Match": '"1"'}
+
+    generation = schemathesis.GenerationMode.NEGATIVE
+    if mode != "negative":
+        generation = schemathesis.GenerationMode.POSITIVE
+    strategy = operation.as_strategy(generation_mode=generation, **fixed)
+
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,  # the same examples every run: a failure here reproduces
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case: schemathesis.Case) -> None:
+        if tally.out_of_time:
+            tally.over_budget += 1
+            return
+        tally.examples += 1
+        try:
+            response = case.call(headers=admin)
+            tally.statuses[response.status_code] = tally.statuses.get(response.status_code, 0) + 1
+            case.validate_response(response, checks=CHECKS, headers=admin)
+        except Exception as exc:  # a check's FailureGroup, or the app raising
+            title = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            report = "\n".join([str(exc), *getattr(exc, "__notes__", [])])
+            failures.setdefault(title, report)
+
+    run()
+    tally.failures += [f"{method} {path} ({mode}): {title}" for title in failures]
+    assert not failures, "\n\n".join(failures.values())
