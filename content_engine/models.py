@@ -44,6 +44,15 @@ def _as_utc(value: datetime) -> datetime:
 
 def parse_instant(value: Any, *, end_of_day: bool = False) -> datetime | None:
     """ISO 8601 to an aware UTC datetime; a bare date is the start (or end) of that day."""
+    try:
+        return _parse_instant(value, end_of_day)
+    except OverflowError:
+        # 9999-12-31T23:00-05:00 is past datetime.max in UTC. Validators must raise ValueError:
+        # pydantic lets an OverflowError through, and the API would answer 500.
+        raise ValueError(f"out of range: {value!r}") from None
+
+
+def _parse_instant(value: Any, end_of_day: bool) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):

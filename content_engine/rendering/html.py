@@ -9,8 +9,10 @@ share one title page, one table of contents and one set of block anchors.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html as html_lib
+import mimetypes
 import re
 import threading
 from collections import OrderedDict
@@ -252,7 +254,28 @@ class PageBlock:
     html: Markup
 
 
-def _page_blocks(doc: Document) -> list[PageBlock]:
+_ASSET_REF = re.compile(r'(\s(?:src|href)=")(assets/[^"#?]+)(")')
+
+
+def inline_assets(html: str, files: Mapping[str, bytes]) -> str:
+    """Library assets as ``data:`` URLs, so a saved page shows its images anywhere.
+
+    Only references to files the library holds are rewritten; the rest stay as written.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        path = match.group(2)
+        data = files.get(path)
+        if data is None:
+            return match.group(0)
+        media = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        encoded = base64.b64encode(data).decode("ascii")
+        return f"{match.group(1)}data:{media};base64,{encoded}{match.group(3)}"
+
+    return _ASSET_REF.sub(replace, html)
+
+
+def _page_blocks(doc: Document, files: Mapping[str, bytes] | None = None) -> list[PageBlock]:
     out = []
     for index, block in enumerate(doc.blocks, start=1):
         own = _own_locale(block, doc.context.locale)
@@ -265,7 +288,7 @@ def _page_blocks(doc: Document) -> list[PageBlock]:
                 lang=own[0] if own else None,
                 dir=own[1] if own else None,
                 # Trusted: the assembly escaped every placeholder value already.
-                html=Markup(block.html),
+                html=Markup(inline_assets(block.html, files) if files else block.html),
             )
         )
     return out
@@ -325,7 +348,7 @@ def render_page(doc: Document, env: RenderEnvironment, *, inline_css: bool = Tru
             prepared_for=prepared_for,
             generated_on=translated(translations, "Generated on {date}", warnings, date=when),
             contents_label=translated(translations, "Contents", warnings),
-            blocks=_page_blocks(doc),
+            blocks=_page_blocks(doc, env.library_files if inline_css else None),
             publication=doc.publication,
             context=ctx,
         )

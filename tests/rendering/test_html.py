@@ -279,3 +279,13 @@ def test_a_renderer_needs_a_name_and_render():
         register_renderer(TextRenderer(name=""))
     with pytest.raises(ValueError, match="no render"):
         register_renderer(type("R", (), {"name": "r", "media_type": "x"})())  # type: ignore[arg-type]
+
+
+def test_library_assets_are_inlined_in_the_standalone_page() -> None:
+    from content_engine.rendering.html import inline_assets
+
+    files = {"assets/logo.svg": b"<svg xmlns='http://www.w3.org/2000/svg'/>"}
+    html = '<p><img src="assets/logo.svg" alt="x"/><img src="assets/missing.png"/></p>'
+    out = inline_assets(html, files)
+    assert 'src="data:image/svg+xml;base64,' in out
+    assert 'src="assets/missing.png"' in out  # unknown files stay as written
