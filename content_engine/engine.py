@@ -247,10 +247,12 @@ class Engine:
         components: dict[str, Component] = {}
         for used in receipt.used:
             variant = self.repository.get_variant(used.component, used.variant, used.version)
-            known = current.components.get(used.component)
-            base = known or Component(id=used.component, type="archived")
-            entry = components.setdefault(used.component, base.model_copy(update={"variants": {}}))
-            entry.variants[variant.key] = variant
+            if used.component not in components:
+                # Archived since: its last metadata still says what it was.
+                known = current.components.get(used.component)
+                base = known or self.repository.component_history(used.component)[-1]
+                components[used.component] = base.model_copy(update={"variants": {}})
+            components[used.component].variants[variant.key] = variant
         pinned = Library(
             settings=current.settings,
             components=components,

@@ -63,7 +63,7 @@ def _parse_instant(value: Any, end_of_day: bool) -> datetime | None:
     if isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return parse_instant(date.fromisoformat(text), end_of_day=end_of_day)
+            return _parse_instant(date.fromisoformat(text), end_of_day)
         return _as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
     raise ValueError(f"not a date or time: {value!r}")
 

@@ -161,3 +161,13 @@ def test_plural_forms_follow_the_locale(engine: Engine) -> None:
     assert catalogs.for_locale("de-AT").ngettext("{n} page", "{n} pages", 1) == "{n} Seite"
     assert catalogs.for_locale("fr").ngettext("{n} page", "{n} pages", 2) == "{n} pages"
     assert catalogs.for_locale("de").ngettext("{n} page", "{n} pages", 3) == "{n} Seiten"
+
+
+def test_replay_after_a_used_component_was_archived(engine: Engine) -> None:
+    ctx = context("fr", region="FR", role="technician")
+    first = engine.render("manual.hp200", ctx, format="html")
+    current = engine.repository.get_component("docs.disposal")
+    engine.editor.archive_component("docs.disposal", expected_version=current.version)
+    assert "docs.disposal" not in {b.component for b in engine.document("manual.hp200", ctx).blocks}
+    again = engine.replay(first.receipt.id)
+    assert again.content == first.content

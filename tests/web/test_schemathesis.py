@@ -174,3 +174,44 @@ def test_operation_conforms_and_never_fails(
     run()
     tally.failures += [f"{method} {path} ({mode}): {title}" for title in failures]
     assert not failures, "\n\n".join(failures.values())
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "kwargs"),
+    [
+        # Found by the negative run: a number where a list of roles goes was a TypeError.
+        (
+            "PUT",
+            "/v1/components/snippet.hotline/variants/default",
+            {"json": {"body": "<p>x</p>", "conditions": {"roles": -73817}}},
+        ),
+        # Instants that exist in their own offset but not in UTC were an OverflowError.
+        (
+            "GET",
+            "/v1/blocks/snippet.hotline",
+            {"params": {"locale": "en", "at": "9999-12-31T23:00:00-05:00"}},
+        ),
+        (
+            "POST",
+            "/v1/render",
+            {
+                "json": {
+                    "publication": "service.sheet",
+                    "context": {"locale": "en", "at": "0001-01-01T00:00:00+05:00"},
+                }
+            },
+        ),
+        (
+            "PUT",
+            "/v1/components/snippet.hotline/variants/default",
+            {"json": {"body": "<p>x</p>", "valid_until": "9999-12-31"}},
+        ),
+    ],
+)
+def test_bad_input_found_while_fuzzing_is_422(
+    api: Api, method: str, url: str, kwargs: dict[str, Any]
+) -> None:
+    headers = {**api.auth("admin"), "If-Match": '"1"'}
+    response = api.client.request(method, url, headers=headers, **kwargs)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] in ("invalid_request", "invalid_context")
