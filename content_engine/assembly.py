@@ -29,6 +29,7 @@ from .models import (
     Slot,
     UsedVariant,
     Variant,
+    localized,
 )
 from .sandbox import BodySandbox
 from .selection import best_variant
@@ -186,7 +187,7 @@ class Assembler:
         return Document(
             publication=publication.id,
             publication_version=publication.version,
-            title=publication.title,
+            title=localized(publication.title, publication.titles, reader.chain),
             layout=publication.layout,
             context=reader.context,
             blocks=blocks,
@@ -216,8 +217,8 @@ class Assembler:
                     slot, f"component {component_id}: no variant applies", reader, warnings
                 )
                 continue
-            if slot.title:
-                block.title = slot.title
+            if slot.title or slot.titles:
+                block.title = localized(slot.title or "", slot.titles, reader.chain) or None
             yield block
 
     @staticmethod

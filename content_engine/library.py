@@ -64,7 +64,7 @@ CONDITION_KEYS = ("locale", *DIMENSIONS)
 VARIANT_FIELDS = ("priority", "status", "valid_from", "valid_until")
 FRONT_MATTER_KEYS = CONDITION_KEYS + VARIANT_FIELDS
 COMPONENT_KEYS = ("id", "type", "title", "tags")
-PUBLICATION_KEYS = ("id", "title", "layout", "slots")
+PUBLICATION_KEYS = ("id", "title", "titles", "layout", "slots")
 
 # A front-matter fence: a line holding only ``---`` (trailing blanks and a CR tolerated).
 _FENCE = re.compile(r"---[ \t]*\r?")
@@ -647,6 +647,7 @@ def _write_tree(lib: Library, target: Path, paths: dict[str, PurePosixPath]) -> 
         data = {
             "id": publication.id,
             "title": publication.title,
+            **({"titles": dict(publication.titles)} if publication.titles else {}),
             "layout": publication.layout,
             "slots": [_model_yaml(s, exclude_defaults=True) for s in publication.slots],
         }

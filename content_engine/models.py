@@ -7,7 +7,7 @@ all convert to and from these; the pure core (selection, assembly) reads nothing
 from __future__ import annotations
 
 import re
-from collections.abc import Sized
+from collections.abc import Mapping, Sequence, Sized
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -218,11 +218,27 @@ class SlotQuery(Strict):
     tags: tuple[str, ...] = ()
 
 
+def _titles(value: dict[str, str]) -> dict[str, str]:
+    return {_tag(tag): text for tag, text in value.items()}
+
+
+def localized(default: str, titles: Mapping[str, str], chain: Sequence[str]) -> str:
+    """The title in the first locale of ``chain`` that has one; else the default ``title``."""
+    return next((titles[tag] for tag in chain if tag in titles), default)
+
+
 class Slot(Strict):
     component: str | None = Field(default=None, pattern=ID_PATTERN)
     query: SlotQuery | None = None
     title: str | None = None
+    # The slot's title in other locales, by BCP 47 tag (an extension of the contract).
+    titles: dict[str, str] = Field(default_factory=dict)
     required: bool = False
+
+    @field_validator("titles")
+    @classmethod
+    def _norm_titles(cls, v: dict[str, str]) -> dict[str, str]:
+        return _titles(v)
 
     @model_validator(mode="after")
     def _one_source(self) -> Slot:
@@ -234,9 +250,16 @@ class Slot(Strict):
 class Publication(Strict):
     id: str = Field(pattern=ID_PATTERN)
     title: str
+    # The title in other locales, by BCP 47 tag; ``title`` serves every other reader.
+    titles: dict[str, str] = Field(default_factory=dict)
     layout: str = "default"
     slots: tuple[Slot, ...] = ()
     version: int = 0
+
+    @field_validator("titles")
+    @classmethod
+    def _norm_titles(cls, v: dict[str, str]) -> dict[str, str]:
+        return _titles(v)
 
     def content_equals(self, other: Publication) -> bool:
         return self.model_dump(exclude={"version"}) == other.model_dump(exclude={"version"})

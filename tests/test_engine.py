@@ -171,3 +171,41 @@ def test_replay_after_a_used_component_was_archived(engine: Engine) -> None:
     assert "docs.disposal" not in {b.component for b in engine.document("manual.hp200", ctx).blocks}
     again = engine.replay(first.receipt.id)
     assert again.content == first.content
+
+
+@pytest.mark.parametrize(
+    ("locale", "title"),
+    [
+        ("de-AT", "HP200 Installations- und Wartungsanleitung"),
+        ("fr-CA", "HP200 : manuel d'installation et d'entretien"),
+        ("en-US", "HP200 installation and maintenance manual"),
+        ("ja", "HP200 installation and maintenance manual"),
+    ],
+)
+def test_publication_titles_follow_the_fallback_chain(
+    engine: Engine, locale: str, title: str
+) -> None:
+    assert engine.document("manual.hp200", context(locale)).title == title
+
+
+def test_slot_titles_are_localized(db_url: str, tmp_path: Path) -> None:
+    lib = write_files(
+        tmp_path / "lib",
+        {
+            "library.yaml": "default_locale: en\nlocales: [en, de]\n",
+            "c/a/component.yaml": "id: a\ntype: snippet\n",
+            "c/a/x.html": "<p>a</p>\n",
+            "publications/p.yaml": (
+                "id: p\ntitle: P\ntitles: {de_AT: Ö}\n"
+                "slots: [{component: a, title: Intro, titles: {de: Einleitung}}]\n"
+            ),
+        },
+    )
+    with make_engine(db_url) as engine:
+        engine.import_library(lib)
+        document = engine.document("p", context("de-AT"))
+        assert (document.title, document.blocks[0].title) == ("Ö", "Einleitung")
+        document = engine.document("p", context("fr"))
+        assert (document.title, document.blocks[0].title) == ("P", "Intro")
+        engine.export_library(tmp_path / "out")
+        assert "titles: {de-AT: Ö}" in (tmp_path / "out/publications/p.yaml").read_text()

@@ -34,7 +34,7 @@ def test_pages_metadata_and_language(manual: tuple[Engine, PdfReader, list[str]]
     _, reader, _ = manual
     assert len(reader.pages) >= 6
     assert reader.metadata is not None
-    assert reader.metadata.title == "HP200 installation and maintenance manual"
+    assert reader.metadata.title == "HP200 Installations- und Wartungsanleitung"  # localized
     assert reader.trailer["/Root"]["/Lang"] == "de-AT"
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4

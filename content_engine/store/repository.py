@@ -69,7 +69,7 @@ __all__ = ["ImportCounts", "ImportReport", "Repository", "normalize_url"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision id; a test checks it against Alembic's own idea of head.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 # Seconds a SQLite writer waits for another one before giving up with "database is locked".
 SQLITE_BUSY_TIMEOUT = 30
 # Plain SQL valid on every backend (no parameters: placeholder styles differ).
@@ -1039,6 +1039,7 @@ def _publication(row: Row[Any]) -> Publication:
     return Publication(
         id=row.id,
         title=row.title,
+        titles=row.titles,
         layout=row.layout,
         slots=tuple(Slot.model_validate(slot) for slot in row.slots),
         version=row.version,
@@ -1052,6 +1053,7 @@ def _publication_row(
         "id": publication.id,
         "version": version,
         "title": publication.title,
+        "titles": dict(publication.titles),
         "layout": publication.layout,
         "slots": [
             slot.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -153,6 +153,7 @@ class PublicationVersion(Base):
     id: Mapped[str] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     title: Mapped[str] = mapped_column(Text)
+    titles: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
     layout: Mapped[str]
     slots: Mapped[list[Any]]
     archived: Mapped[bool]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..models import (
     ID_PATTERN,
@@ -19,6 +19,7 @@ from ..models import (
     Slot,
     Status,
     Variant,
+    parse_instant,
 )
 
 ComponentId = Annotated[str, Path(pattern=ID_PATTERN, max_length=200)]
@@ -118,6 +119,18 @@ class VariantIn(Strict):
     valid_until: datetime | None = None
     body: str = Field(max_length=1_000_000)
 
+    # As in library files (CONTRACT 1): a date alone ends at the end of that day for
+    # valid_until. Left to pydantic it would be that day's 00:00, a day early.
+    @field_validator("valid_from", mode="before")
+    @classmethod
+    def _from(cls, v: Any) -> datetime | None:
+        return parse_instant(v)
+
+    @field_validator("valid_until", mode="before")
+    @classmethod
+    def _until(cls, v: Any) -> datetime | None:
+        return parse_instant(v, end_of_day=True)
+
     def to_variant(self, key: str) -> Variant:
         return Variant(key=key, **self.model_dump())
 
@@ -144,6 +157,7 @@ class RollbackIn(Strict):
 
 class PublicationIn(Strict):
     title: str = Field(min_length=1, max_length=500)
+    titles: dict[str, str] = Field(default_factory=dict, max_length=100)
     layout: str = Field(default="default", max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
     slots: list[Slot] = Field(default_factory=list, max_length=500)
 

@@ -215,3 +215,18 @@ def test_bad_input_found_while_fuzzing_is_422(
     response = api.client.request(method, url, headers=headers, **kwargs)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] in ("invalid_request", "invalid_context")
+
+
+def test_a_date_alone_ends_at_the_end_of_that_day(api: Api) -> None:
+    """CONTRACT 1, for the API as for files (found while pinning the case above)."""
+    response = api.client.put(
+        "/v1/components/snippet.hotline/variants/default",
+        json={"body": "<p>x</p>", "valid_from": "2027-04-01", "valid_until": "2027-04-30"},
+        headers={**api.auth("editor"), "If-Match": '"1"'},
+    )
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert (data["valid_from"], data["valid_until"]) == (
+        "2027-04-01T00:00:00Z",
+        "2027-05-01T00:00:00Z",
+    )
