@@ -32,10 +32,33 @@ STATUSES: tuple[Status, ...] = ("draft", "review", "published", "archived")
 DIMENSIONS = ("segments", "roles", "regions", "channels")
 
 
+def _has_nul(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth > 64:
+        return False
+    if isinstance(value, dict):
+        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v, depth + 1) for v in value)
+    return False
+
+
 class Strict(BaseModel):
-    """Unknown keys are errors: a typo in a library file must not pass silently."""
+    """Unknown keys are errors: a typo in a library file must not pass silently.
+
+    NUL characters are refused too: no text format we read or write has a use for them, and
+    PostgreSQL cannot store them.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("text must not contain NUL characters")
+        return data
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -56,7 +56,8 @@ def expected_version(
             else 'a write needs If-Match: "<version>" with the version you edited',
         )
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    # isdigit() alone lets "²" through (a Latin-1 header byte), which int() then refuses.
+    if not (value.isascii() and value.isdigit()):
         raise ApiError(400, "bad_if_match", f"If-Match must be a version number, not {if_match!r}")
     return int(value)
 

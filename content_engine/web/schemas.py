@@ -19,6 +19,7 @@ from ..models import (
     Slot,
     Status,
     Variant,
+    _titles,
     parse_instant,
 )
 
@@ -152,7 +153,8 @@ class VariantOut(BaseModel):
 
 
 class RollbackIn(Strict):
-    version: int = Field(ge=1)
+    # Versions are 32-bit INTEGER columns on PostgreSQL: a larger number fails in the driver.
+    version: int = Field(ge=1, le=2**31 - 1)
 
 
 class PublicationIn(Strict):
@@ -160,6 +162,12 @@ class PublicationIn(Strict):
     titles: dict[str, str] = Field(default_factory=dict, max_length=100)
     layout: str = Field(default="default", max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
     slots: list[Slot] = Field(default_factory=list, max_length=500)
+
+    # Checked as Publication checks it, so a bad tag is a 422 here, not a 500 in the handler.
+    @field_validator("titles")
+    @classmethod
+    def _norm_titles(cls, v: dict[str, str]) -> dict[str, str]:
+        return _titles(v)
 
     def to_publication(self, publication_id: str) -> Publication:
         return Publication(id=publication_id, **self.model_dump())

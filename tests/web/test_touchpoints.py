@@ -245,3 +245,15 @@ def test_oversize_and_malformed_bodies(api: Api) -> None:
     )
     error = assert_error(unknown, 422, "invalid_request")
     assert "context.shoe: unknown key" in error["message"]
+
+
+def test_nul_characters_are_refused_not_stored(api: Api) -> None:
+    response = api.client.post(
+        "/v1/render",
+        json={
+            "publication": "service.sheet",
+            "context": {"locale": "de", "customer": {"name": "a\u0000b"}},
+        },
+        headers=api.auth("reader"),
+    )
+    assert_error(response, 422, "invalid_request")
