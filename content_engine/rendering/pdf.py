@@ -18,6 +18,7 @@ stylesheet costs far more than the render itself (see NOTES.md).
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import logging
 import mimetypes
@@ -27,7 +28,8 @@ import re
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -275,6 +277,11 @@ _STATE_LOCK = threading.Lock()
 _STYLESHEETS_MAX = 64
 
 
+def _drop_state() -> None:
+    global _STATE
+    _STATE = None
+
+
 def _process_state() -> _ProcessState:
     global _STATE
     state = _STATE
@@ -283,6 +290,9 @@ def _process_state() -> _ProcessState:
     with _STATE_LOCK:
         if _STATE is None or _STATE.pid != os.getpid():
             weasyprint = _weasyprint()
+            if _STATE is None:
+                # FontConfiguration.__del__ fails once module globals are torn down at exit.
+                atexit.register(_drop_state)
             _STATE = _ProcessState(os.getpid(), weasyprint.text.fonts.FontConfiguration())
         return _STATE
 
@@ -361,7 +371,39 @@ class PdfRenderer:
                 _theme_stylesheet(state, env, page.theme.print, warnings),
             ]
             try:
-                pdf = html.write_pdf(stylesheets=stylesheets, font_config=state.font_config)
+                with _weasyprint_problems(warnings):
+                    pdf = html.write_pdf(stylesheets=stylesheets, font_config=state.font_config)
             except Exception as exc:
                 raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
         return RenderResult(pdf, self.media_type, warnings)
+
+
+class _Collect(logging.Handler):
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().replace(BASE_URL, "").rstrip(": ")
+        # Refusals are reported by the fetcher already, in plainer words.
+        if "refused to fetch" in message:
+            return
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            message += f" ({type(error).__name__}: {str(error)[:200]})"
+        text = f"PDF: {message}"
+        if text not in self.sink:
+            self.sink.append(text)
+
+
+@contextmanager
+def _weasyprint_problems(sink: list[str]) -> Iterator[None]:
+    """What WeasyPrint only logs (an image it could not decode, say) becomes a warning of this
+    render. Renders are serialised by the state lock, so the handler sees only this one."""
+    handler = _Collect(sink)
+    weasy_logger = logging.getLogger("weasyprint")
+    weasy_logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        weasy_logger.removeHandler(handler)
