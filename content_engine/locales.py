@@ -44,7 +44,10 @@ def normalize_tag(tag: str) -> str:
         shown = raw if len(raw) <= MAX_TAG_LENGTH else raw[:MAX_TAG_LENGTH] + "..."
         raise InvalidContext(f"invalid locale tag {shown!r}: expected a BCP 47 tag such as 'de-AT'")
     parts = raw.split("-")
-    out = [parts[0].lower()]
+    language = parts[0].lower()
+    if language not in known_languages() and not ("qaa" <= language <= "qtz"):
+        raise InvalidContext(f"unknown language {parts[0]!r} in locale tag {raw!r}")
+    out = [language]
     singleton = False
     for part in parts[1:]:
         if singleton or len(part) == 1:
@@ -57,6 +60,15 @@ def normalize_tag(tag: str) -> str:
         else:
             out.append(part.lower())
     return "-".join(out)
+
+
+@lru_cache(maxsize=1)
+def known_languages() -> frozenset[str]:
+    """Language subtags CLDR knows (about 660); private use (qaa–qtz) is allowed besides."""
+    from babel.localedata import locale_identifiers
+
+    names = Locale.parse("en").languages
+    return frozenset(names) | {identifier.split("_")[0] for identifier in locale_identifiers()}
 
 
 def _babel_parent(tag: str) -> str | None:

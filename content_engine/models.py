@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence, Sized
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -303,14 +304,18 @@ class Library(BaseModel):
 # --- who is reading --------------------------------------------------------------------------
 
 
+# Segments, roles, regions and channels are names an author writes: letters, digits, - _ .
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)]
+
+
 class Context(Strict):
     """CONTRACT 1: who is reading, where and when. Only ``locale`` is required."""
 
     locale: str
-    segments: tuple[str, ...] = ()
-    role: str | None = None
-    region: str | None = None
-    channel: str | None = None
+    segments: tuple[Name, ...] = Field(default=(), max_length=64)
+    role: Name | None = None
+    region: Name | None = None
+    channel: Name | None = None
     customer: dict[str, Any] = Field(default_factory=dict)
     product: dict[str, Any] = Field(default_factory=dict)
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
