@@ -441,3 +441,57 @@ def keys_revoke(
     with engine_for(db) as engine:
         info = engine.repository.revoke_key(key_id)
     typer.echo(f"revoked key {info.id} ({info.role})", err=True)
+
+
+@app.command()
+def batch(
+    publication: Annotated[str, typer.Argument(help="Publication id.")],
+    contexts: Annotated[
+        Path, typer.Option("--contexts", help="JSON lines: a context per line.", exists=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the outputs.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="pdf, html, json or fragment.")
+    ] = "pdf",
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    db: DbOption = None,
+) -> None:
+    """Render a publication once per context line, with a progress bar; bad lines are reported
+    (and listed in OUT/failures.jsonl) while the rest is still done."""
+    from .batch import EXTENSIONS, run_batch
+
+    if format not in EXTENSIONS:
+        fail(f"unknown format {format!r}: use one of {', '.join(EXTENSIONS)}")
+    settings = Settings.from_env(db_url=db)
+    with engine_for(db) as engine:
+        engine.document_plan(publication)  # unknown publication: exit 2 before any work
+    try:
+        lines = contexts.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {contexts}: {exc}")
+    with typer.progressbar(length=1, label="rendering", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        try:
+            report = run_batch(
+                settings,
+                publication,
+                iter(lines),
+                fmt=format,
+                out_dir=out,
+                workers=workers,
+                on_progress=progress,
+            )
+        except ContentEngineError as exc:
+            fail(exc.message, exc.exit_code)
+    failures = out / "failures.jsonl"
+    with failures.open("w", encoding="utf-8") as fh:
+        for failure in report.failures:
+            fh.write(json.dumps(failure.__dict__, ensure_ascii=False) + "\n")
+            typer.echo(f"line {failure.line}: {failure.code}: {failure.message}", err=True)
+    typer.echo(f"{report.summary()} in {out}", err=True)
+    if report.failures:
+        raise typer.Exit(1)

@@ -30,6 +30,7 @@ from .models import (
     Context,
     Document,
     Library,
+    Publication,
     Receipt,
     ReceiptBlock,
     Variant,
@@ -80,7 +81,9 @@ def file_locator(root: Path) -> Locator:
 class Engine:
     def __init__(self, settings: Settings, repository: Repository | None = None) -> None:
         self.settings = settings
-        self.repository = repository or Repository(settings.db_url)
+        self.repository = repository or Repository(
+            settings.db_url, sqlite_timeout=settings.sqlite_timeout
+        )
         self.sandbox = BodySandbox(settings.limits)
         self.catalogs = Catalogs(settings.locales_dir)
         self._compiled: dict[tuple[str, str, int], CompiledBody] = {}
@@ -185,12 +188,20 @@ class Engine:
             )
         return block
 
-    def document(self, publication_id: str, context: Context, *, preview: bool = False) -> Document:
-        state = self._current()
+    def document_plan(self, publication_id: str) -> Publication:
+        """The publication as stored now; ``NotFound`` if there is none."""
+        return self._publication(self._current(), publication_id)
+
+    @staticmethod
+    def _publication(state: _State, publication_id: str) -> Publication:
         try:
-            publication = state.library.publications[publication_id]
+            return state.library.publications[publication_id]
         except KeyError:
             raise NotFound(f"unknown publication {publication_id!r}") from None
+
+    def document(self, publication_id: str, context: Context, *, preview: bool = False) -> Document:
+        state = self._current()
+        publication = self._publication(state, publication_id)
         return state.assembler.document(publication, self._reader(state, context, preview))
 
     def render(

@@ -1,0 +1,157 @@
+"""Batch rendering: one publication for many readers, one output file per context line.
+
+In: JSON lines, each a context (or ``{"id": name, "context": {...}}``). Out: files in a folder,
+named by the line's id or number, and a report of the lines that failed; a bad line never stops
+the others. Work is spread over worker processes, each with its own engine (WeasyPrint is not
+thread-safe, and a process keeps its fonts and stylesheets warm between documents).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ContentEngineError, InputError
+from .models import Context, parse_context
+from .settings import Settings
+
+EXTENSIONS = {"pdf": "pdf", "html": "html", "json": "json", "fragment": "html"}
+# Recycle workers now and then: WeasyPrint does not always give memory back (NOTES.md).
+TASKS_PER_WORKER = 100
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
+
+
+@dataclass(frozen=True)
+class Job:
+    line: int
+    name: str
+    context: Context
+
+
+@dataclass
+class Failure:
+    line: int
+    code: str
+    message: str
+
+
+@dataclass
+class BatchReport:
+    written: list[Path] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"{len(self.written)} written, {len(self.failures)} failed"
+
+
+def read_jobs(lines: Iterator[str]) -> Iterator[Job | Failure]:
+    """Parse each line; a line that is not a valid context becomes a ``Failure``."""
+    for number, raw in enumerate(lines, start=1):
+        text = raw.strip()
+        if not text:
+            continue
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield Failure(number, "bad_json", f"not JSON: {exc.msg} at column {exc.colno}")
+            continue
+        name = f"{number:05d}"
+        if isinstance(data, dict) and "context" in data:
+            wanted = data.get("id")
+            if wanted is not None and not (isinstance(wanted, str) and _SAFE_ID.match(wanted)):
+                yield Failure(number, "bad_id", f"id {wanted!r} is not a safe file name")
+                continue
+            name = wanted or name
+            extra = sorted(set(data) - {"id", "context"})
+            if extra:
+                yield Failure(number, "invalid_context", f"unknown key {extra[0]!r}")
+                continue
+            data = data["context"]
+        try:
+            yield Job(number, name, parse_context(data))
+        except ContentEngineError as exc:
+            yield Failure(number, exc.code, exc.message)
+
+
+# --- worker side ---------------------------------------------------------------------------
+
+_worker_engine: Any = None
+
+
+def _start_worker(settings: Settings) -> None:
+    global _worker_engine
+    from .engine import Engine
+
+    _worker_engine = Engine(settings)
+
+
+def _render(publication: str, fmt: str, job: Job, target: str) -> tuple[int, str | None, str]:
+    """Render one job to ``target``; return (line, error code or None, message)."""
+    try:
+        rendered = _worker_engine.render(publication, job.context, format=fmt)
+    except ContentEngineError as exc:
+        return job.line, exc.code, exc.message
+    except Exception as exc:  # one broken document must not end the batch
+        return job.line, "render_failed", f"{type(exc).__name__}: {exc}"
+    tmp = f"{target}.part"
+    with open(tmp, "wb") as fh:
+        fh.write(rendered.content)
+    os.replace(tmp, target)  # never a half-written file under the final name
+    return job.line, None, target
+
+
+def run_batch(
+    settings: Settings,
+    publication: str,
+    lines: Iterator[str],
+    *,
+    fmt: str,
+    out_dir: Path,
+    workers: int = 1,
+    on_progress: Callable[[int, int], None] = lambda done, total: None,
+) -> BatchReport:
+    """Render every context line; report progress as (done, total) and return the report."""
+    if fmt not in EXTENSIONS:
+        raise InputError(f"unknown format {fmt!r}: use one of {', '.join(EXTENSIONS)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = BatchReport()
+    jobs: list[Job] = []
+    names: set[str] = set()
+    for item in read_jobs(lines):
+        if isinstance(item, Failure):
+            report.failures.append(item)
+        elif item.name in names:
+            report.failures.append(Failure(item.line, "duplicate_id", f"id {item.name} repeats"))
+        else:
+            names.add(item.name)
+            jobs.append(item)
+    total = len(jobs)
+    on_progress(0, total)
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        initializer=_start_worker,
+        initargs=(settings,),
+        max_tasks_per_child=TASKS_PER_WORKER,
+    ) as pool:
+        futures: list[Future[tuple[int, str | None, str]]] = [
+            pool.submit(
+                _render, publication, fmt, job, str(out_dir / f"{job.name}.{EXTENSIONS[fmt]}")
+            )
+            for job in jobs
+        ]
+        for done, future in enumerate(as_completed(futures), start=1):
+            line, code, message = future.result()
+            if code is None:
+                report.written.append(Path(message))
+            else:
+                report.failures.append(Failure(line, code, message))
+            on_progress(done, total)
+    report.failures.sort(key=lambda f: f.line)
+    report.written.sort()
+    return report
