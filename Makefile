@@ -8,7 +8,7 @@ OUT     ?= out
 PORT    ?= 8000
 export CONTENT_ENGINE_DB ?= sqlite:///content-engine.db
 
-.PHONY: setup sysdeps run samples test check format clean
+.PHONY: setup sysdeps benchdeps bench bench-smoke run samples test check format clean soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,32 @@ sysdeps:
 	    echo "warning: libharfbuzz-subset0 is missing: PDFs will render about 5x slower"; \
 	  fi; \
 	fi
+
+# Benchmarks against the bare tools (benchmarks/run.py): under 10 minutes, appends RESULTS.md.
+bench: setup benchdeps
+	$(PY) -m benchmarks.run --append
+
+# A tiny run that only proves the suite works (the test suite runs it too).
+bench-smoke: setup benchdeps
+	$(PY) -m benchmarks.run --smoke --profiles $(OUT)/bench-profiles
+
+# The HTTP benchmark needs wrk (Debian package); without it that benchmark is left out.
+benchdeps:
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing wrk (HTTP load generator for the benchmarks)"; \
+	    (apt-get install -y -q wrk >/dev/null 2>&1 || \
+	     (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)); \
+	  fi; \
+	  command -v wrk >/dev/null || echo "warning: wrk is missing: the HTTP benchmark is left out"; \
+	fi
+
+# A real server under a mixed loopback load (blocks, renders, editor writes) for SOAK_SECONDS:
+# zero errors, no document mixing two library revisions, RSS growth under 10 % after warm-up.
+# Not part of `make test`; SOAK_ARGS=--record appends the figures to benchmarks/RESULTS.md.
+SOAK_SECONDS ?= 120
+soak: setup
+	$(PY) -m benchmarks.soak --duration $(SOAK_SECONDS) $(SOAK_ARGS)
 
 run: setup
 	$(CE) import components

@@ -16,6 +16,7 @@ from .errors import (
     LibraryIntegrityError,
     NotFound,
     RenderError,
+    RepositoryBusy,
     TemplateError,
     UnresolvedSlot,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "RenderError",
     "Rendered",
     "Renderer",
+    "RepositoryBusy",
     "Selection",
     "Settings",
     "TemplateError",

@@ -196,6 +196,7 @@ def import_(
         fail(f"{path}: not a folder")
     with engine_for(db) as engine:
         report = engine.import_library(path)
+    warn(report.warnings)
     typer.echo(report.summary(), err=True)
 
 

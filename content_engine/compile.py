@@ -5,6 +5,11 @@ placeholders). Out: a ``CompiledBody`` whose template has the inline conditions 
 ``{% if %}`` tests and each include turned into a call, so a request costs one template render
 and no markup parsing. The order of CONTRACT 4 holds: an element an inline condition drops is
 never rendered, so its placeholders and includes are never evaluated.
+
+An attribute value that holds placeholders is wrapped in a filter block: URLs in ``ce_safe_url``
+(the rendered URL must have a safe scheme, see ``sanitize``), any other value in ``ce_attr``
+(re-escaped whole, so no filter's ``Markup`` can close the quotes). Jinja blocks then nest inside
+one attribute value or not at all, which keeps template structure and markup structure aligned.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from lxml import etree
 
 from .conditions import INLINE_ATTRIBUTES, InlineCondition
 from .sandbox import BodySandbox
-from .xhtml import parse_body
+from .sanitize import is_url_attribute
+from .xhtml import TOKEN_OPEN, parse_body
 
 INCLUDE_TAG = "ce-include"
 KEEP_FN, INCLUDE_FN = "__ce_keep", "__ce_include"
@@ -29,7 +35,18 @@ _IF_OPEN, _IF_CLOSE, _ENDIF, _INC_OPEN, _INC_CLOSE = (
     "\ue013",
     "\ue014",
 )
-_MARKERS = re.compile(f"{_IF_OPEN}(\\d+){_IF_CLOSE}|{_ENDIF}|{_INC_OPEN}(\\d+){_INC_CLOSE}")
+# And around attribute values with placeholders: which filter, and the end of the block.
+_ATTR_FILTERS = {
+    "\ue015": "{% filter ce_safe_url %}",
+    "\ue016": "{% filter ce_safe_url(images=true) %}",
+    "\ue017": "{% filter ce_attr %}",
+    "\ue018": "{% endfilter %}",
+}
+_URL, _IMAGE_URL, _ATTR, _END_FILTER = _ATTR_FILTERS
+_MARKERS = re.compile(
+    f"{_IF_OPEN}(\\d+){_IF_CLOSE}|{_ENDIF}|{_INC_OPEN}(\\d+){_INC_CLOSE}"
+    f"|([{''.join(_ATTR_FILTERS)}])"
+)
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,23 @@ def _fold(root: Any) -> tuple[list[InlineCondition], list[str]]:
     return conditions, includes
 
 
+def _guard_attributes(root: Any) -> None:
+    """Wrap each attribute value that holds placeholders in its filter block (markers)."""
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        tag = etree.QName(element.tag).localname.lower()
+        for name, value in element.attrib.items():
+            if TOKEN_OPEN not in value:
+                continue
+            local = etree.QName(name).localname.lower()
+            if is_url_attribute(local):
+                start = _IMAGE_URL if (tag, local) == ("img", "src") else _URL
+            else:
+                start = _ATTR
+            element.set(name, f"{start}{value}{_END_FILTER}")
+
+
 VOID_ELEMENTS = frozenset(
     [
         "area",
@@ -131,6 +165,8 @@ def _jinja_markers(html: str) -> str:
             return "{% if " + KEEP_FN + "(" + match.group(1) + ") %}"
         if match.group(2) is not None:
             return "{{ " + INCLUDE_FN + "(" + match.group(2) + ") }}"
+        if match.group(3) is not None:
+            return _ATTR_FILTERS[match.group(3)]
         return "{% endif %}"
 
     return _MARKERS.sub(replace, html)
@@ -143,6 +179,7 @@ def compile_body(
     sandbox.check_syntax(body, filename, line_offset)  # on the source, for true line numbers
     root, restore = parse_body(body, filename, line_offset)
     conditions, includes = _fold(root)
+    _guard_attributes(root)
     source = _jinja_markers(restore(_serialize(root)))
     template = sandbox.compile_body(source, filename, line_offset)
     return CompiledBody(source, template, tuple(conditions), tuple(includes))

@@ -3,20 +3,31 @@
 In: a component, variant or publication an editor wants to save, and the version they based
 their edit on. Out: the stored item, or an error that says what is wrong (malformed body with
 line and column, an include that would break the graph, a stale version). The same checks as
-``import`` run on the library as it would be after the write.
+``import`` run on the library as it would be after the write, and a variant's body is stored
+sanitised (``sanitize``): ``write_variant`` also says what was taken out.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .compile import CompiledBody, compile_body
 from .errors import LibraryIntegrityError, NotFound
 from .integrity import default_locator, graph_problems, include_graph, raise_first
 from .models import Component, Library, Publication, Variant
+from .sanitize import sanitize_body
 
 if TYPE_CHECKING:
     from .engine import Engine
+
+
+@dataclass(frozen=True)
+class SavedVariant:
+    """A stored variant, and what sanitising its body removed (``removed <script> (line 3)``)."""
+
+    variant: Variant
+    removed: list[str] = field(default_factory=list)
 
 
 class Editor:
@@ -31,19 +42,28 @@ class Editor:
     def save_variant(
         self, component_id: str, variant: Variant, *, expected_version: int | None
     ) -> Variant:
+        """Store a new version of the variant, its body sanitised; see ``write_variant``."""
+        return self.write_variant(component_id, variant, expected_version=expected_version).variant
+
+    def write_variant(
+        self, component_id: str, variant: Variant, *, expected_version: int | None
+    ) -> SavedVariant:
+        """Check, sanitise and store the variant; say what sanitising removed."""
         library = self.engine.library()
         component = library.components.get(component_id)
         if component is None:
             raise NotFound(f"unknown component {component_id!r}")
         where = default_locator(component, variant)
+        # The editor's own text first, so an error points into what they wrote.
         compile_body(variant.body, self.engine.sandbox, where.file)
+        clean = sanitize_body(variant.body, where.file)
+        variant = variant.model_copy(update={"body": clean.body, "version": 0})
         variants = {**component.variants, variant.key: variant}
         self._check_graph(library, component.model_copy(update={"variants": variants}))
-        return self.repository.save_variant(
-            component_id,
-            variant.model_copy(update={"version": 0}),
-            expected_version=expected_version,
+        saved = self.repository.save_variant(
+            component_id, variant, expected_version=expected_version
         )
+        return SavedVariant(saved, clean.removed)
 
     def set_status(
         self, component_id: str, key: str, status: str, *, expected_version: int

@@ -21,7 +21,15 @@ from .coverage import CoverageReport, coverage
 from .editing import Editor
 from .errors import NotFound, RenderError
 from .i18n import Catalogs
-from .integrity import Location, Locator, Problem, check_library, default_locator, raise_first
+from .integrity import (
+    Location,
+    Locator,
+    Problem,
+    check_library,
+    default_locator,
+    raise_first,
+    sanitize_library,
+)
 from .library import load_library, write_library
 from .lint import lint
 from .models import (
@@ -119,6 +127,7 @@ class Engine:
         if state is None or state.revision != self.repository.revision():
             with self._lock:
                 revision, library = self.repository.snapshot()
+                self._forget_superseded(library)
                 state = _State(
                     revision,
                     library,
@@ -127,6 +136,20 @@ class Engine:
                 )
                 self._state = state
         return state
+
+    def _forget_superseded(self, library: Library) -> None:
+        """Drop the compiled bodies of versions that ``library`` no longer holds.
+
+        Every edit is a new version: kept compiled, the old ones made a server under a steady
+        stream of edits grow by several KB per write (found by the soak). Replaying an old
+        receipt compiles what it needs again.
+        """
+        held = {
+            (component.id, variant.key, variant.version)
+            for component in library.components.values()
+            for variant in component.variants.values()
+        }
+        self._compiled = {key: body for key, body in self._compiled.items() if key in held}
 
     @property
     def editor(self) -> Editor:
@@ -149,10 +172,16 @@ class Engine:
     # --- library in and out -----------------------------------------------------------------
 
     def import_library(self, path: Path) -> ImportReport:
-        """Load a folder, refuse it whole if anything is broken, else make it the new state."""
+        """Load a folder, refuse it whole if anything is broken, else make it the new state.
+
+        Bodies are stored sanitised; the report's ``warnings`` say what was taken out.
+        """
         library = load_library(path)
-        raise_first(check_library(library, self.sandbox, file_locator(path)))
-        return self.repository.import_library(library)
+        locate = file_locator(path)
+        raise_first(check_library(library, self.sandbox, locate))
+        library, removed = sanitize_library(library, locate)
+        report = self.repository.import_library(library)
+        return report.model_copy(update={"warnings": removed}) if removed else report
 
     def export_library(self, path: Path) -> Library:
         library = self.repository.load_library()

@@ -72,6 +72,16 @@ class ConflictError(InputError):
     code = "conflict"
 
 
+class RepositoryBusy(ContentEngineError):
+    """Another writer held the database's write lock for longer than a writer waits.
+
+    Nothing was written; the same request can simply be tried again (exit 1, HTTP 503).
+    """
+
+    code = "busy"
+    exit_code = 1
+
+
 class RenderError(ContentEngineError):
     """A render failed: a required slot did not resolve, or a body broke the sandbox rules."""
 

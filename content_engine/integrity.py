@@ -17,6 +17,7 @@ from .compile import CompiledBody, compile_body
 from .errors import LibraryFormatError, LibraryIntegrityError
 from .models import Component, Library, Variant
 from .sandbox import BodySandbox
+from .sanitize import sanitize_body
 
 
 class Problem(BaseModel):
@@ -152,6 +153,31 @@ def check_library(
     """Every error that makes a library unfit to import or save."""
     compiled, problems = compile_all(library, sandbox, locate)
     return problems + graph_problems(library, include_graph(library, compiled))
+
+
+def sanitize_library(
+    library: Library, locate: Locator = default_locator
+) -> tuple[Library, list[str]]:
+    """Every body reduced to the allow-list (``sanitize``), and ``file: removed ...`` messages.
+
+    Run it on a library that passed ``check_library``: a malformed body raises here too.
+    """
+    messages: list[str] = []
+    components = dict(library.components)
+    for component in sorted(library.components.values(), key=lambda c: c.id):
+        variants = dict(component.variants)
+        for key in sorted(component.variants):
+            variant = component.variants[key]
+            where = locate(component, variant)
+            clean = sanitize_body(variant.body, where.file, where.line_offset)
+            if clean.removed:
+                variants[key] = variant.model_copy(update={"body": clean.body})
+                messages += [f"{where.file}: {m}" for m in clean.removed]
+        if variants != component.variants:
+            components[component.id] = component.model_copy(update={"variants": variants})
+    if not messages:
+        return library, []
+    return library.model_copy(update={"components": components}), messages
 
 
 def raise_first(problems: Iterable[Problem]) -> None:

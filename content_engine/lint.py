@@ -16,10 +16,12 @@ from babel import Locale
 from .assembly import query_matches
 from .compile import CompiledBody
 from .conditions import RegionGroups, describe_context, make_reader
+from .errors import LibraryFormatError
 from .integrity import Locator, Problem, compile_all, default_locator, graph_problems, include_graph
 from .locales import fallback_chain
 from .models import Component, Context, Library, Variant
 from .sandbox import BodySandbox
+from .sanitize import sanitize_body
 from .selection import rank, rejections
 
 _TERRITORIES = frozenset(Locale.parse("en").territories)
@@ -31,6 +33,7 @@ def lint(
     compiled, problems = compile_all(library, sandbox, locate)
     problems += graph_problems(library, include_graph(library, compiled))
     problems += vocabulary_problems(library, compiled, locate)
+    problems += markup_problems(library, locate)
     for component in sorted(library.components.values(), key=lambda c: c.id):
         problems += ambiguity_problems(library, component)
         problems += reachability_problems(library, component)
@@ -103,6 +106,31 @@ def vocabulary_problems(
             for condition in body.conditions if body else ():
                 for dimension in ("segments", "role", "region", "channel"):
                     check(component, variant, dimension, condition.values(dimension))
+    return problems
+
+
+def markup_problems(library: Library, locate: Locator) -> list[Problem]:
+    """Bodies that sanitising would change on import or save (what it would take out)."""
+    problems: list[Problem] = []
+    for component in sorted(library.components.values(), key=lambda c: c.id):
+        for key in sorted(component.variants):
+            where = locate(component, component.variants[key])
+            try:
+                clean = sanitize_body(component.variants[key].body, where.file, where.line_offset)
+            except LibraryFormatError:
+                continue  # reported as malformed_body
+            problems += [
+                Problem(
+                    code="unsafe_markup",
+                    severity="warning",
+                    message=f"{component.id}/{key}: {removal.what}",
+                    component=component.id,
+                    variant=key,
+                    file=where.file,
+                    line=removal.line,
+                )
+                for removal in clean.removals
+            ]
     return problems
 
 

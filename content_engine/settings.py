@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import InputError
 from .sandbox import Limits
 
 DEFAULT_DB = "sqlite:///content-engine.db"
+DEFAULT_SQLITE_TIMEOUT = 30.0
 # The engine's data folders (renderers/, locales/) sit beside the package in a checkout.
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +29,11 @@ class Option:
 OPTIONS = (
     Option("db_url", "CONTENT_ENGINE_DB", "database URL (SQLite file or PostgreSQL)"),
     Option("home", "CONTENT_ENGINE_HOME", "folder holding the engine's renderers/ and locales/"),
+    Option(
+        "sqlite_timeout",
+        "CONTENT_ENGINE_SQLITE_TIMEOUT",
+        "seconds a SQLite writer waits for another writer's lock before giving up (default 30)",
+    ),
 )
 
 
@@ -34,6 +41,7 @@ OPTIONS = (
 class Settings:
     db_url: str = DEFAULT_DB
     home: Path = _CHECKOUT
+    sqlite_timeout: float = DEFAULT_SQLITE_TIMEOUT
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -52,4 +60,18 @@ class Settings:
         return cls(
             db_url=db_url or env.get("CONTENT_ENGINE_DB") or DEFAULT_DB,
             home=Path(env.get("CONTENT_ENGINE_HOME") or _CHECKOUT),
+            sqlite_timeout=_seconds(env, "CONTENT_ENGINE_SQLITE_TIMEOUT", DEFAULT_SQLITE_TIMEOUT),
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86_400:
+        raise InputError(f"{name} must be a number of seconds from 0 to 86400, not {raw!r}")
+    return value

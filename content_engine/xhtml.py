@@ -3,12 +3,17 @@
 In: a body's source text. Out: an lxml tree whose text holds opaque tokens where the Jinja
 placeholders were, and a function that puts them back after serialisation. Malformed markup
 raises ``LibraryFormatError`` with file, line and column of the original source.
+
+Placeholders are delimited the way Jinja's own lexer delimits them (string literals and
+brackets included), never by a looser pattern: whatever Jinja will print as template data must
+be what the XHTML check (and the sanitizer after it) saw as markup. ``{% raw %}`` is refused,
+since its content would reach the output as template data that nobody checked.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from dataclasses import dataclass
 from html.entities import html5
 from typing import Any
 
@@ -17,30 +22,123 @@ from lxml import etree
 from .errors import LibraryFormatError
 
 # Jinja's own delimiters; what is inside may hold any character, ``<`` included (CONTRACT 4).
-_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_OPENERS = re.compile(r"\{\{|\{%|\{#")
+_ENDS = {"{{": "}}", "{%": "%}"}
+# As jinja2.lexer: the raw directive, and string literals inside expressions and statements.
+_RAW_BEGIN = re.compile(r"\{%[-+]?\s*raw\s*[-+]?%\}")
+_STRING = re.compile(r"'([^'\\]*(?:\\.[^'\\]*)*)'|\"([^\"\\]*(?:\\.[^\"\\]*)*)\"", re.S)
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
 _ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 # Private-use characters cannot occur in a sane body; they mark where a placeholder stood.
 TOKEN_OPEN, TOKEN_CLOSE, TOKEN_PAD = "\ue000", "\ue001", "\ue002"
-_TOKEN = re.compile(f"{TOKEN_OPEN}(\\d+){TOKEN_CLOSE}(?:[{TOKEN_PAD}\\n]|&#10;)*")
+TOKEN = re.compile(f"{TOKEN_OPEN}(\\d+){TOKEN_CLOSE}")
+# What a token's padding can have become in the tree: attribute values turn newlines into spaces.
+_PAD_CHARS = frozenset({TOKEN_PAD, "\n", " "})
 _ROOT = "ce-root"
 _POSITION_SUFFIX = re.compile(r", line \d+, column \d+$")
 _LINE_REF = re.compile(r"\bline (\d+)")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
+class _RawBlock(Exception):
+    def __init__(self, position: int) -> None:
+        self.position = position
+
+
+def _tag_end(source: str, start: int) -> int | None:
+    """Where the ``{{``/``{%`` tag at ``start`` ends, as Jinja's lexer sees it.
+
+    The end delimiter counts only outside string literals and with brackets balanced. ``None``
+    when Jinja would refuse the tag (unterminated, unbalanced): the template check reports it.
+    """
+    end = _ENDS[source[start : start + 2]]
+    stack: list[str] = []
+    i = start + 2
+    while i < len(source):
+        if not stack and source.startswith(end, i):
+            return i + 2
+        char = source[i]
+        if char in "'\"":
+            string = _STRING.match(source, i)
+            if string is None:
+                return None
+            i = string.end()
+            continue
+        if char in _CLOSERS:
+            stack.append(_CLOSERS[char])
+        elif char in ")]}" and (not stack or stack.pop() != char):
+            return None
+        i += 1
+    return None
+
+
+def _spans(source: str) -> list[tuple[int, int]]:
+    """Start and end of every Jinja tag in ``source``, in order."""
+    found: list[tuple[int, int]] = []
+    pos = 0
+    while (opener := _OPENERS.search(source, pos)) is not None:
+        start = opener.start()
+        end: int | None
+        if opener.group() == "{#":
+            close = source.find("#}", start + 2)
+            end = len(source) if close < 0 else close + 2  # as Jinja: unclosed runs to the end
+        else:
+            if _RAW_BEGIN.match(source, start):
+                raise _RawBlock(start)
+            end = _tag_end(source, start)
+            if end is None:  # refused by Jinja later; delimit it loosely meanwhile
+                close = source.find(_ENDS[opener.group()], start + 2)
+                end = None if close < 0 else close + 2
+        if end is None:
+            break
+        found.append((start, end))
+        pos = end
+    return found
+
+
 def _protect(source: str) -> tuple[str, list[str]]:
     """Replace each Jinja span with a same-length token, so line and column stay true."""
     spans: list[str] = []
-
-    def token(match: re.Match[str]) -> str:
-        text = match.group(0)
+    parts: list[str] = []
+    pos = 0
+    for start, end in _spans(source):
+        text = source[start:end]
         head = f"{TOKEN_OPEN}{len(spans)}{TOKEN_CLOSE}"
         spans.append(text)
         pad = "".join("\n" if c == "\n" else TOKEN_PAD for c in text[len(head) :])
-        return head + pad
+        parts += [source[pos:start], head, pad]
+        pos = end
+    parts.append(source[pos:])
+    return "".join(parts), spans
 
-    return _JINJA.sub(token, source), spans
+
+def _compact(text: str, spans: list[str]) -> str:
+    """Drop each token's padding, so a token is just ``OPEN n CLOSE`` wherever it ends up."""
+    out: list[str] = []
+    pos = 0
+    for match in TOKEN.finditer(text):
+        head = match.group(0)
+        out.append(text[pos : match.end()])
+        pos = match.end()
+        pad = max(0, len(spans[int(match.group(1))]) - len(head))
+        while pad and pos < len(text) and text[pos] in _PAD_CHARS:
+            pos += 1
+            pad -= 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _compact_tree(root: Any, spans: list[str]) -> None:
+    for node in root.iter():
+        if node.text and TOKEN_OPEN in node.text:
+            node.text = _compact(node.text, spans)
+        if node.tail and TOKEN_OPEN in node.tail:
+            node.tail = _compact(node.tail, spans)
+        if isinstance(node.tag, str):
+            for name, value in node.attrib.items():
+                if TOKEN_OPEN in value:
+                    node.set(name, _compact(value, spans))
 
 
 def _entity(match: re.Match[str]) -> str:
@@ -53,14 +151,33 @@ def _entity(match: re.Match[str]) -> str:
     return "".join(f"&#{ord(c)};" for c in chars)
 
 
-def parse_body(
-    source: str, filename: str = "<body>", line_offset: int = 0
-) -> tuple[Any, Callable[[str], str]]:
+@dataclass(frozen=True)
+class Restorer:
+    """Puts the placeholders back into serialised markup; ``spans[n]`` is token ``n``'s text."""
+
+    spans: tuple[str, ...]
+
+    def __call__(self, serialized: str) -> str:
+        return TOKEN.sub(lambda m: self.spans[int(m.group(1))], serialized)
+
+
+def parse_body(source: str, filename: str = "<body>", line_offset: int = 0) -> tuple[Any, Restorer]:
     """Parse a body into a ``<ce-root>`` element; return it with the token restorer.
 
     ``line_offset`` is the number of file lines above the body (its front matter).
     """
-    protected, spans = _protect(source)
+    try:
+        protected, spans = _protect(source)
+    except _RawBlock as exc:
+        line = source.count("\n", 0, exc.position) + 1
+        column = exc.position - (source.rfind("\n", 0, exc.position) + 1) + 1
+        raise LibraryFormatError(
+            "template syntax: {% raw %} is not allowed in a body (its content would reach the "
+            "output unchecked); write {{ '{{' }} for a literal brace",
+            file=filename,
+            line=line + line_offset,
+            column=column,
+        ) from None
     text = _ENTITY.sub(_entity, protected)
     wrapped = f"<{_ROOT}>{text}</{_ROOT}>"
     try:
@@ -76,10 +193,8 @@ def parse_body(
             f"malformed XHTML: {message}", file=filename, line=line + line_offset, column=column
         ) from None
 
-    def restore(serialized: str) -> str:
-        return _TOKEN.sub(lambda m: spans[int(m.group(1))], serialized)
-
-    return root, restore
+    _compact_tree(root, spans)
+    return root, Restorer(tuple(spans))
 
 
 def check_body(source: str, filename: str = "<body>", line_offset: int = 0) -> None:

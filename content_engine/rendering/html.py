@@ -254,7 +254,8 @@ class PageBlock:
     html: Markup
 
 
-_ASSET_REF = re.compile(r'(\s(?:src|href)=")(assets/[^"#?]+)(")')
+# Images only: a data: URL is harmless in <img src> but not as a link a reader may follow.
+_ASSET_REF = re.compile(r'(<img\b[^>]*?\ssrc=")(assets/[^"#?]+)(")')
 
 
 def inline_assets(html: str, files: Mapping[str, bytes]) -> str:

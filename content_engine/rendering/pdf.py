@@ -385,8 +385,8 @@ class _Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage().replace(BASE_URL, "").rstrip(": ")
-        # Refusals are reported by the fetcher already, in plainer words.
-        if "refused to fetch" in message:
+        # Refusals and missing files are reported by the fetcher already, in plainer words.
+        if "refused to fetch" in message or "could not fetch" in message:
             return
         error = record.exc_info[1] if record.exc_info else None
         if error is not None:

@@ -15,13 +15,14 @@ PostgreSQL), so they never mix two revisions.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import (
     URL,
     Connection,
@@ -37,11 +38,12 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.pool import StaticPool
 
-from ..errors import ConflictError, NotFound
+from ..errors import ConflictError, NotFound, RepositoryBusy
 from ..models import (
     Component,
     Conditions,
@@ -70,8 +72,11 @@ __all__ = ["ImportCounts", "ImportReport", "Repository", "normalize_url"]
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision id; a test checks it against Alembic's own idea of head.
 HEAD_REVISION = "0004"
-# Seconds a SQLite writer waits for another one before giving up with "database is locked".
-SQLITE_BUSY_TIMEOUT = 30
+# Seconds a SQLite writer waits for another one before giving up with "database is locked"
+# (``Settings.sqlite_timeout`` overrides it).
+SQLITE_BUSY_TIMEOUT = 30.0
+# What sqlite3 says when the busy timeout ran out: another connection holds the write lock.
+_SQLITE_LOCKED = ("database is locked", "database table is locked")
 # Plain SQL valid on every backend (no parameters: placeholder styles differ).
 _REVISION_SQL = "SELECT revision FROM library_state WHERE id = 1"
 # Any constant: serialises concurrent migrations of one PostgreSQL database.
@@ -107,6 +112,8 @@ class ImportReport(BaseModel):
     variants: ImportCounts = ImportCounts()
     publications: ImportCounts = ImportCounts()
     files: ImportCounts = ImportCounts()
+    # What the engine took out of the folder's bodies on the way in (``file: removed ...``).
+    warnings: list[str] = Field(default_factory=list)
 
     def summary(self) -> str:
         """One line for a person: ``revision 4: variants 1 changed, 2 unchanged; ...``."""
@@ -163,9 +170,9 @@ class Repository:
     can simply open the database it is given. Call ``close()`` (or use ``with``) when done.
     """
 
-    def __init__(self, url: str | URL) -> None:
+    def __init__(self, url: str | URL, *, sqlite_timeout: float = SQLITE_BUSY_TIMEOUT) -> None:
         self.url = normalize_url(url)
-        self.engine = _create_engine(self.url)
+        self.engine = _create_engine(self.url, sqlite_timeout)
         self._is_sqlite = self.engine.dialect.name == "sqlite"
         # Whole-library reads need one snapshot; PostgreSQL's default READ COMMITTED gives each
         # statement its own.
@@ -787,7 +794,7 @@ class Repository:
 # --- engine -----------------------------------------------------------------------------------
 
 
-def _create_engine(url: URL) -> Engine:
+def _create_engine(url: URL, sqlite_timeout: float = SQLITE_BUSY_TIMEOUT) -> Engine:
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     memory = url.database in (None, "", ":memory:")
@@ -795,7 +802,18 @@ def _create_engine(url: URL) -> Engine:
         # One shared connection, or every pooled connection would see its own empty database.
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
+        engine = create_engine(url, connect_args={"timeout": sqlite_timeout})
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # The one place "database is locked" becomes a domain error, whichever statement (BEGIN
+        # IMMEDIATE, an INSERT, COMMIT) of whichever write (import, save, receipt, key) met it.
+        original = context.original_exception
+        if isinstance(original, sqlite3.OperationalError) and str(original) in _SQLITE_LOCKED:
+            raise RepositoryBusy(
+                "the database is locked by another writer; try again",
+                details={"waited_seconds": sqlite_timeout},
+            ) from original
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -808,7 +826,7 @@ def _create_engine(url: URL) -> Engine:
                 # Readers never block the writer, nor the writer readers.
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
+            cursor.execute(f"PRAGMA busy_timeout={round(sqlite_timeout * 1000)}")
         finally:
             cursor.close()
 

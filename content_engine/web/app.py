@@ -1,7 +1,8 @@
 """The ASGI application: ``create_app(settings)`` builds the engine in its lifespan.
 
-Routes live in ``touchpoints`` and ``editors``; this module wires them with the error shape,
-the request-size limit and the refusal of unknown query parameters.
+Routes live in ``touchpoints`` and ``editors``, the editors' workbench (HTML pages) in ``ui``;
+this module wires them with the error shape, the request-size limit and the refusal of unknown
+query parameters.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine import Engine
 from ..settings import Settings
-from . import editors, errors, touchpoints
+from . import editors, errors, touchpoints, ui
 from .errors import ApiError, error_body
 
 logger = logging.getLogger("content_engine.web")
@@ -132,6 +134,8 @@ def create_app(
     errors.install(app)
     app.include_router(touchpoints.router)
     app.include_router(editors.router)
+    app.include_router(ui.router)
+    app.mount(ui.STATIC_PATH, StaticFiles(directory=ui.STATIC_DIR), name="static")
     app.add_middleware(BodyLimit)
     return app
 

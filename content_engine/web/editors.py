@@ -26,6 +26,7 @@ from .schemas import (
     VariantIn,
     VariantKey,
     VariantOut,
+    VariantSaved,
 )
 
 router = APIRouter(tags=["editors"])
@@ -141,7 +142,7 @@ def get_variant(
     return versioned(VariantOut.of(component_id, variant).model_dump(mode="json"), variant.version)
 
 
-@router.put("/v1/components/{component_id}/variants/{key}", response_model=VariantOut)
+@router.put("/v1/components/{component_id}/variants/{key}", response_model=VariantSaved)
 def put_variant(
     request: Request,
     principal: EditorRole,
@@ -151,15 +152,17 @@ def put_variant(
     if_match: IfMatch = None,
     if_none_match: IfNoneMatch = None,
 ) -> JSONResponse:
-    """Create or change a variant; the body is checked as on import (422 with line, column)."""
+    """Create or change a variant; the body is checked as on import (422 with line, column).
+
+    The body is stored sanitised to the allow-list; ``removed`` says what was taken out.
+    """
     expected = expected_version(if_match, if_none_match, create=True)
-    saved = engine_of(request).editor.save_variant(
+    saved = engine_of(request).editor.write_variant(
         component_id, body.to_variant(key), expected_version=expected
     )
+    out = VariantSaved.saved(component_id, saved.variant, saved.removed)
     status = 201 if expected is None else 200
-    return versioned(
-        VariantOut.of(component_id, saved).model_dump(mode="json"), saved.version, status
-    )
+    return versioned(out.model_dump(mode="json"), saved.variant.version, status)
 
 
 @router.delete("/v1/components/{component_id}/variants/{key}", status_code=204)

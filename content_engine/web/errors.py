@@ -22,6 +22,7 @@ from ..errors import (
     LibraryIntegrityError,
     NotFound,
     RenderError,
+    RepositoryBusy,
 )
 
 logger = logging.getLogger("content_engine.web")
@@ -34,6 +35,7 @@ STATUS: tuple[tuple[type[ContentEngineError], int], ...] = (
     (LibraryFormatError, 422),
     (LibraryIntegrityError, 422),
     (RenderError, 422),
+    (RepositoryBusy, 503),
 )
 
 _HTTP_CODES = {
@@ -49,6 +51,8 @@ _HTTP_CODES = {
     422: "invalid_request",
     428: "precondition_required",
 }
+# Seconds a client should wait before retrying a write that met another writer's lock.
+RETRY_AFTER_BUSY = "1"
 
 
 class ApiError(Exception):
@@ -106,7 +110,8 @@ def _jsonable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def install(app: FastAPI) -> None:
     async def domain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ContentEngineError)
-        return error_response(status_of(exc), exc.code, exc.message, exc.details)
+        headers = {"Retry-After": RETRY_AFTER_BUSY} if isinstance(exc, RepositoryBusy) else None
+        return error_response(status_of(exc), exc.code, exc.message, exc.details, headers)
 
     async def api(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)

@@ -152,6 +152,21 @@ class VariantOut(BaseModel):
         return cls(component=component_id, **variant.model_dump())
 
 
+class VariantSaved(VariantOut):
+    """A written variant. ``removed`` is only here, not in ``VariantOut``: a client that PUTs
+    back what it GOT, minus component, key and version, must not have to know of it."""
+
+    removed: list[str] = Field(
+        default_factory=list,
+        description="What saving took out of the body to fit the allow-list, e.g. "
+        "'removed <script> (line 3)'; empty when nothing was.",
+    )
+
+    @classmethod
+    def saved(cls, component_id: str, variant: Variant, removed: list[str]) -> VariantSaved:
+        return cls(component=component_id, removed=removed, **variant.model_dump())
+
+
 class RollbackIn(Strict):
     # Versions are 32-bit INTEGER columns on PostgreSQL: a larger number fails in the driver.
     version: int = Field(ge=1, le=2**31 - 1)

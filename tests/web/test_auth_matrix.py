@@ -88,6 +88,10 @@ def endpoints(app: FastAPI) -> list[Endpoint]:
     for context in iterate(app.routes) if iterate else app.routes:
         if not isinstance(getattr(context, "original_route", context), APIRoute):
             continue
+        # The workbench's pages (web/ui) are not the API: they sign in with a session cookie,
+        # and tests/web/ui/test_session.py holds every one of them to it.
+        if not context.include_in_schema:
+            continue
         dependant: Dependant = context.dependant
         body = context.body_field.field_info.annotation if context.body_field else None
         for method in sorted(context.methods):

@@ -1,0 +1,857 @@
+"""The benchmark suite: every benchmark against a bare-tool baseline measured in the same run.
+
+``make bench`` (``python -m benchmarks.run --append``) runs, in this order:
+1. ``block``: ``Engine.block`` warm vs a bare Jinja2 render of the same compiled template
+   (``block.py`` says exactly what the baseline is), on the 1 k synthetic library; target ≤ 1.5×.
+2. ``http``: ``GET /v1/blocks/...`` from ``content-engine serve`` vs a bare FastAPI route
+   answering the same bytes, both under uvicorn, loaded by wrk (``http_block.py``); targets
+   ≥ 70 % of the bare throughput and p99 ≤ 2×.
+3. ``pdf``: ``render --format pdf`` of the sample ``brochure.hp200`` vs bare WeasyPrint on the
+   same page and CSS, warm in process (target ≤ 1.10×, seconds per page) and cold, one process.
+4. ``batch``: ``content-engine batch`` of 200 PDFs, 2 workers vs 1 (target ≥ 1.7×), failures.
+5. ``scale``: block latency at 1 k, 10 k and 100 k components, 100 k vs 1 k (target ≤ 1.3×),
+   process RSS and load time per size (each size in fresh processes, ``scale.py``).
+6. ``import``: ``Engine.import_library`` of synthetic folders, the real path from files.
+
+Every step is bounded: wrk runs for fixed seconds, processes have time limits, and the run has
+a budget (``--budget``, 570 s for the full run): 100 k components and the 10 k import from
+files run only when their estimate (from the smaller sizes) fits what is left, and the table
+says when something was projected or left out. Medians of repeated samples, ratios always.
+
+``--quick`` is a small run for iterating (sizes 1 k and 10 k, short HTTP runs, 20 PDFs);
+``--smoke`` a tiny one that only proves the suite works (the test suite runs it).
+``--only block,http`` runs some benchmarks; ``--append`` adds a dated section to RESULTS.md.
+Profiles of benchmarks 1 and 2 go to ``benchmarks/profiles/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import json
+import os
+import platform
+import pstats
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from benchmarks import http_block
+from benchmarks.measure import (
+    ROOT,
+    Budget,
+    Row,
+    console_script,
+    log,
+    median_seconds,
+    process,
+    run_timed,
+    table,
+    tail,
+    top_functions,
+)
+from benchmarks.synth import SNIPPETS
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+PROFILES = HERE / "profiles"
+STAGES = ("block", "http", "pdf", "batch", "scale", "import")
+PUBLICATION = "brochure.hp200"
+
+
+@dataclass(frozen=True)
+class Plan:
+    mode: str
+    sizes: tuple[int, ...]
+    block_repeat: int
+    http_workers: tuple[int, ...]
+    http_runs: int
+    http_seconds: float
+    http_warmup: float
+    http_connections: int
+    profile_seconds: float
+    pdf_repeat: int
+    cold_repeat: int
+    batch_lines: int
+    import_probe: int
+    import_target: int
+    budget: float
+
+
+FULL = Plan(
+    mode="full",
+    sizes=(1000, 10_000, 100_000),
+    block_repeat=15,
+    http_workers=(1, 2),
+    http_runs=3,
+    http_seconds=5,
+    http_warmup=2,
+    http_connections=32,
+    profile_seconds=3,
+    pdf_repeat=9,
+    cold_repeat=2,
+    batch_lines=200,
+    import_probe=200,
+    import_target=10_000,
+    budget=570,
+)
+QUICK = replace(
+    FULL,
+    mode="quick",
+    sizes=(1000, 10_000),
+    block_repeat=9,
+    http_workers=(1,),
+    http_runs=2,
+    http_seconds=3,
+    http_warmup=1,
+    profile_seconds=2,
+    pdf_repeat=3,
+    cold_repeat=1,
+    batch_lines=20,
+    import_probe=50,
+    import_target=1000,
+    budget=240,
+)
+SMOKE = replace(
+    QUICK,
+    mode="smoke",
+    sizes=(20, 60),
+    block_repeat=3,
+    http_runs=1,
+    http_seconds=1,
+    http_warmup=0,
+    profile_seconds=1,
+    pdf_repeat=1,
+    batch_lines=1,
+    import_probe=5,
+    import_target=5,
+    budget=120,
+)
+
+
+class Suite:
+    """One run: its plan, its work folder, the rows and notes it collects."""
+
+    def __init__(self, plan: Plan, work: Path, profiles: Path) -> None:
+        self.plan = plan
+        self.work = work
+        self.profiles = profiles
+        self.budget = Budget(plan.budget)
+        self.rows: list[Row] = []
+        self.notes: list[str] = []
+        self.loads: list[str] = []
+        self.dbs: dict[int, str] = {}
+        self.build_seconds: dict[int, float] = {}
+        self.pdf_seconds: float | None = None
+        self.deep = self.flat = ""
+
+    # --- shared set-up ---------------------------------------------------------------------
+
+    def db_url(self, name: str) -> str:
+        return f"sqlite:///{self.work / name}.db"
+
+    def worker(self, *args: str, timeout: float, name: str) -> dict[str, Any]:
+        """Run ``benchmarks.scale`` in a fresh process; its JSON answer."""
+        logfile = self.work / f"{name}.log"
+        cmd = [sys.executable, "-m", "benchmarks.scale", *args]
+        with logfile.open("wb") as err:
+            done = subprocess.run(
+                cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, timeout=timeout, check=False
+            )
+        if done.returncode != 0:
+            raise RuntimeError(f"{name} failed ({done.returncode}):\n{tail(logfile)}")
+        result: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        return result
+
+    def synthetic_db(self, size: int, timeout: float = 900) -> str:
+        if size not in self.dbs:
+            url = self.db_url(f"synthetic-{size}")
+            built = self.worker(
+                "build", "--size", str(size), "--db", url, timeout=timeout, name=f"build-{size}"
+            )
+            self.build_seconds[size] = built["generate_s"] + built["store_s"]
+            log(
+                f"built {size} components: generate {built['generate_s']:.1f} s, "
+                f"store {built['store_s']:.1f} s"
+            )
+            self.dbs[size] = url
+        return self.dbs[size]
+
+    def components(self) -> tuple[str, str]:
+        if not self.deep:
+            from benchmarks.block import pick_components, reader_context
+            from content_engine import Engine, Settings
+
+            with Engine(Settings(db_url=self.synthetic_db(self.plan.sizes[0]), home=ROOT)) as e:
+                self.deep, self.flat = pick_components(e, reader_context())
+        return self.deep, self.flat
+
+    # --- 1. block in process ---------------------------------------------------------------
+
+    def bench_block(self) -> None:
+        from benchmarks.block import bare_render, probe, reader_context
+        from content_engine import Engine, Settings
+
+        size = self.plan.sizes[0]
+        deep, flat = self.components()
+        context = reader_context()
+        with Engine(Settings(db_url=self.synthetic_db(size), home=ROOT)) as engine:
+            for cid, what in ((deep, "includes 3 deep"), (flat, "no include")):
+                result = probe(engine, cid, context, self.plan.block_repeat)
+                self.rows.append(
+                    Row(
+                        f"1. block in process, `{cid}` ({what}, {result.html_bytes} B)",
+                        result.ours,
+                        result.bare,
+                        baseline_name="Jinja2 render",
+                        target=("<=", 1.5),
+                    )
+                )
+                log(
+                    f"block {cid}: ours {result.ours * 1e6:.1f} µs, bare {result.bare * 1e6:.1f} µs"
+                )
+            bare = bare_render(engine, deep, context)
+            self.profile_block(
+                lambda: engine.block(deep, context), bare, f"`{deep}` ({size} components)"
+            )
+
+    def profile_block(self, ours: Any, bare: Any, what: str) -> None:
+        seconds = 0.5 if self.plan.mode == "smoke" else 3.0
+        lines = [
+            f"# Where `Engine.block` spends its time, in process: {what}",
+            "",
+            "Context: de-AT, region AT, role technician, segment installer-partner, customer and",
+            "product data. The baseline renders the same compiled template with the keep/drop",
+            "answers and the include HTML precomputed (see benchmarks/block.py).",
+            "",
+        ]
+        try:
+            from pyinstrument import Profiler
+        except ImportError:
+            Profiler = None
+        if Profiler is not None:
+            profiler = Profiler(interval=0.0001)
+            calls = 0
+            profiler.start()
+            end = time.perf_counter() + seconds
+            while time.perf_counter() < end:
+                ours()
+                calls += 1
+            profiler.stop()
+            lines += [
+                f"## ours, pyinstrument ({calls} blocks in {seconds:g} s, under the profiler)",
+                "",
+                "```",
+                profiler.output_text(unicode=True, color=False, short_mode=False).rstrip(),
+                "```",
+                "",
+            ]
+        for side, fn in (("ours", ours), ("bare", bare)):
+            profile = cProfile.Profile()
+            calls = 0
+            end = time.perf_counter() + seconds / 2
+            profile.enable()
+            while time.perf_counter() < end:
+                fn()
+                calls += 1
+            profile.disable()
+            lines += [
+                f"## {side}, cProfile top 20 by own time ({calls} calls under the profiler)",
+                "",
+                *top_functions(pstats.Stats(profile), 20, "own"),
+                "",
+            ]
+        (self.profiles / "block_inprocess.txt").write_text("\n".join(lines), encoding="utf-8")
+
+    # --- 2. block over HTTP ----------------------------------------------------------------
+
+    def bench_http(self) -> None:
+        if not http_block.wrk_available():
+            self.notes.append("http: not run, wrk is not installed (`apt-get install -y wrk`)")
+            log("http: wrk missing, skipped")
+            return
+        plan = self.plan
+        deep, _ = self.components()
+        db_url = self.synthetic_db(plan.sizes[0])
+        key = http_block.cli_key(db_url)
+        path = f"/v1/blocks/{deep}?locale=de-AT&region=AT&role=technician&segment=installer-partner"
+        for workers in plan.http_workers:
+            runs = plan.http_runs if workers == 1 else max(1, plan.http_runs - 1)
+            result = http_block.compare(
+                db_url,
+                key,
+                path,
+                self.work,
+                workers=workers,
+                runs=runs,
+                seconds=plan.http_seconds,
+                warmup=plan.http_warmup,
+                connections=plan.http_connections,
+            )
+            label = f"2. GET block over HTTP, {workers} worker{'s' if workers > 1 else ''}"
+            rps = result.median("ours", "rps"), result.median("bare", "rps")
+            self.rows += [
+                Row(
+                    f"{label}: throughput",
+                    rps[0],
+                    rps[1],
+                    kind="rate",
+                    unit="req/s",
+                    baseline_name="bare FastAPI",
+                    target=(">=", 0.70),
+                ),
+                Row(
+                    f"{label}: p50 latency",
+                    result.median("ours", "p50"),
+                    result.median("bare", "p50"),
+                    baseline_name="bare FastAPI",
+                ),
+                Row(
+                    f"{label}: p99 latency",
+                    result.median("ours", "p99"),
+                    result.median("bare", "p99"),
+                    baseline_name="bare FastAPI",
+                    target=("<=", 2.0),
+                ),
+            ]
+            if result.rss_ours is not None:
+                self.rows.append(
+                    Row(
+                        f"{label}: server RSS after the load ({plan.sizes[0]} components)",
+                        result.rss_ours,
+                        result.rss_bare,
+                        kind="mem",
+                        baseline_name="bare FastAPI",
+                    )
+                )
+            if result.bad():
+                self.notes.append(
+                    f"http {workers}w: {result.bad()} non-2xx responses or socket errors"
+                )
+        self.notes.append(
+            f"http: wrk -t1 -c{plan.http_connections}, {plan.http_runs} alternating runs of "
+            f"{plan.http_seconds:g} s per server after {plan.http_warmup:g} s warm-up "
+            "(one run fewer with 2 workers); both servers uvicorn with uvloop + httptools, "
+            "loopback; the bare route answers the same bytes and headers"
+        )
+        http_block.profile(
+            db_url,
+            key,
+            path,
+            self.work,
+            self.profiles / "block_http.txt",
+            seconds=plan.profile_seconds,
+            warmup=plan.http_warmup,
+            connections=plan.http_connections,
+        )
+
+    # --- 3. PDF ----------------------------------------------------------------------------
+
+    def sample_engine_db(self) -> str:
+        url = self.db_url("sample")
+        if not (self.work / "sample.db").exists():
+            from content_engine import Engine, Settings
+
+            with Engine(Settings(db_url=url, home=ROOT)) as engine:
+                engine.import_library(ROOT / "components")
+        return url
+
+    def bench_pdf(self) -> None:
+        from benchmarks.pdf import BareRenderer, count_pages, page_inputs
+        from content_engine import Context, Engine, Settings
+
+        url = self.sample_engine_db()
+        context = Context(locale="de-AT", region="AT", role="buyer", segments=("residential",))
+        with Engine(Settings(db_url=url, home=ROOT)) as engine:
+            engine.render(PUBLICATION, context, format="pdf")  # warm: fonts, stylesheets
+            inputs = page_inputs(engine, PUBLICATION, context)
+            bare = BareRenderer(inputs)
+            pages = count_pages(bare.render())
+            ours_pdf = engine.render(PUBLICATION, context, format="pdf").content
+            if count_pages(ours_pdf) != pages:
+                self.notes.append("pdf: our PDF and the bare one differ in page count")
+            ours_s: list[float] = []
+            bare_s: list[float] = []
+            for _ in range(self.plan.pdf_repeat):
+                for fn, out in (
+                    (lambda: engine.render(PUBLICATION, context, format="pdf"), ours_s),
+                    (bare.render, bare_s),
+                ):
+                    out.append(median_seconds(fn, 1))
+        ours, base = _median(ours_s), _median(bare_s)
+        self.pdf_seconds = ours
+        self.rows.append(
+            Row(
+                f"4. PDF `{PUBLICATION}` warm in process, per page ({pages} pages)",
+                ours / pages,
+                base / pages,
+                baseline_name="bare WeasyPrint",
+                target=("<=", 1.10),
+            )
+        )
+        log(f"pdf warm: ours {ours:.3f} s, bare {base:.3f} s for {pages} pages")
+        self.bench_pdf_cold(inputs, context)
+
+    def bench_pdf_cold(self, inputs: Any, context: Any) -> None:
+        folder = self.work / "cold-page"
+        inputs.save(folder)
+        url = self.sample_engine_db()
+        ours_cmd = [
+            *console_script("content-engine"),
+            "render",
+            PUBLICATION,
+            "--locale",
+            context.locale,
+            "--region",
+            context.region,
+            "--role",
+            context.role,
+            "--segment",
+            "residential",
+            "--format",
+            "pdf",
+            "-o",
+            str(self.work / "cold-ours.pdf"),
+            "--db",
+            url,
+        ]
+        bare_cmd = [sys.executable, "-m", "benchmarks.pdf", str(folder), str(self.work / "b.pdf")]
+        ours_s: list[float] = []
+        bare_s: list[float] = []
+        for _ in range(self.plan.cold_repeat):
+            for cmd, out, name in ((ours_cmd, ours_s, "ours"), (bare_cmd, bare_s, "bare")):
+                logfile = self.work / f"cold-{name}.log"
+                seconds, code = run_timed(cmd, timeout=120, log=logfile)
+                if code != 0:
+                    raise RuntimeError(f"cold {name} render failed ({code}):\n{tail(logfile)}")
+                out.append(seconds)
+        self.rows.append(
+            Row(
+                f"4. PDF `{PUBLICATION}` cold: one `content-engine render --format pdf` process",
+                _median(ours_s),
+                _median(bare_s),
+                baseline_name="python + bare WeasyPrint",
+            )
+        )
+
+    # --- 4. batch --------------------------------------------------------------------------
+
+    def bench_batch(self) -> None:
+        from benchmarks.pdf import batch_lines
+
+        plan = self.plan
+        lines = plan.batch_lines
+        per_doc = self.pdf_seconds or 0.6
+        stall = max(30.0, 15 * per_doc)
+
+        def estimate(n: int) -> float:
+            return n * per_doc * (1 + 1 / 1.7) + 15 + (2 * stall if n > 100 else 0)
+
+        keep = self._reserve("batch")
+        if not self.budget.allows(estimate(lines), keep) and plan.mode == "full":
+            fitting = int((self.budget.left - keep - 15 - 2 * stall) / (per_doc * (1 + 1 / 1.7)))
+            lines = max(20, fitting)
+            self.notes.append(
+                f"batch: {lines} lines instead of {plan.batch_lines} to stay in the time budget"
+            )
+        contexts = self.work / "contexts.jsonl"
+        contexts.write_text("\n".join(batch_lines(lines)) + "\n", encoding="utf-8")
+        url = self.sample_engine_db()
+        throughput: dict[int, float] = {}
+        problems = []
+        for workers in (1, 2):
+            out = self.work / f"batch-{workers}"
+            cmd = [
+                *console_script("content-engine"),
+                "batch",
+                PUBLICATION,
+                "--contexts",
+                str(contexts),
+                "--out",
+                str(out),
+                "--format",
+                "pdf",
+                "--workers",
+                str(workers),
+                "--db",
+                url,
+            ]
+            logfile = self.work / f"batch-{workers}.log"
+            run = watch_batch(cmd, out, logfile, stall=stall, timeout=max(60, 3 * estimate(lines)))
+            failures_file = out / "failures.jsonl"
+            failures = len(failures_file.read_text().splitlines()) if failures_file.exists() else 0
+            if run.stalled:
+                problems.append(
+                    f"{workers} worker{'s' if workers > 1 else ''} stopped making progress after "
+                    f"{run.written} of {lines} documents (no new PDF for {stall:.0f} s; the "
+                    "process was killed; throughput counts the documents done until then). "
+                    "If it stopped at a multiple of batch.TASKS_PER_WORKER: Python 3.11's "
+                    "ProcessPoolExecutor does not replace a worker that exits at "
+                    "max_tasks_per_child while work is queued (CPython gh-115634)"
+                )
+            elif run.code != 0 or run.written != lines or failures:
+                problems.append(
+                    f"{workers}w: exit {run.code}, {run.written} of {lines} written, {failures} "
+                    "failures: " + tail(logfile, 3).replace("\n", " / ")
+                )
+            throughput[workers] = run.written / run.seconds if run.seconds else 0.0
+            log(
+                f"batch {workers}w: {run.written} PDFs in {run.seconds:.1f} s, {failures} failures"
+                + (" (stalled)" if run.stalled else "")
+            )
+        self.notes += [f"batch: {p}" for p in problems]
+        self.rows.append(
+            Row(
+                f"5. batch of {lines} PDF{'s' if lines > 1 else ''}, 2 workers vs 1 (documents/s)",
+                throughput[2],
+                throughput[1],
+                kind="rate",
+                unit="docs/s",
+                baseline_name="1 worker",
+                target=(">=", 1.7),
+                note=f"{os.cpu_count()} cores"
+                + ("; **did not finish**, see notes" if problems else "; 0 failures"),
+            )
+        )
+
+    # --- 5. scale --------------------------------------------------------------------------
+
+    def bench_scale(self) -> None:
+        plan = self.plan
+        deep, _ = self.components()
+        measured: dict[int, dict[str, Any]] = {}
+        spent: dict[int, float] = {}
+        for size in plan.sizes:
+            if measured:
+                last = max(measured)
+                # Generating, storing and loading grow with the size (linearly, or worse);
+                # process start-up and the block timing do not.
+                m = measured[last]
+                growing = self.build_seconds[last] + m["load_s"] + m["bare_read_s"]
+                fixed = max(0.0, spent[last] - growing)
+                estimate = growing * size / last * 1.2 + fixed + 10
+                keep = self._reserve("scale")
+                if not self.budget.allows(estimate, keep):
+                    self.notes.append(
+                        f"scale: {size} components not run: estimated {estimate:.0f} s "
+                        f"(from {last}), {self.budget.left - keep:.0f} s of the budget left; "
+                        f"run `python -m benchmarks.run --only scale` alone for it"
+                    )
+                    self.rows.append(
+                        Row(f"3. block at {size:,} components", None, None, note="not run")
+                    )
+                    break
+            start = time.perf_counter()
+            url = self.synthetic_db(size)
+            measured[size] = self.worker(
+                "measure",
+                "--db",
+                url,
+                "--component",
+                deep,
+                "--repeat",
+                str(plan.block_repeat),
+                timeout=900,
+                name=f"measure-{size}",
+            )
+            spent[size] = time.perf_counter() - start
+            m = measured[size]
+            log(
+                f"scale {size}: load {m['load_s']:.1f} s, block {m['block_ours'] * 1e6:.1f} µs, "
+                f"RSS {m['rss_loaded'] / 2**20:.0f} MiB"
+            )
+            self._drop_db(size)
+        smallest = plan.sizes[0]
+        base = measured[smallest]
+        for size, m in measured.items():
+            if size == smallest:
+                continue
+            # The same bare render in both processes shows how much of a difference is the
+            # machine's mood rather than the library's size.
+            drift = (m["block_ours"] / m["block_bare"]) / (base["block_ours"] / base["block_bare"])
+            self.rows.append(
+                Row(
+                    f"3. block `{deep}` at {size:,} vs {smallest:,} components",
+                    m["block_ours"],
+                    base["block_ours"],
+                    baseline_name=f"at {smallest:,}",
+                    target=("<=", 1.3) if size >= 100 * smallest else None,
+                    note=f"bare render {m['block_bare'] * 1e6:.1f} vs "
+                    f"{base['block_bare'] * 1e6:.1f} µs; relative to it {drift:.2f}×",
+                )
+            )
+        for size, m in measured.items():
+            self.rows.append(
+                Row(
+                    f"3. engine process RSS, {size:,} components loaded",
+                    m["rss_loaded"],
+                    m["rss_before"],
+                    kind="mem",
+                    baseline_name="same process before the engine",
+                )
+            )
+        for size, m in measured.items():
+            self.rows.append(
+                Row(
+                    f"3. load {size:,} components into a fresh engine",
+                    m["load_s"],
+                    m["bare_read_s"],
+                    baseline_name="sqlite3 reads every row",
+                    note=f"generated and stored with `Repository.import_library` in "
+                    f"{self.build_seconds[size]:.1f} s",
+                )
+            )
+
+    def _drop_db(self, size: int) -> None:
+        # The larger databases take gigabytes of a tmpfs; block/http keep the smallest.
+        if size != self.plan.sizes[0] and size in self.dbs:
+            with contextlib.suppress(OSError):
+                Path(self.dbs.pop(size).removeprefix("sqlite:///")).unlink()
+
+    # --- 6. import from files --------------------------------------------------------------
+
+    def bench_import(self) -> None:
+        plan = self.plan
+        probe = self.import_files(plan.import_probe)
+        # The shared snippets come on top of every size.
+        per_component = probe["import_s"] / (plan.import_probe + SNIPPETS)
+        self.rows.append(
+            Row(
+                f"3. import {plan.import_probe:,} components from files (`Engine.import_library`)",
+                probe["import_s"],
+                probe["bare_read_s"],
+                baseline_name="read every file",
+            )
+        )
+        target = plan.import_target
+        estimate = per_component * (target + SNIPPETS) * 1.15 + 10
+        if target <= plan.import_probe:
+            return
+        if self.budget.allows(estimate):
+            real = self.import_files(target, timeout=max(60, 2 * estimate))
+            self.rows.append(
+                Row(
+                    f"3. import {target:,} components from files (`Engine.import_library`)",
+                    real["import_s"],
+                    real["bare_read_s"],
+                    baseline_name="read every file",
+                )
+            )
+        else:
+            self.rows.append(
+                Row(
+                    f"3. import {target:,} components from files (`Engine.import_library`)",
+                    per_component * (target + SNIPPETS),
+                    None,
+                    approx=True,
+                    note=f"projected from {plan.import_probe:,}, not run: "
+                    f"~{estimate:.0f} s > {self.budget.left:.0f} s left",
+                )
+            )
+
+    def import_files(self, size: int, timeout: float = 600) -> dict[str, Any]:
+        from benchmarks.synth import make_library, write_folder
+
+        folder = self.work / f"folder-{size}"
+        if not folder.exists():
+            write_folder(make_library(size), folder)
+        result = self.worker(
+            "import-files",
+            "--folder",
+            str(folder),
+            "--db",
+            self.db_url(f"import-{size}"),
+            timeout=timeout,
+            name=f"import-{size}",
+        )
+        log(f"import {size} from files: {result['import_s']:.1f} s ({result['summary']})")
+        shutil.rmtree(folder, ignore_errors=True)
+        return result
+
+    def _reserve(self, stage: str) -> float:
+        """Seconds to keep for the stages after ``stage`` (their smallest useful run)."""
+        later = STAGES[STAGES.index(stage) + 1 :]
+        rough = {"batch": 60.0, "scale": 40.0, "import": 20.0}
+        return sum(rough.get(s, 0.0) for s in later) if self.plan.mode == "full" else 0.0
+
+
+@dataclass
+class BatchRun:
+    seconds: float  # to the end, or to the last document written if it stalled
+    written: int
+    code: int | None
+    stalled: bool
+
+
+def watch_batch(
+    cmd: list[str], out: Path, logfile: Path, *, stall: float, timeout: float
+) -> BatchRun:
+    """Run a batch, watching its output folder: a batch that writes nothing new for ``stall``
+    seconds is ended (a pool that lost its workers waits forever)."""
+
+    def written() -> int:
+        with contextlib.suppress(FileNotFoundError):
+            return sum(1 for name in os.listdir(out) if name.endswith(".pdf"))
+        return 0
+
+    start = time.perf_counter()
+    count, changed = 0, start
+    with process(cmd, log=logfile) as proc:
+        while True:
+            code = proc.poll()
+            now = time.perf_counter()
+            current = written()
+            if current != count:
+                count, changed = current, now
+            if code is not None:
+                return BatchRun(now - start, current, code, False)
+            if now - changed > stall or now - start > timeout:
+                return BatchRun(changed - start, count, None, True)
+            time.sleep(0.25)
+
+
+def _median(values: list[float]) -> float:
+    import statistics
+
+    return statistics.median(values)
+
+
+@contextlib.contextmanager
+def watchdog(seconds: float) -> Iterator[None]:
+    """Whatever hangs, the run ends: an exception after ``seconds`` unwinds and cleans up."""
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError(f"the benchmark run took over {seconds:.0f} s and was stopped")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(int(seconds))
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def work_folder(explicit: Path | None) -> Path:
+    """A scratch folder, on tmpfs where there is one: the suite times the engine, not the disk
+    (deleting 10 k component folders from this VM's disk took 80 s)."""
+    if explicit is not None:
+        explicit.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix="ce-bench-", dir=explicit))
+    shm = Path("/dev/shm")
+    if shm.is_dir() and shutil.disk_usage(shm).free > 8 * 2**30:
+        return Path(tempfile.mkdtemp(prefix="ce-bench-", dir=shm))
+    return Path(tempfile.mkdtemp(prefix="ce-bench-"))
+
+
+def machine_notes(work: Path) -> list[str]:
+    import weasyprint
+
+    from content_engine.rendering.pdf import harfbuzz_subset_available
+
+    try:
+        head = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        head = "unknown"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return [
+        f"machine: {os.cpu_count()} cores, load average {load} at the start; Python "
+        f"{platform.python_version()}, WeasyPrint {weasyprint.__version__}, HarfBuzz subsetting "
+        f"{'yes' if harfbuzz_subset_available() else 'NO'}; commit {head}; work files on "
+        f"{'tmpfs' if str(work).startswith('/dev/shm') else 'disk'}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="a small run for iterating")
+    size.add_argument("--smoke", action="store_true", help="a tiny run: does the suite work?")
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(STAGES)}")
+    parser.add_argument("--append", action="store_true", help="append the table to RESULTS.md")
+    parser.add_argument("--budget", type=float, help="seconds the run may take (estimates)")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--profiles", type=Path, help=f"profile folder (default {PROFILES})")
+    parser.add_argument("--workdir", type=Path, help="scratch folder (default tmpfs)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = parser.parse_args(argv)
+
+    plan = SMOKE if args.smoke else QUICK if args.quick else FULL
+    if args.budget:
+        plan = replace(plan, budget=args.budget)
+    stages = STAGES if not args.only else tuple(s.strip() for s in args.only.split(","))
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        parser.error(f"unknown benchmark {sorted(unknown)[0]!r}: use {', '.join(STAGES)}")
+    work = work_folder(args.workdir)
+    profiles = args.profiles or PROFILES
+    profiles.mkdir(parents=True, exist_ok=True)
+    suite = Suite(plan, work, profiles)
+    suite.notes += machine_notes(work)
+    started = datetime.now(UTC)
+    failed: list[str] = []
+    log(f"{plan.mode} run, budget {plan.budget:.0f} s, scratch {work}")
+    try:
+        with watchdog(plan.budget * 1.5 + 120):
+            for stage in STAGES:
+                if stage not in stages:
+                    continue
+                load = os.getloadavg()[0]
+                suite.loads.append(f"{stage} {load:.1f}")
+                log(f"--- {stage} ({suite.budget.elapsed:.0f} s elapsed, load average {load:.1f})")
+                try:
+                    getattr(suite, f"bench_{stage}")()
+                except (RuntimeError, AssertionError, OSError, subprocess.SubprocessError) as exc:
+                    failed.append(stage)
+                    suite.notes.append(f"{stage}: FAILED: {exc}".replace("\n", " / ")[:600])
+                    log(f"{stage} failed: {exc}")
+    finally:
+        if args.keep:
+            log(f"scratch kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    elapsed = suite.budget.elapsed
+    suite.notes.append(
+        "load average (1 min) when each benchmark started: "
+        + ", ".join(suite.loads)
+        + f"; {os.getloadavg()[0]:.1f} at the end (2 = both cores busy with something)"
+    )
+    suite.notes.append(
+        f"total runtime {elapsed:.0f} s ({plan.mode} run, budget {plan.budget:.0f} s)"
+    )
+    title = f"## {started:%Y-%m-%d %H:%M} UTC, {plan.mode} run" + (
+        f" ({', '.join(stages)})" if args.only else ""
+    )
+    text = "\n".join(["", title, "", *table(suite.rows), "", *(f"- {n}" for n in suite.notes), ""])
+    print(text)
+    if args.json:
+        data = {"rows": [r.as_dict() for r in suite.rows], "notes": suite.notes, "failed": failed}
+        args.json.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    if args.append:
+        with RESULTS.open("a", encoding="utf-8") as fh:
+            fh.write(text)
+        log(f"appended to {RESULTS}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""Forms in, models out: the workbench's form posts and preview queries, checked field by field.
+
+In: an ``application/x-www-form-urlencoded`` body, or the query of a preview. Out: a
+``Variant`` or a ``Context``, or a message for each wrong field in the visitor's language; the
+text as typed is kept (``VariantDraft``, ``ReaderDraft``) so the page can show it again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated, Any, cast
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import Depends, Query, Request
+from pydantic import ValidationError
+
+from ...errors import InputError, InvalidContext
+from ...locales import normalize_tag
+from ...models import (
+    KEY_PATTERN,
+    STATUSES,
+    Conditions,
+    Context,
+    Status,
+    Variant,
+    parse_instant,
+)
+from .session import CSRF_FIELD, VisitorDep
+from .templating import Translator
+
+MAX_FIELDS = 100
+MAX_JSON = 20_000
+PRIORITY_RANGE = 1_000_000
+_LISTS = ("segments", "roles", "regions", "channels")
+
+
+class Form:
+    """The fields of a posted form; newlines as ``\\n`` whatever the browser sent."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = [(k, v.replace("\r\n", "\n").replace("\r", "\n")) for k, v in pairs]
+
+    def get(self, name: str, default: str = "") -> str:
+        return next((v for k, v in self._pairs if k == name), default)
+
+
+async def read_form(request: Request) -> Form:
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        raise InputError("a form must be sent as application/x-www-form-urlencoded")
+    body = await request.body()
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise InputError("the form could not be read (not UTF-8, or too many fields)") from None
+    return Form(pairs)
+
+
+async def checked_form(request: Request, visitor: VisitorDep) -> Form:
+    """The posted form, once its CSRF token proved it came from one of our pages."""
+    form = await read_form(request)
+    visitor.check_csrf(form.get(CSRF_FIELD) or None)
+    return form
+
+
+CheckedForm = Annotated[Form, Depends(checked_form)]
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.replace(",", " ").split())
+
+
+# --- variants ------------------------------------------------------------------------------
+
+
+@dataclass
+class VariantDraft:
+    """The variant editor's fields as typed (all text)."""
+
+    key: str = ""
+    body: str = ""
+    locale: str = ""
+    segments: str = ""
+    roles: str = ""
+    regions: str = ""
+    channels: str = ""
+    priority: str = "0"
+    status: str = "draft"
+    valid_from: str = ""
+    valid_until: str = ""
+    # The version the edit is based on; empty when creating a variant.
+    expected_version: str = ""
+
+    @classmethod
+    def of_variant(cls, variant: Variant) -> VariantDraft:
+        """A stored variant in the editor; saving it again makes a draft unless changed."""
+        cond = variant.conditions
+        return cls(
+            key=variant.key,
+            body=variant.body,
+            locale=cond.locale or "",
+            **{d: " ".join(getattr(cond, d) or ()) for d in _LISTS},
+            priority=str(variant.priority),
+            status="draft",
+            valid_from=_instant(variant.valid_from, end_of_day=False),
+            valid_until=_instant(variant.valid_until, end_of_day=True),
+            expected_version=str(variant.version),
+        )
+
+    @classmethod
+    def of_form(cls, form: Form, **fixed: str) -> VariantDraft:
+        values = {f.name: form.get(f.name, cast(str, f.default)) for f in fields(cls)}
+        return cls(**{**values, **fixed})
+
+    def expected(self) -> int | None:
+        text = self.expected_version.strip()
+        if not text:
+            return None
+        if not (text.isascii() and text.isdigit()):
+            raise InputError(f"expected_version must be a version number, not {text!r}")
+        return int(text)
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _instant(value: datetime | None, *, end_of_day: bool) -> str:
+    """As an author writes it: a bare date for a day boundary (``valid_until`` ends the day
+    it names, so its midnight is the day before), else ISO 8601 in UTC."""
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    if value.timetz() == time(tzinfo=UTC):
+        return (value - timedelta(days=1) if end_of_day else value).date().isoformat()
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def variant_of(draft: VariantDraft, _: Translator) -> tuple[Variant | None, dict[str, str]]:
+    """The ``Variant`` the fields describe, or what is wrong with each field."""
+    errors: dict[str, str] = {}
+    if not re.match(KEY_PATTERN, draft.key) or len(draft.key) > 200:
+        errors["key"] = _(
+            "A key is letters, digits, '.', '-' or '_', starting with a letter or digit."
+        )
+    locale = None
+    if draft.locale.strip():
+        try:
+            locale = normalize_tag(draft.locale.strip())
+        except InvalidContext as exc:
+            errors["locale"] = exc.message
+    priority = 0
+    try:
+        priority = int(draft.priority.strip() or "0")
+        if abs(priority) > PRIORITY_RANGE:
+            raise ValueError
+    except ValueError:
+        errors["priority"] = _(
+            "The priority is a whole number between -{limit} and {limit}.", limit=PRIORITY_RANGE
+        )
+    if draft.status not in STATUSES:
+        errors["status"] = _("Choose one of the statuses.")
+    instants = {}
+    for name, end_of_day in (("valid_from", False), ("valid_until", True)):
+        try:
+            instants[name] = parse_instant(getattr(draft, name), end_of_day=end_of_day)
+        except ValueError:
+            errors[name] = _("A date (2026-01-31) or a time (2026-01-31T08:00:00Z), or empty.")
+    if errors:
+        return None, errors
+    try:
+        conditions = Conditions(
+            locale=locale, **{d: _words(getattr(draft, d)) or None for d in _LISTS}
+        )
+        variant = Variant(
+            key=draft.key,
+            conditions=conditions,
+            priority=priority,
+            status=cast(Status, draft.status),  # checked against STATUSES above
+            body=draft.body,
+            **instants,
+        )
+    except ValidationError as exc:
+        return None, _field_errors(exc, "body")
+    return variant, {}
+
+
+def _field_errors(exc: ValidationError, fallback: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        loc = [str(p) for p in error["loc"]]
+        name = next((p for p in reversed(loc) if not p.isdigit()), fallback)
+        message = str(error["msg"]).removeprefix("Value error, ")
+        errors.setdefault(name, message)
+    return errors
+
+
+# --- readers -------------------------------------------------------------------------------
+
+Text = Annotated[str, Query(max_length=200)]
+JsonText = Annotated[str, Query(max_length=MAX_JSON)]
+
+
+@dataclass
+class ReaderDraft:
+    """The preview form's fields as typed: who is reading, where and when."""
+
+    locale: str = ""
+    segments: str = ""
+    role: str = ""
+    region: str = ""
+    channel: str = ""
+    customer: str = ""
+    product: str = ""
+    at: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    def query(self) -> str:
+        """The filled fields as a query string (for the PDF link of the same reader)."""
+        return urlencode({k: v for k, v in asdict(self).items() if v})
+
+
+def reader_query(
+    locale: Text = "",
+    segments: Text = "",
+    role: Text = "",
+    region: Text = "",
+    channel: Text = "",
+    customer: JsonText = "",
+    product: JsonText = "",
+    at: Text = "",
+) -> ReaderDraft:
+    return ReaderDraft(locale, segments, role, region, channel, customer, product, at)
+
+
+ReaderQuery = Annotated[ReaderDraft, Depends(reader_query)]
+
+
+def context_of(draft: ReaderDraft, _: Translator) -> tuple[Context | None, dict[str, str]]:
+    """The ``Context`` of the preview form, or what is wrong with each field."""
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {"locale": draft.locale.strip()}
+    if not data["locale"]:
+        errors["locale"] = _("A locale is needed, such as en, de or de-AT.")
+    if _words(draft.segments):
+        data["segments"] = _words(draft.segments)
+    for name in ("role", "region", "channel"):
+        value = getattr(draft, name).strip()
+        if value:
+            data[name] = value
+    if draft.at.strip():
+        try:
+            data["at"] = parse_instant(draft.at.strip())
+        except ValueError:
+            errors["at"] = _("A date (2026-01-31) or a time (2026-01-31T08:00:00Z), or empty.")
+    for name in ("customer", "product"):
+        text = getattr(draft, name).strip()
+        if not text:
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            errors[name] = _(
+                "Not valid JSON (line {line}, column {column}): {message}",
+                line=exc.lineno,
+                column=exc.colno,
+                message=exc.msg,
+            )
+            continue
+        if not isinstance(value, dict):
+            errors[name] = _(
+                "A JSON object is needed, such as {example}.", example='{"name": "Anna"}'
+            )
+            continue
+        data[name] = value
+    if errors:
+        return None, errors
+    try:
+        return Context.model_validate(data), {}
+    except ValidationError as exc:
+        return None, _field_errors(exc, "locale")

@@ -1,0 +1,96 @@
+"""The workbench's reading pages: library, component, publication, lint and coverage.
+
+In: a signed-in request. Out: an HTML page of what the engine says now. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Response
+
+from ...errors import NotFound
+from ..schemas import ComponentId, PublicationId
+from . import views
+from .routing import ui_router
+from .templating import EditorPage
+
+router = ui_router()
+
+Filter = Annotated[str, Query(max_length=200)]
+
+
+@router.get("/")
+def library(page: EditorPage, q: Filter = "", type: Filter = "", tag: Filter = "") -> Response:
+    """Components by type, filtered by type, tag and text; publications with their slots."""
+    lib = page.engine.library()
+    types, tags = views.types_and_tags(lib)
+    found = views.search(lib, q, type, tag)
+    return page.render(
+        "library.html",
+        section="library",
+        groups=views.by_type(found),
+        found=len(found),
+        total=len(lib.components),
+        types=types,
+        tags=tags,
+        q=q,
+        type=type,
+        tag=tag,
+        publications=sorted(lib.publications.values(), key=lambda p: p.id),
+        library=lib,
+    )
+
+
+@router.get("/components/{component_id}")
+def component(page: EditorPage, component_id: ComponentId) -> Response:
+    found = page.engine.repository.get_component(component_id)
+    return page.render(
+        "component.html",
+        section="library",
+        component=found,
+        variants=[found.variants[k] for k in sorted(found.variants)],
+    )
+
+
+@router.get("/publications/{publication_id}")
+def publication(page: EditorPage, publication_id: PublicationId) -> Response:
+    lib = page.engine.library()
+    found = lib.publications.get(publication_id)
+    if found is None:
+        raise NotFound(f"unknown publication {publication_id!r}")
+    return page.render(
+        "publication.html",
+        section="library",
+        publication=found,
+        library=lib,
+    )
+
+
+@router.get("/lint")
+def lint(page: EditorPage) -> Response:
+    problems = page.engine.lint()
+    return page.render(
+        "lint.html",
+        section="lint",
+        problems=problems,
+        errors=sum(p.severity == "error" for p in problems),
+        link=views.problem_link,
+    )
+
+
+@router.get("/coverage")
+def coverage_index(page: EditorPage) -> Response:
+    publications = sorted(page.engine.library().publications.values(), key=lambda p: p.id)
+    return page.render("coverage_index.html", section="coverage", publications=publications)
+
+
+@router.get("/coverage/{publication_id}")
+def coverage(page: EditorPage, publication_id: PublicationId) -> Response:
+    report = page.engine.coverage(publication_id)
+    return page.render(
+        "coverage.html",
+        section="coverage",
+        matrix=views.coverage_matrix(report),
+        publication=page.engine.library().publications[publication_id],
+    )

@@ -1,0 +1,175 @@
+"""Preview as any reader: a block or a whole publication, drafts included, with the reasons.
+
+In: a component or publication and the preview form (locale, segments, role, region, channel,
+customer and product JSON, time). Out: the assembled HTML shown in ``<iframe srcdoc sandbox>``
+(the previewed markup runs no script and gets an origin of its own, not the workbench's), next
+to the explain trace of every component involved: which variant won and why each other lost.
+And the publication as a PDF, rendered from the same preview.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Response
+from markupsafe import Markup
+
+from ...engine import Engine
+from ...errors import InvalidContext, NotFound, RenderError
+from ...locales import text_direction
+from ...models import Block, Context, Library
+from ...rendering.html import inline_assets, load_theme
+from ...selection import Selection
+from ..schemas import ComponentId, PublicationId
+from . import views
+from .forms import ReaderDraft, ReaderQuery, context_of
+from .routing import ui_router
+from .templating import EditorPage, Page, environment
+
+router = ui_router()
+
+
+@dataclass
+class Preview:
+    """What a preview shows: the document (``srcdoc``), or why there is none, and the traces."""
+
+    srcdoc: str | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    selections: list[Selection] = field(default_factory=list)
+
+
+def block_document(engine: Engine, block: Block, context: Context) -> str:
+    """One block as a page of its own, in the default theme's screen style, assets inline."""
+    env = engine.render_environment()
+    theme = load_theme(env, "default")
+    return (
+        environment()
+        .get_template("frame.html")
+        .render(
+            lang=context.locale,
+            dir=text_direction(context.locale),
+            # The theme's stylesheet and the assembled block are trusted, as in the HTML renderer.
+            css=Markup(theme.screen.text.replace("</", "<\\/")),
+            block=block,
+            html=Markup(inline_assets(block.html, env.library_files)),
+        )
+    )
+
+
+def preview_block(engine: Engine, component_id: str, context: Context) -> Preview:
+    preview = Preview(selections=[engine.explain(component_id, context, preview=True)])
+    try:
+        block = engine.block(component_id, context, preview=True)
+    except RenderError as exc:
+        preview.error = exc.message
+        return preview
+    preview.srcdoc = block_document(engine, block, context)
+    preview.warnings = block.warnings
+    return preview
+
+
+def preview_publication(
+    engine: Engine, library: Library, publication_id: str, context: Context, key_id: str | None
+) -> Preview:
+    publication = library.publications[publication_id]
+    ids = views.publication_components(library, publication)
+    preview = Preview(
+        selections=[
+            engine.explain(c, context, preview=True) for c in ids if c in library.components
+        ]
+    )
+    try:
+        rendered = engine.render(
+            publication_id, context, format="html", preview=True, key_id=key_id
+        )
+    except RenderError as exc:
+        preview.error = exc.message
+        return preview
+    preview.srcdoc = rendered.content.decode("utf-8")
+    preview.warnings = rendered.warnings
+    return preview
+
+
+def _reader(
+    page: Page, reader: ReaderDraft, library: Library
+) -> tuple[Context | None, dict[str, str], ReaderDraft]:
+    """The reader the form names; the library's default locale when the form is new."""
+    if not any(reader.to_dict().values()):
+        reader = ReaderDraft(locale=library.settings.default_locale)
+    context, errors = context_of(reader, page._)
+    return context, errors, reader
+
+
+@router.get("/components/{component_id}/preview")
+def component_preview(page: EditorPage, component_id: ComponentId, reader: ReaderQuery) -> Response:
+    library = page.engine.library()
+    component = library.components.get(component_id)
+    if component is None:
+        raise NotFound(f"unknown component {component_id!r}")
+    context, errors, reader = _reader(page, reader, library)
+    preview = preview_block(page.engine, component_id, context) if context else None
+    return page.render(
+        "preview.html",
+        422 if errors else 200,
+        section="library",
+        component=component,
+        publication=None,
+        reader=reader,
+        errors=errors,
+        preview=preview,
+        settings=library.settings,
+        action=f"/components/{component_id}/preview",
+    )
+
+
+@router.get("/publications/{publication_id}/preview")
+def publication_preview(
+    page: EditorPage, publication_id: PublicationId, reader: ReaderQuery
+) -> Response:
+    library = page.engine.library()
+    publication = library.publications.get(publication_id)
+    if publication is None:
+        raise NotFound(f"unknown publication {publication_id!r}")
+    context, errors, reader = _reader(page, reader, library)
+    preview = (
+        preview_publication(page.engine, library, publication_id, context, page.principal.key_id)
+        if context
+        else None
+    )
+    return page.render(
+        "preview.html",
+        422 if errors else 200,
+        section="library",
+        component=None,
+        publication=publication,
+        reader=reader,
+        errors=errors,
+        preview=preview,
+        settings=library.settings,
+        action=f"/publications/{publication_id}/preview",
+    )
+
+
+@router.get("/publications/{publication_id}/pdf")
+def publication_pdf(
+    page: EditorPage, publication_id: PublicationId, reader: ReaderQuery
+) -> Response:
+    """The previewed publication as a PDF download (drafts included, receipt kept)."""
+    library = page.engine.library()
+    context, errors, reader = _reader(page, reader, library)
+    if context is None:
+        message = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        raise InvalidContext(message)
+    rendered = page.engine.render(
+        publication_id, context, format="pdf", preview=True, key_id=page.principal.key_id
+    )
+    filename = f"{publication_id}-{context.locale}-preview.pdf"
+    return Response(
+        rendered.content,
+        media_type=rendered.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Render-Id": rendered.receipt.id,
+        },
+    )

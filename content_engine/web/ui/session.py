@@ -1,0 +1,215 @@
+"""Who is at the browser: the session cookie, CSRF tokens and the language of the pages.
+
+In: a request (its cookies, ``?lang=``, ``Accept-Language``) and the app's state. Out: a
+``Visitor``: the principal its key stands for, the seed of its CSRF tokens and the language to
+show; or a refusal (``SignInRequired``, ``CsrfRefused``) that ``routing`` turns into a redirect
+or a page.
+
+The session cookie holds the editor's API key itself, and the key is verified on every request,
+so a revoked key stops working at once. The cookie is HttpOnly (no script reads it),
+SameSite=Strict (no other site's page sends it), Path=/, and Secure over https. A form's CSRF
+token is an HMAC of the cookie's value under a fixed purpose: bound to the session, and telling
+nothing of the key. Before sign-in, and under ``serve --open`` (no sessions), a random seed
+cookie stands in for the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request, Response
+
+from ...engine import Engine
+from ...errors import InvalidContext
+from ...locales import language_chain, negotiate, normalize_tag
+from ..auth import ANONYMOUS_ADMIN, Principal
+
+SESSION_COOKIE = "ce_session"
+SEED_COOKIE = "ce_seed"
+LANG_COOKIE = "ce_lang"
+CSRF_FIELD = "csrf_token"
+# The workbench's own languages; the catalogs of locales/ hold their strings.
+UI_LANGUAGES = ("en", "de", "fr")
+LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français"}
+EDITOR_ROLES = frozenset({"editor", "admin"})
+LANG_MAX_AGE = 365 * 24 * 3600
+
+_PURPOSE = b"content-engine workbench: CSRF token for forms, v1"
+_SEED = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+class SignInRequired(Exception):
+    """No valid session: send the browser to the sign-in page, and back to ``next_url``."""
+
+    def __init__(self, next_url: str, *, stale_cookie: bool) -> None:
+        super().__init__(next_url)
+        self.next_url, self.stale_cookie = next_url, stale_cookie
+
+
+class CsrfRefused(Exception):
+    """A form without this session's token: not sent by one of our pages in this browser."""
+
+
+def csrf_token(seed: str) -> str:
+    return hmac.new(seed.encode(), _PURPOSE, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Visitor:
+    principal: Principal | None
+    seed: str
+    language: str
+    secure: bool
+    open_access: bool
+    new_seed: bool = False
+    stale_session: bool = False
+    remember_language: bool = False
+
+    @property
+    def csrf_token(self) -> str:
+        return csrf_token(self.seed)
+
+    def check_csrf(self, presented: str | None) -> None:
+        expected = self.csrf_token.encode()
+        if not presented or not hmac.compare_digest(presented.encode(), expected):
+            raise CsrfRefused
+
+    def apply_cookies(self, response: Response) -> Response:
+        """Set what this request decided: a new seed, a forgotten session, a chosen language."""
+        if self.new_seed:
+            self._set(response, SEED_COOKIE, self.seed)
+        if self.stale_session:
+            self.end_session(response)
+        if self.remember_language:
+            self._set(response, LANG_COOKIE, self.language, max_age=LANG_MAX_AGE)
+        return response
+
+    def start_session(self, response: Response, key: str) -> None:
+        self._set(response, SESSION_COOKIE, key)
+
+    def end_session(self, response: Response) -> None:
+        response.delete_cookie(
+            SESSION_COOKIE, path="/", secure=self.secure, httponly=True, samesite="strict"
+        )
+
+    def _set(self, response: Response, name: str, value: str, max_age: int | None = None) -> None:
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="strict",
+        )
+
+
+def ui_language(request: Request, requested: str | None) -> tuple[str, bool]:
+    """The pages' language and whether to remember it: ``?lang=``, else the cookie, else
+    ``Accept-Language``, else English."""
+    chosen = _supported(requested)
+    if chosen:
+        return chosen, True
+    remembered = _supported(request.cookies.get(LANG_COOKIE))
+    if remembered:
+        return remembered, False
+    negotiated = negotiate(request.headers.get("accept-language"), UI_LANGUAGES, "en")
+    return _supported(negotiated) or "en", False
+
+
+def _supported(tag: str | None) -> str | None:
+    if not tag:
+        return None
+    try:
+        chain = language_chain(normalize_tag(tag))
+    except InvalidContext:
+        return None
+    return next((t for t in chain if t in UI_LANGUAGES), None)
+
+
+def _seed(request: Request) -> tuple[str, bool]:
+    seed = request.cookies.get(SEED_COOKIE, "")
+    if _SEED.match(seed):
+        return seed, False
+    return secrets.token_urlsafe(32), True
+
+
+def visitor(
+    request: Request,
+    lang: Annotated[
+        str | None, Query(max_length=35, description="Language of the pages: en, de, fr.")
+    ] = None,
+) -> Visitor:
+    """Who is at the browser; the session's key is checked against the repository now."""
+    state = request.app.state
+    language, remember = ui_language(request, lang)
+    key = request.cookies.get(SESSION_COOKIE, "")
+    principal = ANONYMOUS_ADMIN if state.open_access else _editor(state.engine, key)
+    if principal is not None and not state.open_access:
+        seed, new_seed = key, False  # tokens bound to the session
+    else:
+        seed, new_seed = _seed(request)
+    return Visitor(
+        principal=principal,
+        seed=seed,
+        language=language,
+        secure=request.url.scheme == "https",
+        open_access=bool(state.open_access),
+        new_seed=new_seed,
+        stale_session=bool(key) and principal is None and not state.open_access,
+        remember_language=remember,
+    )
+
+
+def _editor(engine: Engine, key: str) -> Principal | None:
+    """The principal of an editor's or admin's valid key; ``None`` for anything else."""
+    info = engine.repository.verify_key(key) if key else None
+    if info is None or info.role not in EDITOR_ROLES:
+        return None
+    return Principal(key_id=info.id, role=info.role)
+
+
+VisitorDep = Annotated[Visitor, Depends(visitor)]
+
+
+def signed_in(request: Request, visitor: VisitorDep) -> Visitor:
+    """The visitor, if an editor's key (or ``--open``) lets them in; else to the sign-in page."""
+    if visitor.principal is None:
+        # After signing in, back to the page asked for; the answer to a form is no page.
+        back = "/"
+        if request.method == "GET":
+            query = request.url.query
+            back = request.url.path + (f"?{query}" if query else "")
+        raise SignInRequired(back, stale_cookie=visitor.stale_session)
+    return visitor
+
+
+SignedIn = Annotated[Visitor, Depends(signed_in)]
+
+
+def anonymous(request: Request) -> Visitor:
+    """A visitor for error pages: the language, no session (nothing is looked up)."""
+    language, _ = ui_language(request, None)
+    seed, new_seed = _seed(request)
+    return Visitor(
+        principal=None,
+        seed=seed,
+        language=language,
+        secure=request.url.scheme == "https",
+        open_access=bool(getattr(request.app.state, "open_access", False)),
+        new_seed=new_seed,
+    )
+
+
+def local_path(url: str | None) -> str:
+    """``url`` if it is a path on this site (``/x``), else ``/``: no open redirects."""
+    if not url or not url.startswith("/") or url.startswith(("//", "/\\")):
+        return "/"
+    if any(ord(c) < 0x21 for c in url):
+        return "/"
+    return url

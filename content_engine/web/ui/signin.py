@@ -1,0 +1,55 @@
+"""Signing in and out of the workbench with an editor's API key.
+
+In: the sign-in form (a key) or the sign-out button. Out: the session cookie set (the key,
+once verified and of the editor or admin role) or cleared, and a redirect. Under
+``serve --open`` there is nothing to sign in to: the sign-in page leads to the library.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Response
+
+from .forms import CheckedForm
+from .routing import ui_router
+from .session import EDITOR_ROLES, local_path
+from .templating import AnyPage
+
+router = ui_router()
+
+NextUrl = Annotated[str, Query(max_length=2000, description="Where to go after signing in.")]
+
+
+@router.get("/sign-in")
+def sign_in_form(page: AnyPage, next: NextUrl = "/") -> Response:
+    if page.visitor.principal is not None:
+        return page.redirect(local_path(next))
+    return page.render("sign_in.html", next=local_path(next), error=None)
+
+
+@router.post("/sign-in")
+def sign_in(page: AnyPage, form: CheckedForm) -> Response:
+    _ = page._
+    key = form.get("key").strip()
+    next_url = local_path(form.get("next"))
+    info = page.engine.repository.verify_key(key) if key else None
+    if info is None:
+        error = _("This key is not valid: unknown, revoked or mistyped.")
+        return page.render("sign_in.html", 401, next=next_url, error=error)
+    if info.role not in EDITOR_ROLES:
+        error = _(
+            "This key has the {role} role; the workbench needs an editor or admin key.",
+            role=info.role,
+        )
+        return page.render("sign_in.html", 403, next=next_url, error=error)
+    response = page.redirect(next_url)
+    page.visitor.start_session(response, key)
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(page: AnyPage, form: CheckedForm) -> Response:
+    response = page.redirect("/sign-in")
+    page.visitor.end_session(response)
+    return response

@@ -1,0 +1,232 @@
+"""The variant editor: edit and create variants, move them along the workflow, roll back.
+
+In: the editor's form (body, conditions, the version it was based on). Out: a new version
+saved through ``engine.editor`` and a redirect to it; or the same form again with the error
+next to the field it is about (a malformed body with its line and column); or, when someone
+saved meanwhile, both versions side by side with their differences, and nothing overwritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Query, Response
+
+from ...errors import ConflictError, InputError, LibraryFormatError, LibraryIntegrityError, NotFound
+from ...models import STATUSES, Component, Variant
+from ..schemas import ComponentId, VariantKey
+from .diffs import DiffRow, diff_rows, variant_diff, variant_text
+from .forms import CheckedForm, Form, VariantDraft, variant_of
+from .routing import ui_router
+from .templating import EditorPage, Page
+
+router = ui_router()
+
+Saved = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="The version just saved.")]
+
+
+@dataclass(frozen=True)
+class BodyError:
+    """A body the engine refused: the message, and where in the textarea (1-based)."""
+
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Someone saved meanwhile: their stored version (none if deleted) and this edit."""
+
+    theirs: Variant | None
+    theirs_text: str
+    yours_text: str
+    diff: list[DiffRow]
+
+
+def _url(component_id: str, key: str, suffix: str = "") -> str:
+    return f"/components/{component_id}/variants/{key}{suffix}"
+
+
+def editor_page(
+    page: Page,
+    component: Component,
+    draft: VariantDraft,
+    *,
+    current: Variant | None,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    body_error: BodyError | None = None,
+    conflict: Conflict | None = None,
+    notice: str | None = None,
+) -> Response:
+    library = page.engine.library()
+    return page.render(
+        "variant.html",
+        status_code,
+        section="library",
+        component=component,
+        current=current,
+        draft=draft,
+        errors=errors or {},
+        body_error=body_error,
+        conflict=conflict,
+        notice=notice,
+        settings=library.settings,
+    )
+
+
+@router.get("/components/{component_id}/variants/{key}")
+def edit(
+    page: EditorPage, component_id: ComponentId, key: VariantKey, saved: Saved = None
+) -> Response:
+    component = page.engine.repository.get_component(component_id)
+    current = page.engine.repository.get_variant(component_id, key)
+    notice = page._("Saved as version {n}.", n=saved) if saved else None
+    draft = VariantDraft.of_variant(current)
+    return editor_page(page, component, draft, current=current, notice=notice)
+
+
+@router.get("/components/{component_id}/new-variant")
+def new(page: EditorPage, component_id: ComponentId) -> Response:
+    component = page.engine.repository.get_component(component_id)
+    return editor_page(page, component, VariantDraft(), current=None)
+
+
+@router.post("/components/{component_id}/variants")
+def create(page: EditorPage, form: CheckedForm, component_id: ComponentId) -> Response:
+    return _save(page, component_id, VariantDraft.of_form(form, expected_version=""), None)
+
+
+@router.post("/components/{component_id}/variants/{key}")
+def save(
+    page: EditorPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
+) -> Response:
+    draft = VariantDraft.of_form(form, key=key)
+    return _save(page, component_id, draft, _current(page, component_id, key))
+
+
+def _current(page: Page, component_id: str, key: str) -> Variant | None:
+    try:
+        return page.engine.repository.get_variant(component_id, key)
+    except NotFound:
+        return None
+
+
+def _save(page: Page, component_id: str, draft: VariantDraft, current: Variant | None) -> Response:
+    """Save the draft as a new version; on refusal, the form again with the reason."""
+    component = page.engine.repository.get_component(component_id)
+    variant, errors = variant_of(draft, page._)
+    if variant is None:
+        return editor_page(page, component, draft, current=current, status_code=422, errors=errors)
+    try:
+        saved = page.engine.editor.save_variant(
+            component_id, variant, expected_version=draft.expected()
+        )
+    except LibraryFormatError as exc:
+        error = BodyError(_without_location(exc), exc.line, exc.column)
+        return editor_page(
+            page, component, draft, current=current, status_code=422, body_error=error
+        )
+    except LibraryIntegrityError as exc:
+        error = BodyError(exc.message)
+        return editor_page(
+            page, component, draft, current=current, status_code=422, body_error=error
+        )
+    except ConflictError:
+        return _conflict(page, component, draft, variant)
+    return page.redirect(_url(component_id, saved.key, f"?saved={saved.version}"))
+
+
+def _without_location(exc: LibraryFormatError) -> str:
+    """The message without its ``file:line:col:`` prefix (the page says where, in words)."""
+    where = ":".join(str(p) for p in (exc.file, exc.line, exc.column) if p is not None)
+    return exc.message.removeprefix(f"{where}: ") if where else exc.message
+
+
+def _conflict(page: Page, component: Component, draft: VariantDraft, yours: Variant) -> Response:
+    """Both versions side by side; the form keeps this edit, now based on theirs."""
+    theirs = _current(page, component.id, yours.key)
+    theirs_text = variant_text(theirs)
+    yours_text = variant_text(yours)
+    conflict = Conflict(theirs, theirs_text, yours_text, diff_rows(theirs_text, yours_text))
+    # Saving again is a decision taken with both versions in view: it is based on theirs.
+    rebased = VariantDraft(
+        **{**draft.to_dict(), "expected_version": str(theirs.version) if theirs else ""}
+    )
+    return editor_page(page, component, rebased, current=theirs, status_code=409, conflict=conflict)
+
+
+# --- workflow and history ------------------------------------------------------------------
+
+
+def _version(form: Form, name: str = "version") -> int:
+    text = form.get(name).strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > 2**31 - 1:
+        raise InputError(f"{name} must be a version number, not {text!r}")
+    return int(text)
+
+
+@router.post("/components/{component_id}/variants/{key}/status")
+def set_status(
+    page: EditorPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
+) -> Response:
+    """draft → review → published (or back): a new version with the new status."""
+    status = form.get("status")
+    if status not in STATUSES:
+        raise InputError(f"unknown status {status!r}; known: {', '.join(STATUSES)}")
+    try:
+        saved = page.engine.editor.set_status(
+            component_id, key, status, expected_version=_version(form)
+        )
+    except ConflictError:
+        return _stale(page, component_id, key)
+    return page.redirect(_url(component_id, key, f"?saved={saved.version}"))
+
+
+@router.post("/components/{component_id}/variants/{key}/rollback")
+def rollback(
+    page: EditorPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
+) -> Response:
+    """Make an earlier version current again, as a new version."""
+    try:
+        saved = page.engine.editor.rollback_variant(
+            component_id, key, _version(form, "to_version"), expected_version=_version(form)
+        )
+    except ConflictError:
+        return _stale(page, component_id, key)
+    return page.redirect(_url(component_id, key, f"?saved={saved.version}"))
+
+
+def _stale(page: Page, component_id: str, key: str) -> Response:
+    component = page.engine.repository.get_component(component_id)
+    current = page.engine.repository.get_variant(component_id, key)
+    notice = page._(
+        "Not done: someone saved version {n} meanwhile. Here it is; decide again.",
+        n=current.version,
+    )
+    draft = VariantDraft.of_variant(current)
+    return editor_page(page, component, draft, current=current, status_code=409, notice=notice)
+
+
+@router.get("/components/{component_id}/variants/{key}/history")
+def history(page: EditorPage, component_id: ComponentId, key: VariantKey) -> Response:
+    """Every version, newest first, each with what changed since the one before."""
+    versions = page.engine.repository.variant_history(component_id, key)
+    current = _current(page, component_id, key)
+    entries: list[dict[str, Any]] = []
+    previous: Variant | None = None
+    for variant in versions:
+        entries.append(
+            {"variant": variant, "before": previous, "diff": variant_diff(previous, variant)}
+        )
+        previous = variant
+    return page.render(
+        "history.html",
+        section="library",
+        component=page.engine.repository.get_component(component_id),
+        key=key,
+        current=current,
+        entries=entries[::-1],
+    )

@@ -1,0 +1,65 @@
+"""The benchmark suite still works: its tiny mode runs every benchmark, and its generator is sound.
+
+Not a measurement: the numbers of a smoke run mean nothing. The suite's stages run in two
+processes at once to keep this test short; ``make bench`` runs them one after another.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.synth import make_library, write_folder
+from content_engine.library import load_library
+from content_engine.models import Library
+from tests.engine_factory import ROOT
+
+pytestmark = pytest.mark.slow
+
+HALVES = ("block,http,scale", "pdf,batch,import")
+
+
+def test_the_generator_makes_valid_models_and_files_that_load_back(tmp_path: Path) -> None:
+    library = make_library(12)
+    assert Library.model_validate(library.model_dump()) == library
+    assert load_library(write_folder(library, tmp_path / "lib")) == library
+    assert make_library(12) == library  # seeded: the same library every time
+    first = make_library(3).components["c.000002"]
+    assert make_library(12).components["c.000002"] == first  # component i does not depend on N
+
+
+def test_the_smoke_run_measures_every_benchmark(tmp_path: Path) -> None:
+    runs = []
+    for n, only in enumerate(HALVES):
+        out = tmp_path / f"half-{n}.json"
+        cmd = [sys.executable, "-m", "benchmarks.run", "--smoke", "--only", only]
+        cmd += ["--json", str(out), "--profiles", str(tmp_path / "profiles")]
+        log = (tmp_path / f"half-{n}.log").open("wb")
+        runs.append((subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log), out, log))
+    results = {}
+    for proc, out, log in runs:
+        try:
+            code = proc.wait(timeout=240)
+        finally:
+            proc.kill()
+            log.close()
+        assert code == 0, Path(log.name).read_text(errors="replace")[-3000:]
+        results.update({row["name"]: row for row in json.loads(out.read_text())["rows"]})
+
+    names = "\n".join(results)
+    expected = ["1. block in process", "4. PDF", "5. batch", "3. block", "3. engine process RSS"]
+    expected += ["3. load", "3. import"]
+    if shutil.which("wrk"):
+        expected += ["2. GET block over HTTP, 1 worker: throughput"]
+        assert (tmp_path / "profiles" / "block_http.txt").read_text().count("| own % |") == 4
+    for prefix in expected:
+        assert prefix in names
+    for row in results.values():
+        if row["note"] != "not run":
+            assert row["ours"] and row["ours"] > 0, row
+    assert "## ours, cProfile" in (tmp_path / "profiles" / "block_inprocess.txt").read_text()

@@ -1,0 +1,342 @@
+"""The workbench end to end, in a real browser: Debian's headless Chromium driven by Playwright,
+against ``content-engine serve`` on a free loopback port with the sample library.
+
+An editor signs in, finds a component, saves a body with an XHTML error and sees it reported
+with its line and column, fixes it, meets a colleague's concurrent save, previews the block as
+two readers, publishes, and the reader API then serves the new version. With
+``CE_SCREENSHOTS=1`` the main screens are saved to ``docs/screenshots/`` (CI leaves the tracked
+files alone). Skipped only when ``/usr/bin/chromium`` is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from content_engine.engine import Engine
+from content_engine.settings import Settings
+from tests.engine_factory import ROOT, SAMPLE
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The sandbox needs privileges CI's container lacks; the rest keeps Chromium from phoning home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+STARTUP_SECONDS = 30.0
+WIDE = {"width": 1280, "height": 800}
+HTTP_STATUS_NOTE = "Failed to load resource: the server responded with a status of 4"
+NARROW = {"width": 400, "height": 800}
+
+OVERVIEW = "product.hp200.overview"
+BROKEN = """<h2>Nordwind HP200 für Österreich</h2>
+<p>Leise und sparsam: die HP200 heizt <b>bis −20&nbsp;°C.</p>
+<p>Inbetriebnahme durch unsere Service-Techniker in ganz Österreich.</p>
+"""
+FIXED = BROKEN.replace("°C.</p>", "°C</b>.</p>")
+MINE = FIXED + "<p>Jetzt mit Förderung bis 7.500&nbsp;€.</p>\n"
+THEIRS = "<h2>Nordwind HP200</h2>\n<p>Text einer Kollegin.</p>\n"
+
+
+@dataclass
+class Server:
+    url: str
+    editor_key: str
+    reader_key: str
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """``content-engine serve`` on a fresh SQLite database with the sample library."""
+    db_url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    with Engine(Settings(db_url=db_url, home=ROOT)) as engine:
+        engine.import_library(SAMPLE)
+        editor_key = engine.repository.create_key("editor", "e2e editor")[1]
+        reader_key = engine.repository.create_key("reader", "e2e reader")[1]
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTENT_ENGINE_")}
+    env |= {"CONTENT_ENGINE_HOME": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "content_engine", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--db", db_url]
+    with log.open("wb") as err:
+        process = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=err
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(url, process, log)
+        yield Server(url, editor_key, reader_key, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"serve did not answer within {STARTUP_SECONDS} s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Screens:
+    """Screenshots of the main screens, only when asked for (they are tracked files)."""
+
+    def __init__(self) -> None:
+        self.enabled = os.environ.get("CE_SCREENSHOTS") == "1"
+        if self.enabled:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(self, page: Any, name: str, *, full_page: bool = False) -> None:
+        if self.enabled:
+            page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def console_problems(message: Any) -> list[str]:
+    """Console errors but the browser's note of each 4xx page (refusals are tested for)."""
+    if message.type != "error" or message.text.startswith(HTTP_STATUS_NOTE):
+        return []
+    return [f"console {message.type}: {message.text}"]
+
+
+def frame_heading(page: Any) -> str:
+    text: str = page.frame_locator("iframe.frame").locator("h2").first.inner_text()
+    return text
+
+
+def preview_as(page: Any, locale: str, region: str) -> None:
+    page.get_by_label("Locale").fill(locale)
+    page.get_by_label("Region").fill(region)
+    page.get_by_role("button", name="Show the preview").click()
+    page.wait_for_load_state()
+
+
+def test_edit_preview_publish_in_a_real_browser(server: Server, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    screens = Screens()
+    context = browser.new_context(viewport=WIDE, accept_downloads=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on("console", lambda message: problems.extend(console_problems(message)))
+
+    # --- sign in ------------------------------------------------------------------------------
+    page.goto(f"{server.url}/components/{OVERVIEW}")
+    expect(page).to_have_url(re.compile(r"/sign-in\?next="))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    screens.take(page, "01-sign-in")
+    page.get_by_label("API key").fill("ce_000000000000_wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("This key is not valid")).to_be_visible()
+    page.get_by_label("API key").fill(server.editor_key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{server.url}/components/{OVERVIEW}")  # back where we were going
+    cookie = next(c for c in context.cookies() if c["name"] == "ce_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+
+    # --- keyboard: the skip link is the first stop and lands in the main content -------------
+    page.goto(f"{server.url}/")
+    screens.take(page, "02-library")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+    # --- find a component -------------------------------------------------------------------
+    page.get_by_label("Search in id, title and text").fill("Rauchfangkehrer")
+    page.get_by_role("button", name="Find").click()
+    results = page.locator("table.components-table a.strong")
+    expect(results).to_have_text(["brochure.subsidies", OVERVIEW])
+    page.locator("table.components-table").get_by_role("link", name=OVERVIEW).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("HP200 air-to-water heat pump")
+    page.get_by_role("link", name="de-AT", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Variant de-AT")
+
+    # --- an XHTML error is reported inline, with line and column; the text is kept ----------
+    body = page.get_by_label("Body (XHTML)")
+    body.fill(BROKEN)
+    page.get_by_role("button", name="Save", exact=True).click()
+    error = page.locator("#f-body-error")
+    expect(error).to_contain_text(re.compile(r"Line 2, column \d+:"))
+    expect(error).to_contain_text("malformed XHTML")
+    assert body.input_value() == BROKEN
+    expect(body).to_have_attribute("aria-invalid", "true")
+    page.get_by_role("button", name="Show the place in the text").click()
+    expect(body).to_be_focused()
+    line = page.evaluate(
+        "(() => { const a = document.getElementById('f-body');"
+        " return a.value.slice(0, a.selectionStart).split('\\n').length; })()"
+    )
+    assert line == 2
+    page.mouse.move(0, 0)
+    screens.take(page, "03-editor-error")
+
+    # --- fix and save: a draft, version 2 ---------------------------------------------------
+    body.fill(FIXED)
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Saved as version 2.")).to_be_visible()
+    expect(page.locator(".workflow")).to_contain_text("draft")
+
+    # --- a colleague saves through the API while this editor types: a conflict, no loss ----
+    body.fill(MINE)
+    put = httpx2.put(
+        f"{server.url}/v1/components/{OVERVIEW}/variants/de-AT",
+        json={"conditions": {"locale": "de-AT"}, "status": "draft", "body": THEIRS},
+        headers={"Authorization": f"Bearer {server.editor_key}", "If-Match": '"2"'},
+    )
+    assert put.status_code == 200, put.text
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(
+        page.get_by_role("heading", name="Someone else saved this variant meanwhile")
+    ).to_be_visible()
+    expect(page.locator(".side-by-side")).to_contain_text("Text einer Kollegin.")
+    expect(page.locator(".side-by-side")).to_contain_text("Jetzt mit Förderung")
+    expect(page.locator("table.diff tr.diff-added").first).to_be_visible()
+    assert body.input_value() == MINE
+    screens.take(page, "04-conflict")
+    page.get_by_role("button", name="Save mine after theirs").click()
+    expect(page.get_by_text("Saved as version 4.")).to_be_visible()
+
+    # --- preview as two readers: different content, with the explain trace ----------------
+    page.get_by_role("link", name="Preview", exact=True).click()
+    preview_as(page, "de-AT", "AT")
+    assert frame_heading(page) == "Nordwind HP200 für Österreich"  # the draft, in preview
+    winner = page.locator(".trace-list li.winner")
+    expect(winner).to_contain_text("de-AT")
+    expect(page.locator(".trace-list")).to_contain_text("lost: its locale comes later")
+    screens.take(page, "05-preview-explain")
+    preview_as(page, "en-US", "US")
+    american = frame_heading(page)
+    assert "Österreich" not in american and "heat pump" in american
+    expect(winner).to_contain_text("en")
+
+    # --- publish: draft → review → published -----------------------------------------------
+    page.goto(f"{server.url}/components/{OVERVIEW}/variants/de-AT")
+    page.get_by_role("button", name="Send to review").click()
+    expect(page.get_by_text("Saved as version 5.")).to_be_visible()
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("Saved as version 6.")).to_be_visible()
+    expect(page.locator(".steps [aria-current=step]")).to_have_text("published")
+
+    served = httpx2.get(
+        f"{server.url}/v1/blocks/{OVERVIEW}",
+        params={"locale": "de-AT", "region": "AT"},
+        headers={"Authorization": f"Bearer {server.reader_key}", "Accept": "application/json"},
+    ).json()
+    assert (served["variant"], served["version"]) == ("de-AT", 6)
+    assert "Nordwind HP200 für Österreich" in served["html"]
+    assert "Jetzt mit Förderung" in served["html"]
+
+    # --- history: readable diffs, and a roll back is a new version ---------------------------
+    page.get_by_role("link", name="History").first.click()
+    expect(page.get_by_role("heading", name="History of de-AT")).to_be_visible()
+    expect(page.locator("#v-4 ~ details table.diff tr.diff-added").first).to_be_visible()
+    screens.take(page, "06-history-diff", full_page=True)
+
+    # --- the whole publication, and its PDF --------------------------------------------------
+    page.goto(f"{server.url}/publications/brochure.hp200/preview")
+    preview_as(page, "de-AT", "AT")
+    expect(page.locator("iframe.frame")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download PDF").click()
+    assert download.value.suggested_filename == "brochure.hp200-de-AT-preview.pdf"
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
+
+    # --- a new variant with an undeclared role: lint finds it and links to it ----------------
+    page.goto(f"{server.url}/components/snippet.hotline/new-variant")
+    page.get_by_label("Variant key").fill("en-installer")
+    page.get_by_label("Body (XHTML)").fill("<p>Installer line: +49 40 3344 5577</p>")
+    page.get_by_label("Locale", exact=True).fill("en")
+    page.get_by_label("Roles").fill("installer")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Saved as version 1.")).to_be_visible()
+    page.get_by_role("link", name="Lint").click()
+    expect(page.locator("table.problems")).to_contain_text("installer")
+    screens.take(page, "07-lint")
+    page.get_by_role("link", name="Edit snippet.hotline/en-installer").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Variant en-installer")
+
+    # --- coverage: take the English contact block back to draft, and see the gaps -----------
+    page.goto(f"{server.url}/components/brochure.contact/variants/en")
+    page.get_by_role("button", name="Back to draft").click()
+    page.goto(f"{server.url}/coverage/brochure.hp200")
+    expect(page.locator("td.gap").first).to_contain_text("brochure.contact")
+    fallbacks = page.locator("td.fallback details").first
+    fallbacks.locator("summary").click()
+    expect(fallbacks).to_contain_text("brochure.hp200.cover → de")
+    screens.take(page, "08-coverage", full_page=True)
+
+    # --- a narrow window, and the German interface --------------------------------------------
+    page.set_viewport_size(NARROW)
+    page.goto(f"{server.url}/components/{OVERVIEW}/variants/de-AT")
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+    screens.take(page, "09-narrow-editor")
+    page.goto(f"{server.url}/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+    screens.take(page, "10-narrow-library")
+    page.set_viewport_size(WIDE)
+    page.get_by_role("link", name="Deutsch").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bibliothek")
+    page.goto(f"{server.url}/lint")  # the choice is remembered
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    page.get_by_role("link", name="Bibliothek").click()
+    screens.take(page, "11-library-de")
+
+    # --- sign out ----------------------------------------------------------------------------
+    page.get_by_role("button", name="Abmelden").click()
+    expect(page).to_have_url(re.compile(r"/sign-in$"))
+    assert not [c for c in context.cookies() if c["name"] == "ce_session"]
+    context.close()
+    assert not problems, problems
+    assert "Traceback" not in server.log.read_text()
