@@ -65,11 +65,11 @@ run: setup
 	@ls -1 $(OUT) | sed 's/^/  /'
 	@echo "Open $(OUT)/index.html in a browser, or the PDFs in any viewer."
 	@KEY=$$($(CE) keys create --role editor --name "make run" 2>/dev/null) && echo && \
-	  echo "Starting the HTTP API (Ctrl-C stops it):" && \
-	  echo "  API   http://127.0.0.1:$(PORT)/" && \
-	  echo "  docs  http://127.0.0.1:$(PORT)/docs" && \
-	  echo "  key   $$KEY  (role editor)" && \
-	  echo "  try   curl -H 'Authorization: Bearer $$KEY' 'http://127.0.0.1:$(PORT)/v1/blocks/product.hp200.overview?locale=de-AT&region=AT'" && \
+	  echo "Starting the server (Ctrl-C stops it):" && \
+	  echo "  workbench  http://127.0.0.1:$(PORT)/  (sign in with the key below)" && \
+	  echo "  API docs   http://127.0.0.1:$(PORT)/docs" && \
+	  echo "  key        $$KEY  (role editor)" && \
+	  echo "  try        curl -H 'Authorization: Bearer $$KEY' 'http://127.0.0.1:$(PORT)/v1/blocks/product.hp200.overview?locale=de-AT&region=AT'" && \
 	  echo && exec $(CE) serve --port $(PORT)
 
 samples:
