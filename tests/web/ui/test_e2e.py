@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +23,7 @@ import pytest
 from content_engine.engine import Engine
 from content_engine.settings import Settings
 from tests.engine_factory import ROOT, SAMPLE
+from tests.servers import serve
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +37,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-STARTUP_SECONDS = 30.0
 WIDE = {"width": 1280, "height": 800}
 HTTP_STATUS_NOTE = "Failed to load resource: the server responded with a status of 4"
 NARROW = {"width": 400, "height": 800}
@@ -63,13 +59,6 @@ class Server:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     """``content-engine serve`` on a fresh SQLite database with the sample library."""
@@ -78,41 +67,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
         engine.import_library(SAMPLE)
         editor_key = engine.repository.create_key("editor", "e2e editor")[1]
         reader_key = engine.repository.create_key("reader", "e2e reader")[1]
-    port = _free_port()
-    log = tmp_path / "serve.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTENT_ENGINE_")}
-    env |= {"CONTENT_ENGINE_HOME": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "content_engine", "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--db", db_url]
-    with log.open("wb") as err:
-        process = subprocess.Popen(
-            command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=err
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(url, process, log)
-        yield Server(url, editor_key, reader_key, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"serve did not answer within {STARTUP_SECONDS} s:\n{log.read_text()}")
+    with serve(db_url, tmp_path) as running:
+        yield Server(running.url, editor_key, reader_key, running.stderr)
 
 
 @pytest.fixture
