@@ -477,7 +477,7 @@ def run(args: argparse.Namespace) -> Outcome:
                 return made
 
             create_soak_content(client("editor"))
-            preflight(client("reader"), client("agent"), stats)
+            preflight(client("reader"), client("agent"), stats, pdf=args.pdf_every > 0)
             stats.latencies.clear()  # the set-up's requests are not part of the load
             rss_start = tree_rss(pid)
             started = time.monotonic()
@@ -532,12 +532,16 @@ def rss_figures(samples: list[tuple[float, int]], duration: float) -> tuple[int,
     return warm, end, peak
 
 
-def preflight(reader_client: Client, agent: Client, stats: Stats) -> None:
-    """Every read and render the soak makes works once before the clock starts."""
+def preflight(reader_client: Client, agent: Client, stats: Stats, *, pdf: bool) -> None:
+    """Every read and render the soak makes works once before the clock starts.
+
+    A PDF among them loads WeasyPrint and its fonts (~50 MiB) before the first RSS sample.
+    """
     for component, params in READS:
         reader_client.call("setup", "GET", f"/v1/blocks/{component}", params=params)
-    for publication in ("soak.lockstep", "brochure.hp200"):
-        body = {"publication": publication, "context": RENDER_CONTEXT, "format": "html"}
+    renders = [("soak.lockstep", "html"), ("brochure.hp200", "html")]
+    for publication, fmt in renders + ([("soak.lockstep", "pdf")] if pdf else []):
+        body = {"publication": publication, "context": RENDER_CONTEXT, "format": fmt}
         response = reader_client.call("setup", "POST", "/v1/render", json=body)
         if response is not None:
             agent.call("setup", "GET", f"/v1/renders/{response.headers['X-Render-Id']}")
@@ -643,9 +647,10 @@ def main() -> int:
         print(f"  server log: {line}")
     if args.record:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         head = (
-            f"\n## Soak, {stamp}, {outcome.duration:.0f} s, "
-            f"{platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs\n\n"
+            f"\n## Soak, {stamp}, {outcome.duration:.0f} s, {platform.python_version()}, "
+            f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load}\n\n"
         )
         with RESULTS.open("a", encoding="utf-8") as fh:
             fh.write(head + "\n".join(lines) + "\n")

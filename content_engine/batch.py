@@ -133,25 +133,29 @@ def run_batch(
             jobs.append(item)
     total = len(jobs)
     on_progress(0, total)
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        initializer=_start_worker,
-        initargs=(settings,),
-        max_tasks_per_child=TASKS_PER_WORKER,
-    ) as pool:
-        futures: list[Future[tuple[int, str | None, str]]] = [
-            pool.submit(
-                _render, publication, fmt, job, str(out_dir / f"{job.name}.{EXTENSIONS[fmt]}")
-            )
-            for job in jobs
-        ]
-        for done, future in enumerate(as_completed(futures), start=1):
-            line, code, message = future.result()
-            if code is None:
-                report.written.append(Path(message))
-            else:
-                report.failures.append(Failure(line, code, message))
-            on_progress(done, total)
+    done = 0
+    # Workers are recycled by giving each round of jobs a fresh pool: WeasyPrint does not always
+    # give memory back (NOTES.md), and Python 3.11's max_tasks_per_child can hang the pool when
+    # a worker retires with work still queued (CPython gh-115634).
+    per_round = workers * TASKS_PER_WORKER
+    for start in range(0, total, per_round):
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_start_worker, initargs=(settings,)
+        ) as pool:
+            futures: list[Future[tuple[int, str | None, str]]] = [
+                pool.submit(
+                    _render, publication, fmt, job, str(out_dir / f"{job.name}.{EXTENSIONS[fmt]}")
+                )
+                for job in jobs[start : start + per_round]
+            ]
+            for future in as_completed(futures):
+                line, code, message = future.result()
+                if code is None:
+                    report.written.append(Path(message))
+                else:
+                    report.failures.append(Failure(line, code, message))
+                done += 1
+                on_progress(done, total)
     report.failures.sort(key=lambda f: f.line)
     report.written.sort()
     return report

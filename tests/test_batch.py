@@ -72,3 +72,30 @@ def test_batch_unknown_publication_fails_before_any_work(cli: Cli, tmp_path: Pat
     code, _, err = cli("batch", "nope", "--contexts", str(contexts), "--out", str(tmp_path / "o"))
     assert code == 2 and err.startswith("error: unknown publication 'nope'")
     assert not (tmp_path / "o").exists()
+
+
+def test_batch_longer_than_one_worker_round_finishes(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers retire after a round of jobs; the batch must go on with fresh ones (a pool with
+    max_tasks_per_child hung here on Python 3.11)."""
+    from content_engine import batch
+    from content_engine.settings import Settings
+    from tests.engine_factory import ROOT, make_engine
+
+    with make_engine(db_url) as engine:
+        engine.import_library(SAMPLE)
+    monkeypatch.setattr(batch, "TASKS_PER_WORKER", 2)
+    lines = [json.dumps({"locale": "en", "customer": {"name": f"R{i}"}}) for i in range(7)]
+    seen: list[int] = []
+    report = batch.run_batch(
+        Settings(db_url=db_url, home=ROOT),
+        "service.sheet",
+        iter(lines),
+        fmt="html",
+        out_dir=tmp_path / "o",
+        workers=2,
+        on_progress=lambda done, total: seen.append(done),
+    )
+    assert (len(report.written), report.failures) == (7, [])
+    assert seen[-1] == 7
