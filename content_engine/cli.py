@@ -367,7 +367,6 @@ def serve(
     """Run the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    settings = Settings.from_env(db_url=db)
     if open_access:
         typer.secho(
             "WARNING: --open: no API keys are checked, every caller is admin. "
@@ -377,6 +376,7 @@ def serve(
             bold=True,
         )
     try:
+        settings = Settings.from_env(db_url=db)
         with Engine(settings):  # migrate and check the database before binding the port
             pass
     except ContentEngineError as exc:

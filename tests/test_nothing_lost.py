@@ -29,10 +29,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import make_url
 
-from content_engine import RepositoryBusy
+from content_engine import InputError, RepositoryBusy
 from content_engine.engine import Engine
 from content_engine.models import Library
-from content_engine.settings import Settings
+from content_engine.settings import OPTIONS, Settings
 from content_engine.store import Repository
 from content_engine.web import create_app
 from tests.engine_factory import ROOT, SAMPLE, copy_sample, make_engine, write_files
@@ -179,7 +179,7 @@ KILL_DELAYS = (0.05, 0.02, 0.0, 0.0, 0.0)
 
 @pytest.fixture(scope="module")
 def big_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A deterministic library of 3,000 components × 3 variants (~9 k bodies)."""
+    """A deterministic library: 3,000 components × 3 variants, and 16 MiB of assets."""
     root = tmp_path_factory.mktemp("big") / "library"
     files = {"library.yaml": "default_locale: en\nlocales: [en, de, fr]\n"}
     for n in range(BIG_COMPONENTS):
@@ -308,6 +308,7 @@ def test_import_killed_inside_its_transaction_changes_nothing(
         # The kill came too late: the import committed first, and then it is whole.
         assert after_revision == revision + 1
         assert set(after.components) == big_ids, "a partial import is visible"
+        assert len(after.files) == BIG_ASSETS
     else:
         pytest.fail(f"the import always finished before the kill ({len(KILL_DELAYS)} tries)")
 
@@ -355,6 +356,31 @@ def write_locked(url: str, *, commit: bool = False) -> Iterator[Callable[[], Non
     finally:
         release()
         conn.close()
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [("", 30.0), ("0", 0.0), ("2.5", 2.5)])
+def test_the_sqlite_wait_is_a_setting(raw: str, seconds: float) -> None:
+    env = {"CONTENT_ENGINE_SQLITE_TIMEOUT": raw}
+    assert Settings.from_env(env).sqlite_timeout == seconds
+    assert "CONTENT_ENGINE_SQLITE_TIMEOUT" in {option.env for option in OPTIONS}
+
+
+@pytest.mark.parametrize("raw", ["soon", "-1", "nan", "inf", "1e9"])
+def test_a_bad_sqlite_wait_is_one_clear_error(raw: str, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="CONTENT_ENGINE_SQLITE_TIMEOUT must be a number"):
+        Settings.from_env({"CONTENT_ENGINE_SQLITE_TIMEOUT": raw})
+    result = subprocess.run(
+        cli_command("import", str(SAMPLE), "--db", f"sqlite:///{tmp_path / 'x.db'}"),
+        cwd=tmp_path,
+        env=cli_env(CONTENT_ENGINE_SQLITE_TIMEOUT=raw),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: CONTENT_ENGINE_SQLITE_TIMEOUT must be a number")
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.fixture
