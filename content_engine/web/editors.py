@@ -63,6 +63,13 @@ def expected_version(
     return int(value)
 
 
+def edited_version(if_match: str | None) -> int:
+    """The version a change (not a create) is based on: ``If-Match`` is required."""
+    expected = expected_version(if_match, None, create=False)
+    assert expected is not None  # create=False never yields None
+    return expected
+
+
 def versioned(data: dict[str, Any], version: int, status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status, headers={"ETag": f'"{version}"', **NO_STORE})
 
@@ -125,8 +132,7 @@ def delete_component(
     request: Request, principal: EditorRole, component_id: ComponentId, if_match: IfMatch = None
 ) -> JSONResponse:
     """Archive a component (its history is kept); refused while others include it."""
-    expected = expected_version(if_match, None, create=False)
-    assert expected is not None
+    expected = edited_version(if_match)
     archived = engine_of(request).editor.archive_component(component_id, expected_version=expected)
     return versioned(ComponentOut.of(archived).model_dump(mode="json"), archived.version)
 
@@ -173,8 +179,7 @@ def delete_variant(
     key: VariantKey,
     if_match: IfMatch = None,
 ) -> Response:
-    expected = expected_version(if_match, None, create=False)
-    assert expected is not None
+    expected = edited_version(if_match)
     engine_of(request).editor.delete_variant(component_id, key, expected_version=expected)
     return Response(status_code=204)
 
@@ -202,8 +207,7 @@ def publish(
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Publish the version named by ``If-Match`` (as a new version with status published)."""
-    expected = expected_version(if_match, None, create=False)
-    assert expected is not None
+    expected = edited_version(if_match)
     saved = engine_of(request).editor.set_status(
         component_id, key, "published", expected_version=expected
     )
@@ -220,8 +224,7 @@ def rollback(
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Make an earlier version current again, as a new version."""
-    expected = expected_version(if_match, None, create=False)
-    assert expected is not None
+    expected = edited_version(if_match)
     saved = engine_of(request).editor.rollback_variant(
         component_id, key, body.version, expected_version=expected
     )

@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..engine import Engine, Rendered
@@ -50,13 +50,14 @@ def engine_of(request: Request) -> Engine:
 
 def query_context(
     request: Request,
-    locale: str | None,
-    segment: list[str] | None,
-    role: str | None,
-    region: str | None,
-    channel: str | None,
-    at: str | None = None,
+    locale: LocaleQ = None,
+    segment: Segments = None,
+    role: Short = None,
+    region: Short = None,
+    channel: Short = None,
+    at: AtQ = None,
 ) -> Context:
+    """Who is reading, from the query: the parameters every reader-facing GET shares."""
     if locale is None:
         settings = engine_of(request).library().settings
         locale = negotiate(
@@ -66,6 +67,9 @@ def query_context(
     optional = (("role", role), ("region", region), ("channel", channel), ("at", at))
     data |= {k: v for k, v in optional if v}
     return parse_context(data)
+
+
+ReaderQuery = Annotated[Context, Depends(query_context)]
 
 
 def wants_json(request: Request) -> bool:
@@ -117,17 +121,11 @@ def get_block(
     request: Request,
     principal: Reader,
     component: ComponentId,
-    locale: LocaleQ = None,
-    segment: Segments = None,
-    role: Short = None,
-    region: Short = None,
-    channel: Short = None,
-    at: AtQ = None,
+    context: ReaderQuery,
     preview: bool = False,
 ) -> Response:
     """The assembled fragment for one reader (HTML, or JSON when the client prefers it)."""
     require_for_preview(principal, preview)
-    context = query_context(request, locale, segment, role, region, channel, at)
     block = engine_of(request).block(component, context, preview=preview)
     as_json = wants_json(request)
     media = "application/json" if as_json else "text/html; charset=utf-8"
@@ -221,15 +219,9 @@ def explain(
     request: Request,
     principal: Agent,
     component: ComponentId,
-    locale: LocaleQ = None,
-    segment: Segments = None,
-    role: Short = None,
-    region: Short = None,
-    channel: Short = None,
-    at: AtQ = None,
+    context: ReaderQuery,
     preview: bool = False,
 ) -> dict[str, Any]:
     """Every variant of the component, whether it matched, why not, and the winner."""
     require_for_preview(principal, preview)
-    context = query_context(request, locale, segment, role, region, channel, at)
     return engine_of(request).explain(component, context, preview=preview).model_dump(mode="json")
