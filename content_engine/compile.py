@@ -57,6 +57,8 @@ class CompiledBody:
     template: Any
     conditions: tuple[InlineCondition, ...]
     includes: tuple[str, ...]  # component ids, indexed by the include calls
+    # Every variable the template reads from its render variables (``customer``, ``_``...).
+    names: frozenset[str] = frozenset()
 
 
 def _append_text(element: Any, text: str, *, before: bool) -> None:
@@ -181,8 +183,8 @@ def compile_body(
     conditions, includes = _fold(root)
     _guard_attributes(root)
     source = _jinja_markers(restore(_serialize(root)))
-    template = sandbox.compile_body(source, filename, line_offset)
-    return CompiledBody(source, template, tuple(conditions), tuple(includes))
+    template, names = sandbox.compile_body(source, filename, line_offset)
+    return CompiledBody(source, template, tuple(conditions), tuple(includes), names)
 
 
 def body_includes(body: str, filename: str = "<body>") -> tuple[str, ...]:

@@ -15,11 +15,13 @@ from pathlib import Path
 from threading import Lock
 
 from .assembly import Assembler
+from .blockcache import BlockCache, dependence
 from .compile import CompiledBody, compile_body
 from .conditions import Reader, RegionGroups, describe_context, make_reader
 from .coverage import CoverageReport, coverage
 from .editing import Editor
 from .errors import NotFound, RenderError
+from .freshness import Freshness, Stamp
 from .i18n import Catalogs
 from .integrity import (
     Location,
@@ -69,6 +71,8 @@ class _State:
     library: Library
     assembler: Assembler
     groups: RegionGroups
+    checked: Stamp  # when ``revision`` was last confirmed current
+    blocks: BlockCache = field(default_factory=BlockCache)
 
 
 def file_locator(root: Path) -> Locator:
@@ -97,6 +101,7 @@ class Engine:
         self._compiled: dict[tuple[str, str, int], CompiledBody] = {}
         self._state: _State | None = None
         self._lock = Lock()
+        self.freshness = Freshness(self.repository, settings.refresh)
 
     def close(self) -> None:
         self.repository.close()
@@ -122,20 +127,41 @@ class Engine:
         return found
 
     def _current(self) -> _State:
-        """The library as of the repository's revision; reloaded when another writer moved it."""
+        """The library as of the repository's revision, asked at most every ``refresh`` s."""
         state = self._state
-        if state is None or state.revision != self.repository.revision():
-            with self._lock:
-                revision, library = self.repository.snapshot()
-                self._forget_superseded(library)
-                state = _State(
-                    revision,
-                    library,
-                    self.assembler(library),
-                    RegionGroups(library.settings.regions),
-                )
-                self._state = state
-        return state
+        if state is not None and self.freshness.is_fresh(state.checked):
+            return state
+        return self._refresh(force=False)
+
+    def is_fresh(self) -> bool:
+        """Whether the next call will be served from memory, without asking the database."""
+        state = self._state
+        return state is not None and self.freshness.is_fresh(state.checked)
+
+    def refresh(self) -> None:
+        """Ask the database now; reload the library if its revision moved."""
+        self._refresh(force=True)
+
+    def _refresh(self, *, force: bool) -> _State:
+        with self._lock:
+            state = self._state
+            if not force and state is not None and self.freshness.is_fresh(state.checked):
+                return state  # another thread has just checked
+            checked = self.freshness.stamp()
+            if state is not None and state.revision == self.repository.revision():
+                state.checked = checked
+                return state
+            revision, library = self.repository.snapshot()
+            self._forget_superseded(library)
+            state = _State(
+                revision,
+                library,
+                self.assembler(library),
+                RegionGroups(library.settings.regions),
+                checked,
+            )
+            self._state = state
+            return state
 
     def _forget_superseded(self, library: Library) -> None:
         """Drop the compiled bodies of versions that ``library`` no longer holds.
@@ -205,9 +231,15 @@ class Engine:
         return explain(component, self._reader(state, context, preview))
 
     def block(self, component_id: str, context: Context, *, preview: bool = False) -> Block:
-        """The assembled fragment; ``RenderError`` when no variant applies."""
+        """The assembled fragment; ``RenderError`` when no variant applies.
+
+        The same ``Block`` object may be returned to several callers: do not change it.
+        """
         state = self._current()
         reader = self._reader(state, context, preview)
+        block = state.blocks.get(component_id, reader)
+        if block is not None:
+            return block
         block = state.assembler.block(component_id, reader)
         if block is None:
             raise RenderError(
@@ -215,6 +247,9 @@ class Engine:
                 f"{describe_context(context, reader.segments)}",
                 code="no_variant",
             )
+        state.blocks.put(
+            component_id, reader, block, dependence(block, reader, state.library, self.compile)
+        )
         return block
 
     def document_plan(self, publication_id: str) -> Publication:

@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
+from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
@@ -196,9 +196,14 @@ class BodySandbox(ImmutableSandboxedEnvironment):
                 line=(node.lineno or 1) + line_offset,
             )
 
-    def compile_body(self, source: str, filename: str, line_offset: int = 0) -> Any:
+    def compile_body(
+        self, source: str, filename: str, line_offset: int = 0
+    ) -> tuple[Any, frozenset[str]]:
+        """The template, and the variables it reads (what its output can depend on)."""
         with _syntax_errors(filename, line_offset):
-            return self.from_string(source)
+            tree = self.parse(source)
+            names = frozenset(meta.find_undeclared_variables(tree))
+            return self.from_string(tree), names
 
     def run(self, template: Any, variables: dict[str, Any], where: str) -> tuple[str, list[str]]:
         """Render within the limits; return the text and the warnings it raised."""

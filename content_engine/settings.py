@@ -15,6 +15,7 @@ from .sandbox import Limits
 
 DEFAULT_DB = "sqlite:///content-engine.db"
 DEFAULT_SQLITE_TIMEOUT = 30.0
+DEFAULT_REFRESH = 0.5
 # The engine's data folders (renderers/, locales/) sit beside the package in a checkout.
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +35,12 @@ OPTIONS = (
         "CONTENT_ENGINE_SQLITE_TIMEOUT",
         "seconds a SQLite writer waits for another writer's lock before giving up (default 30)",
     ),
+    Option(
+        "refresh",
+        "CONTENT_ENGINE_REFRESH",
+        "seconds before a change made by another process (a publish through another server "
+        "worker or the CLI) is served; 0 checks the database on every request (default 0.5)",
+    ),
 )
 
 
@@ -42,6 +49,8 @@ class Settings:
     db_url: str = DEFAULT_DB
     home: Path = _CHECKOUT
     sqlite_timeout: float = DEFAULT_SQLITE_TIMEOUT
+    # Bounds how stale the in-memory library and verified keys may be; see ``freshness``.
+    refresh: float = DEFAULT_REFRESH
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -61,6 +70,7 @@ class Settings:
             db_url=db_url or env.get("CONTENT_ENGINE_DB") or DEFAULT_DB,
             home=Path(env.get("CONTENT_ENGINE_HOME") or _CHECKOUT),
             sqlite_timeout=_seconds(env, "CONTENT_ENGINE_SQLITE_TIMEOUT", DEFAULT_SQLITE_TIMEOUT),
+            refresh=_seconds(env, "CONTENT_ENGINE_REFRESH", DEFAULT_REFRESH),
         )
 
 

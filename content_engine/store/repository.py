@@ -182,6 +182,9 @@ class Repository:
             else self.engine.execution_options(isolation_level="REPEATABLE READ")
         )
         self._writer = self.engine.execution_options(content_engine_write=True)
+        # Write transactions ended through this object, committed or not: caches built from
+        # this repository re-check at once when it moves (``freshness``).
+        self.local_writes = 0
         try:
             self._migrate()
         except BaseException:
@@ -236,11 +239,18 @@ class Repository:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """A write transaction holding the library's write lock from its first statement."""
-        with self._writer.begin() as conn:
+        with self._written(), self._writer.begin() as conn:
             conn.execute(
                 select(LibraryState.revision).where(LibraryState.id == 1).with_for_update()
             )
             yield conn
+
+    @contextmanager
+    def _written(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self.local_writes += 1
 
     @staticmethod
     def _bump(conn: Connection) -> int:
@@ -760,7 +770,7 @@ class Repository:
         The row stays, so receipts that name the key still say whose it was. ``NotFound`` if
         there is no such key.
         """
-        with self._writer.begin() as conn:
+        with self._written(), self._writer.begin() as conn:
             conn.execute(
                 update(ApiKey)
                 .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
@@ -777,18 +787,27 @@ class Repository:
         Whatever a client sends lands here, so a malformed string is ``None``, never an
         exception; and the digests are compared in constant time.
         """
-        parsed = parse_key(presented)
-        if parsed is None:
-            return None
+        return self.verify_keys([presented]).get(presented)
+
+    def verify_keys(self, presented: Iterable[str]) -> dict[str, KeyInfo]:
+        """``verify_key`` for many keys in one query: the valid ones, by what was presented."""
+        parsed = {given: key for given in presented if (key := parse_key(given)) is not None}
+        if not parsed:
+            return {}
         with self._read() as conn:
-            row = conn.execute(
-                select(*_KEY_INFO_COLUMNS, ApiKey.secret_hash).where(ApiKey.id == parsed.id)
-            ).first()
-        if row is None or row.revoked_at is not None:
-            return None
-        if not digests_match(parsed, row.secret_hash):
-            return None
-        return _key_info(row._asdict())
+            rows = conn.execute(
+                select(*_KEY_INFO_COLUMNS, ApiKey.secret_hash).where(
+                    ApiKey.id.in_({key.id for key in parsed.values()}),
+                    ApiKey.revoked_at.is_(None),
+                )
+            ).all()
+        by_id = {row.id: row for row in rows}
+        valid = {}
+        for given, key in parsed.items():
+            row = by_id.get(key.id)
+            if row is not None and digests_match(key, row.secret_hash):
+                valid[given] = _key_info(row._asdict())
+        return valid
 
 
 # --- engine -----------------------------------------------------------------------------------

@@ -7,27 +7,32 @@ query parameters.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine import Engine
 from ..settings import Settings
 from . import editors, errors, touchpoints, ui
+from .auth import VerifiedKeys
 from .errors import ApiError, error_body
+from .fastpath import BlockFastPath
 
 logger = logging.getLogger("content_engine.web")
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
-def reject_unknown_query(request: Request) -> None:
+async def reject_unknown_query(request: Request) -> None:
     """A misspelt parameter (``?regoin=AT``) must not silently change what is served."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
@@ -102,6 +107,27 @@ class _TooLarge(Exception):
     pass
 
 
+async def keep_fresh(interval: float, *refreshers: Callable[[], object]) -> None:
+    """Run ``refreshers`` off the request path (in a thread) twice per ``interval``.
+
+    With the engine's revision check and the keys' re-verification here, requests find both
+    fresh in memory and never wait on the database; a reload runs here while requests go on
+    with the state before it.
+    """
+    failing = False
+    while True:
+        await asyncio.sleep(interval / 2)
+        try:
+            for refresh in refreshers:
+                await run_in_threadpool(refresh)
+        except Exception as exc:  # the database may be away a while; requests report it
+            if not failing:
+                logger.warning("cannot refresh the library: %s", exc)
+            failing = True
+        else:
+            failing = False
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -114,15 +140,26 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = engine is None
-        app.state.engine = engine or Engine(settings)
+        current = app.state.engine = engine or Engine(settings)
+        keys = app.state.keys = VerifiedKeys(current.repository, current.freshness)
         app.state.open_access = open_access
         if open_access:
             logger.warning("OPEN ACCESS: no API keys are checked; every caller is admin")
+        interval = current.freshness.interval
+        refresher = (
+            asyncio.create_task(keep_fresh(interval, current.refresh, keys.reverify))
+            if interval > 0
+            else None
+        )
         try:
             yield
         finally:
+            if refresher is not None:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
             if own:
-                app.state.engine.close()
+                current.close()
 
     app = FastAPI(
         title="content-engine",
@@ -137,6 +174,7 @@ def create_app(
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, StaticFiles(directory=ui.STATIC_DIR), name="static")
     app.add_middleware(BodyLimit)
+    app.add_middleware(BlockFastPath, state=app.state)
     return app
 
 

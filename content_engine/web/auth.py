@@ -1,18 +1,31 @@
 """Who is calling: bearer API keys and the role ladder reader < agent < editor < admin.
 
-Keys are verified by the repository (stored hashed, compared in constant time). With
-``open_access`` (``serve --open``) every caller is an anonymous admin: local development only.
+Keys are verified by the repository (stored hashed, compared in constant time), and a verified
+key is trusted again without asking for ``refresh`` seconds (``VerifiedKeys``): a key revoked
+by another process stops working within that bound, one revoked through this process at once.
+With ``open_access`` (``serve --open``) every caller is an anonymous admin: local development
+only.
+
+The dependencies are ``async``: FastAPI runs plain functions in its thread pool, a hop that
+cost more than the check itself; the one blocking call, the database lookup, is handed to
+the pool explicitly.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from threading import Lock
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
-from ..store import ROLES
+from ..freshness import Freshness, Stamp
+from ..store import ROLES, KeyInfo, Repository
 from .errors import ApiError
+
+MAX_VERIFIED = 4096
 
 
 @dataclass(frozen=True)
@@ -27,20 +40,74 @@ class Principal:
 ANONYMOUS_ADMIN = Principal(key_id=None, role="admin")
 
 
+class VerifiedKeys:
+    """Keys the repository said were valid, trusted until their stamp goes stale.
+
+    Requests only read what is here; the server's refresher re-verifies every known key in one
+    query twice per ``refresh`` period (``reverify``), so a busy key never goes stale on the
+    request path. A key seen for the first time is looked up once however many requests bring
+    it at the same moment. Only valid keys are kept (a flood of wrong ones cannot fill memory),
+    at most ``MAX_VERIFIED``: when full it starts again empty.
+    """
+
+    def __init__(self, repository: Repository, freshness: Freshness) -> None:
+        self.repository = repository
+        self.freshness = freshness
+        self._known: dict[str, tuple[KeyInfo, Stamp]] = {}
+        self._pending: dict[str, asyncio.Future[dict[str, KeyInfo]]] = {}
+        self._lock = Lock()
+
+    def cached(self, presented: str) -> KeyInfo | None:
+        found = self._known.get(presented)
+        if found is None or not self.freshness.is_fresh(found[1]):
+            return None
+        return found[0]
+
+    async def verify(self, presented: str) -> KeyInfo | None:
+        """What the repository says of the key (in the thread pool), asked once at a time."""
+        pending = self._pending.get(presented)
+        if pending is None:
+            pending = asyncio.ensure_future(run_in_threadpool(self._verify, [presented]))
+            self._pending[presented] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(presented, None))
+        # Shielded: one caller going away must not cancel the lookup the others wait for.
+        return (await asyncio.shield(pending)).get(presented)
+
+    def reverify(self) -> None:
+        """Ask again about every known key (blocking I/O, one query); drop the invalid ones."""
+        self._verify(list(self._known))
+
+    def _verify(self, presented: list[str]) -> dict[str, KeyInfo]:
+        stamp = self.freshness.stamp()
+        valid = self.repository.verify_keys(presented) if presented else {}
+        with self._lock:
+            for text in presented:
+                info = valid.get(text)
+                if info is None:
+                    self._known.pop(text, None)
+                    continue
+                if len(self._known) >= MAX_VERIFIED:
+                    self._known.clear()
+                self._known[text] = (info, stamp)
+        return valid
+
+
 def _challenge(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(request: Request) -> Principal:
+async def authenticate(request: Request) -> Principal:
     """The caller's key, checked: 401 if absent or not valid."""
     state = request.app.state
     if state.open_access:
         return ANONYMOUS_ADMIN
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise _challenge("an API key is required: Authorization: Bearer <key>")
-    info = state.engine.repository.verify_key(token.strip())
+    keys: VerifiedKeys = state.keys
+    info = keys.cached(token) or await keys.verify(token)
     if info is None:
         raise _challenge("the API key is not valid (unknown, revoked or mistyped)")
     return Principal(key_id=info.id, role=info.role)
@@ -49,7 +116,7 @@ def authenticate(request: Request) -> Principal:
 def require(role: str) -> object:
     """A dependency that lets in callers with ``role`` or a higher one."""
 
-    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.can(role):
             raise ApiError(
                 403,

@@ -2,33 +2,33 @@
 
 Each route parses, makes one engine call and shapes the response. Responses of GET block are
 cacheable by URL; anything a preview or a customer's data went into is ``private, no-store``.
+
+GET block is the hot route: it is ``async`` and answers from the engine's memory in the event
+loop, handing the call to the thread pool only when the engine would first ask the database.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from ..engine import Engine, Rendered
 from ..errors import ContentEngineError, NotFound
 from ..locales import negotiate
-from ..models import Block, Context, parse_context
+from ..models import Context, parse_context
 from ..selection import Selection
 from .auth import Agent, Reader, require_for_preview
 from .errors import error_body, status_of
+from .fastpath import PRIVATE, BlockAnswer
 from .schemas import BlockError, BlockOut, BlocksIn, ComponentId, RenderIn
 
 RenderId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 router = APIRouter()
-
-CACHEABLE = "public, max-age=60"
-PRIVATE = "private, no-store"
-VARY = "Accept, Accept-Language, Authorization"
 
 Segments = Annotated[
     list[str] | None, Query(description="A segment; repeat for several.", max_length=64)
@@ -43,12 +43,23 @@ AtQ = Annotated[
 ]
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
 def engine_of(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def query_context(
+async def from_memory(engine: Engine, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``call`` in the event loop when the engine is fresh (no I/O), else in the thread pool."""
+    if engine.is_fresh():
+        return call(*args, **kwargs)
+    return await run_in_threadpool(call, *args, **kwargs)
+
+
+async def query_context(
     request: Request,
     locale: LocaleQ = None,
     segment: Segments = None,
@@ -59,7 +70,8 @@ def query_context(
 ) -> Context:
     """Who is reading, from the query: the parameters every reader-facing GET shares."""
     if locale is None:
-        settings = engine_of(request).library().settings
+        engine = engine_of(request)
+        settings = (await from_memory(engine, engine.library)).settings
         locale = negotiate(
             request.headers.get("accept-language"), settings.locales, settings.default_locale
         )
@@ -90,21 +102,6 @@ def wants_json(request: Request) -> bool:
     return best[1] == "application/json"
 
 
-def etag_of(block: Block, context: Context, media: str) -> str:
-    """Strong: the same versions, reader and bytes give the same tag, anything else not."""
-    used = [(u.component, u.variant, u.version) for u in block.used]
-    reader = context.model_dump(mode="json", exclude={"at"})
-    raw = json.dumps([used, reader, media, block.html], sort_keys=True, ensure_ascii=False)
-    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:40] + '"'
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-    return "*" in tags or etag in tags
-
-
 @router.get("/healthz", tags=["service"])
 def healthz(request: Request) -> dict[str, Any]:
     engine = engine_of(request)
@@ -117,7 +114,7 @@ def healthz(request: Request) -> dict[str, Any]:
     responses={200: {"content": {"text/html": {}, "application/json": {}}}, 304: {}},
     response_model=BlockOut,
 )
-def get_block(
+async def get_block(
     request: Request,
     principal: Reader,
     component: ComponentId,
@@ -126,21 +123,17 @@ def get_block(
 ) -> Response:
     """The assembled fragment for one reader (HTML, or JSON when the client prefers it)."""
     require_for_preview(principal, preview)
-    block = engine_of(request).block(component, context, preview=preview)
-    as_json = wants_json(request)
-    media = "application/json" if as_json else "text/html; charset=utf-8"
-    etag = etag_of(block, context, media)
-    headers = {
-        "ETag": etag,
-        "Vary": VARY,
-        "Cache-Control": PRIVATE if preview else CACHEABLE,
-        "Content-Language": block.locale,
-    }
-    if _matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    if as_json:
-        return JSONResponse(BlockOut.of(block).model_dump(mode="json"), headers=headers)
-    return Response(block.html, media_type=media, headers=headers)
+    engine = engine_of(request)
+    block = await from_memory(engine, engine.block, component, context, preview=preview)
+    answer = BlockAnswer.of(
+        block,
+        context,
+        preview=preview,
+        fixed_at="at" in request.query_params,
+        as_json=wants_json(request),
+    )
+    answer.remember(request)  # for the next identical request (``fastpath``)
+    return answer.response(request.headers.get("if-none-match"))
 
 
 @router.post("/v1/blocks", tags=["touchpoints"], response_model=list[BlockOut | BlockError])

@@ -1,0 +1,169 @@
+"""Repeat ``GET /v1/blocks/{component}`` requests, answered before FastAPI routes them.
+
+FastAPI's routing, dependency solving and parameter validation cost several times what the
+engine spends on a cached block (``benchmarks/profiles/block_http.txt``). So the full route,
+having answered, leaves its ``BlockAnswer`` and the reader it parsed in the request's scope;
+this middleware keeps them by everything that shaped the answer: the path, the query string
+and the ``Accept``, ``Accept-Language`` and ``Authorization`` headers. The next request with
+the same five is answered here when all of these hold:
+
+- the bearer key is still verified in memory (``VerifiedKeys.cached``), or access is open;
+- the engine is fresh (no database round trip is due);
+- asked again for that reader, at this moment unless the query fixed ``at``, the engine returns
+  the very ``Block`` object the answer was made from. Blocks are cached per library state and
+  reader (``blockcache``), so the same object means the same state, variants and schedule
+  window, and the stored bytes, ETag and headers are what the route would send.
+
+Anything else (first sight, an error, an expired key, a reload under way, a new revision or a
+schedule boundary crossed) goes to FastAPI unchanged, which validates, answers and stores anew.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from threading import Lock
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from starlette.datastructures import State
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..engine import Engine
+from ..errors import ContentEngineError
+from ..models import Block, Context
+from .schemas import BlockOut
+
+CACHEABLE = "public, max-age=60"
+PRIVATE = "private, no-store"
+VARY = "Accept, Accept-Language, Authorization"
+PATH_PREFIX = "/v1/blocks/"
+SCOPE_KEY = "content_engine.block_answer"
+MAX_ENTRIES = 10_000
+_SHAPING_HEADERS = (b"accept", b"accept-language", b"authorization")
+
+
+@dataclass(frozen=True)
+class BlockAnswer:
+    """The route's answer for one block and reader: both of its possible responses, built once."""
+
+    block: Block
+    context: Context
+    preview: bool
+    fixed_at: bool  # the query gave ``at``; otherwise every request reads at its own moment
+    etag: str
+    ok: Response
+    not_modified: Response
+
+    @classmethod
+    def of(
+        cls,
+        block: Block,
+        context: Context,
+        *,
+        preview: bool,
+        fixed_at: bool,
+        as_json: bool,
+    ) -> BlockAnswer:
+        """HTML or, with ``as_json``, its JSON description; cacheable unless a preview."""
+        media = "application/json" if as_json else "text/html; charset=utf-8"
+        etag = etag_of(block, context, media)
+        headers = {
+            "ETag": etag,
+            "Vary": VARY,
+            "Cache-Control": PRIVATE if preview else CACHEABLE,
+            "Content-Language": block.locale,
+        }
+        if as_json:
+            ok: Response = JSONResponse(BlockOut.of(block).model_dump(mode="json"), headers=headers)
+        else:
+            ok = Response(block.html, media_type=media, headers=headers)
+        return cls(
+            block, context, preview, fixed_at, etag, ok, Response(status_code=304, headers=headers)
+        )
+
+    def response(self, if_none_match: str | None) -> Response:
+        return self.not_modified if etag_matches(if_none_match, self.etag) else self.ok
+
+    def remember(self, request: Request) -> None:
+        """Leave this answer where the middleware finds it once the route has returned."""
+        request.scope[SCOPE_KEY] = self
+
+
+def etag_of(block: Block, context: Context, media: str) -> str:
+    """Strong: the same versions, reader and bytes give the same tag, anything else not."""
+    used = [(u.component, u.variant, u.version) for u in block.used]
+    reader = context.model_dump(mode="json", exclude={"at"})
+    raw = json.dumps([used, reader, media, block.html], sort_keys=True, ensure_ascii=False)
+    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:40] + '"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+class BlockFastPath:
+    """ASGI middleware: stored ``BlockAnswer``s sent again while they still hold."""
+
+    def __init__(self, app: ASGIApp, state: State, max_entries: int = MAX_ENTRIES) -> None:
+        self.app = app
+        self.state = state  # the FastAPI app's: its engine, keys and open_access
+        self.max_entries = max_entries
+        self._answers: dict[tuple[Any, ...], BlockAnswer] = {}
+        self._lock = Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not scope["path"].startswith(PATH_PREFIX)
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        key = (
+            scope["path"],
+            scope["query_string"],
+            *(headers.get(name) for name in _SHAPING_HEADERS),
+        )
+        stored = self._answers.get(key)
+        if stored is not None and self._holds(stored, headers.get(b"authorization")):
+            inm = headers.get(b"if-none-match")
+            await stored.response(inm.decode("latin-1") if inm else None)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+        answer = scope.get(SCOPE_KEY)
+        if isinstance(answer, BlockAnswer):
+            self._store(key, answer)
+
+    def _holds(self, answer: BlockAnswer, authorization: bytes | None) -> bool:
+        state = self.state
+        if not state.open_access:
+            scheme, _, token = (authorization or b"").decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer" or state.keys.cached(token.strip()) is None:
+                return False
+        engine: Engine = state.engine
+        if not engine.is_fresh():
+            return False
+        context = answer.context
+        if not answer.fixed_at:
+            context = context.model_copy(update={"at": datetime.now(UTC)})
+        try:
+            block = engine.block(answer.block.component, context, preview=answer.preview)
+        except ContentEngineError:
+            return False  # e.g. no variant any more at this moment: the route says so
+        return block is answer.block
+
+    def _store(self, key: tuple[Any, ...], answer: BlockAnswer) -> None:
+        with self._lock:
+            answers = self._answers
+            while len(answers) >= self.max_entries:
+                del answers[next(iter(answers))]
+            answers[key] = answer
