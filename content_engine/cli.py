@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -362,6 +362,17 @@ def serve(
         bool, typer.Option("--open", help="No API keys: anyone is admin. Local development only.")
     ] = False,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    refresh: Annotated[
+        float | None,
+        typer.Option(
+            envvar="CONTENT_ENGINE_REFRESH",
+            help="Seconds before a change made by another process (another worker, the CLI) "
+            "is served; 0 asks the database on every request. Default 0.5.",
+            min=0,
+            max=86_400,
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
@@ -377,6 +388,8 @@ def serve(
         )
     try:
         settings = Settings.from_env(db_url=db)
+        if refresh is not None:
+            settings = replace(settings, refresh=refresh)
         with Engine(settings):  # migrate and check the database before binding the port
             pass
     except ContentEngineError as exc:
@@ -387,6 +400,7 @@ def serve(
     # Workers are separate processes: they build their app from the environment.
     os.environ["CONTENT_ENGINE_DB"] = settings.db_url
     os.environ["CONTENT_ENGINE_OPEN"] = "1" if open_access else ""
+    os.environ["CONTENT_ENGINE_REFRESH"] = str(settings.refresh)
     uvicorn.run(
         "content_engine.web.app:app_from_env",
         factory=True,
@@ -438,7 +452,7 @@ def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key's id (from keys list).")],
     db: DbOption = None,
 ) -> None:
-    """Revoke a key: it is refused from now on."""
+    """Revoke a key: refused from now on (by running servers within their --refresh)."""
     with engine_for(db) as engine:
         info = engine.repository.revoke_key(key_id)
     typer.echo(f"revoked key {info.id} ({info.role})", err=True)

@@ -1,0 +1,124 @@
+"""Repeat GET block requests answered before FastAPI: the same bytes and headers the route would
+send, and never an answer the route would no longer give."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from content_engine.models import Variant
+from content_engine.web import touchpoints
+from tests.web.conftest import Api
+
+BLOCK = "/v1/blocks/product.hp200.overview"
+PARAMS = {"locale": "de-AT", "region": "AT", "role": "buyer"}
+
+
+@pytest.fixture
+def routed(api: Api, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The requests that reached the route (the others were answered by the fast path)."""
+    seen: list[str] = []
+    wants_json = touchpoints.wants_json
+
+    def spy(request: touchpoints.Request) -> bool:
+        seen.append(str(request.url))
+        return wants_json(request)
+
+    monkeypatch.setattr(touchpoints, "wants_json", spy)
+    return seen
+
+
+def test_a_repeat_request_gets_the_same_response_without_the_route(
+    api: Api, routed: list[str]
+) -> None:
+    first = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    again = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    assert len(routed) == 1
+    assert again.status_code == first.status_code == 200
+    assert again.content == first.content
+    assert again.headers == first.headers
+
+
+def test_what_shapes_the_answer_is_part_of_the_key(api: Api, routed: list[str]) -> None:
+    api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    as_json = api.client.get(
+        BLOCK, params=PARAMS, headers={**api.auth("reader"), "Accept": "application/json"}
+    )
+    assert as_json.json()["component"] == "product.hp200.overview"
+    other_key = api.client.get(BLOCK, params=PARAMS, headers=api.auth("agent"))
+    other_query = api.client.get(
+        BLOCK, params={**PARAMS, "locale": "fr"}, headers=api.auth("reader")
+    )
+    assert other_query.headers["content-language"] == "fr"
+    negotiated = api.client.get(BLOCK, headers={**api.auth("reader"), "Accept-Language": "de"})
+    assert negotiated.headers["content-language"] == "de"
+    assert other_key.status_code == 200
+    assert len(routed) == 5
+
+
+def test_if_none_match_gets_304_from_the_fast_path(api: Api, routed: list[str]) -> None:
+    first = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    conditional = {**api.auth("reader"), "If-None-Match": first.headers["etag"]}
+    again = api.client.get(BLOCK, params=PARAMS, headers=conditional)
+    assert (again.status_code, again.content) == (304, b"")
+    assert again.headers["etag"] == first.headers["etag"]
+    stale = api.client.get(BLOCK, params=PARAMS, headers={**conditional, "If-None-Match": '"x"'})
+    assert stale.status_code == 200
+    assert len(routed) == 1
+
+
+def test_a_revoked_key_is_refused_at_once(api: Api) -> None:
+    assert api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader")).status_code == 200
+    key_id = api.keys["reader"].split("_")[1]
+    api.engine.repository.revoke_key(key_id)
+    refused = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    assert refused.status_code == 401
+
+
+def test_errors_are_never_stored(api: Api, routed: list[str]) -> None:
+    for _ in range(2):
+        preview = api.client.get(
+            BLOCK, params={**PARAMS, "preview": "true"}, headers=api.auth("reader")
+        )
+        assert preview.status_code == 403
+        unknown = api.client.get(
+            BLOCK, params={**PARAMS, "regoin": "AT"}, headers=api.auth("reader")
+        )
+        assert unknown.status_code == 400
+    assert len(routed) == 0
+
+
+def test_a_publish_is_served_on_the_next_request(api: Api) -> None:
+    url = "/v1/components/product.hp200.overview/variants/de-AT"
+    before = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    current = api.client.get(url, headers=api.auth("editor"))
+    edited = {k: v for k, v in current.json().items() if k not in ("component", "key", "version")}
+    edited["body"] = "<p>neu</p>"
+    saved = api.client.put(
+        url, json=edited, headers={**api.auth("editor"), "If-Match": current.headers["etag"]}
+    )
+    assert saved.status_code == 200, saved.text
+    after = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    assert before.text != after.text == "<p>neu</p>"
+    assert after.headers["etag"] != before.headers["etag"]
+
+
+def test_a_schedule_that_ends_is_not_served_past_its_end(api: Api) -> None:
+    """Without ``at`` every request reads at its own moment, stored answer or not."""
+    ends = datetime.now(UTC) + timedelta(seconds=1.5)
+    component = api.engine.library().components["product.hp200.overview"]
+    current = component.variants["de-AT"]
+    short = Variant.model_validate(
+        current.model_dump() | {"body": "<p>bald vorbei</p>", "valid_until": ends}
+    )
+    api.engine.editor.save_variant(
+        "product.hp200.overview", short, expected_version=current.version
+    )
+    during = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    assert during.text == "<p>bald vorbei</p>"
+    time.sleep(max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 0.05)
+    after = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    assert after.status_code == 200
+    assert after.text != during.text
