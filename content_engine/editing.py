@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .compile import CompiledBody, compile_body
+from .compile import compile_body
 from .errors import LibraryIntegrityError, NotFound
 from .integrity import default_locator, graph_problems, include_graph, raise_first
 from .models import Component, Library, Publication, Variant
@@ -98,7 +98,7 @@ class Editor:
         library = self.engine.library()
         users = sorted(
             cid
-            for cid, targets in include_graph(library, self._compiled(library)).items()
+            for cid, targets in include_graph(library, self._includes(library)).items()
             if component_id in targets and cid != component_id
         )
         if users:
@@ -117,10 +117,10 @@ class Editor:
 
     # --- checks -----------------------------------------------------------------------------
 
-    def _compiled(self, library: Library) -> dict[tuple[str, str], CompiledBody]:
-        compile_one = self.engine.compile
+    def _includes(self, library: Library) -> dict[tuple[str, str], tuple[str, ...]]:
+        includes_of = self.engine.includes_of
         return {
-            (c.id, v.key): compile_one(c, v)
+            (c.id, v.key): includes_of(c, v)
             for c in library.components.values()
             for v in c.variants.values()
         }
@@ -130,4 +130,4 @@ class Editor:
         after = library.model_copy(
             update={"components": {**library.components, changed.id: changed}}
         )
-        raise_first(graph_problems(after, include_graph(after, self._compiled(after))))
+        raise_first(graph_problems(after, include_graph(after, self._includes(after))))

@@ -11,12 +11,13 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from threading import Lock
 
 from .assembly import Assembler
 from .blockcache import BlockCache, dependence
-from .compile import CompiledBody, compile_body
+from .compile import CompiledBody, body_includes, compile_body
 from .conditions import Reader, RegionGroups, describe_context, make_reader
 from .coverage import CoverageReport, coverage
 from .editing import Editor
@@ -45,6 +46,7 @@ from .models import (
     ReceiptBlock,
     Variant,
 )
+from .parallel import check_in_parallel
 from .rendering import RenderEnvironment, get_renderer
 from .sandbox import BodySandbox
 from .selection import Selection, explain
@@ -99,6 +101,7 @@ class Engine:
         self.sandbox = BodySandbox(settings.limits)
         self.catalogs = Catalogs(settings.locales_dir)
         self._compiled: dict[tuple[str, str, int], CompiledBody] = {}
+        self._includes: dict[tuple[str, str, int], tuple[str, ...]] = {}
         self._state: _State | None = None
         self._lock = Lock()
         self.freshness = Freshness(self.repository, settings.refresh)
@@ -125,6 +128,19 @@ class Engine:
                     self._compiled.clear()
                 self._compiled[key] = found
         return found
+
+    def includes_of(self, component: Component, variant: Variant) -> tuple[str, ...]:
+        """What a variant includes, without compiling it (for the include graph on writes)."""
+        key = (component.id, variant.key, variant.version)
+        found = self._compiled.get(key)
+        if found is not None:
+            return found.includes
+        includes = self._includes.get(key)
+        if includes is None:
+            includes = body_includes(variant.body, default_locator(component, variant).file)
+            if variant.version:
+                self._includes[key] = includes
+        return includes
 
     def _current(self) -> _State:
         """The library as of the repository's revision, asked at most every ``refresh`` s."""
@@ -176,6 +192,7 @@ class Engine:
             for variant in component.variants.values()
         }
         self._compiled = {key: body for key, body in self._compiled.items() if key in held}
+        self._includes = {key: ids for key, ids in self._includes.items() if key in held}
 
     @property
     def editor(self) -> Editor:
@@ -204,7 +221,8 @@ class Engine:
         """
         library = load_library(path)
         locate = file_locator(path)
-        raise_first(check_library(library, self.sandbox, locate))
+        check = partial(check_in_parallel, limits=self.settings.limits)
+        raise_first(check_library(library, self.sandbox, locate, check))
         library, removed = sanitize_library(library, locate)
         report = self.repository.import_library(library)
         return report.model_copy(update={"warnings": removed}) if removed else report

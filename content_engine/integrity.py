@@ -6,7 +6,7 @@ Out: ``Problem``s. Import and save refuse a library with any error; ``lint`` lis
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -49,42 +49,79 @@ def default_locator(component: Component, variant: Variant) -> Location:
     return Location(f"{folder}{component.id}/{variant.key}.html")
 
 
+@dataclass(frozen=True)
+class BodyJob:
+    """One variant body to check, with where it is: plain data, so another process can take it."""
+
+    component: str
+    variant: str
+    body: str
+    file: str
+    line_offset: int = 0
+
+
+# Checks a list of bodies, answering each with the ids it includes or its problem; in order.
+BodyChecker = Callable[[Sequence[BodyJob]], list[tuple[str, ...] | Problem]]
+
+
+def body_jobs(library: Library, locate: Locator = default_locator) -> list[BodyJob]:
+    """Every variant body, by component id then variant key."""
+    jobs = []
+    for component in sorted(library.components.values(), key=lambda c: c.id):
+        for key in sorted(component.variants):
+            variant = component.variants[key]
+            where = locate(component, variant)
+            jobs.append(BodyJob(component.id, key, variant.body, where.file, where.line_offset))
+    return jobs
+
+
+def compile_job(job: BodyJob, sandbox: BodySandbox) -> CompiledBody | Problem:
+    """The compiled body, or the problem that makes it malformed."""
+    try:
+        return compile_body(job.body, sandbox, job.file, job.line_offset)
+    except LibraryFormatError as exc:
+        return Problem(
+            code="malformed_body",
+            message=exc.message.split(": ", 1)[-1] if exc.file else exc.message,
+            component=job.component,
+            variant=job.variant,
+            file=exc.file,
+            line=exc.line,
+            column=exc.column,
+        )
+
+
+def check_jobs(jobs: Sequence[BodyJob], sandbox: BodySandbox) -> list[tuple[str, ...] | Problem]:
+    """A ``BodyChecker`` in this process."""
+    results: list[tuple[str, ...] | Problem] = []
+    for job in jobs:
+        result = compile_job(job, sandbox)
+        results.append(result.includes if isinstance(result, CompiledBody) else result)
+    return results
+
+
 def compile_all(
     library: Library, sandbox: BodySandbox, locate: Locator = default_locator
 ) -> tuple[dict[tuple[str, str], CompiledBody], list[Problem]]:
     """Compile every variant; return the compiled bodies and one problem per broken body."""
     compiled: dict[tuple[str, str], CompiledBody] = {}
     problems: list[Problem] = []
-    for component in sorted(library.components.values(), key=lambda c: c.id):
-        for key in sorted(component.variants):
-            variant = component.variants[key]
-            where = locate(component, variant)
-            try:
-                compiled[component.id, key] = compile_body(
-                    variant.body, sandbox, where.file, where.line_offset
-                )
-            except LibraryFormatError as exc:
-                problems.append(
-                    Problem(
-                        code="malformed_body",
-                        message=exc.message.split(": ", 1)[-1] if exc.file else exc.message,
-                        component=component.id,
-                        variant=key,
-                        file=exc.file,
-                        line=exc.line,
-                        column=exc.column,
-                    )
-                )
+    for job in body_jobs(library, locate):
+        result = compile_job(job, sandbox)
+        if isinstance(result, Problem):
+            problems.append(result)
+        else:
+            compiled[job.component, job.variant] = result
     return compiled, problems
 
 
 def include_graph(
-    library: Library, compiled: dict[tuple[str, str], CompiledBody]
+    library: Library, includes: Mapping[tuple[str, str], Iterable[str]]
 ) -> dict[str, set[str]]:
-    """Component → components any of its variants includes."""
+    """Component → components any of its variants includes, from each variant's includes."""
     graph: dict[str, set[str]] = {cid: set() for cid in library.components}
-    for (cid, _key), body in compiled.items():
-        graph[cid].update(body.includes)
+    for (cid, _key), targets in includes.items():
+        graph[cid].update(targets)
     return graph
 
 
@@ -148,11 +185,25 @@ def graph_problems(library: Library, graph: dict[str, set[str]]) -> list[Problem
 
 
 def check_library(
-    library: Library, sandbox: BodySandbox, locate: Locator = default_locator
+    library: Library,
+    sandbox: BodySandbox,
+    locate: Locator = default_locator,
+    check: BodyChecker | None = None,
 ) -> list[Problem]:
-    """Every error that makes a library unfit to import or save."""
-    compiled, problems = compile_all(library, sandbox, locate)
-    return problems + graph_problems(library, include_graph(library, compiled))
+    """Every error that makes a library unfit to import or save.
+
+    ``check`` checks the bodies (default: one by one here; ``parallel`` spreads them over
+    processes for large libraries).
+    """
+    jobs = body_jobs(library, locate)
+    results = check(jobs) if check is not None else check_jobs(jobs, sandbox)
+    problems = [r for r in results if isinstance(r, Problem)]
+    includes = {
+        (job.component, job.variant): r
+        for job, r in zip(jobs, results, strict=True)
+        if not isinstance(r, Problem)
+    }
+    return problems + graph_problems(library, include_graph(library, includes))
 
 
 def sanitize_library(

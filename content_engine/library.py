@@ -339,7 +339,18 @@ def _read_text(root: Path, file: str) -> str:
         ) from None
 
 
+# libyaml's loader when PyYAML was built with it: the pure-Python one took most of the time of
+# loading a large library folder. Its error messages are terser, so errors are read again by
+# the pure-Python loader for the message an editor sees.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+
+
 def _safe_load(text: str, file: str, *, line_offset: int = 0) -> Any:
+    if _FAST_LOADER is not None:
+        try:
+            return yaml.load(text, Loader=_FAST_LOADER)
+        except (yaml.YAMLError, ValueError):
+            pass
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:

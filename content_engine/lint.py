@@ -31,7 +31,8 @@ def lint(
     library: Library, sandbox: BodySandbox, locate: Locator = default_locator
 ) -> list[Problem]:
     compiled, problems = compile_all(library, sandbox, locate)
-    problems += graph_problems(library, include_graph(library, compiled))
+    includes = {key: body.includes for key, body in compiled.items()}
+    problems += graph_problems(library, include_graph(library, includes))
     problems += vocabulary_problems(library, compiled, locate)
     problems += markup_problems(library, locate)
     for component in sorted(library.components.values(), key=lambda c: c.id):

@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
@@ -190,20 +190,25 @@ class BodySandbox(ImmutableSandboxedEnvironment):
         with _syntax_errors(filename, line_offset):
             tree = self.parse(source)
         for node in tree.find_all(nodes.EvalContextModifier):
-            raise LibraryFormatError(
-                "template syntax: {% autoescape %} is not allowed: placeholders are always escaped",
-                file=filename,
-                line=(node.lineno or 1) + line_offset,
-            )
+            _refuse_autoescape(node, filename, line_offset)
 
     def compile_body(
         self, source: str, filename: str, line_offset: int = 0
     ) -> tuple[Any, frozenset[str]]:
-        """The template, and the variables it reads (what its output can depend on)."""
+        """The template, and every name it reads (what its output can depend on).
+
+        The names are every variable loaded anywhere, loop variables included: a superset of
+        the free ones, found in one walk (``jinja2.meta`` runs a whole code generator).
+        """
+        names: set[str] = set()
         with _syntax_errors(filename, line_offset):
             tree = self.parse(source)
-            names = frozenset(meta.find_undeclared_variables(tree))
-            return self.from_string(tree), names
+            for node in tree.find_all((nodes.Name, nodes.EvalContextModifier)):
+                if isinstance(node, nodes.EvalContextModifier):
+                    _refuse_autoescape(node, filename, line_offset)
+                elif isinstance(node, nodes.Name) and node.ctx == "load":
+                    names.add(node.name)
+            return self.from_string(tree), frozenset(names)
 
     def run(self, template: Any, variables: dict[str, Any], where: str) -> tuple[str, list[str]]:
         """Render within the limits; return the text and the warnings it raised."""
@@ -234,6 +239,14 @@ class BodySandbox(ImmutableSandboxedEnvironment):
             _warnings.reset(token)
             _deadline.reset(clock)
         return "".join(parts), sink
+
+
+def _refuse_autoescape(node: nodes.Node, filename: str, line_offset: int) -> NoReturn:
+    raise LibraryFormatError(
+        "template syntax: {% autoescape %} is not allowed: placeholders are always escaped",
+        file=filename,
+        line=(node.lineno or 1) + line_offset,
+    )
 
 
 @contextmanager
