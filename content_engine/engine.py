@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -167,8 +168,13 @@ class Engine:
             if state is not None and state.revision == self.repository.revision():
                 state.checked = checked
                 return state
-            revision, library = self.repository.snapshot()
-            self._forget_superseded(library)
+            changes = self.repository.changes_since(state.revision) if state else None
+            if state is not None and changes is not None:
+                revision, library = changes.revision, changes.apply(state.library)
+                self._forget_superseded(library, changes.components)
+            else:
+                revision, library = self.repository.snapshot()
+                self._forget_superseded(library)
             state = _State(
                 revision,
                 library,
@@ -179,20 +185,27 @@ class Engine:
             self._state = state
             return state
 
-    def _forget_superseded(self, library: Library) -> None:
+    def _forget_superseded(self, library: Library, touched: Iterable[str] | None = None) -> None:
         """Drop the compiled bodies of versions that ``library`` no longer holds.
 
         Every edit is a new version: kept compiled, the old ones made a server under a steady
         stream of edits grow by several KB per write (found by the soak). Replaying an old
-        receipt compiles what it needs again.
+        receipt compiles what it needs again. ``touched``: the only components that changed
+        (default: any may have).
         """
+        changed = None if touched is None else set(touched)
         held = {
             (component.id, variant.key, variant.version)
-            for component in library.components.values()
+            for cid in (library.components.keys() if changed is None else changed)
+            if (component := library.components.get(cid)) is not None
             for variant in component.variants.values()
         }
-        self._compiled = {key: body for key, body in self._compiled.items() if key in held}
-        self._includes = {key: ids for key, ids in self._includes.items() if key in held}
+
+        def keep(key: tuple[str, str, int]) -> bool:
+            return key in held or (changed is not None and key[0] not in changed)
+
+        self._compiled = {key: body for key, body in self._compiled.items() if keep(key)}
+        self._includes = {key: ids for key, ids in self._includes.items() if keep(key)}
 
     @property
     def editor(self) -> Editor:

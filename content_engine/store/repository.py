@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
@@ -43,6 +43,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.pool import StaticPool
 
+from ..changes import LibraryChanges
 from ..errors import ConflictError, NotFound, RepositoryBusy
 from ..models import (
     Component,
@@ -71,7 +72,10 @@ __all__ = ["ImportCounts", "ImportReport", "Repository", "normalize_url"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision id; a test checks it against Alembic's own idea of head.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
+T = TypeVar("T")
+# Past this many changed items, reading only the changes is no quicker than a whole snapshot.
+MAX_CHANGED_ITEMS = 5_000
 # Seconds a SQLite writer waits for another one before giving up with "database is locked"
 # (``Settings.sqlite_timeout`` overrides it).
 SQLITE_BUSY_TIMEOUT = 30.0
@@ -299,24 +303,45 @@ class Repository:
         """
         with self._read() as conn:
             revision = self._revision(conn)
-            settings_row = conn.execute(
-                select(SettingsVersion.data).order_by(SettingsVersion.version.desc()).limit(1)
-            ).first()
-            settings = (
-                LibrarySettings.model_validate(settings_row.data)
-                if settings_row
-                else LibrarySettings()
-            )
+            settings = _current_settings(conn) or LibrarySettings()
             components = _current_components(conn)
             publications = _current_publications(conn)
-            files = {
-                row.path: row.content
-                for row in _latest(conn, FileVersion, (FileVersion.path,))
-                if not row.deleted
-            }
+            files = _current_files(conn)
         return revision, Library(
-            settings=settings, components=components, publications=publications, files=files
+            settings=settings,
+            components=_present(components),
+            publications=_present(publications),
+            files=_present(files),
         )
+
+    def changes_since(
+        self, revision: int, *, limit: int = MAX_CHANGED_ITEMS
+    ) -> LibraryChanges | None:
+        """What was written after ``revision``, as it is now; read in one transaction.
+
+        ``None`` when more than ``limit`` items changed (or ``revision`` is from before
+        migration 0005): reading a whole ``snapshot`` is then as quick.
+        """
+        with self._read() as conn:
+            current = self._revision(conn)
+            if current == revision:
+                return LibraryChanges(current)
+            components = _changed(conn, revision, ComponentVersion.id)
+            components |= _changed(conn, revision, VariantVersion.component_id)
+            publications = _changed(conn, revision, PublicationVersion.id)
+            files = _changed(conn, revision, FileVersion.path)
+            settings = _changed(conn, revision, SettingsVersion.version)
+            if revision <= 0 or len(components) + len(publications) + len(files) > limit:
+                return None
+            if not (components or publications or files or settings):
+                return None  # the revision moved but no row says why: written before 0005
+            return LibraryChanges(
+                current,
+                settings=_current_settings(conn) if settings else None,
+                components=_current_components(conn, components),
+                publications=_current_publications(conn, publications),
+                files=_current_files(conn, files),
+            )
 
     def get_component(self, component_id: str) -> Component:
         """The current component with its current variants; ``NotFound`` if none or archived."""
@@ -332,13 +357,13 @@ class Repository:
     def list_components(self) -> list[Component]:
         """The current components with their current variants, by id (no files are read)."""
         with self._read() as conn:
-            components = _current_components(conn)
+            components = _present(_current_components(conn))
         return [components[component_id] for component_id in sorted(components)]
 
     def list_publications(self) -> list[Publication]:
         """The current publications, by id."""
         with self._read() as conn:
-            publications = _current_publications(conn)
+            publications = _present(_current_publications(conn))
         return [publications[publication_id] for publication_id in sorted(publications)]
 
     def get_variant(self, component_id: str, key: str, version: int | None = None) -> Variant:
@@ -467,7 +492,7 @@ class Repository:
         else:
             counts.changed += 1
         version = row.version + 1 if row else 1
-        conn.execute(insert(SettingsVersion).values(version=version, data=data, created_at=now))
+        _insert(conn, SettingsVersion, [{"version": version, "data": data, "created_at": now}])
 
     def _import_components(
         self, conn: Connection, lib: Library, now: datetime, counts: ImportCounts
@@ -894,8 +919,13 @@ def _next(row: Row[Any] | None) -> int:
 
 
 def _insert(conn: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Add version rows, stamped with the revision the write under way will make.
+
+    Every write inserts its rows and then bumps the revision, under the write lock.
+    """
     if rows:  # an executemany with no parameter sets is an error, not a no-op
-        conn.execute(insert(model), rows)
+        revision = Repository._revision(conn) + 1
+        conn.execute(insert(model), [row | {"revision": revision} for row in rows])
 
 
 class _Target:
@@ -983,24 +1013,77 @@ def _current_variants(conn: Connection, component_id: str) -> dict[str, Variant]
     return {row.key: _variant(row) for row in rows if not row.deleted}
 
 
-def _current_components(conn: Connection) -> dict[str, Component]:
+def _current_components(
+    conn: Connection, ids: set[str] | None = None
+) -> dict[str, Component | None]:
+    """Every component (or those of ``ids``) with its variants; ``None`` for archived ones."""
+    variant_rows = _latest(
+        conn,
+        VariantVersion,
+        (VariantVersion.component_id, VariantVersion.key),
+        where=None if ids is None else VariantVersion.component_id.in_(ids),
+    )
     variants: dict[str, dict[str, Variant]] = {}
-    for row in _latest(conn, VariantVersion, (VariantVersion.component_id, VariantVersion.key)):
+    for row in variant_rows:
         if not row.deleted:
             variants.setdefault(row.component_id, {})[row.key] = _variant(row)
-    return {
-        row.id: _component(row, variants.get(row.id, {}))
-        for row in _latest(conn, ComponentVersion, (ComponentVersion.id,))
-        if not row.archived
-    }
+    rows = _latest(
+        conn,
+        ComponentVersion,
+        (ComponentVersion.id,),
+        where=None if ids is None else ComponentVersion.id.in_(ids),
+    )
+    found: dict[str, Component | None] = dict.fromkeys(ids or ())
+    for row in rows:
+        found[row.id] = None if row.archived else _component(row, variants.get(row.id, {}))
+    return found
 
 
-def _current_publications(conn: Connection) -> dict[str, Publication]:
-    return {
-        row.id: _publication(row)
-        for row in _latest(conn, PublicationVersion, (PublicationVersion.id,))
-        if not row.archived
-    }
+def _current_publications(
+    conn: Connection, ids: set[str] | None = None
+) -> dict[str, Publication | None]:
+    rows = _latest(
+        conn,
+        PublicationVersion,
+        (PublicationVersion.id,),
+        where=None if ids is None else PublicationVersion.id.in_(ids),
+    )
+    found: dict[str, Publication | None] = dict.fromkeys(ids or ())
+    for row in rows:
+        found[row.id] = None if row.archived else _publication(row)
+    return found
+
+
+def _current_files(conn: Connection, paths: set[str] | None = None) -> dict[str, bytes | None]:
+    rows = _latest(
+        conn,
+        FileVersion,
+        (FileVersion.path,),
+        where=None if paths is None else FileVersion.path.in_(paths),
+    )
+    found: dict[str, bytes | None] = dict.fromkeys(paths or ())
+    for row in rows:
+        found[row.path] = None if row.deleted else row.content
+    return found
+
+
+def _present(found: Mapping[str, T | None]) -> dict[str, T]:
+    """What is there now: archived and deleted items (``None``) left out."""
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def _current_settings(conn: Connection) -> LibrarySettings | None:
+    row = conn.execute(
+        select(SettingsVersion.data).order_by(SettingsVersion.version.desc()).limit(1)
+    ).first()
+    return LibrarySettings.model_validate(row.data) if row else None
+
+
+def _changed(conn: Connection, revision: int, column: InstrumentedAttribute[Any]) -> set[Any]:
+    """The distinct values of ``column`` in rows written after ``revision``."""
+    table = column.class_
+    rows = conn.execute(select(column).where(table.revision > revision).distinct())
+    return set(rows.scalars())
 
 
 _KEY_INFO_COLUMNS = (ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.created_at, ApiKey.revoked_at)

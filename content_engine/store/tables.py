@@ -109,6 +109,8 @@ class SettingsVersion(Base):
     version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     data: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+    # The library revision this row made (0: written before migration 0005).
+    revision: Mapped[int] = mapped_column(server_default="0", index=True)
 
 
 class ComponentVersion(Base):
@@ -124,6 +126,8 @@ class ComponentVersion(Base):
     folder: Mapped[str] = mapped_column(Text)
     archived: Mapped[bool]
     created_at: Mapped[datetime]
+    # The library revision this row made (0: written before migration 0005).
+    revision: Mapped[int] = mapped_column(server_default="0", index=True)
 
 
 class VariantVersion(Base):
@@ -145,6 +149,8 @@ class VariantVersion(Base):
     body: Mapped[str] = mapped_column(Text)
     deleted: Mapped[bool]
     created_at: Mapped[datetime]
+    # The library revision this row made (0: written before migration 0005).
+    revision: Mapped[int] = mapped_column(server_default="0", index=True)
 
 
 class PublicationVersion(Base):
@@ -158,6 +164,8 @@ class PublicationVersion(Base):
     slots: Mapped[list[Any]]
     archived: Mapped[bool]
     created_at: Mapped[datetime]
+    # The library revision this row made (0: written before migration 0005).
+    revision: Mapped[int] = mapped_column(server_default="0", index=True)
 
 
 class FileVersion(Base):
@@ -172,6 +180,8 @@ class FileVersion(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     deleted: Mapped[bool]
     created_at: Mapped[datetime]
+    # The library revision this row made (0: written before migration 0005).
+    revision: Mapped[int] = mapped_column(server_default="0", index=True)
 
 
 class RenderReceipt(Base):
