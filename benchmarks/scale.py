@@ -4,8 +4,9 @@ Each size runs in fresh processes so that memory figures belong to that size alo
 - ``build``: make the synthetic library in memory and store it with
   ``Repository.import_library`` (no files, no compile: that path is timed by ``import-files``);
 - ``measure``: open an ``Engine`` on the database, load the library (``engine.library()``),
-  read VmRSS before and after, time a warm block against its bare render (``block.py``), and
-  time a bare sqlite3 read of every row of every table of the same database;
+  read VmRSS before and after, time a warm block against its bare render (``block.py``),
+  time a bare sqlite3 read of every row of every table of the same database, and time the
+  engine's refresh after another writer published one edit (it reads only the changes);
 - ``import-files``: ``Engine.import_library(folder)``, the real path from files (load, check,
   compile every body, store), against a bare read of every file of the folder.
 Each prints one JSON object on stdout; ``run.py`` starts them and enforces their time limits.
@@ -65,6 +66,7 @@ def measure(db_url: str, component: str, repeat: int) -> dict[str, Any]:
     after = rss_bytes()
     result = probe(engine, component, reader_context(), repeat)
     after_blocks = rss_bytes()
+    publish_s = publish_elsewhere(engine, db_url, component)
     engine.close()
     return {
         "components": components,
@@ -73,10 +75,28 @@ def measure(db_url: str, component: str, repeat: int) -> dict[str, Any]:
         "rss_before": before,
         "rss_loaded": after,
         "rss_after_blocks": after_blocks,
+        "publish_refresh_s": publish_s,
         "block_ours": result.ours,
         "block_bare": result.bare,
         "variant": result.variant,
     }
+
+
+def publish_elsewhere(engine: Any, db_url: str, component_id: str) -> float:
+    """Seconds until ``engine`` holds an edit another writer published (``Engine.refresh``)."""
+    from content_engine.store import Repository
+
+    component = engine.library().components[component_id]
+    variant = next(iter(component.variants.values()))
+    edited = variant.model_copy(update={"body": variant.body + "<p>edited</p>"})
+    with Repository(db_url) as other:
+        other.save_variant(component_id, edited, expected_version=variant.version)
+    start = time.perf_counter()
+    engine.refresh()
+    seconds = time.perf_counter() - start
+    held = engine.library().components[component_id].variants[variant.key]
+    assert held.body == edited.body, "the refresh did not bring the edit"
+    return seconds
 
 
 def read_all(folder: Path) -> float:
