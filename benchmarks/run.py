@@ -288,7 +288,7 @@ class Suite:
         key = http_block.cli_key(db_url)
         path = f"/v1/blocks/{deep}?locale=de-AT&region=AT&role=technician&segment=installer-partner"
         for workers in plan.http_workers:
-            runs = plan.http_runs if workers == 1 else max(1, plan.http_runs - 1)
+            runs = plan.http_runs
             result = http_block.compare(
                 db_url,
                 key,
@@ -354,7 +354,7 @@ class Suite:
         self.notes.append(
             f"http: wrk -t1 -c{plan.http_connections}, {plan.http_runs} alternating runs of "
             f"{plan.http_seconds:g} s per server after {plan.http_warmup:g} s warm-up "
-            "(one run fewer with 2 workers); both servers uvicorn with uvloop + httptools, "
+            "(each worker count); both servers uvicorn with uvloop + httptools, "
             "loopback; the bare route answers the same bytes and headers"
         )
         http_block.profile(

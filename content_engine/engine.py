@@ -261,6 +261,19 @@ class Engine:
         component = state.assembler.component(component_id)
         return explain(component, self._reader(state, context, preview))
 
+    def cached_block(
+        self, component_id: str, context: Context, *, preview: bool = False
+    ) -> Block | None:
+        """The block if it is in memory and current, else ``None``: never any work or I/O.
+
+        For an event loop, which must not wait on the database nor on a body that takes its
+        whole time limit to render: anything ``None`` here is for ``block`` in a thread.
+        """
+        state = self._state
+        if state is None or not self.freshness.is_fresh(state.checked):
+            return None
+        return state.blocks.get(component_id, self._reader(state, context, preview))
+
     def block(self, component_id: str, context: Context, *, preview: bool = False) -> Block:
         """The assembled fragment; ``RenderError`` when no variant applies.
 

@@ -8,11 +8,11 @@ and the ``Accept``, ``Accept-Language`` and ``Authorization`` headers. The next 
 the same five is answered here when all of these hold:
 
 - the bearer key is still verified in memory (``VerifiedKeys.cached``), or access is open;
-- the engine is fresh (no database round trip is due);
-- asked again for that reader, at this moment unless the query fixed ``at``, the engine returns
-  the very ``Block`` object the answer was made from. Blocks are cached per library state and
-  reader (``blockcache``), so the same object means the same state, variants and schedule
-  window, and the stored bytes, ETag and headers are what the route would send.
+- asked for that reader, at this moment unless the query fixed ``at``, the engine's memory
+  (``Engine.cached_block``: no database check due, no assembly) holds the very ``Block`` object
+  the answer was made from. Blocks are cached per library state and reader (``blockcache``),
+  so the same object means the same state, variants and schedule window, and the stored
+  bytes, ETag and headers are what the route would send.
 
 Anything else (first sight, an error, an expired key, a reload under way, a new revision or a
 schedule boundary crossed) goes to FastAPI unchanged, which validates, answers and stores anew.
@@ -34,7 +34,6 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..engine import Engine
-from ..errors import ContentEngineError
 from ..models import Block, Context
 from .schemas import BlockOut
 
@@ -150,15 +149,10 @@ class BlockFastPath:
             if scheme.lower() != "bearer" or state.keys.cached(token.strip()) is None:
                 return False
         engine: Engine = state.engine
-        if not engine.is_fresh():
-            return False
         context = answer.context
         if not answer.fixed_at:
             context = context.model_copy(update={"at": datetime.now(UTC)})
-        try:
-            block = engine.block(answer.block.component, context, preview=answer.preview)
-        except ContentEngineError:
-            return False  # e.g. no variant any more at this moment: the route says so
+        block = engine.cached_block(answer.block.component, context, preview=answer.preview)
         return block is answer.block
 
     def _store(self, key: tuple[Any, ...], answer: BlockAnswer) -> None:

@@ -3,8 +3,9 @@
 Each route parses, makes one engine call and shapes the response. Responses of GET block are
 cacheable by URL; anything a preview or a customer's data went into is ``private, no-store``.
 
-GET block is the hot route: it is ``async`` and answers from the engine's memory in the event
-loop, handing the call to the thread pool only when the engine would first ask the database.
+GET block is the hot route: it is ``async`` and answers in the event loop when the engine holds
+the block in memory, and hands the call to the thread pool when it would first have to ask the
+database or assemble the block.
 """
 
 from __future__ import annotations
@@ -124,7 +125,9 @@ async def get_block(
     """The assembled fragment for one reader (HTML, or JSON when the client prefers it)."""
     require_for_preview(principal, preview)
     engine = engine_of(request)
-    block = await from_memory(engine, engine.block, component, context, preview=preview)
+    block = engine.cached_block(component, context, preview=preview)
+    if block is None:
+        block = await run_in_threadpool(engine.block, component, context, preview=preview)
     answer = BlockAnswer.of(
         block,
         context,

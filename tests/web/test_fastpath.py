@@ -3,8 +3,10 @@ send, and never an answer the route would no longer give."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -122,3 +124,26 @@ def test_a_schedule_that_ends_is_not_served_past_its_end(api: Api) -> None:
     after = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
     assert after.status_code == 200
     assert after.text != during.text
+
+
+def test_assembly_never_runs_in_the_event_loop(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A body may take its whole time limit: the loop only looks blocks up."""
+    engine = api.engine
+    threads: dict[str, set[int]] = {"lookup": set(), "assembly": set()}
+    lookup, assemble = engine.cached_block, engine.block
+
+    def spy_lookup(*args: Any, **kwargs: Any) -> Any:
+        threads["lookup"].add(threading.get_ident())
+        return lookup(*args, **kwargs)
+
+    def spy_assemble(*args: Any, **kwargs: Any) -> Any:
+        threads["assembly"].add(threading.get_ident())
+        return assemble(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "cached_block", spy_lookup)
+    monkeypatch.setattr(engine, "block", spy_assemble)
+    for locale in ("de", "fr", "en"):
+        response = api.client.get(BLOCK, params={"locale": locale}, headers=api.auth("reader"))
+        assert response.status_code == 200
+    assert threads["lookup"] and threads["assembly"]
+    assert not threads["lookup"] & threads["assembly"]
