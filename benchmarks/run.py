@@ -6,7 +6,7 @@
 2. ``http``: ``GET /v1/blocks/...`` from ``content-engine serve`` vs a bare FastAPI route
    answering the same bytes, both under uvicorn, loaded by wrk (``http_block.py``); targets
    ≥ 70 % of the bare throughput and p99 ≤ 2×. Reported too: our throughput when no request
-   can be answered from a stored answer (each sends a header value never seen before).
+   can be answered from a stored answer (each asks for an ``at`` never asked before).
 3. ``pdf``: ``render --format pdf`` of the sample ``brochure.hp200`` vs bare WeasyPrint on the
    same page and CSS, warm in process (target ≤ 1.10×, seconds per page) and cold, one process.
 4. ``batch``: ``content-engine batch`` of 200 PDFs, 2 workers vs 1 (target ≥ 1.7×), failures.
@@ -329,7 +329,7 @@ class Suite:
             self.rows.append(
                 Row(
                     f"{label}: throughput, every request through FastAPI routing "
-                    "(a never-seen header defeats the stored answers)",
+                    "(a never-seen `at` defeats the stored answers)",
                     result.median("routed", "rps"),
                     rps[1],
                     kind="rate",

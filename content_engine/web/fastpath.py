@@ -4,8 +4,11 @@ FastAPI's routing, dependency solving and parameter validation cost several time
 engine spends on a cached block (``benchmarks/profiles/block_http.txt``). So the full route,
 having answered, leaves its ``BlockAnswer`` and the reader it parsed in the request's scope;
 this middleware keeps them by everything that shaped the answer: the path, the query string
-and the ``Accept``, ``Accept-Language`` and ``Authorization`` headers. The next request with
-the same five is answered here when all of these hold:
+and the ``Accept``, ``Authorization`` and (unless the query names the locale)
+``Accept-Language`` headers. Only what was asked for twice is kept: one-off requests would
+fill the store with answers nobody asks for again, and their churn made Python's collector
+walk the whole heap every few hundred requests (pauses of 100-200 ms, the p99 of the route).
+The next request with the same key is answered here when all of these hold:
 
 - the bearer key is still verified in memory (``VerifiedKeys.cached``), or access is open;
 - asked for that reader, at this moment unless the query fixed ``at``, the engine's memory
@@ -43,7 +46,7 @@ VARY = "Accept, Accept-Language, Authorization"
 PATH_PREFIX = "/v1/blocks/"
 SCOPE_KEY = "content_engine.block_answer"
 MAX_ENTRIES = 10_000
-_SHAPING_HEADERS = (b"accept", b"accept-language", b"authorization")
+MAX_SEEN = 50_000
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class BlockFastPath:
         self.state = state  # the FastAPI app's: its engine, keys and open_access
         self.max_entries = max_entries
         self._answers: dict[tuple[Any, ...], BlockAnswer] = {}
+        self._seen: dict[int, None] = {}  # hashes of keys answered once, oldest first
         self._lock = Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -127,10 +131,14 @@ class BlockFastPath:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        query: bytes = scope["query_string"]
+        names_locale = query.startswith(b"locale=") or b"&locale=" in query
         key = (
             scope["path"],
-            scope["query_string"],
-            *(headers.get(name) for name in _SHAPING_HEADERS),
+            query,
+            headers.get(b"accept"),
+            headers.get(b"authorization"),
+            None if names_locale else headers.get(b"accept-language"),
         )
         stored = self._answers.get(key)
         if stored is not None and self._holds(stored, headers.get(b"authorization")):
@@ -157,7 +165,15 @@ class BlockFastPath:
 
     def _store(self, key: tuple[Any, ...], answer: BlockAnswer) -> None:
         with self._lock:
-            answers = self._answers
-            while len(answers) >= self.max_entries:
-                del answers[next(iter(answers))]
-            answers[key] = answer
+            if not _admit(self._seen, hash(key), MAX_SEEN):
+                return
+            _admit(self._answers, key, self.max_entries, answer)
+
+
+def _admit(entries: dict[Any, Any], key: Any, limit: int, value: Any = None) -> bool:
+    """Put ``key`` in a bounded dict (oldest out first); whether it was there already."""
+    known = key in entries
+    while len(entries) >= limit and not known:
+        del entries[next(iter(entries))]
+    entries[key] = value
+    return known

@@ -36,15 +36,29 @@ def test_a_repeat_request_gets_the_same_response_without_the_route(
     api: Api, routed: list[str]
 ) -> None:
     first = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
-    again = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
-    assert len(routed) == 1
-    assert again.status_code == first.status_code == 200
-    assert again.content == first.content
-    assert again.headers == first.headers
+    second = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    assert len(routed) == 2, "kept only once asked for twice"
+    third = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    assert len(routed) == 2
+    assert first.status_code == second.status_code == third.status_code == 200
+    assert first.content == second.content == third.content
+    assert first.headers == third.headers
+
+
+def test_accept_language_is_no_part_of_the_key_when_the_query_names_the_locale(
+    api: Api, routed: list[str]
+) -> None:
+    for language in ("de", "fr", "en"):
+        headers = {**api.auth("reader"), "Accept-Language": language}
+        response = api.client.get(BLOCK, params=PARAMS, headers=headers)
+        assert response.headers["content-language"] == "de-AT"
+    assert len(routed) == 2
 
 
 def test_what_shapes_the_answer_is_part_of_the_key(api: Api, routed: list[str]) -> None:
-    api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    for _ in range(2):
+        api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    routed.clear()
     as_json = api.client.get(
         BLOCK, params=PARAMS, headers={**api.auth("reader"), "Accept": "application/json"}
     )
@@ -57,22 +71,25 @@ def test_what_shapes_the_answer_is_part_of_the_key(api: Api, routed: list[str]) 
     negotiated = api.client.get(BLOCK, headers={**api.auth("reader"), "Accept-Language": "de"})
     assert negotiated.headers["content-language"] == "de"
     assert other_key.status_code == 200
-    assert len(routed) == 5
+    assert len(routed) == 4, "none of them matched the stored answers"
 
 
 def test_if_none_match_gets_304_from_the_fast_path(api: Api, routed: list[str]) -> None:
     first = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    routed.clear()
     conditional = {**api.auth("reader"), "If-None-Match": first.headers["etag"]}
     again = api.client.get(BLOCK, params=PARAMS, headers=conditional)
     assert (again.status_code, again.content) == (304, b"")
     assert again.headers["etag"] == first.headers["etag"]
     stale = api.client.get(BLOCK, params=PARAMS, headers={**conditional, "If-None-Match": '"x"'})
     assert stale.status_code == 200
-    assert len(routed) == 1
+    assert len(routed) == 0
 
 
 def test_a_revoked_key_is_refused_at_once(api: Api) -> None:
-    assert api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader")).status_code == 200
+    for _ in range(2):
+        assert api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader")).status_code == 200
     key_id = api.keys["reader"].split("_")[1]
     api.engine.repository.revoke_key(key_id)
     refused = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
@@ -94,7 +111,8 @@ def test_errors_are_never_stored(api: Api, routed: list[str]) -> None:
 
 def test_a_publish_is_served_on_the_next_request(api: Api) -> None:
     url = "/v1/components/product.hp200.overview/variants/de-AT"
-    before = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    for _ in range(2):  # stored: the fast path holds it
+        before = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
     current = api.client.get(url, headers=api.auth("editor"))
     edited = {k: v for k, v in current.json().items() if k not in ("component", "key", "version")}
     edited["body"] = "<p>neu</p>"
@@ -118,7 +136,8 @@ def test_a_schedule_that_ends_is_not_served_past_its_end(api: Api) -> None:
     api.engine.editor.save_variant(
         "product.hp200.overview", short, expected_version=current.version
     )
-    during = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
+    for _ in range(2):  # stored: the fast path holds it
+        during = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
     assert during.text == "<p>bald vorbei</p>"
     time.sleep(max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 0.05)
     after = api.client.get(BLOCK, params=PARAMS, headers=api.auth("reader"))
