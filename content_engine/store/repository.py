@@ -1082,7 +1082,8 @@ def _current_settings(conn: Connection) -> LibrarySettings | None:
 def _changed(conn: Connection, revision: int, column: InstrumentedAttribute[Any]) -> set[Any]:
     """The distinct values of ``column`` in rows written after ``revision``."""
     table = column.class_
-    rows = conn.execute(select(column).where(table.revision > revision).distinct())
+    # No DISTINCT: with it SQLite walks the primary key instead of the revision index.
+    rows = conn.execute(select(column).where(table.revision > revision))
     return set(rows.scalars())
 
 
