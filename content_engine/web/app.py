@@ -107,16 +107,23 @@ class _TooLarge(Exception):
     pass
 
 
-async def keep_fresh(interval: float, *refreshers: Callable[[], object]) -> None:
-    """Run ``refreshers`` off the request path (in a thread) twice per ``interval``.
+async def keep_fresh(
+    stop: asyncio.Event, interval: float, *refreshers: Callable[[], object]
+) -> None:
+    """Run ``refreshers`` off the request path (in a thread) twice per ``interval``, until
+    ``stop`` is set.
 
     With the engine's revision check and the keys' re-verification here, requests find both
     fresh in memory and never wait on the database; a reload runs here while requests go on
-    with the state before it.
+    with the state before it. Stopped by the event, not cancelled: cancelling would leave a
+    refresh running in its thread while the engine closes its connections.
     """
     failing = False
     while True:
-        await asyncio.sleep(interval / 2)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval / 2)
+        if stop.is_set():
+            return
         try:
             for refresh in refreshers:
                 await run_in_threadpool(refresh)
@@ -146,8 +153,9 @@ def create_app(
         if open_access:
             logger.warning("OPEN ACCESS: no API keys are checked; every caller is admin")
         interval = current.freshness.interval
+        stop = asyncio.Event()
         refresher = (
-            asyncio.create_task(keep_fresh(interval, current.refresh, keys.reverify))
+            asyncio.create_task(keep_fresh(stop, interval, current.refresh, keys.reverify))
             if interval > 0
             else None
         )
@@ -155,9 +163,8 @@ def create_app(
             yield
         finally:
             if refresher is not None:
-                refresher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await refresher
+                stop.set()
+                await refresher
             if own:
                 current.close()
 
