@@ -127,7 +127,7 @@ def test_a_publish_is_served_on_the_next_request(api: Api) -> None:
 
 def test_a_schedule_that_ends_is_not_served_past_its_end(api: Api) -> None:
     """Without ``at`` every request reads at its own moment, stored answer or not."""
-    ends = datetime.now(UTC) + timedelta(seconds=1.5)
+    ends = datetime.now(UTC) + timedelta(seconds=3)
     component = api.engine.library().components["product.hp200.overview"]
     current = component.variants["de-AT"]
     short = Variant.model_validate(
