@@ -1,12 +1,20 @@
-"""Checking bodies in a pool of processes gives what checking them here gives, in order."""
+"""Checking bodies in a pool of processes gives what checking them here gives, in order; an
+import checks only the bodies the repository does not hold as they are."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import pytest
 
+from content_engine import engine as engine_module
 from content_engine import parallel
+from content_engine.errors import LibraryFormatError
 from content_engine.integrity import BodyJob, Problem, check_jobs
 from content_engine.sandbox import BodySandbox, Limits
+from tests.engine_factory import copy_sample, make_engine
+from tests.factories import context
 
 BODIES = [
     '<p>fine <ce-include component="a"/></p>',
@@ -36,3 +44,36 @@ def test_a_pool_answers_as_this_process_does(workers: int, monkeypatch: pytest.M
     assert {p.component for p in problems} >= {"c001", "c003", "c004", "c005"}
     assert here[2] == ("b", "c")
     assert [p.line for p in problems[:2]] == [1 + 1, 1 + 0]  # offsets 1 and 0 (c001, c003)
+
+
+def test_an_import_compiles_only_new_and_changed_bodies(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[list[str]] = []
+    real = engine_module.check_in_parallel
+
+    def spy(jobs: Sequence[BodyJob], limits: Limits) -> list[tuple[str, ...] | Problem]:
+        checked.append([f"{job.component}/{job.variant}" for job in jobs])
+        return real(jobs, limits)
+
+    monkeypatch.setattr(engine_module, "check_in_parallel", spy)
+    folder = copy_sample(tmp_path)
+    with make_engine(db_url) as engine:
+        engine.import_library(folder)
+        assert len(checked[-1]) > 100, "a first import checks every body"
+        engine.import_library(folder)
+        assert checked[-1] == [], "nothing changed, nothing to compile"
+        (folder / "docs/docs.disposal/fr.html").write_text(
+            "---\nlocale: fr\n---\n<p>un\n<b>deux</p>\n"
+        )
+        with pytest.raises(LibraryFormatError, match=r"fr\.html:5:12"):
+            engine.import_library(folder)
+        assert checked[-1] == ["docs.disposal/fr"]
+        (folder / "docs/docs.disposal/fr.html").write_text(
+            '---\nlocale: fr\n---\n<p>Recyclage <ce-include component="legal.warranty"/></p>\n'
+        )
+        engine.import_library(folder)
+        assert checked[-1] == ["docs.disposal/fr"]
+        assert "legal.warranty" in {
+            u.component for u in engine.block("docs.disposal", context("fr")).used
+        }
