@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -1027,43 +1027,46 @@ def _current_components(
     for row in variant_rows:
         if not row.deleted:
             variants.setdefault(row.component_id, {})[row.key] = _variant(row)
-    rows = _latest(
+    return _current_items(
         conn,
         ComponentVersion,
-        (ComponentVersion.id,),
-        where=None if ids is None else ComponentVersion.id.in_(ids),
+        ComponentVersion.id,
+        ids,
+        lambda row: None if row.archived else _component(row, variants.get(row.id, {})),
     )
-    found: dict[str, Component | None] = dict.fromkeys(ids or ())
-    for row in rows:
-        found[row.id] = None if row.archived else _component(row, variants.get(row.id, {}))
-    return found
 
 
 def _current_publications(
     conn: Connection, ids: set[str] | None = None
 ) -> dict[str, Publication | None]:
-    rows = _latest(
+    return _current_items(
         conn,
         PublicationVersion,
-        (PublicationVersion.id,),
-        where=None if ids is None else PublicationVersion.id.in_(ids),
+        PublicationVersion.id,
+        ids,
+        lambda row: None if row.archived else _publication(row),
     )
-    found: dict[str, Publication | None] = dict.fromkeys(ids or ())
-    for row in rows:
-        found[row.id] = None if row.archived else _publication(row)
-    return found
 
 
 def _current_files(conn: Connection, paths: set[str] | None = None) -> dict[str, bytes | None]:
-    rows = _latest(
-        conn,
-        FileVersion,
-        (FileVersion.path,),
-        where=None if paths is None else FileVersion.path.in_(paths),
+    return _current_items(
+        conn, FileVersion, FileVersion.path, paths, lambda row: None if row.deleted else row.content
     )
-    found: dict[str, bytes | None] = dict.fromkeys(paths or ())
+
+
+def _current_items(
+    conn: Connection,
+    model: type[Base],
+    key: InstrumentedAttribute[str],
+    wanted: set[str] | None,
+    make: Callable[[Row[Any]], T | None],
+) -> dict[str, T | None]:
+    """Each item's latest version as ``make`` builds it (``None``: archived or deleted), by
+    ``key``: every item, or those ``wanted``, where one with no row at all is ``None`` too."""
+    rows = _latest(conn, model, (key,), where=None if wanted is None else key.in_(wanted))
+    found: dict[str, T | None] = dict.fromkeys(wanted or ())
     for row in rows:
-        found[row.path] = None if row.deleted else row.content
+        found[getattr(row, key.key)] = make(row)
     return found
 
 
