@@ -21,24 +21,37 @@ from tests.engine_factory import ROOT
 STARTUP_SECONDS = 30.0
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "content_engine", *args],
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment of a CLI subprocess: the checkout's data folders (not the working
+    directory's), no stray settings, and ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTENT_ENGINE_")}
+    return env | {"CONTENT_ENGINE_HOME": str(ROOT), "PYTHONUNBUFFERED": "1"} | extra
+
+
+def cli_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "content_engine", *args]
+
+
+def run_cli(
+    *args: str, cwd: Path, timeout: float = 120, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``content-engine ARGS`` in a subprocess, whatever its exit code; ``env`` added."""
+    return subprocess.run(
+        cli_command(*args),
         cwd=cwd,
-        env=_env(),
+        env=cli_env(**env),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``run_cli`` that must succeed."""
+    result = run_cli(*args, cwd=cwd)
     assert result.returncode == 0, result.stderr
     return result
-
-
-def _env() -> dict[str, str]:
-    # The engine's data folders are found from the checkout, not from the working directory.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTENT_ENGINE_")}
-    return env | {"CONTENT_ENGINE_HOME": str(ROOT), "PYTHONUNBUFFERED": "1"}
 
 
 def free_port() -> int:
@@ -63,11 +76,11 @@ def serve(db_url: str, tmp_path: Path, *extra: str) -> Iterator[Server]:
     """A running ``serve``; waits (bounded) until /healthz answers, stops it whatever happens."""
     port = free_port()
     log = tmp_path / f"serve-{port}.log"
-    command = [sys.executable, "-m", "content_engine", "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--db", db_url, *extra]
+    command = cli_command("serve", "--host", "127.0.0.1", "--port", str(port), "--db", db_url)
+    command += extra
     with log.open("wb") as err:
         process = subprocess.Popen(
-            command, cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=err
+            command, cwd=tmp_path, env=cli_env(), stdout=subprocess.DEVNULL, stderr=err
         )
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:

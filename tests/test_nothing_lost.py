@@ -16,7 +16,6 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,21 +35,12 @@ from content_engine.settings import OPTIONS, Settings
 from content_engine.store import Repository
 from content_engine.web import create_app
 from tests.engine_factory import ROOT, SAMPLE, copy_sample, make_engine, write_files
+from tests.servers import cli_command, cli_env, run_cli
 from tests.web.test_serve import serve
 
 pytestmark = pytest.mark.slow
 
 LOCKED = "error: the database is locked by another writer; try again"
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """The environment of a CLI subprocess: the checkout's data folders, no stray settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTENT_ENGINE_")}
-    return env | {"CONTENT_ENGINE_HOME": str(ROOT), "PYTHONUNBUFFERED": "1"} | extra
-
-
-def cli_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "content_engine", *args]
 
 
 def last_line(text: str) -> str:
@@ -314,15 +304,7 @@ def test_import_killed_inside_its_transaction_changes_nothing(
 
     if make_url(url).get_backend_name() == "sqlite":
         assert integrity_check(url) == "ok"
-    done = subprocess.run(
-        cli_command("import", str(big_library), "--db", url),
-        cwd=tmp_path,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_cli("import", str(big_library), "--db", url, cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     assert last_line(done.stderr).startswith(f"revision {revision + 1}: "), done.stderr
     final_revision, final = state_of(url)
@@ -369,14 +351,14 @@ def test_the_sqlite_wait_is_a_setting(raw: str, seconds: float) -> None:
 def test_a_bad_sqlite_wait_is_one_clear_error(raw: str, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="CONTENT_ENGINE_SQLITE_TIMEOUT must be a number"):
         Settings.from_env({"CONTENT_ENGINE_SQLITE_TIMEOUT": raw})
-    result = subprocess.run(
-        cli_command("import", str(SAMPLE), "--db", f"sqlite:///{tmp_path / 'x.db'}"),
+    result = run_cli(
+        "import",
+        str(SAMPLE),
+        "--db",
+        f"sqlite:///{tmp_path / 'x.db'}",
         cwd=tmp_path,
-        env=cli_env(CONTENT_ENGINE_SQLITE_TIMEOUT=raw),
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
+        CONTENT_ENGINE_SQLITE_TIMEOUT=raw,
     )
     assert result.returncode == 2
     assert result.stderr.startswith("error: CONTENT_ENGINE_SQLITE_TIMEOUT must be a number")
@@ -404,17 +386,21 @@ def test_import_on_a_locked_database_fails_with_one_clear_line(
     sqlite_url: str, changed_library: Path, tmp_path: Path
 ) -> None:
     revision, library = state_of(sqlite_url)
+
+    def import_changed() -> subprocess.CompletedProcess[str]:
+        return run_cli(
+            "import",
+            str(changed_library),
+            "--db",
+            sqlite_url,
+            cwd=tmp_path,
+            timeout=60,
+            CONTENT_ENGINE_SQLITE_TIMEOUT="1",
+        )
+
     with write_locked(sqlite_url):
         started = time.monotonic()
-        result = subprocess.run(
-            cli_command("import", str(changed_library), "--db", sqlite_url),
-            cwd=tmp_path,
-            env=cli_env(CONTENT_ENGINE_SQLITE_TIMEOUT="1"),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = import_changed()
         waited = time.monotonic() - started
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip() == LOCKED
@@ -423,15 +409,7 @@ def test_import_on_a_locked_database_fails_with_one_clear_line(
     assert integrity_check(sqlite_url) == "ok"
     assert state_of(sqlite_url) == (revision, library)
     # Once the other writer is gone, the same command goes through.
-    retry = subprocess.run(
-        cli_command("import", str(changed_library), "--db", sqlite_url),
-        cwd=tmp_path,
-        env=cli_env(CONTENT_ENGINE_SQLITE_TIMEOUT="1"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    retry = import_changed()
     assert retry.returncode == 0, retry.stderr
     assert state_of(sqlite_url)[0] == revision + 1
 
