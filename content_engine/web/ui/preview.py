@@ -17,7 +17,7 @@ from markupsafe import Markup
 from ...engine import Engine
 from ...errors import InvalidContext, NotFound, RenderError
 from ...locales import text_direction
-from ...models import Block, Context, Library
+from ...models import Block, Component, Context, Library, Publication
 from ...rendering.html import inline_assets, load_theme
 from ...selection import Selection
 from ..schemas import ComponentId, PublicationId
@@ -109,17 +109,14 @@ def component_preview(page: EditorPage, component_id: ComponentId, reader: Reade
         raise NotFound(f"unknown component {component_id!r}")
     context, errors, reader = _reader(page, reader, library)
     preview = preview_block(page.engine, component_id, context) if context else None
-    return page.render(
-        "preview.html",
-        422 if errors else 200,
-        section="library",
+    return _preview_page(
+        page,
+        library,
+        reader,
+        errors,
+        preview,
+        f"/components/{component_id}/preview",
         component=component,
-        publication=None,
-        reader=reader,
-        errors=errors,
-        preview=preview,
-        settings=library.settings,
-        action=f"/components/{component_id}/preview",
     )
 
 
@@ -137,17 +134,40 @@ def publication_preview(
         if context
         else None
     )
+    return _preview_page(
+        page,
+        library,
+        reader,
+        errors,
+        preview,
+        f"/publications/{publication_id}/preview",
+        publication=publication,
+    )
+
+
+def _preview_page(
+    page: Page,
+    library: Library,
+    reader: ReaderDraft,
+    errors: dict[str, str],
+    preview: object,
+    action: str,
+    *,
+    component: Component | None = None,
+    publication: Publication | None = None,
+) -> Response:
+    """The preview page of a component or a publication: the reader form, then the preview."""
     return page.render(
         "preview.html",
         422 if errors else 200,
         section="library",
-        component=None,
+        component=component,
         publication=publication,
         reader=reader,
         errors=errors,
         preview=preview,
         settings=library.settings,
-        action=f"/publications/{publication_id}/preview",
+        action=action,
     )
 
 
