@@ -4,31 +4,59 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 CE      := $(VENV)/bin/content-engine
 STAMP   := $(VENV)/.installed
+LOCK    := requirements.lock
 OUT     ?= out
 PORT    ?= 8000
 export CONTENT_ENGINE_DB ?= sqlite:///content-engine.db
 
-.PHONY: setup sysdeps benchdeps bench bench-smoke run samples test check format clean soak
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev,pg]"
+.PHONY: setup lock sysdeps testdeps benchdeps bench bench-smoke run samples test check format clean soak
+
+# The venv is exactly the lock file: every package, direct and transitive, pinned with hashes.
+$(STAMP): $(LOCK) pyproject.toml
+	$(PYTHON) -m venv --clear $(VENV)
+	$(PY) -m pip install -q --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	@touch $(STAMP)
+
+# Refresh the lock from pyproject.toml's ranges (then `make test`): uv resolves for every
+# platform and records hashes; the result installs with plain pip.
+lock:
+	@[ -x $(VENV)/bin/uv ] || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q uv; }
+	printf 'setuptools>=68\nwheel\n' | $(VENV)/bin/uv pip compile pyproject.toml - \
+	  --extra dev --extra pg --universal --python-version 3.11 --generate-hashes --upgrade \
+	  --custom-compile-command "make lock" -q -o $(LOCK)
 
 setup: sysdeps $(STAMP)
 
-# WeasyPrint silently renders ~5x slower without HarfBuzz's subsetter; install it where we can.
+# Debian packages the project needs beyond Python are installed where we can (root with
+# apt-get); elsewhere a warning says what is missing.
+CAN_APT := $(shell [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && echo 1)
+# $(call apt_install,PACKAGES,WHY,WITHOUT-THEM)
+define apt_install
+if [ "$(CAN_APT)" = 1 ]; then \
+  echo "installing $(1) ($(2))"; \
+  apt-get install -y -q $(1) >/dev/null 2>&1 || \
+    { apt-get update -q >/dev/null && apt-get install -y -q $(1) >/dev/null; }; \
+else \
+  echo "warning: missing $(1): $(3)"; \
+fi
+endef
+
+# WeasyPrint silently renders ~5x slower without HarfBuzz's subsetter.
 sysdeps:
-	@if ! ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing libharfbuzz-subset0 (fast PDF font subsetting)"; \
-	    (apt-get install -y -q libharfbuzz-subset0 >/dev/null 2>&1 || \
-	     (apt-get update -q >/dev/null && apt-get install -y -q libharfbuzz-subset0 >/dev/null)); \
-	  else \
-	    echo "warning: libharfbuzz-subset0 is missing: PDFs will render about 5x slower"; \
-	  fi; \
-	fi
+	@ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || \
+	  { $(call apt_install,libharfbuzz-subset0,fast PDF font subsetting,PDFs render about 5x slower); }
+
+# Fonts for the PDFs and Debian's Chromium for the browser tests (Playwright drives it; it cannot
+# fetch a browser itself). Where they could be installed, a browser test that finds no Chromium
+# fails instead of skipping.
+testdeps:
+	@need=""; \
+	fc-list 2>/dev/null | grep -qi dejavu || need="$$need fonts-dejavu-core"; \
+	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	[ -z "$$need" ] || { $(call apt_install,$$need,fonts and the browser for the tests,the browser tests are skipped); }
 
 # Benchmarks against the bare tools (benchmarks/run.py): under 10 minutes, appends RESULTS.md.
 bench: setup benchdeps
@@ -40,14 +68,8 @@ bench-smoke: setup benchdeps
 
 # The HTTP benchmark needs wrk (Debian package); without it that benchmark is left out.
 benchdeps:
-	@if ! command -v wrk >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing wrk (HTTP load generator for the benchmarks)"; \
-	    (apt-get install -y -q wrk >/dev/null 2>&1 || \
-	     (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)); \
-	  fi; \
-	  command -v wrk >/dev/null || echo "warning: wrk is missing: the HTTP benchmark is left out"; \
-	fi
+	@command -v wrk >/dev/null || \
+	  { $(call apt_install,wrk,HTTP load generator for the benchmarks,the HTTP benchmark is left out); }
 
 # A real server under a mixed loopback load (blocks, renders, editor writes) for SOAK_SECONDS:
 # zero errors, no document mixing two library revisions, RSS growth under 10 % after warm-up.
@@ -87,8 +109,8 @@ samples:
 	  items = ''.join(f'<li><a href=\"{p.name}\">{p.name}</a></li>' for p in sorted(o.iterdir()) if p.name != 'index.html'); \
 	  (o / 'index.html').write_text(f'<!DOCTYPE html><meta charset=utf-8><title>content-engine samples</title><h1>Samples</h1><ul>{items}</ul>')"
 
-test: setup check
-	$(PY) -m pytest
+test: setup testdeps check
+	CONTENT_ENGINE_REQUIRE_BROWSER=$(CAN_APT) $(PY) -m pytest
 
 # Style and types: ruff, and mypy --strict on the package.
 check: setup

@@ -18,16 +18,6 @@ from .errors import InvalidContext
 MAX_TAG_LENGTH = 35
 _TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 
-# CLDR 45 parentLocales entries whose parent is root ("und"). Babel's ``parent_exceptions``
-# drops these, so a naive walk goes zh-Hant-TW -> zh-Hant -> zh and serves Simplified Chinese.
-ROOT_PARENTED = frozenset(
-    """az-Arab az-Cyrl bal-Latn blt-Latn bm-Nkoo bs-Cyrl byn-Latn cu-Glag dje-Arab dyo-Arab en-Dsrt
-    en-Shaw ff-Adlm ff-Arab ha-Arab iu-Latn kk-Arab ks-Deva ku-Arab kxv-Deva kxv-Orya
-    kxv-Telu ky-Arab ky-Latn ml-Arab mn-Mong mni-Mtei ms-Arab pa-Arab sat-Deva sd-Deva
-    sd-Khoj sd-Sind shi-Latn so-Arab sr-Latn sw-Arab tg-Arab ug-Cyrl uz-Arab uz-Cyrl
-    vai-Latn wo-Arab yo-Arab yue-Hans zh-Hant""".split()
-)
-
 _RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "ps", "sd", "ug", "yi", "dv", "ckb", "syr"})
 
 
@@ -64,28 +54,102 @@ def normalize_tag(tag: str) -> str:
 
 @lru_cache(maxsize=1)
 def known_languages() -> frozenset[str]:
-    """Language subtags CLDR knows (about 660); private use (qaa–qtz) is allowed besides."""
+    """Language subtags CLDR knows (named, with a locale, or with likely subtags); private
+    use (qaa–qtz) is allowed besides."""
     from babel.localedata import locale_identifiers
 
-    names = Locale.parse("en").languages
-    return frozenset(names) | {identifier.split("_")[0] for identifier in locale_identifiers()}
+    names = set(Locale.parse("en").languages)
+    names |= {identifier.split("_")[0] for identifier in locale_identifiers()}
+    names |= {identifier.split("_")[0] for identifier in get_global("likely_subtags")}
+    names.discard("und")
+    return frozenset(names)
 
 
-def _babel_parent(tag: str) -> str | None:
-    parent = get_global("parent_exceptions").get(tag.replace("-", "_"))
-    return parent.replace("_", "-") if parent else None
+def cldr_version() -> str:
+    """The CLDR release whose data the installed Babel carries (locked: see requirements.lock)."""
+    return str(get_global("cldr")["version"])
+
+
+def _is_script(subtag: str) -> bool:
+    return len(subtag) == 4 and subtag.isalpha()
+
+
+def _likely(identifier: str) -> list[str] | None:
+    """CLDR's likely subtags of a Babel identifier (``zh_TW`` -> ``[zh, Hant, TW]``)."""
+    found = get_global("likely_subtags").get(identifier)
+    return found.split("_") if found else None
+
+
+@lru_cache(maxsize=1024)
+def likely_script(language: str) -> str | None:
+    """The script a language is written in when nothing says otherwise (``sr`` -> ``Cyrl``)."""
+    subtags = _likely(language)
+    return subtags[1] if subtags and len(subtags) > 1 and _is_script(subtags[1]) else None
+
+
+@lru_cache(maxsize=1)
+def multi_script_languages() -> frozenset[str]:
+    """Languages written in more than one script, by CLDR's data: those with a locale of an
+    explicit script (``sr_Latn``) or whose likely script depends on the region (``zh_TW``)."""
+    from babel.localedata import locale_identifiers
+
+    found = {
+        parts[0]
+        for parts in (identifier.split("_") for identifier in locale_identifiers())
+        if len(parts) > 1 and _is_script(parts[1])
+    }
+    for identifier, likely in get_global("likely_subtags").items():
+        parts, subtags = identifier.split("_"), likely.split("_")
+        if len(parts) == 2 and len(subtags) > 1 and subtags[1] != likely_script(parts[0]):
+            found.add(parts[0])
+    found.discard("und")
+    return frozenset(found)
+
+
+@lru_cache(maxsize=4096)
+def with_likely_script(tag: str) -> str:
+    """A canonical tag of a multi-script language with CLDR's likely script put in where it
+    names none (``zh-TW`` -> ``zh-Hant-TW``, ``sr-ME`` -> ``sr-Latn-ME``); else the tag."""
+    parts = tag.split("-")
+    language = parts[0]
+    if (len(parts) > 1 and _is_script(parts[1])) or language not in multi_script_languages():
+        return tag
+    region = parts[1] if len(parts) > 1 and (len(parts[1]) == 2 or parts[1].isdigit()) else None
+    subtags = (_likely(f"{language}_{region}") if region else None) or _likely(language)
+    if not subtags or len(subtags) < 2 or not _is_script(subtags[1]):
+        return tag
+    return "-".join([language, subtags[1], *parts[1:]])
+
+
+@lru_cache(maxsize=1024)
+def _usual_script_locale(language: str) -> str | None:
+    """``zh-Hans`` for ``zh``: the CLDR locale of a multi-script language in its usual script,
+    where CLDR has one (``en-Latn`` is none)."""
+    from babel.localedata import locale_identifiers
+
+    script = likely_script(language)
+    if language not in multi_script_languages() or script is None:
+        return None
+    return f"{language}-{script}" if f"{language}_{script}" in locale_identifiers() else None
 
 
 @lru_cache(maxsize=4096)
 def parent_of(tag: str) -> str | None:
-    """The CLDR parent of a canonical tag, or ``None`` where the chain ends (root)."""
-    if tag in ROOT_PARENTED:
-        return None
-    explicit = _babel_parent(tag)
+    """The CLDR parent of a canonical tag, or ``None`` where the chain ends (root).
+
+    CLDR's explicit parents come first (``es-AR`` -> ``es-419``). A language with a script
+    other than its likely one has root as its parent (``zh-Hant``, ``sr-Latn``): CLDR states
+    that as a rule of its data (before CLDR 46 as explicit entries), so it is derived here from
+    the likely subtags rather than listed.
+    """
+    babel_id = tag.replace("-", "_")
+    explicit = get_global("parent_exceptions").get(babel_id)
     if explicit:
-        return explicit
+        return str(explicit).replace("_", "-")
     parts = tag.split("-")
     if len(parts) == 1:
+        return None
+    if len(parts) == 2 and _is_script(parts[1]) and parts[1] != likely_script(parts[0]):
         return None
     parts.pop()
     # A trailing singleton (x, u, t...) goes together with the subtag it orphans.
@@ -96,10 +160,25 @@ def parent_of(tag: str) -> str | None:
 
 @lru_cache(maxsize=4096)
 def language_chain(tag: str) -> tuple[str, ...]:
-    """The tag and its parents, most specific first (no library default appended)."""
+    """The tag and its parents, most specific first (no library default appended).
+
+    A tag without a script of a multi-script language goes through its likely script first,
+    so ``zh-TW`` is Traditional all the way: ``zh-TW``, ``zh-Hant-TW``, ``zh-Hant``. One in the
+    usual script meets that script's locale before the bare language: ``zh-CN``, ``zh-Hans``,
+    ``zh``.
+    """
+    language = tag.split("-")[0]
+    scripted = with_likely_script(tag)
+    usual = _usual_script_locale(language)
     chain = [tag]
+    if scripted != tag and scripted.split("-")[1] != likely_script(language):
+        chain.append(scripted)  # zh-TW: on through zh-Hant-TW's parents, never zh
+    elif scripted != tag and usual and tag != language:
+        chain += [scripted, parent_of(tag) or language]  # zh-CN: zh-Hans-CN, then zh-CN's own
     while (parent := parent_of(chain[-1])) is not None and parent not in chain:
         chain.append(parent)
+    if usual and usual not in chain and language in chain:
+        chain.insert(chain.index(language) or 1, usual)
     return tuple(chain)
 
 
@@ -123,7 +202,7 @@ def range_matches(language_range: str, tag: str) -> bool:
 
 def text_direction(tag: str) -> str:
     """``rtl`` for right-to-left scripts, else ``ltr``."""
-    parts = normalize_tag(tag).split("-")
+    parts = with_likely_script(normalize_tag(tag)).split("-")
     if len(parts) > 1 and parts[1] in {"Arab", "Hebr", "Thaa", "Syrc", "Nkoo", "Adlm", "Rohg"}:
         return "rtl"
     if len(parts) > 1 and len(parts[1]) == 4 and parts[1].isalpha():

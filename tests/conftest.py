@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import make_url
@@ -55,3 +56,12 @@ def make_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Call
 def db_url(make_db_url: Callable[[], str]) -> str:
     """The URL of one fresh, empty database (SQLite file, or PostgreSQL when enabled)."""
     return make_db_url()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium (Playwright's ``Browser``); see tests/browser.py."""
+    from tests.browser import chromium
+
+    with chromium() as launched:
+        yield launched

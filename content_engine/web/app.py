@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine import Engine
 from ..settings import Settings
-from . import editors, errors, touchpoints, ui
+from . import apidocs, editors, errors, touchpoints, ui
 from .auth import VerifiedKeys
 from .errors import ApiError, error_body
 from .fastpath import BlockFastPath
@@ -174,8 +174,11 @@ def create_app(
         version="1",
         lifespan=lifespan,
         dependencies=[Depends(reject_unknown_query)],
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
+    apidocs.install(app)
     app.include_router(touchpoints.router)
     app.include_router(editors.router)
     app.include_router(ui.router)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from babel.core import get_global
+from babel.localedata import locale_identifiers
 
 from content_engine.errors import InvalidContext
 from content_engine.locales import (
-    ROOT_PARENTED,
+    cldr_version,
     fallback_chain,
+    likely_script,
+    multi_script_languages,
     normalize_tag,
     parent_of,
     range_matches,
@@ -57,6 +62,14 @@ def test_normalize_tag_rejects(bad: str) -> None:
         ("zh-Hant-MO", ["zh-Hant-MO", "zh-Hant-HK", "zh-Hant", "en"]),
         ("zh-Hans-CN", ["zh-Hans-CN", "zh-Hans", "zh", "en"]),
         ("sr-Latn-RS", ["sr-Latn-RS", "sr-Latn", "en"]),
+        # CONTRACT 1: a tag without a script takes CLDR's likely script first.
+        ("zh-TW", ["zh-TW", "zh-Hant-TW", "zh-Hant", "en"]),
+        ("zh-HK", ["zh-HK", "zh-Hant-HK", "zh-Hant", "en"]),
+        ("zh-MO", ["zh-MO", "zh-Hant-MO", "zh-Hant-HK", "zh-Hant", "en"]),
+        ("zh-CN", ["zh-CN", "zh-Hans-CN", "zh-Hans", "zh", "en"]),
+        ("sr-ME", ["sr-ME", "sr-Latn-ME", "sr-Latn", "en"]),
+        ("uz-AF", ["uz-AF", "uz-Arab-AF", "uz-Arab", "en"]),
+        ("pa-PK", ["pa-PK", "pa-Arab-PK", "pa-Arab", "en"]),
         ("de_at", ["de-AT", "de", "en"]),
     ],
 )
@@ -68,14 +81,89 @@ def test_fallback_chain_ends_with_library_default() -> None:
     assert fallback_chain("fr-CA", "de") == ("fr-CA", "fr", "de")
 
 
-def test_parents_agree_with_cldr_45() -> None:
-    """Every explicit parent in CLDR 45 (unicode-org/cldr-json, Unicode License) is honoured."""
+def test_readme_names_the_cldr_release_in_use() -> None:
+    """Locale data is a version: the locked Babel's CLDR is the one README promises."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"CLDR {cldr_version()}" in readme
+
+
+def test_explicit_parents_follow_the_pinned_cldr() -> None:
+    """Every parentLocales entry of the CLDR the locked Babel carries is honoured."""
+    parents = get_global("parent_exceptions")
+    assert len(parents) > 100
+    for child, parent in parents.items():
+        assert parent_of(normalize_tag(child)) == normalize_tag(parent), child
+
+
+def _script_locales() -> list[tuple[str, str]]:
+    """``(language, script)`` of every CLDR locale that names a script (``sr_Latn``)."""
+    found = set()
+    for identifier in locale_identifiers():
+        parts = identifier.split("_")
+        if len(parts) > 1 and len(parts[1]) == 4:
+            found.add((parts[0], parts[1]))
+    return sorted(found)
+
+
+def test_a_script_other_than_the_usual_one_has_root_as_parent() -> None:
+    """CLDR's rule (stated as data entries up to CLDR 45): ``zh-Hant``'s parent is root."""
+    explicit = get_global("parent_exceptions")
+    cases = [
+        (lang, script) for lang, script in _script_locales() if f"{lang}_{script}" not in explicit
+    ]
+    assert ("zh", "Hant") in cases and ("sr", "Latn") in cases
+    for language, script in cases:
+        expected = None if script != likely_script(language) else language
+        assert parent_of(f"{language}-{script}") == expected, (language, script)
+
+
+def test_cldr_45_root_parents_still_end_the_chain() -> None:
+    """CLDR 45's explicit "parent is root" entries (unicode-org/cldr-json, Unicode License) all
+    end the language part of the chain under the pinned data too."""
     table = testdata.load_json("locale/cldr45_parentLocales.json")
     parents = table["supplemental"]["parentLocales"]["parentLocale"]
-    assert {k for k, v in parents.items() if v == "und"} == ROOT_PARENTED
-    for child, parent in parents.items():
-        expected = None if parent == "und" else parent
-        assert parent_of(normalize_tag(child)) == expected, child
+    rooted = [child for child, parent in parents.items() if parent == "und"]
+    assert "zh-Hant" in rooted
+    for child in rooted:
+        assert fallback_chain(child, None) == (normalize_tag(child),), child
+
+
+def _likely_scripts_by_region() -> list[tuple[str, str]]:
+    """``(tag, likely form)`` from the pinned CLDR's likely subtags, for every region-bound
+    entry of a multi-script language (``zh_TW`` -> ``zh_Hant_TW``)."""
+    cases = []
+    for identifier, likely in get_global("likely_subtags").items():
+        parts, subtags = identifier.split("_"), likely.split("_")
+        regional = len(parts) == 2 and len(parts[1]) == 2
+        scripted = len(subtags) == 3 and len(subtags[1]) == 4
+        if regional and scripted and parts[0] in multi_script_languages():
+            cases.append((f"{parts[0]}-{parts[1]}", "-".join(subtags)))
+    return sorted(cases)
+
+
+def test_likely_scripts_table_from_the_pinned_cldr() -> None:
+    """A region-bound tag of a multi-script language goes through its likely script; where that
+    is not the language's usual script, the chain never reaches the bare language (which is
+    written in the usual one): zh-TW and zh-HK are never served Simplified zh."""
+    cases = _likely_scripts_by_region()
+    assert ("zh-TW", "zh-Hant-TW") in cases and ("zh-HK", "zh-Hant-HK") in cases
+    assert len(cases) > 20
+    for tag, likely in cases:
+        canonical = normalize_tag(tag)
+        chain = fallback_chain(canonical, None)
+        language, script = likely.split("-")[:2]
+        if script != likely_script(language):
+            assert chain[1] == likely, (tag, chain)
+            assert language not in chain, (tag, chain)
+            assert all(t.split("-")[1:2] != [likely_script(language)] for t in chain[1:]), chain
+        else:
+            assert likely in chain or chain[0] == likely, (tag, chain)
+
+
+def test_text_direction_follows_the_likely_script() -> None:
+    assert text_direction("pa-PK") == "rtl"  # Punjabi in Pakistan is written in Arabic script
+    assert text_direction("pa-IN") == "ltr"
+    assert text_direction("uz-AF") == "rtl"
 
 
 def test_lookup_fallback_pattern_drops_orphaned_singletons() -> None:

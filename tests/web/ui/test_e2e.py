@@ -5,7 +5,8 @@ An editor signs in, finds a component, saves a body with an XHTML error and sees
 with its line and column, fixes it, meets a colleague's concurrent save, previews the block as
 two readers, publishes, and the reader API then serves the new version. With
 ``CE_SCREENSHOTS=1`` the main screens are saved to ``docs/screenshots/`` (CI leaves the tracked
-files alone). Skipped only when ``/usr/bin/chromium`` is missing.
+files alone). The ``browser`` fixture (tests/browser.py) skips only where Chromium could not
+be installed.
 """
 
 from __future__ import annotations
@@ -27,15 +28,6 @@ from tests.servers import serve
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-# The sandbox needs privileges CI's container lacks; the rest keeps Chromium from phoning home.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 WIDE = {"width": 1280, "height": 800}
 HTTP_STATUS_NOTE = "Failed to load resource: the server responded with a status of 4"
@@ -69,20 +61,6 @@ def server(tmp_path: Path) -> Iterator[Server]:
         reader_key = engine.repository.create_key("reader", "e2e reader")[1]
     with serve(db_url, tmp_path) as running:
         yield Server(running.url, editor_key, reader_key, running.stderr)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 class Screens:
