@@ -112,11 +112,12 @@ samples:
 test: setup testdeps check
 	CONTENT_ENGINE_REQUIRE_BROWSER=$(CAN_APT) $(PY) -m pytest
 
-# Style and types: ruff, and mypy --strict on the package.
+# Style and types: ruff, mypy --strict on the package, and the core's purity (import-linter).
 check: setup
 	$(VENV)/bin/ruff check content_engine tests benchmarks
 	$(VENV)/bin/ruff format --check content_engine tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 format: setup
 	$(VENV)/bin/ruff format content_engine tests benchmarks
