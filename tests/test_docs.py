@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import html
+import itertools
 import json
 import re
 import shlex
@@ -30,6 +32,7 @@ from fastapi.routing import APIRoute
 
 from content_engine.cli import app as cli_app
 from content_engine.cli import main
+from content_engine.formatting import FILTERS
 from content_engine.library import load_library
 from content_engine.models import parse_context
 from content_engine.web import create_app
@@ -41,7 +44,7 @@ from content_engine.web.schemas import (
     RenderIn,
     VariantIn,
 )
-from tests.engine_factory import ROOT, SAMPLE, make_engine
+from tests.engine_factory import ROOT, SAMPLE, make_engine, write_files
 from tests.servers import serve
 
 DOCS = ROOT / "docs"
@@ -310,6 +313,71 @@ def test_the_cli_examples_run_on_the_sample_library(
         assert code == 0, f"{call.line}\n{err.decode()}"
         ran += 1
     assert ran >= 15
+
+
+def output_examples(markdown: str) -> Iterator[tuple[Invocation, str]]:
+    """A ``sh`` block of one command followed straight away by a plain block: its output."""
+    fences = list(_FENCE.finditer(markdown))
+    for command, output in itertools.pairwise(fences):
+        if command.group(1).strip() != "sh" or output.group(1).strip():
+            continue
+        if markdown[command.end() : output.start()].strip():
+            continue
+        lines = [line for line in command.group(2).splitlines() if line.strip()]
+        call = invocation(lines[0]) if len(lines) == 1 else None
+        if call is not None:
+            yield call, output.group(2)
+
+
+def test_printed_outputs_are_what_the_command_prints(
+    db_url: str, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """Shown output, line by line and in order; a ``...`` line stands for lines left out."""
+    assert main(["import", str(SAMPLE), "--db", db_url]) == 0
+    examples = [example for page in REFERENCE for example in output_examples(text(page))]
+    assert examples, "no command with its output was found"
+    for call, shown in examples:
+        capsysbinary.readouterr()
+        assert main([*call.path, *call.args, "--db", db_url]) == 0, call.line
+        printed = capsysbinary.readouterr().out.decode().splitlines()
+        position = 0
+        for line in shown.splitlines():
+            if line.strip() == "...":
+                continue
+            assert line in printed[position:], f"{call.line}: {line!r} not printed (in order)"
+            position = printed.index(line, position) + 1
+
+
+FILTER_ROW = re.compile(r"^\| `(\w+)[^|]*\| `(\{\{.*?\}\})` \| `([^`]+)`", re.M)
+
+
+def test_the_filter_examples_print_what_the_table_says(db_url: str, tmp_path: Path) -> None:
+    """The table of filters in bodies.md, rendered through a library for a de-AT reader."""
+    rows = [
+        (name, expression.replace("\\|", "|"), shown)
+        for name, expression, shown in FILTER_ROW.findall(text(DOCS / "bodies.md"))
+    ]
+    assert {name for name, _, _ in rows} == set(FILTERS), "every filter has its example"
+    body = "".join(f'<p id="f{i}">{expression}</p>\n' for i, (_, expression, _) in enumerate(rows))
+    library = write_files(
+        tmp_path / "library",
+        {
+            "library.yaml": "default_locale: en\nlocales: [de-AT]\n",
+            "snippets/doc.filters/component.yaml": "type: snippet\n",
+            "snippets/doc.filters/default.html": body,
+        },
+    )
+    example = json.loads(text(DOCS / "examples" / "service-call.json"))
+    context = parse_context({**example, "at": "2026-11-23T10:00:00Z"})
+    with make_engine(db_url) as engine:
+        engine.import_library(library)
+        block = engine.block("doc.filters", context)
+    assert block.warnings == []
+    printed = dict(re.findall(r'<p id="f(\d+)">(.*?)</p>', block.html))
+    for i, (name, expression, shown) in enumerate(rows):
+        # CLDR puts no-break spaces where the table shows plain ones.
+        got = html.unescape(printed[str(i)]).replace("\xa0", " ").replace("\u202f", " ")
+        assert got == shown, f"{name}: {expression} prints {got!r}, the table says {shown!r}"
 
 
 # --- HTTP ----------------------------------------------------------------------------------
