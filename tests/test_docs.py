@@ -2,11 +2,12 @@
 
 - ``docs/cli.md``: every command of the typer app has a section, every option of a command is
   in its section, and every ``--option`` the page names (tables, synopses, examples, prose)
-  is an option of the command it is given to; the ``sh`` examples run against the sample
-  library and exit 0.
+  is an option of the command it is given to.
 - ``docs/http.md``: every ``METHOD /path`` named in the docs is a route of the app, every
   ``/v1`` route is documented, and the ``curl`` examples run against a real server with the
   status they state (``# 412: ...`` above a command), else a success.
+- The reference pages' ``content-engine`` examples run against the sample library and exit 0;
+  output they show is what the command prints; the filter table prints what it says.
 - Every page: JSON examples parse (contexts and request bodies validate too), the component
   and publication ids the examples use exist in ``components/``, relative links resolve.
 """
@@ -293,7 +294,7 @@ def runnable(call: Invocation, out: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_the_cli_examples_run_on_the_sample_library(
+def test_the_cli_examples_of_every_page_run_on_the_sample_library(
     db_url: str,
     tmp_path: Path,
     capsysbinary: pytest.CaptureFixture[bytes],
@@ -302,7 +303,7 @@ def test_the_cli_examples_run_on_the_sample_library(
     monkeypatch.chdir(ROOT)  # examples name components/ and docs/examples/ from the checkout
     assert main(["import", str(SAMPLE), "--db", db_url]) == 0
     ran = 0
-    for call in invocations(CLI_MD, langs=("sh",)):
+    for call in (c for page in REFERENCE for c in invocations(text(page), langs=("sh",))):
         # serve runs until stopped and batch starts worker processes: their examples are
         # checked for their options above, and both commands have tests of their own.
         if call.path[:1] in (("serve",), ("batch",)) or not call.line.startswith("content-"):
