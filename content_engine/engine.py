@@ -332,7 +332,7 @@ class Engine:
             return None
         block = state.blocks.get(component_id, self._reader(state, context, preview))
         if block is not None and strict:
-            if not state.vocabulary.gathered:
+            if not state.vocabulary.settled(context):
                 return None
             state.vocabulary.check(context, strict=True)
         return block

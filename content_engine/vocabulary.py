@@ -143,19 +143,21 @@ class Vocabulary:
             self._known = known  # computed twice at worst, never half-written
         return known
 
-    @property
-    def gathered(self) -> bool:
-        """Whether ``unknown`` answers every context without reading bodies."""
-        return self._known is not None
+    def settled(self, context: Context) -> bool:
+        """Whether ``unknown`` answers for ``context`` without reading any body."""
+        return self._known is not None or not self._undeclared(context)
 
-    def unknown(self, context: Context) -> list[UnknownValue]:
-        """The values of ``context`` outside the vocabulary, in field order."""
-        outside = [
+    def _undeclared(self, context: Context) -> list[tuple[str, str]]:
+        return [
             (dimension, value)
             for dimension, value in dict.fromkeys(_values(context))
             if value not in self._declared_sets[dimension]
             and not (dimension == "region" and is_country(value))
         ]
+
+    def unknown(self, context: Context) -> list[UnknownValue]:
+        """The values of ``context`` outside the vocabulary, in field order."""
+        outside = self._undeclared(context)
         if not outside:
             return []
         known = self.known()

@@ -140,10 +140,13 @@ def test_bodies_are_read_only_for_a_value_outside_what_the_settings_declare() ->
         return inline(component, variant)
 
     vocabulary = Vocabulary(LIB, counting)
-    vocabulary.check(context(role="buyer", region="JP", channel="web"), strict=True)
-    assert read == [] and not vocabulary.gathered
+    declared = context(role="buyer", region="JP", channel="web")
+    vocabulary.check(declared, strict=True)
+    assert read == [] and vocabulary.settled(declared)
+    assert not vocabulary.settled(context(channel="fax"))
     vocabulary.check(context(channel="fax"), strict=True)
-    assert sorted(read) == ["base", "inline", "pro"] and vocabulary.gathered
+    assert sorted(read) == ["base", "inline", "pro"]
+    assert vocabulary.settled(context(channel="pigeon"))
     vocabulary.check(context(channel="pigeon"), strict=False)
     assert len(read) == 3, "gathered once per library state"
 
