@@ -293,10 +293,6 @@ class Engine:
 
     # --- selection and assembly -------------------------------------------------------------
 
-    def vocabulary(self) -> Vocabulary:
-        """The roles, regions, segments and channels the current library knows."""
-        return self._current().vocabulary
-
     def explain(
         self,
         component_id: str,

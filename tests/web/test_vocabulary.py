@@ -9,8 +9,11 @@ from typing import Any
 
 import httpx2
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from content_engine.web import touchpoints
+from content_engine.web.fastpath import without_strict
 from tests.engine_factory import SAMPLE
 from tests.servers import cli, serve
 from tests.web.conftest import Api
@@ -122,6 +125,47 @@ def test_strict_does_not_split_the_fast_path_s_key(api: Api, routed: list[str]) 
         assert (response.status_code, response.content) == (200, plain.content)
         assert response.headers["etag"] == plain.headers["etag"]
     assert routed == [], "one stored answer served them all"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (b"", (b"", False)),
+        (b"locale=en&strict=true", (b"locale=en", True)),
+        (b"strict=False&locale=en", (b"locale=en", False)),
+        (b"locale=en&strict=1&strict=0", (b"locale=en", True)),
+        (b"locale=en&strict=maybe", (b"locale=en&strict=maybe", True)),  # the route's 422
+        (b"strictly=1&strict", (b"strictly=1&strict", True)),
+        (b"segment=strict", (b"segment=strict", False)),
+    ],
+)
+def test_the_fast_path_key_leaves_strict_out(query: bytes, expected: tuple[bytes, bool]) -> None:
+    assert without_strict(query) == expected
+
+
+PARTS = st.lists(
+    st.tuples(
+        st.sampled_from([b"locale", b"role", b"strict", b"strictx", b"segment"]),
+        st.sampled_from([b"true", b"0", b"YES", b"off", b"x", b"strict", b""]),
+    ),
+    max_size=6,
+)
+
+
+@given(PARTS)
+def test_property_only_a_readable_strict_leaves_the_key(parts: list[tuple[bytes, bytes]]) -> None:
+    query = b"&".join(name + b"=" + value for name, value in parts)
+    kept, strict = without_strict(query)
+    readable = {b"true", b"0", b"yes", b"off"}
+    others = [
+        name + b"=" + value
+        for name, value in parts
+        if name != b"strict" or value.lower() not in readable
+    ]
+    assert kept == b"&".join(others)
+    assert strict == any(
+        name == b"strict" and value.lower() not in {b"0", b"off"} for name, value in parts
+    )
 
 
 def test_post_blocks_warns_per_block_and_refuses_the_whole_request_when_strict(
