@@ -42,9 +42,17 @@ class Failure:
 
 
 @dataclass
+class LineWarning:
+    line: int
+    message: str
+
+
+@dataclass
 class BatchReport:
     written: list[Path] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    # What the written documents' renders warned of (a value the library lacks, a slot left out).
+    warnings: list[LineWarning] = field(default_factory=list)
 
     def summary(self) -> str:
         return f"{len(self.written)} written, {len(self.failures)} failed"
@@ -91,19 +99,22 @@ def _start_worker(settings: Settings) -> None:
     _worker_engine = Engine(settings)
 
 
-def _render(publication: str, fmt: str, job: Job, target: str) -> tuple[int, str | None, str]:
-    """Render one job to ``target``; return (line, error code or None, message)."""
+Outcome = tuple[int, str | None, str, list[str]]
+
+
+def _render(publication: str, fmt: str, job: Job, target: str, strict: bool = False) -> Outcome:
+    """Render one job to ``target``; return (line, error code or None, message, warnings)."""
     try:
-        rendered = _worker_engine.render(publication, job.context, format=fmt)
+        rendered = _worker_engine.render(publication, job.context, format=fmt, strict=strict)
     except ContentEngineError as exc:
-        return job.line, exc.code, exc.message
+        return job.line, exc.code, exc.message, []
     except Exception as exc:  # one broken document must not end the batch
-        return job.line, "render_failed", f"{type(exc).__name__}: {exc}"
+        return job.line, "render_failed", f"{type(exc).__name__}: {exc}", []
     tmp = f"{target}.part"
     with open(tmp, "wb") as fh:
         fh.write(rendered.content)
     os.replace(tmp, target)  # never a half-written file under the final name
-    return job.line, None, target
+    return job.line, None, target, rendered.warnings
 
 
 def run_batch(
@@ -114,9 +125,13 @@ def run_batch(
     fmt: str,
     out_dir: Path,
     workers: int = 1,
+    strict: bool = False,
     on_progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> BatchReport:
-    """Render every context line; report progress as (done, total) and return the report."""
+    """Render every context line; report progress as (done, total) and return the report.
+
+    ``strict``: a line naming a value the library does not know fails (``unknown_value``).
+    """
     if fmt not in EXTENSIONS:
         raise InputError(f"unknown format {fmt!r}: use one of {', '.join(EXTENSIONS)}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -142,20 +157,27 @@ def run_batch(
         with ProcessPoolExecutor(
             max_workers=workers, initializer=_start_worker, initargs=(settings,)
         ) as pool:
-            futures: list[Future[tuple[int, str | None, str]]] = [
+            futures: list[Future[Outcome]] = [
                 pool.submit(
-                    _render, publication, fmt, job, str(out_dir / f"{job.name}.{EXTENSIONS[fmt]}")
+                    _render,
+                    publication,
+                    fmt,
+                    job,
+                    str(out_dir / f"{job.name}.{EXTENSIONS[fmt]}"),
+                    strict,
                 )
                 for job in jobs[start : start + per_round]
             ]
             for future in as_completed(futures):
-                line, code, message = future.result()
+                line, code, message, warnings = future.result()
                 if code is None:
                     report.written.append(Path(message))
+                    report.warnings += [LineWarning(line, w) for w in warnings]
                 else:
                     report.failures.append(Failure(line, code, message))
                 done += 1
                 on_progress(done, total)
     report.failures.sort(key=lambda f: f.line)
+    report.warnings.sort(key=lambda w: w.line)
     report.written.sort()
     return report

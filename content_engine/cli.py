@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover
 
 from . import Engine, Settings
 from .errors import ContentEngineError, InputError
+from .lint import WARNINGS
 from .models import Context, parse_context
 
 app = typer.Typer(
@@ -55,6 +56,14 @@ ContextFile = Annotated[
 ]
 At = Annotated[str | None, typer.Option("--at", help="ISO 8601 time to render for.")]
 Preview = Annotated[bool, typer.Option("--preview", help="Include drafts and variants in review.")]
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Refuse (exit 2) a role, region, segment or channel the library does not know, "
+        "instead of warning that it matched nothing.",
+    ),
+]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -88,6 +97,7 @@ class ReaderOptions:
     channel: str | None = None
     context: Path | None = None
     at: str | None = None
+    strict: bool = False
 
     def build(self) -> Context:
         """Merge ``--context FILE`` with the options: options override, segments add up."""
@@ -115,6 +125,7 @@ READER_OPTIONS: dict[str, Any] = {
     "channel": Channel,
     "context": ContextFile,
     "at": At,
+    "strict": StrictOption,
 }
 
 
@@ -145,7 +156,10 @@ def reader_command(name: str) -> Callable[[Callable[..., None]], Callable[..., N
         ]
         added = [
             inspect.Parameter(
-                n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=a
+                n,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=getattr(ReaderOptions, n, None),
+                annotation=a,
             )
             for n, a in READER_OPTIONS.items()
         ]
@@ -224,7 +238,9 @@ def render(
     """Assemble and render a publication for one reader."""
     with engine_for(db) as engine:
         ctx = reader.build()
-        result = engine.render(publication, ctx, format=format, preview=preview)
+        result = engine.render(
+            publication, ctx, format=format, preview=preview, strict=reader.strict
+        )
     warn(result.warnings)
     write_output(result.content, output, binary=format == "pdf")
 
@@ -243,7 +259,7 @@ def block(
         fail(f"unknown format {format!r} for block: use html or json")
     with engine_for(db) as engine:
         ctx = reader.build()
-        result = engine.block(component, ctx, preview=preview)
+        result = engine.block(component, ctx, preview=preview, strict=reader.strict)
     warn(result.warnings)
     if format == "json":
         data = result.model_dump(mode="json", include={"component", "variant", "version", "locale"})
@@ -267,7 +283,8 @@ def explain_(
         fail(f"unknown format {format!r} for explain: use text or json")
     with engine_for(db) as engine:
         ctx = reader.build()
-        selection = engine.explain(component, ctx, preview=preview)
+        selection = engine.explain(component, ctx, preview=preview, strict=reader.strict)
+    warn(selection.warnings)
     if format == "json":
         write_output(dump_json(selection.model_dump(mode="json")), output)
         return
@@ -286,7 +303,15 @@ def explain_(
     write_output(("\n".join(lines) + "\n").encode(), output)
 
 
-@app.command(name="lint")
+LINT_HELP = (
+    "Problems in the library; exit 1 if any is an error, ambiguous variants included. "
+    "Warnings never fail lint; they are: "
+    + "; ".join(f"{code}: {what}" for code, what in WARNINGS.items())
+    + "."
+)
+
+
+@app.command(name="lint", help=LINT_HELP)
 def lint_(
     path: Annotated[
         Path | None, typer.Argument(help="Lint this folder instead of the repository.")
@@ -294,7 +319,6 @@ def lint_(
     format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     db: DbOption = None,
 ) -> None:
-    """Problems in the library; exit 1 if there are any errors."""
     with engine_for(db) as engine:
         problems = engine.lint(path)
     if format == "json":
@@ -303,7 +327,12 @@ def lint_(
         for problem in problems:
             typer.echo(f"{problem.severity}: {problem}")
         errors = sum(p.severity == "error" for p in problems)
-        typer.echo(f"{errors} errors, {len(problems) - errors} warnings", err=True)
+        warnings = len(problems) - errors
+        typer.echo(
+            f"{errors} errors, {warnings} warnings"
+            + (f" (warnings do not fail lint: {', '.join(WARNINGS)})" if warnings else ""),
+            err=True,
+        )
     if any(p.severity == "error" for p in problems):
         raise typer.Exit(1)
 
@@ -469,6 +498,7 @@ def batch(
         str, typer.Option("--format", "-f", help="pdf, html, json or fragment.")
     ] = "pdf",
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    strict: StrictOption = False,
     db: DbOption = None,
 ) -> None:
     """Render a publication once per context line, with a progress bar; bad lines are reported
@@ -498,6 +528,7 @@ def batch(
                 fmt=format,
                 out_dir=out,
                 workers=workers,
+                strict=strict,
                 on_progress=progress,
             )
         except ContentEngineError as exc:
@@ -507,6 +538,8 @@ def batch(
         for failure in report.failures:
             fh.write(json.dumps(failure.__dict__, ensure_ascii=False) + "\n")
             typer.echo(f"line {failure.line}: {failure.code}: {failure.message}", err=True)
+    for warning in report.warnings:
+        typer.echo(f"line {warning.line}: warning: {warning.message}", err=True)
     typer.echo(f"{report.summary()} in {out}", err=True)
     if report.failures:
         raise typer.Exit(1)

@@ -17,11 +17,11 @@ from threading import Lock
 
 from .assembly import Assembler
 from .blockcache import BlockCache, dependence
-from .compile import CompiledBody, body_includes, compile_body
-from .conditions import Reader, RegionGroups, describe_context, make_reader
+from .compile import CompiledBody, body_conditions, body_includes, compile_body
+from .conditions import InlineCondition, Reader, RegionGroups, describe_context, make_reader
 from .coverage import CoverageReport, coverage
 from .editing import Editor
-from .errors import NotFound, RenderError
+from .errors import LibraryFormatError, NotFound, RenderError
 from .freshness import Freshness, Stamp
 from .i18n import Catalogs
 from .integrity import (
@@ -53,6 +53,7 @@ from .sandbox import BodySandbox
 from .selection import Selection, explain
 from .settings import Settings
 from .store import ImportReport, Repository
+from .vocabulary import Vocabulary
 
 MAX_COMPILED = 50_000
 
@@ -74,6 +75,7 @@ class _State:
     library: Library
     assembler: Assembler
     groups: RegionGroups
+    vocabulary: Vocabulary
     checked: Stamp  # when ``revision`` was last confirmed current
     blocks: BlockCache = field(default_factory=BlockCache)
 
@@ -103,6 +105,7 @@ class Engine:
         self.catalogs = Catalogs(settings.locales_dir)
         self._compiled: dict[tuple[str, str, int], CompiledBody] = {}
         self._includes: dict[tuple[str, str, int], tuple[str, ...]] = {}
+        self._inline: dict[tuple[str, str, int], tuple[InlineCondition, ...]] = {}
         self._state: _State | None = None
         self._lock = Lock()
         self.freshness = Freshness(self.repository, settings.refresh)
@@ -143,6 +146,24 @@ class Engine:
                 self._includes[key] = includes
         return includes
 
+    def inline_conditions(
+        self, component: Component, variant: Variant
+    ) -> tuple[InlineCondition, ...]:
+        """A variant's inline conditions, without compiling it (for the vocabulary)."""
+        key = (component.id, variant.key, variant.version)
+        found = self._compiled.get(key)
+        if found is not None:
+            return found.conditions
+        conditions = self._inline.get(key)
+        if conditions is None:
+            try:
+                conditions = body_conditions(variant.body, default_locator(component, variant).file)
+            except LibraryFormatError:  # stored bodies were checked; a broken one states nothing
+                conditions = ()
+            if variant.version:
+                self._inline[key] = conditions
+        return conditions
+
     def _current(self) -> _State:
         """The library as of the repository's revision, asked at most every ``refresh`` s."""
         state = self._state
@@ -180,6 +201,7 @@ class Engine:
                 library,
                 self.assembler(library),
                 RegionGroups(library.settings.regions),
+                Vocabulary(library, self.inline_conditions),
                 checked,
             )
             self._state = state
@@ -206,6 +228,7 @@ class Engine:
 
         self._compiled = {key: body for key, body in self._compiled.items() if keep(key)}
         self._includes = {key: ids for key, ids in self._includes.items() if keep(key)}
+        self._inline = {key: found for key, found in self._inline.items() if keep(key)}
 
     @property
     def editor(self) -> Editor:
@@ -270,34 +293,69 @@ class Engine:
 
     # --- selection and assembly -------------------------------------------------------------
 
-    def explain(self, component_id: str, context: Context, *, preview: bool = False) -> Selection:
+    def explain(
+        self,
+        component_id: str,
+        context: Context,
+        *,
+        preview: bool = False,
+        strict: bool = False,
+    ) -> Selection:
+        """The selection trace, warned of (``strict``: refused for) values the library lacks."""
         state = self._current()
         component = state.assembler.component(component_id)
-        return explain(component, self._reader(state, context, preview))
+        warnings = state.vocabulary.check(context, strict=strict)
+        selection = explain(component, self._reader(state, context, preview))
+        return selection.model_copy(update={"warnings": warnings}) if warnings else selection
 
     def cached_block(
-        self, component_id: str, context: Context, *, preview: bool = False
+        self,
+        component_id: str,
+        context: Context,
+        *,
+        preview: bool = False,
+        strict: bool = False,
     ) -> Block | None:
         """The block if it is in memory and current, else ``None``: never any work or I/O.
 
         For an event loop, which must not wait on the database nor on a body that takes its
         whole time limit to render: anything ``None`` here is for ``block`` in a thread.
+        ``strict`` refuses as ``block`` does, or answers ``None`` when telling would mean
+        reading the library's bodies.
         """
         state = self._state
         if state is None or not self.freshness.is_fresh(state.checked):
             return None
-        return state.blocks.get(component_id, self._reader(state, context, preview))
+        block = state.blocks.get(component_id, self._reader(state, context, preview))
+        if block is not None and strict:
+            if not state.vocabulary.settled(context):
+                return None
+            state.vocabulary.check(context, strict=True)
+        return block
 
-    def block(self, component_id: str, context: Context, *, preview: bool = False) -> Block:
+    def block(
+        self,
+        component_id: str,
+        context: Context,
+        *,
+        preview: bool = False,
+        strict: bool = False,
+    ) -> Block:
         """The assembled fragment; ``RenderError`` when no variant applies.
 
-        The same ``Block`` object may be returned to several callers: do not change it.
+        A value the library does not know (``vocabulary``) is the block's first warning, or
+        with ``strict`` an ``OutsideVocabulary`` error. The same ``Block`` object may be
+        returned to several callers: do not change it.
         """
         state = self._current()
         reader = self._reader(state, context, preview)
         block = state.blocks.get(component_id, reader)
         if block is not None:
+            # Cached with its warnings: they depend on the dimensions only, as the cache does.
+            if strict:
+                state.vocabulary.check(context, strict=True)
             return block
+        unknown = state.vocabulary.check(context, strict=strict)
         block = state.assembler.block(component_id, reader)
         if block is None:
             raise RenderError(
@@ -305,6 +363,8 @@ class Engine:
                 f"{describe_context(context, reader.segments)}",
                 code="no_variant",
             )
+        if unknown:
+            block = block.model_copy(update={"warnings": [*unknown, *block.warnings]})
         state.blocks.put(
             component_id, reader, block, dependence(block, reader, state.library, self.compile)
         )
@@ -321,10 +381,21 @@ class Engine:
         except KeyError:
             raise NotFound(f"unknown publication {publication_id!r}") from None
 
-    def document(self, publication_id: str, context: Context, *, preview: bool = False) -> Document:
+    def document(
+        self,
+        publication_id: str,
+        context: Context,
+        *,
+        preview: bool = False,
+        strict: bool = False,
+    ) -> Document:
+        """The publication assembled; values the library lacks are its first warnings."""
         state = self._current()
         publication = self._publication(state, publication_id)
-        return state.assembler.document(publication, self._reader(state, context, preview))
+        unknown = state.vocabulary.check(context, strict=strict)
+        document = state.assembler.document(publication, self._reader(state, context, preview))
+        document.warnings[:0] = unknown
+        return document
 
     def render(
         self,
@@ -333,11 +404,12 @@ class Engine:
         *,
         format: str = "html",
         preview: bool = False,
+        strict: bool = False,
         key_id: str | None = None,
     ) -> Rendered:
         """Assemble, render and store a receipt of exactly what was used."""
         renderer = get_renderer(format)
-        document = self.document(publication_id, context, preview=preview)
+        document = self.document(publication_id, context, preview=preview, strict=strict)
         result = renderer.render(document, self.render_environment())
         receipt = Receipt(
             id=uuid.uuid4().hex,

@@ -37,6 +37,15 @@ class InvalidContext(InputError):
     code = "invalid_context"
 
 
+class OutsideVocabulary(InvalidContext):
+    """A strict reader named a role, region, segment or channel the library does not know.
+
+    ``details`` names the dimension, the value and the known values (see ``vocabulary``).
+    """
+
+    code = "unknown_value"
+
+
 class NotFound(InputError):
     code = "not_found"
 

@@ -3,6 +3,10 @@
 In: a ``Library`` (and the compiled bodies of ``integrity``). Out: ``Problem``s: broken includes,
 cycles, malformed bodies, unknown roles/regions/segments/channels, ambiguous variants,
 components unreachable for a declared locale, publications naming what does not exist.
+
+Every problem is an error (``lint`` exits 1) except the findings ``WARNINGS`` names: those are
+reported and never fail. An ambiguity is an error (CONTRACT 5): which variant a reader gets
+must not come down to the alphabetical order of keys.
 """
 
 from __future__ import annotations
@@ -10,8 +14,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-
-from babel import Locale
 
 from .assembly import query_matches
 from .compile import CompiledBody
@@ -23,8 +25,13 @@ from .models import Component, Context, Library, Variant
 from .sandbox import BodySandbox
 from .sanitize import sanitize_body
 from .selection import rank, rejections
+from .vocabulary import is_country
 
-_TERRITORIES = frozenset(Locale.parse("en").territories)
+# The findings that are deliberately warnings: they never make ``lint`` fail.
+WARNINGS = {
+    "unsafe_markup": "markup that import or save would take out of a body",
+    "broken_slot": "an optional slot that names nothing (for a required slot it is an error)",
+}
 
 
 def lint(
@@ -56,7 +63,7 @@ def _known(library: Library) -> dict[str, frozenset[str] | None]:
 
 
 def _region_known(name: str, groups: RegionGroups) -> bool:
-    return name in _TERRITORIES or groups.is_known(name)
+    return is_country(name) or groups.is_known(name)
 
 
 def vocabulary_problems(
@@ -189,7 +196,6 @@ def ambiguity_problems(library: Library, component: Component) -> list[Problem]:
     return [
         Problem(
             code="ambiguous_variants",
-            severity="warning",
             message=(
                 f"{component.id}: variants {', '.join(keys)} tie for "
                 f"{describe_context(context)}; only the key decides"

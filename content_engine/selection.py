@@ -41,6 +41,8 @@ class Selection(BaseModel):
     winner: str | None
     variants: list[VariantTrace]
     ambiguous: list[str] = []
+    # Values of the context the library does not know (``vocabulary``): they matched nothing.
+    warnings: list[str] = []
 
 
 def _fmt(at: datetime) -> str:

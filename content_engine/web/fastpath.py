@@ -5,7 +5,9 @@ engine spends on a cached block (``benchmarks/profiles/block_http.txt``). So the
 having answered, leaves its ``BlockAnswer`` and the reader it parsed in the request's scope;
 this middleware keeps them by everything that shaped the answer: the path, the query string
 and the ``Accept``, ``Authorization`` and (unless the query names the locale)
-``Accept-Language`` headers. Only what was asked for twice is kept: one-off requests would
+``Accept-Language`` headers. A ``strict`` parameter does not split the key: it changes no
+answer, it only refuses one for a reader outside the library's vocabulary, which the engine is
+asked again on every strict request. Only what was asked for twice is kept: one-off requests would
 fill the store with answers nobody asks for again, and their churn made Python's collector
 walk the whole heap every few hundred requests (pauses of 100-200 ms, the p99 of the route).
 The next request with the same key is answered here when all of these hold:
@@ -15,7 +17,8 @@ The next request with the same key is answered here when all of these hold:
   (``Engine.cached_block``: no database check due, no assembly) holds the very ``Block`` object
   the answer was made from. Blocks are cached per library state and reader (``blockcache``),
   so the same object means the same state, variants and schedule window, and the stored
-  bytes, ETag and headers are what the route would send.
+  bytes, ETag, headers and warnings are what the route would send;
+- a strict request's reader names only values the library knows (else the route refuses it).
 
 Anything else (first sight, an error, an expired key, a reload under way, a new revision or a
 schedule boundary crossed) goes to FastAPI unchanged, which validates, answers and stores anew.
@@ -37,6 +40,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..engine import Engine
+from ..errors import ContentEngineError
 from ..models import Block, Context
 from .schemas import BlockOut
 
@@ -47,6 +51,9 @@ PATH_PREFIX = "/v1/blocks/"
 SCOPE_KEY = "content_engine.block_answer"
 MAX_ENTRIES = 10_000
 MAX_SEEN = 50_000
+# How pydantic reads a query bool; any other spelling of ``strict`` is left to the route.
+_TRUE = frozenset({b"1", b"on", b"t", b"true", b"y", b"yes"})
+_FALSE = frozenset({b"0", b"off", b"f", b"false", b"n", b"no"})
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,7 @@ class BlockFastPath:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        query: bytes = scope["query_string"]
+        query, strict = without_strict(scope["query_string"])
         names_locale = query.startswith(b"locale=") or b"&locale=" in query
         key = (
             scope["path"],
@@ -141,7 +148,7 @@ class BlockFastPath:
             None if names_locale else headers.get(b"accept-language"),
         )
         stored = self._answers.get(key)
-        if stored is not None and self._holds(stored, headers.get(b"authorization")):
+        if stored is not None and self._holds(stored, headers.get(b"authorization"), strict):
             inm = headers.get(b"if-none-match")
             await stored.response(inm.decode("latin-1") if inm else None)(scope, receive, send)
             return
@@ -150,7 +157,7 @@ class BlockFastPath:
         if isinstance(answer, BlockAnswer):
             self._store(key, answer)
 
-    def _holds(self, answer: BlockAnswer, authorization: bytes | None) -> bool:
+    def _holds(self, answer: BlockAnswer, authorization: bytes | None, strict: bool) -> bool:
         state = self.state
         if not state.open_access:
             scheme, _, token = (authorization or b"").decode("latin-1").partition(" ")
@@ -160,7 +167,12 @@ class BlockFastPath:
         context = answer.context
         if not answer.fixed_at:
             context = context.model_copy(update={"at": datetime.now(UTC)})
-        block = engine.cached_block(answer.block.component, context, preview=answer.preview)
+        try:
+            block = engine.cached_block(
+                answer.block.component, context, preview=answer.preview, strict=strict
+            )
+        except ContentEngineError:
+            return False  # the route refuses it, with the error's body
         return block is answer.block
 
     def _store(self, key: tuple[Any, ...], answer: BlockAnswer) -> None:
@@ -168,6 +180,26 @@ class BlockFastPath:
             if not _admit(self._seen, hash(key), MAX_SEEN):
                 return
             _admit(self._answers, key, self.max_entries, answer)
+
+
+def without_strict(query: bytes) -> tuple[bytes, bool]:
+    """The query without its ``strict`` parameters, and whether any of them asks for it.
+
+    A value pydantic would not read as a bool stays in the query (and counts as strict): the
+    route answers it, with its 422.
+    """
+    if b"strict" not in query:
+        return query, False
+    kept: list[bytes] = []
+    strict = False
+    for part in query.split(b"&"):
+        name, _, value = part.partition(b"=")
+        if name == b"strict" and value.lower() in _TRUE:
+            strict = True
+        elif name != b"strict" or value.lower() not in _FALSE:
+            kept.append(part)
+            strict = strict or name == b"strict"
+    return b"&".join(kept), strict
 
 
 def _admit(entries: dict[Any, Any], key: Any, limit: int, value: Any = None) -> bool:

@@ -61,6 +61,11 @@ class BlocksIn(Strict):
     context: Context
     components: list[str] = Field(min_length=1, max_length=200)
     preview: bool = False
+    strict: bool = Field(
+        default=False,
+        description="Refuse (422 unknown_value) a role, region, segment or channel the "
+        "library does not know, instead of warning that it matched nothing.",
+    )
 
 
 class RenderIn(Strict):
@@ -68,6 +73,11 @@ class RenderIn(Strict):
     context: Context
     format: Literal["html", "pdf", "json", "fragment"] = "html"
     preview: bool = False
+    strict: bool = Field(
+        default=False,
+        description="Refuse (422 unknown_value) a role, region, segment or channel the "
+        "library does not know, instead of warning that it matched nothing.",
+    )
 
 
 class VariantSummary(BaseModel):

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..engine import Engine, Rendered
-from ..errors import ContentEngineError, NotFound
+from ..errors import ContentEngineError, NotFound, OutsideVocabulary
 from ..locales import negotiate
 from ..models import Context, parse_context
 from ..selection import Selection
@@ -41,6 +41,13 @@ LocaleQ = Annotated[
 Short = Annotated[str | None, Query(max_length=64)]
 AtQ = Annotated[
     str | None, Query(description="ISO 8601 time to assemble for (default: now).", max_length=64)
+]
+StrictQ = Annotated[
+    bool,
+    Query(
+        description="Refuse (422 unknown_value) a role, region, segment or channel the library "
+        "does not know, instead of warning that it matched nothing."
+    ),
 ]
 
 
@@ -121,13 +128,16 @@ async def get_block(
     component: ComponentId,
     context: ReaderQuery,
     preview: bool = False,
+    strict: StrictQ = False,
 ) -> Response:
     """The assembled fragment for one reader (HTML, or JSON when the client prefers it)."""
     require_for_preview(principal, preview)
     engine = engine_of(request)
-    block = engine.cached_block(component, context, preview=preview)
+    block = engine.cached_block(component, context, preview=preview, strict=strict)
     if block is None:
-        block = await run_in_threadpool(engine.block, component, context, preview=preview)
+        block = await run_in_threadpool(
+            engine.block, component, context, preview=preview, strict=strict
+        )
     answer = BlockAnswer.of(
         block,
         context,
@@ -151,8 +161,10 @@ def post_blocks(request: Request, principal: Reader, body: BlocksIn) -> JSONResp
     out: list[dict[str, Any]] = []
     for component in body.components:
         try:
-            block = engine.block(component, body.context, preview=body.preview)
+            block = engine.block(component, body.context, preview=body.preview, strict=body.strict)
             out.append(BlockOut.of(block).model_dump(mode="json"))
+        except OutsideVocabulary:
+            raise  # about the reader, not one block: the whole request is refused
         except ContentEngineError as exc:
             error = error_body(exc.code, exc.message, exc.details)["error"]
             out.append({"component": component, "error": error | {"status": status_of(exc)}})
@@ -192,6 +204,7 @@ def post_render(request: Request, principal: Reader, body: RenderIn) -> Response
         body.context,
         format=body.format,
         preview=body.preview,
+        strict=body.strict,
         key_id=principal.key_id,
     )
     return rendered_response(rendered)
@@ -217,7 +230,9 @@ def explain(
     component: ComponentId,
     context: ReaderQuery,
     preview: bool = False,
+    strict: StrictQ = False,
 ) -> dict[str, Any]:
     """Every variant of the component, whether it matched, why not, and the winner."""
     require_for_preview(principal, preview)
-    return engine_of(request).explain(component, context, preview=preview).model_dump(mode="json")
+    selection = engine_of(request).explain(component, context, preview=preview, strict=strict)
+    return selection.model_dump(mode="json")
