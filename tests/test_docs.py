@@ -363,7 +363,7 @@ def test_the_filter_examples_print_what_the_table_says(db_url: str, tmp_path: Pa
     library = write_files(
         tmp_path / "library",
         {
-            "library.yaml": "default_locale: en\nlocales: [de-AT]\n",
+            "library.yaml": "default_locale: en\nlocales: [de-AT]\nroles: [service-agent]\n",
             "snippets/doc.filters/component.yaml": "type: snippet\n",
             "snippets/doc.filters/default.html": body,
         },
