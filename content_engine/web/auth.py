@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from ..freshness import Freshness, Stamp
 from ..store import ROLES, KeyInfo, Repository
 from .errors import ApiError
+from .headers import headers_of
 
 MAX_VERIFIED = 4096
 
@@ -101,10 +102,8 @@ async def authenticate(request: Request) -> Principal:
     state = request.app.state
     if state.open_access:
         return ANONYMOUS_ADMIN
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = headers_of(request.scope).bearer
+    if token is None:
         raise _challenge("an API key is required: Authorization: Bearer <key>")
     keys: VerifiedKeys = state.keys
     info = keys.cached(token) or await keys.verify(token)

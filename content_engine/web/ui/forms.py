@@ -28,6 +28,7 @@ from ...models import (
     Variant,
     parse_instant,
 )
+from ..headers import headers_of
 from .session import CSRF_FIELD, VisitorDep
 from .templating import Translator
 
@@ -48,7 +49,7 @@ class Form:
 
 
 async def read_form(request: Request) -> Form:
-    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    media = (headers_of(request.scope).content_type or "").partition(";")[0].strip().lower()
     if media != "application/x-www-form-urlencoded":
         raise InputError("a form must be sent as application/x-www-form-urlencoded")
     body = await request.body()

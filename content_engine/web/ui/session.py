@@ -28,6 +28,7 @@ from ...engine import Engine
 from ...errors import InvalidContext
 from ...locales import language_chain, negotiate, normalize_tag
 from ..auth import ANONYMOUS_ADMIN, Principal
+from ..headers import headers_of
 
 SESSION_COOKIE = "ce_session"
 SEED_COOKIE = "ce_seed"
@@ -118,7 +119,7 @@ def ui_language(request: Request, requested: str | None) -> tuple[str, bool]:
     remembered = _supported(request.cookies.get(LANG_COOKIE))
     if remembered:
         return remembered, False
-    negotiated = negotiate(request.headers.get("accept-language"), UI_LANGUAGES, "en")
+    negotiated = negotiate(headers_of(request.scope).accept_language, UI_LANGUAGES, "en")
     return _supported(negotiated) or "en", False
 
 
