@@ -128,13 +128,16 @@ def require(role: str) -> object:
     return Depends(check)
 
 
-def require_for_preview(principal: Principal, preview: bool) -> None:
-    """Drafts are for editors: a preview needs the editor role whatever the route needs."""
+def require_for_preview(
+    principal: Principal, preview: bool, what: str = "preview shows drafts"
+) -> None:
+    """Drafts are for editors: a preview, or a receipt of one, needs the editor role whatever
+    the route needs."""
     if preview and not principal.can("editor"):
         raise ApiError(
             403,
             "forbidden",
-            "preview shows drafts and needs the editor role",
+            f"{what} and needs the editor role",
             details={"required": "editor", "role": principal.role},
         )
 

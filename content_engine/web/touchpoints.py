@@ -198,17 +198,25 @@ def post_render(request: Request, principal: Reader, body: RenderIn) -> Response
     return rendered_response(rendered)
 
 
+# A receipt of a preview pins drafts: reading or replaying it would show them to an agent.
+PREVIEW_RECEIPT = "this receipt is of a preview, which showed drafts,"
+
+
 @router.get("/v1/renders/{render_id}", tags=["receipts"])
 def get_receipt(request: Request, principal: Agent, render_id: RenderId) -> dict[str, Any]:
     """What a render used: context, publication, every component, variant and version."""
     receipt = engine_of(request).repository.get_receipt(render_id)
+    require_for_preview(principal, receipt.preview, PREVIEW_RECEIPT)
     return receipt.model_dump(mode="json")
 
 
 @router.post("/v1/renders/{render_id}/replay", tags=["receipts"])
 def replay(request: Request, principal: Agent, render_id: RenderId) -> Response:
     """The same versions rendered again: byte-identical HTML even after later edits."""
-    return rendered_response(engine_of(request).replay(render_id))
+    engine = engine_of(request)
+    receipt = engine.repository.get_receipt(render_id)
+    require_for_preview(principal, receipt.preview, PREVIEW_RECEIPT)
+    return rendered_response(engine.replay(render_id))
 
 
 @router.get("/v1/explain/{component}", tags=["touchpoints"], response_model=Selection)
