@@ -27,6 +27,7 @@ from .auth import VerifiedKeys
 from .errors import ApiError, error_body
 from .fastpath import BlockFastPath
 from .headers import HeaderCheck, headers_of
+from .nosniff import NoSniff
 
 logger = logging.getLogger("content_engine.web")
 
@@ -201,7 +202,10 @@ def create_app(
     app.mount(ui.STATIC_PATH, StaticFiles(directory=ui.STATIC_DIR), name="static")
     app.add_middleware(BodyLimit)
     app.add_middleware(BlockFastPath, state=app.state)
-    app.add_middleware(HeaderCheck)  # outermost: every path reads the headers it read
+    app.add_middleware(HeaderCheck)  # every path reads the headers as the fast path did
+    # Outside even Starlette's ServerErrorMiddleware, so that a 500 carries nosniff too.
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: NoSniff(build())  # type: ignore[method-assign]
     return app
 
 
