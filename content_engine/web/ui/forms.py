@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import Depends, Query, Request
 from pydantic import ValidationError
 
+from ... import json_limits
 from ...errors import InputError, InvalidContext
 from ...locales import normalize_tag
 from ...models import (
@@ -264,7 +265,7 @@ def context_of(draft: ReaderDraft, _: Translator) -> tuple[Context | None, dict[
         if not text:
             continue
         try:
-            value = json.loads(text)
+            value = json_limits.loads(text)
         except json.JSONDecodeError as exc:
             errors[name] = _(
                 "Not valid JSON (line {line}, column {column}): {message}",
