@@ -23,7 +23,7 @@ from .errors import error_response
 
 SCOPE_KEY = "content_engine.headers"
 # Headers whose copies join into one comma-separated list, as RFC 9110 allows.
-LISTS = frozenset({b"accept", b"accept-language", b"if-none-match", b"if-match"})
+LISTS = frozenset({b"accept", b"accept-language", b"if-none-match"})
 # Headers with one value: two copies are refused (RFC 9110 section 5.3, RFC 6265 section 5.4).
 SINGLE = frozenset({b"authorization", b"cookie", b"host", b"content-length", b"content-type"})
 
@@ -43,7 +43,6 @@ class RequestHeaders:
     accept: str | None = None
     accept_language: str | None = None
     if_none_match: str | None = None
-    if_match: str | None = None
     authorization: str | None = None
     cookie: str | None = None
     host: str | None = None
