@@ -26,10 +26,10 @@ class NoSniff:
 
         async def send_with_header(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                headers = message.get("headers", [])
                 if not any(name.lower() == NAME for name, _ in headers):
-                    headers.append(HEADER)
-                message = {**message, "headers": headers}
+                    # A new message: the one sent may be a stored response's, sent again later.
+                    message = {**message, "headers": [*headers, HEADER]}
             await send(message)
 
         await self.app(scope, receive, send_with_header)
