@@ -18,7 +18,7 @@ import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from sqlalchemy import (
     Row,
     and_,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -56,6 +57,7 @@ from ..models import (
     Variant,
 )
 from .keys import KeyInfo, digests_match, hash_key, new_key, parse_key, parse_role
+from .sessions import SESSION_TTL, hash_session, new_session
 from .tables import (
     ApiKey,
     Base,
@@ -65,6 +67,7 @@ from .tables import (
     PublicationVersion,
     RenderReceipt,
     SettingsVersion,
+    UiSession,
     VariantVersion,
 )
 
@@ -72,7 +75,7 @@ __all__ = ["ImportCounts", "ImportReport", "Repository", "normalize_url"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision id; a test checks it against Alembic's own idea of head.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0007"
 T = TypeVar("T")
 # Past this many changed items, reading only the changes is no quicker than a whole snapshot.
 MAX_CHANGED_ITEMS = 5_000
@@ -833,6 +836,52 @@ class Repository:
             if row is not None and digests_match(key, row.secret_hash):
                 valid[given] = _key_info(row._asdict())
         return valid
+
+    # --- workbench sessions -------------------------------------------------------------------
+
+    def start_session(self, key_id: str, ttl: timedelta = SESSION_TTL) -> str:
+        """A new session for the key: its token, for the cookie (only its digest is stored).
+
+        Expired sessions are swept here, so the table holds at most a day's sign-ins.
+        """
+        token, digest = new_session()
+        now = _now()
+        with self._writer.begin() as conn:
+            conn.execute(delete(UiSession).where(UiSession.expires_at <= now))
+            conn.execute(
+                insert(UiSession).values(
+                    token_hash=digest, key_id=key_id, created_at=now, expires_at=now + ttl
+                )
+            )
+        return token
+
+    def session_key(self, token: str) -> KeyInfo | None:
+        """The key of a live session (not expired, its key not revoked); ``None`` otherwise.
+
+        Like ``verify_key``, anything a browser sends lands here: never an exception.
+        """
+        digest = hash_session(token)
+        if digest is None:
+            return None
+        with self._read() as conn:
+            row = conn.execute(
+                select(*_KEY_INFO_COLUMNS)
+                .join(UiSession, UiSession.key_id == ApiKey.id)
+                .where(
+                    UiSession.token_hash == digest,
+                    UiSession.expires_at > _now(),
+                    ApiKey.revoked_at.is_(None),
+                )
+            ).first()
+        return None if row is None else _key_info(row._asdict())
+
+    def end_session(self, token: str) -> None:
+        """Sign a session out: its token is worthless from now on. Unknown tokens are fine."""
+        digest = hash_session(token)
+        if digest is None:
+            return
+        with self._writer.begin() as conn:
+            conn.execute(delete(UiSession).where(UiSession.token_hash == digest))
 
 
 # --- engine -----------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ describe the same tables.
 Each versioned table's primary key is ``(identity..., version)``. That index is also the one
 "latest version of X" needs: ``WHERE id = ? ORDER BY version DESC LIMIT 1`` and
 ``GROUP BY id`` with ``max(version)`` both walk it, so no further index is declared.
-Nothing is ever updated or deleted except the single ``library_state`` row (and an API key's
-``revoked_at``, set once): removal is a new version with ``archived`` (components,
-publications) or ``deleted`` (variants, files) set.
+Nothing is ever updated or deleted except the single ``library_state`` row, an API key's
+``revoked_at`` (set once) and the workbench's ``ui_sessions`` (deleted at sign-out and
+expiry): removal is a new version with ``archived`` (components, publications) or ``deleted``
+(variants, files) set.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    ForeignKey,
     LargeBinary,
     MetaData,
     String,
@@ -41,6 +43,7 @@ __all__ = [
     "RenderReceipt",
     "SettingsVersion",
     "UTCDateTime",
+    "UiSession",
     "VariantVersion",
 ]
 
@@ -217,3 +220,14 @@ class ApiKey(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class UiSession(Base):
+    """A workbench session: the SHA-256 of its cookie's token, whose key, until when."""
+
+    __tablename__ = "ui_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(12), ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
@@ -26,6 +26,8 @@ from . import apidocs, editors, errors, touchpoints, ui
 from .auth import VerifiedKeys
 from .errors import ApiError, error_body
 from .fastpath import BlockFastPath
+from .headers import HeaderCheck, headers_of
+from .nosniff import NoSniff
 
 logger = logging.getLogger("content_engine.web")
 
@@ -33,12 +35,15 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
 async def reject_unknown_query(request: Request) -> None:
-    """A misspelt parameter (``?regoin=AT``) must not silently change what is served."""
+    """A misspelt parameter (``?regoin=AT``) must not silently change what is served, nor may a
+    repeated one (``?locale=fr&locale=de``): which copy counts would be a guess, and the fast
+    path keys on the query as sent."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    known = {p.alias for p in _all_query_params(dependant)}
+    params = _all_query_params(dependant)
+    known = {p.alias for p in params}
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         raise ApiError(
@@ -48,6 +53,21 @@ async def reject_unknown_query(request: Request) -> None:
             + (f"; known: {', '.join(sorted(known))}" if known else ""),
             details={"unknown": unknown, "known": sorted(known)},
         )
+    single = {p.alias for p in params if not _repeatable(p.field_info.annotation)}
+    repeated = sorted(n for n in single if len(request.query_params.getlist(n)) > 1)
+    if repeated:
+        raise ApiError(
+            400,
+            "repeated_parameter",
+            f"the query parameter {repeated[0]!r} takes one value and came more than once",
+            details={"repeated": repeated},
+        )
+
+
+def _repeatable(annotation: Any) -> bool:
+    """Whether a parameter takes a list (``list[str] | None``): those may come more than once."""
+    kinds = (annotation, *get_args(annotation))
+    return any(get_origin(k) in (list, tuple, set, frozenset) for k in kinds)
 
 
 def _all_query_params(dependant: Any) -> list[Any]:
@@ -67,7 +87,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared = headers_of(scope).content_length
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self._refuse(send)
             return
@@ -185,6 +205,10 @@ def create_app(
     app.mount(ui.STATIC_PATH, StaticFiles(directory=ui.STATIC_DIR), name="static")
     app.add_middleware(BodyLimit)
     app.add_middleware(BlockFastPath, state=app.state)
+    app.add_middleware(HeaderCheck)  # every path reads the headers as the fast path did
+    # Outside even Starlette's ServerErrorMiddleware, so that a 500 carries nosniff too.
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: NoSniff(build())  # type: ignore[method-assign]
     return app
 
 

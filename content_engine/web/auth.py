@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from ..freshness import Freshness, Stamp
 from ..store import ROLES, KeyInfo, Repository
 from .errors import ApiError
+from .headers import headers_of
 
 MAX_VERIFIED = 4096
 
@@ -101,10 +102,8 @@ async def authenticate(request: Request) -> Principal:
     state = request.app.state
     if state.open_access:
         return ANONYMOUS_ADMIN
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = headers_of(request.scope).bearer
+    if token is None:
         raise _challenge("an API key is required: Authorization: Bearer <key>")
     keys: VerifiedKeys = state.keys
     info = keys.cached(token) or await keys.verify(token)
@@ -129,13 +128,16 @@ def require(role: str) -> object:
     return Depends(check)
 
 
-def require_for_preview(principal: Principal, preview: bool) -> None:
-    """Drafts are for editors: a preview needs the editor role whatever the route needs."""
+def require_for_preview(
+    principal: Principal, preview: bool, what: str = "preview shows drafts"
+) -> None:
+    """Drafts are for editors: a preview, or a receipt of one, needs the editor role whatever
+    the route needs."""
     if preview and not principal.can("editor"):
         raise ApiError(
             403,
             "forbidden",
-            "preview shows drafts and needs the editor role",
+            f"{what} and needs the editor role",
             details={"required": "editor", "role": principal.role},
         )
 

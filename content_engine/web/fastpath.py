@@ -5,11 +5,13 @@ engine spends on a cached block (``benchmarks/profiles/block_http.txt``). So the
 having answered, leaves its ``BlockAnswer`` and the reader it parsed in the request's scope;
 this middleware keeps them by everything that shaped the answer: the path, the query string
 and the ``Accept``, ``Authorization`` and (unless the query names the locale)
-``Accept-Language`` headers. A ``strict`` parameter does not split the key: it changes no
-answer, it only refuses one for a reader outside the library's vocabulary, which the engine is
-asked again on every strict request. Only what was asked for twice is kept: one-off requests would
-fill the store with answers nobody asks for again, and their churn made Python's collector
-walk the whole heap every few hundred requests (pauses of 100-200 ms, the p99 of the route).
+``Accept-Language`` headers, as ``headers.headers_of`` reads them for the route too (a
+repeated header must not mean one thing here and another there). A ``strict`` parameter does
+not split the key: it changes no answer, it only refuses one for a reader outside the library's
+vocabulary, which the engine is asked again on every strict request. Only what was asked for
+twice is kept: one-off requests would fill the store with answers nobody asks for again, and
+their churn made Python's collector walk the whole heap every few hundred requests (pauses of
+100-200 ms, the p99 of the route).
 The next request with the same key is answered here when all of these hold:
 
 - the bearer key is still verified in memory (``VerifiedKeys.cached``), or access is open;
@@ -42,6 +44,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..engine import Engine
 from ..errors import ContentEngineError
 from ..models import Block, Context
+from .headers import headers_of
 from .schemas import BlockOut
 
 CACHEABLE = "public, max-age=60"
@@ -137,32 +140,29 @@ class BlockFastPath:
         ):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
+        headers = headers_of(scope)  # the routes' own reading (``HeaderCheck`` made it)
         query, strict = without_strict(scope["query_string"])
         names_locale = query.startswith(b"locale=") or b"&locale=" in query
         key = (
             scope["path"],
             query,
-            headers.get(b"accept"),
-            headers.get(b"authorization"),
-            None if names_locale else headers.get(b"accept-language"),
+            headers.accept,
+            headers.authorization,
+            None if names_locale else headers.accept_language,
         )
         stored = self._answers.get(key)
-        if stored is not None and self._holds(stored, headers.get(b"authorization"), strict):
-            inm = headers.get(b"if-none-match")
-            await stored.response(inm.decode("latin-1") if inm else None)(scope, receive, send)
+        if stored is not None and self._holds(stored, headers.bearer, strict):
+            await stored.response(headers.if_none_match)(scope, receive, send)
             return
         await self.app(scope, receive, send)
         answer = scope.get(SCOPE_KEY)
         if isinstance(answer, BlockAnswer):
             self._store(key, answer)
 
-    def _holds(self, answer: BlockAnswer, authorization: bytes | None, strict: bool) -> bool:
+    def _holds(self, answer: BlockAnswer, bearer: str | None, strict: bool) -> bool:
         state = self.state
-        if not state.open_access:
-            scheme, _, token = (authorization or b"").decode("latin-1").partition(" ")
-            if scheme.lower() != "bearer" or state.keys.cached(token.strip()) is None:
-                return False
+        if not state.open_access and (bearer is None or state.keys.cached(bearer) is None):
+            return False
         engine: Engine = state.engine
         context = answer.context
         if not answer.fixed_at:

@@ -25,6 +25,7 @@ from ..selection import Selection
 from .auth import Agent, Reader, require_for_preview
 from .errors import error_body, status_of
 from .fastpath import PRIVATE, BlockAnswer
+from .headers import headers_of
 from .schemas import BlockError, BlockOut, BlocksIn, ComponentId, RenderIn
 
 RenderId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
@@ -81,7 +82,7 @@ async def query_context(
         engine = engine_of(request)
         settings = (await from_memory(engine, engine.library)).settings
         locale = negotiate(
-            request.headers.get("accept-language"), settings.locales, settings.default_locale
+            headers_of(request.scope).accept_language, settings.locales, settings.default_locale
         )
     data: dict[str, Any] = {"locale": locale, "segments": segment or []}
     optional = (("role", role), ("region", region), ("channel", channel), ("at", at))
@@ -95,7 +96,7 @@ ReaderQuery = Annotated[Context, Depends(query_context)]
 def wants_json(request: Request) -> bool:
     """Content negotiation between the fragment (HTML) and its JSON description."""
     best: tuple[float, str] = (0.0, "text/html")
-    for item in request.headers.get("accept", "").split(","):
+    for item in (headers_of(request.scope).accept or "").split(","):
         media, _, params = item.strip().partition(";")
         q = 1.0
         for param in params.split(";"):
@@ -146,7 +147,7 @@ async def get_block(
         as_json=wants_json(request),
     )
     answer.remember(request)  # for the next identical request (``fastpath``)
-    return answer.response(request.headers.get("if-none-match"))
+    return answer.response(headers_of(request.scope).if_none_match)
 
 
 @router.post("/v1/blocks", tags=["touchpoints"], response_model=list[BlockOut | BlockError])
@@ -210,17 +211,25 @@ def post_render(request: Request, principal: Reader, body: RenderIn) -> Response
     return rendered_response(rendered)
 
 
+# A receipt of a preview pins drafts: reading or replaying it would show them to an agent.
+PREVIEW_RECEIPT = "this receipt is of a preview, which showed drafts,"
+
+
 @router.get("/v1/renders/{render_id}", tags=["receipts"])
 def get_receipt(request: Request, principal: Agent, render_id: RenderId) -> dict[str, Any]:
     """What a render used: context, publication, every component, variant and version."""
     receipt = engine_of(request).repository.get_receipt(render_id)
+    require_for_preview(principal, receipt.preview, PREVIEW_RECEIPT)
     return receipt.model_dump(mode="json")
 
 
 @router.post("/v1/renders/{render_id}/replay", tags=["receipts"])
 def replay(request: Request, principal: Agent, render_id: RenderId) -> Response:
     """The same versions rendered again: byte-identical HTML even after later edits."""
-    return rendered_response(engine_of(request).replay(render_id))
+    engine = engine_of(request)
+    receipt = engine.repository.get_receipt(render_id)
+    require_for_preview(principal, receipt.preview, PREVIEW_RECEIPT)
+    return rendered_response(engine.replay(render_id))
 
 
 @router.get("/v1/explain/{component}", tags=["touchpoints"], response_model=Selection)

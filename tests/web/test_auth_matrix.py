@@ -284,3 +284,63 @@ def test_receipt_names_the_key_but_never_holds_it(
     for secret in secrets_of(api):
         assert secret not in receipt.text
         assert secret not in caplog.text
+
+
+RECEIPT_ROUTES = [e for e in GUARDED if "render_id" in e.path_params]
+
+
+def preview_receipt(api: Api) -> tuple[str, bytes]:
+    """An editor's preview render that shows a draft, and its HTML."""
+    draft = {
+        "body": "<p>Draft terms, not for readers</p>",
+        "status": "draft",
+        "priority": 1000,
+        "conditions": {"locale": "en"},
+    }
+    saved = api.client.put(
+        "/v1/components/legal.privacy/variants/draft-terms",
+        json=draft,
+        headers={**api.auth("editor"), "If-None-Match": "*"},
+    )
+    assert saved.status_code in (200, 201), saved.text
+    body = {**BODIES[RenderIn], "preview": True}
+    rendered = api.client.post("/v1/render", json=body, headers=api.auth("editor"))
+    assert rendered.status_code == 200, rendered.text
+    assert b"Draft terms" in rendered.content
+    return rendered.headers["x-render-id"], rendered.content
+
+
+def test_every_receipt_route_is_in_the_receipt_checks() -> None:
+    assert {str(e) for e in RECEIPT_ROUTES} == {
+        "GET /v1/renders/{render_id}",
+        "POST /v1/renders/{render_id}/replay",
+    }
+
+
+@pytest.mark.parametrize("endpoint", RECEIPT_ROUTES, ids=str)
+def test_a_preview_receipt_needs_the_editor_role(api: Api, endpoint: Endpoint) -> None:
+    """A receipt of a preview pins drafts: reading or replaying it is previewing (class 6)."""
+    preview_id, html = preview_receipt(api)
+    url = endpoint.path.format(render_id=preview_id)
+    own_preview = api.client.post(
+        "/v1/render", json={**BODIES[RenderIn], "preview": True}, headers=api.auth("agent")
+    )
+    assert_error(own_preview, 403, "forbidden")
+    # The reader is refused by the route (agent); the agent by the receipt (editor).
+    for role, required in (("reader", "agent"), ("agent", "editor")):
+        response = api.client.request(endpoint.method, url, headers=api.auth(role))
+        error = assert_error(response, 403, "forbidden")
+        assert error["details"] == {"required": required, "role": role}
+        assert b"Draft terms" not in response.content
+    for role in ("editor", "admin"):
+        response = api.client.request(endpoint.method, url, headers=api.auth(role))
+        assert response.status_code == 200, response.text
+        if endpoint.method == "POST":
+            assert response.content == html, "the replay is the preview, byte for byte"
+        else:
+            assert response.json()["preview"] is True
+    # A receipt of a published render stays the agent's.
+    published = endpoint.path.format(render_id=render_id(api))
+    response = api.client.request(endpoint.method, published, headers=api.auth("agent"))
+    assert response.status_code == 200, response.text
+    assert b"Draft terms" not in response.content

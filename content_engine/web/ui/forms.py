@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import Depends, Query, Request
 from pydantic import ValidationError
 
+from ... import json_limits
 from ...errors import InputError, InvalidContext
 from ...locales import normalize_tag
 from ...models import (
@@ -28,6 +29,7 @@ from ...models import (
     Variant,
     parse_instant,
 )
+from ..headers import headers_of
 from .session import CSRF_FIELD, VisitorDep
 from .templating import Translator
 
@@ -48,7 +50,7 @@ class Form:
 
 
 async def read_form(request: Request) -> Form:
-    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    media = (headers_of(request.scope).content_type or "").partition(";")[0].strip().lower()
     if media != "application/x-www-form-urlencoded":
         raise InputError("a form must be sent as application/x-www-form-urlencoded")
     body = await request.body()
@@ -263,7 +265,7 @@ def context_of(draft: ReaderDraft, _: Translator) -> tuple[Context | None, dict[
         if not text:
             continue
         try:
-            value = json.loads(text)
+            value = json_limits.loads(text)
         except json.JSONDecodeError as exc:
             errors[name] = _(
                 "Not valid JSON (line {line}, column {column}): {message}",

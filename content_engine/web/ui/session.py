@@ -5,12 +5,13 @@ In: a request (its cookies, ``?lang=``, ``Accept-Language``) and the app's state
 show; or a refusal (``SignInRequired``, ``CsrfRefused``) that ``routing`` turns into a redirect
 or a page.
 
-The session cookie holds the editor's API key itself, and the key is verified on every request,
-so a revoked key stops working at once. The cookie is HttpOnly (no script reads it),
-SameSite=Strict (no other site's page sends it), Path=/, and Secure over https. A form's CSRF
-token is an HMAC of the cookie's value under a fixed purpose: bound to the session, and telling
-nothing of the key. Before sign-in, and under ``serve --open`` (no sessions), a random seed
-cookie stands in for the key.
+The session cookie holds a random session token, never the API key: the server keeps the
+token's digest with the key and an expiry (``store/sessions.py``), signing out deletes it, and
+the session is looked up on every request, so a revoked key or an ended session stops working
+at once. The cookie is HttpOnly (no script reads it), SameSite=Strict (no other site's page
+sends it), Path=/, and Secure over https. A form's CSRF token is an HMAC of the session token
+under a fixed purpose: bound to the session. Before sign-in, and under ``serve --open`` (no
+sessions), a random seed cookie stands in for the session.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from fastapi import Depends, Query, Request, Response
 from ...engine import Engine
 from ...errors import InvalidContext
 from ...locales import language_chain, negotiate, normalize_tag
+from ...store.sessions import SESSION_TTL
 from ..auth import ANONYMOUS_ADMIN, Principal
+from ..headers import headers_of
 
 SESSION_COOKIE = "ce_session"
 SEED_COOKIE = "ce_seed"
@@ -38,6 +41,7 @@ UI_LANGUAGES = ("en", "de", "fr")
 LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français"}
 EDITOR_ROLES = frozenset({"editor", "admin"})
 LANG_MAX_AGE = 365 * 24 * 3600
+SESSION_MAX_AGE = int(SESSION_TTL.total_seconds())  # the browser forgets it when the server does
 
 _PURPOSE = b"content-engine workbench: CSRF token for forms, v1"
 _SEED = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -69,6 +73,7 @@ class Visitor:
     new_seed: bool = False
     stale_session: bool = False
     remember_language: bool = False
+    session: str | None = None  # the token of the live session this browser presented
 
     @property
     def csrf_token(self) -> str:
@@ -89,8 +94,9 @@ class Visitor:
             self._set(response, LANG_COOKIE, self.language, max_age=LANG_MAX_AGE)
         return response
 
-    def start_session(self, response: Response, key: str) -> None:
-        self._set(response, SESSION_COOKIE, key)
+    def start_session(self, response: Response, token: str) -> None:
+        """Hand the browser a session's token (``Repository.start_session``), never a key."""
+        self._set(response, SESSION_COOKIE, token, max_age=SESSION_MAX_AGE)
 
     def end_session(self, response: Response) -> None:
         response.delete_cookie(
@@ -118,7 +124,7 @@ def ui_language(request: Request, requested: str | None) -> tuple[str, bool]:
     remembered = _supported(request.cookies.get(LANG_COOKIE))
     if remembered:
         return remembered, False
-    negotiated = negotiate(request.headers.get("accept-language"), UI_LANGUAGES, "en")
+    negotiated = negotiate(headers_of(request.scope).accept_language, UI_LANGUAGES, "en")
     return _supported(negotiated) or "en", False
 
 
@@ -145,13 +151,14 @@ def visitor(
         str | None, Query(max_length=35, description="Language of the pages: en, de, fr.")
     ] = None,
 ) -> Visitor:
-    """Who is at the browser; the session's key is checked against the repository now."""
+    """Who is at the browser; the session (and its key) is checked against the repository now."""
     state = request.app.state
     language, remember = ui_language(request, lang)
-    key = request.cookies.get(SESSION_COOKIE, "")
-    principal = ANONYMOUS_ADMIN if state.open_access else _editor(state.engine, key)
-    if principal is not None and not state.open_access:
-        seed, new_seed = key, False  # tokens bound to the session
+    token = request.cookies.get(SESSION_COOKIE, "")
+    principal = ANONYMOUS_ADMIN if state.open_access else _editor(state.engine, token)
+    session = token if principal is not None and not state.open_access else None
+    if session is not None:
+        seed, new_seed = session, False  # CSRF tokens bound to the session
     else:
         seed, new_seed = _seed(request)
     return Visitor(
@@ -161,14 +168,16 @@ def visitor(
         secure=request.url.scheme == "https",
         open_access=bool(state.open_access),
         new_seed=new_seed,
-        stale_session=bool(key) and principal is None and not state.open_access,
+        stale_session=bool(token) and principal is None and not state.open_access,
         remember_language=remember,
+        session=session,
     )
 
 
-def _editor(engine: Engine, key: str) -> Principal | None:
-    """The principal of an editor's or admin's valid key; ``None`` for anything else."""
-    info = engine.repository.verify_key(key) if key else None
+def _editor(engine: Engine, token: str) -> Principal | None:
+    """The principal of a live session of an editor's or admin's key; ``None`` for anything
+    else (no session, expired, signed out, the key revoked or of a lesser role)."""
+    info = engine.repository.session_key(token) if token else None
     if info is None or info.role not in EDITOR_ROLES:
         return None
     return Principal(key_id=info.id, role=info.role)

@@ -1,7 +1,8 @@
 """Signing in and out of the workbench with an editor's API key.
 
-In: the sign-in form (a key) or the sign-out button. Out: the session cookie set (the key,
-once verified and of the editor or admin role) or cleared, and a redirect. Under
+In: the sign-in form (a key) or the sign-out button. Out: a server-side session started for the
+key (once verified and of the editor or admin role) and its token set as the cookie, or the
+session ended and the cookie cleared; and a redirect. Under
 ``serve --open`` there is nothing to sign in to: the sign-in page leads to the library.
 """
 
@@ -44,12 +45,15 @@ def sign_in(page: AnyPage, form: CheckedForm) -> Response:
         )
         return page.render("sign_in.html", 403, next=next_url, error=error)
     response = page.redirect(next_url)
-    page.visitor.start_session(response, key)
+    page.visitor.start_session(response, page.engine.repository.start_session(info.id))
     return response
 
 
 @router.post("/sign-out")
 def sign_out(page: AnyPage, form: CheckedForm) -> Response:
+    """End the session on the server (its token is worthless from now on) and in the browser."""
+    if page.visitor.session is not None:
+        page.engine.repository.end_session(page.visitor.session)
     response = page.redirect("/sign-in")
     page.visitor.end_session(response)
     return response

@@ -16,7 +16,7 @@ from fastapi import Query, Response
 from ...errors import ConflictError, InputError, LibraryFormatError, LibraryIntegrityError, NotFound
 from ...models import STATUSES, Component, Variant
 from ..schemas import ComponentId, VariantKey
-from .diffs import DiffRow, diff_rows, variant_diff, variant_text
+from .diffs import Diff, DiffBudget, diff_rows, variant_diff, variant_text
 from .forms import CheckedForm, Form, VariantDraft, variant_of
 from .routing import ui_router
 from .templating import EditorPage, Page
@@ -42,7 +42,7 @@ class Conflict:
     theirs: Variant | None
     theirs_text: str
     yours_text: str
-    diff: list[DiffRow]
+    diff: Diff
 
 
 def _url(component_id: str, key: str, suffix: str = "") -> str:
@@ -215,18 +215,18 @@ def history(page: EditorPage, component_id: ComponentId, key: VariantKey) -> Res
     """Every version, newest first, each with what changed since the one before."""
     versions = page.engine.repository.variant_history(component_id, key)
     current = _current(page, component_id, key)
+    # Newest first, so the page's budget of line-by-line diffing goes to the recent changes.
+    budget = DiffBudget()
     entries: list[dict[str, Any]] = []
-    previous: Variant | None = None
-    for variant in versions:
-        entries.append(
-            {"variant": variant, "before": previous, "diff": variant_diff(previous, variant)}
-        )
-        previous = variant
+    for index in range(len(versions) - 1, -1, -1):
+        variant, previous = versions[index], versions[index - 1] if index else None
+        diff = variant_diff(previous, variant, budget)
+        entries.append({"variant": variant, "before": previous, "diff": diff})
     return page.render(
         "history.html",
         section="library",
         component=page.engine.repository.get_component(component_id),
         key=key,
         current=current,
-        entries=entries[::-1],
+        entries=entries,
     )

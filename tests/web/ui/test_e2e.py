@@ -118,6 +118,8 @@ def test_edit_preview_publish_in_a_real_browser(server: Server, browser: Any) ->
     expect(page).to_have_url(f"{server.url}/components/{OVERVIEW}")  # back where we were going
     cookie = next(c for c in context.cookies() if c["name"] == "ce_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    assert cookie["value"] != server.editor_key  # a session's token, not the key
+    assert server.editor_key.split("_", 2)[2] not in cookie["value"]
 
     # --- keyboard: the skip link is the first stop and lands in the main content -------------
     page.goto(f"{server.url}/")
@@ -271,6 +273,15 @@ def test_edit_preview_publish_in_a_real_browser(server: Server, browser: Any) ->
     page.get_by_role("button", name="Abmelden").click()
     expect(page).to_have_url(re.compile(r"/sign-in$"))
     assert not [c for c in context.cookies() if c["name"] == "ce_session"]
+    # The cookie copied before sign-out is worth nothing now: the server ended the session.
+    replayed = browser.new_context(viewport=WIDE)
+    replayed.add_cookies([{k: cookie[k] for k in ("name", "value", "domain", "path")}])
+    again = replayed.new_page()
+    again.goto(f"{server.url}/")
+    expect(again).to_have_url(re.compile(r"/sign-in\?next="))
+    replayed.close()
+    static = httpx2.get(f"{server.url}/static/ui.css")
+    assert static.headers["x-content-type-options"] == "nosniff"
     context.close()
     assert not problems, problems
     assert "Traceback" not in server.log.read_text()

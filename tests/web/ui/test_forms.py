@@ -6,6 +6,8 @@ import gettext
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from content_engine.models import Conditions, Variant
 from content_engine.web.ui.forms import (
@@ -167,3 +169,20 @@ def test_a_translation_that_does_not_fit_falls_back_to_english_and_warns(
     assert translate("Version {n}", n=3) == "Version 3"
     assert "does not fit" in caplog.text
     assert translate("Version {n}") == "Version {nummer}"  # nothing to fill in
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["customer", "product"]),
+    st.one_of(
+        st.text(alphabet='[]{}":,\\ 0123456789-eE.truefalsn', max_size=400),
+        st.integers(min_value=1, max_value=4000).map(lambda n: "[" * n),
+        st.integers(min_value=1, max_value=4000).map(lambda n: '{"a":' * n + "1" + "}" * n),
+    ),
+)
+def test_any_json_field_is_a_value_or_a_field_error(name: str, text: str) -> None:
+    """Whatever is typed into a JSON field: a context or an error on that field, no exception."""
+    context, errors = context_of(ReaderDraft(locale="en", **{name: text}), _)
+    assert (context is None) == bool(errors)
+    if errors:
+        assert set(errors) <= {name}

@@ -92,6 +92,10 @@ def test_a_new_form_previews_the_librarys_default_locale(bench: Workbench) -> No
             "Not valid JSON (line 1, column 2)",
         ),
         ({"locale": "en", "product": "[1, 2]"}, "product", "A JSON object is needed"),
+        # Deep nesting and huge numbers were a RecursionError / ValueError: a 500.
+        ({"locale": "en", "customer": "[" * 3000}, "customer", "nested deeper than 64 levels"),
+        ({"locale": "en", "product": "[{" * 40}, "product", "nested deeper than 64 levels"),
+        ({"locale": "en", "customer": "9" * 5000}, "customer", "Not valid JSON"),
         ({"locale": "en", "at": "someday"}, "at", "A date (2026-01-31) or a time"),
         ({"locale": "", "role": "buyer"}, "locale", "A locale is needed"),
         ({"locale": "xx-!!"}, "locale", "locale"),

@@ -6,15 +6,24 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import fastapi.routing
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from content_engine.settings import Settings
+from content_engine.store import Repository
 from content_engine.web import create_app
-from content_engine.web.ui.session import SESSION_COOKIE, csrf_token, local_path
+from content_engine.web.ui.session import (
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    csrf_token,
+    local_path,
+)
 from tests.web.conftest import Api
 from tests.web.ui.conftest import Workbench
 
@@ -35,7 +44,9 @@ def ui_routes() -> list[tuple[str, str]]:
     found = []
     for context in iterate(app.routes) if iterate else app.routes:
         route = getattr(context, "original_route", context)
-        if isinstance(route, APIRoute) and not context.include_in_schema:
+        if not isinstance(route, APIRoute) or context.include_in_schema:
+            continue
+        if route.endpoint.__module__.startswith("content_engine.web.ui"):
             found += [(method, context.path) for method in sorted(context.methods)]
     return found
 
@@ -74,19 +85,29 @@ def cookie_attributes(response: object, name: str) -> dict[str, str]:
     return {p.partition("=")[0].lower(): p.partition("=")[2] for p in parts}
 
 
-def test_sign_in_keeps_the_key_in_a_strict_httponly_cookie(guest: Workbench) -> None:
+def test_sign_in_sets_a_session_token_not_the_key_in_a_strict_httponly_cookie(
+    guest: Workbench,
+) -> None:
     response = guest.sign_in("editor")
     assert response.headers["location"] == "/"
     cookie = cookie_attributes(response, SESSION_COOKIE)
-    assert cookie[SESSION_COOKIE] == guest.api.keys["editor"]
+    key = guest.api.keys["editor"]
+    token = cookie[SESSION_COOKIE]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token)
+    assert token != key and key.split("_", 2)[2] not in token
     assert "httponly" in cookie
     assert cookie["samesite"].lower() == "strict"
     assert cookie["path"] == "/"
     assert "secure" not in cookie  # plain http here: a Secure cookie would never come back
-    assert "max-age" not in cookie and "expires" not in cookie  # ends with the browser session
+    assert cookie["max-age"] == str(SESSION_MAX_AGE)  # the browser forgets it with the server
     page = guest.get("/")
     assert page.status_code == 200
     assert "Sign out" in page.text
+    # The database holds the token's digest, never the token.
+    with guest.api.engine.repository.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT token_hash, key_id FROM ui_sessions").all()
+    assert [r.token_hash for r in rows] == [hashlib.sha256(token.encode()).hexdigest()]
+    assert rows[0].key_id == key.split("_")[1]
 
 
 def test_over_https_the_cookie_is_secure(api: Api) -> None:
@@ -167,13 +188,72 @@ def test_sign_out_clears_the_cookie(bench: Workbench) -> None:
     assert bench.get("/", follow_redirects=False).status_code == 303
 
 
-def test_the_csrf_token_is_an_hmac_of_the_session_key(bench: Workbench) -> None:
-    key = bench.api.keys["editor"]
+def test_sign_out_ends_the_session_on_the_server(bench: Workbench) -> None:
+    """A copy of the cookie taken before sign-out (another tab, a thief) is worth nothing."""
+    token = bench.client.cookies.get(SESSION_COOKIE)
+    other = TestClient(bench.client.app)
+    other.cookies.set(SESSION_COOKIE, token)
+    assert other.get("/", follow_redirects=False).status_code == 200
+    assert bench.post("/sign-out", {}).status_code == 303
+    for path in ("/", "/components/snippet.hotline", "/lint"):
+        response = other.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/sign-in")
+    with bench.api.engine.repository.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM ui_sessions").scalar() == 0
+
+
+def test_a_session_expires(api: Api) -> None:
+    repository = api.engine.repository
+    editor = next(k for k in repository.list_keys() if k.role == "editor")
+    live = repository.start_session(editor.id)
+    expired = repository.start_session(editor.id, ttl=timedelta(seconds=-1))
+    assert repository.session_key(live) == editor
+    assert repository.session_key(expired) is None
+    client = TestClient(api.client.app)
+    client.cookies.set(SESSION_COOKIE, expired)
+    assert client.get("/", follow_redirects=False).status_code == 303
+    repository.start_session(editor.id)  # a sign-in sweeps expired sessions away
+    with repository.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM ui_sessions").scalar() == 2
+
+
+def test_the_api_key_itself_is_no_session(api: Api) -> None:
+    """The old cookie (the raw key) no longer signs in, nor does any other guess."""
+    client = TestClient(api.client.app)
+    client.cookies.set(SESSION_COOKIE, api.keys["editor"])
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 303
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=80))
+def test_no_made_up_session_signs_in(value: str) -> None:
+    """Whatever a cookie holds: no session, no error (``session_key`` never raises)."""
+    assert session_repository().session_key(value) is None
+
+
+_REPOSITORY: list[Repository] = []
+
+
+def session_repository() -> Repository:
+    """One in-memory repository with a signed-in editor for the property test above."""
+    if not _REPOSITORY:
+        repository = Repository("sqlite://")
+        info, _ = repository.create_key("editor")
+        repository.start_session(info.id)
+        _REPOSITORY.append(repository)
+    return _REPOSITORY[0]
+
+
+def test_the_csrf_token_is_an_hmac_of_the_session_token(bench: Workbench) -> None:
+    token = bench.client.cookies.get(SESSION_COOKIE)
     expected = hmac.new(
-        key.encode(), b"content-engine workbench: CSRF token for forms, v1", hashlib.sha256
+        token.encode(), b"content-engine workbench: CSRF token for forms, v1", hashlib.sha256
     ).hexdigest()
-    assert bench.token("/") == expected == csrf_token(key)
-    assert key not in bench.get("/").text
+    assert bench.token("/") == expected == csrf_token(token)
+    assert token not in bench.get("/").text
+    assert bench.api.keys["editor"] not in bench.get("/").text
 
 
 SAVE = "/components/snippet.hotline/variants/default"
@@ -186,7 +266,8 @@ SAVE = "/components/snippet.hotline/variants/default"
 )
 def test_forms_without_this_sessions_token_are_refused(bench: Workbench, token: str | None) -> None:
     if token == "other session":
-        token = csrf_token(bench.api.keys["admin"])
+        admin = next(k for k in bench.api.engine.repository.list_keys() if k.role == "admin")
+        token = csrf_token(bench.api.engine.repository.start_session(admin.id))
     repository = bench.api.engine.repository
     revision = repository.revision()
     data = {"body": "<p>Forged</p>", "expected_version": "1", "key": "default"}

@@ -1,0 +1,77 @@
+"""json_limits: JSON text fails only with a located ``JSONDecodeError``, however it is wrong."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from content_engine.json_limits import MAX_DEPTH, loads
+
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=20,
+)
+
+
+def depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max((depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((depth(v) for v in value.values()), default=0)
+    return 0
+
+
+@given(VALUES)
+def test_json_within_the_depth_reads_as_json_loads_reads_it(value: Any) -> None:
+    text = json.dumps(value)
+    assert loads(text) == json.loads(text)
+
+
+@given(st.integers(min_value=0, max_value=3 * MAX_DEPTH), st.sampled_from(["[", '{"k": ']))
+def test_nesting_past_the_depth_is_a_located_error(levels: int, opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    text = opening * levels + "0" + closing * levels
+    if levels <= MAX_DEPTH:
+        assert depth(loads(text)) == levels
+        return
+    with pytest.raises(json.JSONDecodeError, match="nested deeper than 64 levels") as caught:
+        loads(text)
+    assert caught.value.pos == text.index(opening * (MAX_DEPTH + 1)) + len(opening) * MAX_DEPTH
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet='[]{}"\\:,0123456789 ae\n', max_size=300))
+def test_any_text_is_a_value_or_a_decode_error(text: str) -> None:
+    try:
+        loads(text)
+    except json.JSONDecodeError as exc:
+        where = (exc.lineno, exc.colno)
+        assert min(where) >= 1, where
+    # Brackets inside strings do not count: quoting any text never makes it too deep.
+    assert loads(json.dumps(text)) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000,
+        '"' + '\\"' * 50_000 + "\\",  # an unterminated string of escaped quotes
+        '"' * 100_000,
+        "9" * 100_000,  # past Python's int conversion limit: a ValueError in json.loads
+        '{"a": [' + '"[", ' * 20_000 + "]}",
+    ],
+    ids=["brackets", "escaped-quotes", "quotes", "long-number", "brackets-in-strings"],
+)
+def test_hostile_text_is_refused_or_read_in_linear_time(text: str) -> None:
+    # Generous: linear is milliseconds here; a quadratic pass over 100 k characters is minutes.
+    started = time.perf_counter()
+    with contextlib.suppress(json.JSONDecodeError):
+        loads(text)
+    assert time.perf_counter() - started < 5
