@@ -784,8 +784,16 @@ def write_library(lib: Library, root: Path) -> None:
     The new folder is built beside ``root`` and swapped in, so a failure or a killed process
     leaves either the old library or the new one, never a mix. (Files are not fsynced: after a
     power cut the operating system decides what reached the disk.)
+
+    A ``root`` that is a symlink to a folder is written through: the folder it points to gets
+    the library and the link stays a link. (Swapping at the link's own name would replace the
+    link with a plain folder and carry the user's files away from where the link points.) A
+    symlink to nothing is refused.
     """
-    root = Path(root).absolute()
+    given = Path(root).absolute()
+    if given.is_symlink() and not given.exists():
+        raise InputError(f"cannot write a library to {given}: it is a symlink to nothing")
+    root = Path(os.path.realpath(given))
     entries = _component_paths(lib)
     _check_file_paths(lib)
     if root.exists() and not root.is_dir():
