@@ -10,8 +10,10 @@ and are trusted: a plain Jinja environment that can only load the engine's folde
 template from a library's ``renderers/`` is content like a body, written by whoever wrote the
 library folder: it is checked like a body (no ``{% autoescape %}``) and renders in the same
 sandbox as bodies (``sandbox.BodySandbox``), within its time and size limits, so
-``{{ cycler.__init__.__globals__ }}`` is a sandbox violation, not a shell. The PDF renderer builds its page here too, so both formats
-share one title page, one table of contents and one set of block anchors.
+``{{ cycler.__init__.__globals__ }}`` is a sandbox violation, not a shell.
+
+The PDF renderer builds its page here too, so both formats share one title page, one table
+of contents and one set of block anchors.
 """
 
 from __future__ import annotations
