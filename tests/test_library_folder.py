@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from content_engine import library as library_module
 from content_engine.errors import InputError, LibraryFormatError
 from content_engine.library import FolderLimits, load_library, write_library
 from tests.servers import run_cli
@@ -316,3 +317,31 @@ def test_export_onto_a_dangling_symlink_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="symlink to nothing"):
         write_library(lib, tmp_path / "link")
     assert not (tmp_path / "nowhere").exists()
+
+
+# --- a file swapped between the check and the open ---------------------------------------------
+
+
+@pytest.mark.parametrize("swap_to", ["symlink", "fifo"])
+def test_a_file_swapped_after_its_check_is_still_refused(
+    tmp_path: Path, secret: Path, swap_to: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interleaving forced: lstat sees a regular file, then it is replaced before open."""
+    root = library_with(tmp_path)
+    target = root / "assets/logo.svg"
+    real_stat = os.stat
+
+    def stat_then_swap(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        result = real_stat(path, *args, **kwargs)
+        if path == "logo.svg" and kwargs.get("dir_fd") is not None and target.is_file():
+            target.unlink()
+            if swap_to == "symlink":
+                target.symlink_to(secret)
+            else:
+                os.mkfifo(target)
+        return result
+
+    monkeypatch.setattr(library_module.os, "stat", stat_then_swap)
+    error = refused(root)
+    assert error.file == "assets/logo.svg"
+    assert ("leads out" if swap_to == "symlink" else "FIFO") in error.message
