@@ -39,27 +39,37 @@ def test_the_api_and_the_workbench_apply_the_same_rule(api: Api, name: str, fold
     editor = {**api.auth("editor"), "If-None-Match": "*"}
     path = quote(name, safe="")
     component = api.client.put(
-        f"/v1/components/{path}", json={"type": "t", "folder": folder}, headers=editor
+        f"/v1/components/{path}",
+        json={"type": "t", "folder": folder},
+        headers=editor,
+        follow_redirects=False,  # "0%2F" is redirected to "0": a URL's matter, not a name's
     )
     accepted = name_problem("component id", name) is None and name_problem("folder", folder) is None
     assert component.status_code != 500
     assert (component.status_code in (200, 201, 409, 412)) == accepted, component.text
 
     publication = api.client.put(
-        f"/v1/publications/{path}", json={"title": "P", "slots": []}, headers=editor
+        f"/v1/publications/{path}",
+        json={"title": "P", "slots": []},
+        headers=editor,
+        follow_redirects=False,
     )
     assert publication.status_code != 500
     accepted = name_problem("publication id", name) is None
     assert (publication.status_code in (200, 201, 409, 412)) == accepted, publication.text
 
     variant = api.client.put(
-        f"/v1/components/{COMPONENT}/variants/{path}", json={"body": "<p/>"}, headers=editor
+        f"/v1/components/{COMPONENT}/variants/{path}",
+        json={"body": "<p/>"},
+        headers=editor,
+        follow_redirects=False,
     )
     assert variant.status_code != 500
     if name_problem("variant key", name) is not None:
-        assert 400 <= variant.status_code < 500
+        assert not 200 <= variant.status_code < 300, variant.text
         assert "key" in variant_of(VariantDraft(key=name), _)[1]
     else:
+        assert variant.status_code in (200, 201, 409, 412), variant.text
         assert variant_of(VariantDraft(key=name), _)[0] is not None
 
 
