@@ -8,6 +8,12 @@ line and column when the problem has a place (``c/x/de.html:3:9: unknown front-m
 Loading stops at the first problem; files are visited in sorted order, so the same broken
 folder always reports the same problem.
 
+The folder is untrusted input: every file is read through one reader (``_Folder``) that
+follows no symlink out of the folder, opens no FIFO or device and bounds each file and the
+whole library (``FolderLimits``); YAML is read without aliases and with bounded nesting.
+Names (component and publication ids, variant keys, folders) follow ``names``, the rule the
+API applies too.
+
 ``write_library`` is the inverse: load → write → load gives an equal library (versions aside).
 It never leaves half a library behind: the new folder is built beside the target and swapped in.
 """
