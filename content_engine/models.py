@@ -17,13 +17,21 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from .errors import InvalidContext
 from .locales import normalize_tag
-from .names import ComponentIdName, FolderName, PublicationIdName, VariantKeyName, name_problem
+from .names import (
+    ComponentIdName,
+    FolderName,
+    PublicationIdName,
+    VariantKeyName,
+    is_stored,
+    name_problem,
+)
 
 # The shapes of ids and keys, for the OpenAPI schema (pydantic's ``$`` is the end of the text);
 # ``names`` holds the whole rule, and every model and route checks by it.
@@ -75,15 +83,19 @@ EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 
-def parse_instant(value: Any, *, end_of_day: bool = False) -> datetime | None:
-    """ISO 8601 to an aware UTC datetime; a bare date is the start (or end) of that day."""
+def parse_instant(value: Any, *, end_of_day: bool = False, bounded: bool = True) -> datetime | None:
+    """ISO 8601 to an aware UTC datetime; a bare date is the start (or end) of that day.
+
+    ``bounded``: between ``EARLIEST`` and ``LATEST``; only rows stored before that bound
+    existed are read without it.
+    """
     try:
         instant = _parse_instant(value, end_of_day)
     except OverflowError:
         # 9999-12-31T23:00-05:00 is past datetime.max in UTC. Validators must raise ValueError:
         # pydantic lets an OverflowError through, and the API would answer 500.
         raise ValueError(f"out of range: {value!r}") from None
-    if instant is not None and not EARLIEST <= instant <= LATEST:
+    if bounded and instant is not None and not EARLIEST <= instant <= LATEST:
         raise ValueError(
             f"out of range: {value!r} (from {EARLIEST.date()} to {LATEST.date()} are allowed)"
         )
@@ -93,9 +105,10 @@ def parse_instant(value: Any, *, end_of_day: bool = False) -> datetime | None:
 def format_instant(value: datetime, *, end_of_day: bool) -> date | str:
     """As an author writes it: a bare date when the instant is a day boundary, else ISO 8601
     in UTC. A bare ``valid_until`` date means the end of that day, so its midnight is written
-    as the day before. ``parse_instant`` reads either back as the same instant."""
+    as the day before. ``parse_instant`` reads either back as the same instant. Total: an
+    instant stored before the bounds existed is written in ISO form rather than failing."""
     value = value.astimezone(UTC)
-    if value.timetz() == time(tzinfo=UTC):
+    if value.timetz() == time(tzinfo=UTC) and (value >= EARLIEST or not end_of_day):
         return (value - timedelta(days=1)).date() if end_of_day else value.date()
     return value.isoformat().replace("+00:00", "Z")
 
@@ -234,13 +247,13 @@ class Variant(Strict):
 
     @field_validator("valid_from", mode="before")
     @classmethod
-    def _from(cls, v: Any) -> datetime | None:
-        return parse_instant(v)
+    def _from(cls, v: Any, info: ValidationInfo) -> datetime | None:
+        return parse_instant(v, bounded=not is_stored(info))
 
     @field_validator("valid_until", mode="before")
     @classmethod
-    def _until(cls, v: Any) -> datetime | None:
-        return parse_instant(v, end_of_day=True)
+    def _until(cls, v: Any, info: ValidationInfo) -> datetime | None:
+        return parse_instant(v, end_of_day=True, bounded=not is_stored(info))
 
     def content_equals(self, other: Variant) -> bool:
         """Equal in everything an author controls (the version is the repository's)."""

@@ -19,12 +19,13 @@ import re
 from functools import partial
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidationInfo
 
 __all__ = [
     "MAX_FOLDER",
     "MAX_NAME",
     "RESERVED_TOP",
+    "STORED",
     "ComponentIdName",
     "FolderName",
     "NameKind",
@@ -107,7 +108,22 @@ def check_name(kind: NameKind, value: str) -> str:
     return value
 
 
-ComponentIdName = Annotated[str, AfterValidator(partial(check_name, "component id"))]
-PublicationIdName = Annotated[str, AfterValidator(partial(check_name, "publication id"))]
-VariantKeyName = Annotated[str, AfterValidator(partial(check_name, "variant key"))]
-FolderName = Annotated[str, AfterValidator(partial(check_name, "folder"))]
+# Validation context of rows the repository reads back: they were checked under the rules of
+# the day they were saved, and a rule made stricter since must not stop the engine from
+# loading them. They are checked again where they would do harm: ``write_library``.
+STORED = {"stored": True}
+
+
+def is_stored(info: ValidationInfo) -> bool:
+    """Whether a validator runs on a row the repository stored (see ``STORED``)."""
+    return bool(info.context and info.context.get("stored"))
+
+
+def _field_check(kind: NameKind, value: str, info: ValidationInfo) -> str:
+    return value if is_stored(info) else check_name(kind, value)
+
+
+ComponentIdName = Annotated[str, AfterValidator(partial(_field_check, "component id"))]
+PublicationIdName = Annotated[str, AfterValidator(partial(_field_check, "publication id"))]
+VariantKeyName = Annotated[str, AfterValidator(partial(_field_check, "variant key"))]
+FolderName = Annotated[str, AfterValidator(partial(_field_check, "folder"))]

@@ -28,6 +28,8 @@ from content_engine.models import (
     parse_instant,
 )
 from content_engine.names import MAX_NAME, NameKind, name_problem
+from content_engine.web.ui.forms import VariantDraft
+from tests.engine_factory import make_engine
 from tests.test_library_files import MINIMAL, make_library
 
 # The names the hostile-input report saw accepted, then breaking export for everyone.
@@ -234,3 +236,29 @@ def test_any_accepted_instant_round_trips(
     written = format_instant(instant, end_of_day=end_of_day)
     text = written if isinstance(written, str) else written.isoformat()
     assert parse_instant(text, end_of_day=end_of_day) == instant
+
+
+# --- rows stored before the rule: still loaded, refused only where they would do harm ------------
+
+
+def test_rows_stored_before_the_rule_still_load(db_url: str, tmp_path: Path) -> None:
+    """A database written by an older engine (a folder with a space, an instant in year 1)
+    loads, shows and renders; only ``export`` refuses, naming the component to fix."""
+    with make_engine(db_url) as engine:
+        engine.import_library(make_library(tmp_path / "lib", MINIMAL))
+        legacy = Component.model_construct(
+            id="old.one", type="t", title="", tags=(), folder="My Docs", variants={}, version=0
+        )
+        engine.repository.save_component(legacy, expected_version=None)
+        early = datetime(1, 1, 1, tzinfo=UTC)
+        variant = Variant.model_construct(**{**Variant(key="en").__dict__, "valid_until": early})
+        engine.repository.save_variant("old.one", variant, expected_version=None)
+        stored = engine.library().components["old.one"]
+        assert stored.folder == "My Docs" and stored.variants["en"].valid_until == early
+        # The workbench's form shows it (it answered 500), in the ISO form that keeps it exact.
+        assert VariantDraft.of_variant(stored.variants["en"]).valid_until == "0001-01-01T00:00:00Z"
+        with pytest.raises(
+            InputError, match=r"'old.one' cannot be written: 'My Docs' is not"
+        ):
+            engine.export_library(tmp_path / "out")
+        assert not (tmp_path / "out").exists()
