@@ -257,8 +257,6 @@ def test_rows_stored_before_the_rule_still_load(db_url: str, tmp_path: Path) -> 
         assert stored.folder == "My Docs" and stored.variants["en"].valid_until == early
         # The workbench's form shows it (it answered 500), in the ISO form that keeps it exact.
         assert VariantDraft.of_variant(stored.variants["en"]).valid_until == "0001-01-01T00:00:00Z"
-        with pytest.raises(
-            InputError, match=r"'old.one' cannot be written: 'My Docs' is not"
-        ):
+        with pytest.raises(InputError, match=r"'old.one' cannot be written: 'My Docs' is not"):
             engine.export_library(tmp_path / "out")
         assert not (tmp_path / "out").exists()
