@@ -32,6 +32,7 @@ __all__ = [
     "PublicationIdName",
     "VariantKeyName",
     "check_name",
+    "is_stored",
     "name_problem",
 ]
 
