@@ -19,7 +19,9 @@ from content_engine.engine import Engine
 from content_engine.errors import ContentEngineError, LibraryFormatError, RenderError
 from content_engine.models import parse_context
 from content_engine.rendering import RenderEnvironment, get_renderer
+from content_engine.rendering import html as html_module
 from content_engine.rendering.html import load_theme
+from content_engine.sandbox import Limits
 from tests import testdata
 from tests.engine_factory import make_engine, write_files
 
@@ -220,3 +222,27 @@ def test_an_imported_theme_cannot_reach_the_host(db_url: str, tmp_path: Path) ->
             with pytest.raises(RenderError, match="sandbox violation"):
                 engine.render("pub", parse_context({"locale": "en"}), format=fmt)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("page", "limits", "why"),
+    [
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            {"max_seconds": 0.5},
+            "time limit|took over",
+        ),
+        ("{% for i in range(1000) %}{{ title }}{% endfor %}", {"max_output_chars": 500}, "output"),
+    ],
+)
+def test_a_library_theme_is_bounded_like_a_body(
+    make_env: MakeEnv,
+    monkeypatch: pytest.MonkeyPatch,
+    page: str,
+    limits: dict[str, float],
+    why: str,
+) -> None:
+    monkeypatch.setattr(html_module, "THEME_LIMITS", Limits(**limits))
+    # A page no other test uses, so its environment is built with these limits.
+    with pytest.raises(RenderError, match=why):
+        render_theme(make_env, page + "{# bounded #}")
