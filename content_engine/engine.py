@@ -21,7 +21,7 @@ from .compile import CompiledBody, body_conditions, body_includes, compile_body
 from .conditions import InlineCondition, Reader, RegionGroups, describe_context, make_reader
 from .coverage import CoverageReport, coverage
 from .editing import Editor
-from .errors import LibraryFormatError, NotFound, RenderError
+from .errors import ContentEngineError, LibraryFormatError, NotFound, RenderError
 from .freshness import Freshness, Stamp
 from .i18n import Catalogs
 from .integrity import (
@@ -34,7 +34,7 @@ from .integrity import (
     raise_first,
     sanitize_library,
 )
-from .library import load_library, write_library
+from .library import load_library, read_library_text, write_library
 from .lint import lint
 from .models import (
     Block,
@@ -86,8 +86,9 @@ def file_locator(root: Path) -> Locator:
     def locate(component: Component, variant: Variant) -> Location:
         where = default_locator(component, variant)
         try:
-            text = (root / where.file).read_text(encoding="utf-8")
-        except OSError:
+            # The folder's own safe reader: the file may have changed since the import read it.
+            text = read_library_text(root, where.file)
+        except ContentEngineError:
             return where
         head = text[: len(text) - len(variant.body)] if text.endswith(variant.body) else ""
         return Location(where.file, head.count("\n"))

@@ -8,6 +8,12 @@ line and column when the problem has a place (``c/x/de.html:3:9: unknown front-m
 Loading stops at the first problem; files are visited in sorted order, so the same broken
 folder always reports the same problem.
 
+The folder is untrusted input: every file is read through one reader (``_Folder``) that
+follows no symlink out of the folder, opens no FIFO or device and bounds each file and the
+whole library (``FolderLimits``); YAML is read without aliases and with bounded nesting.
+Names (component and publication ids, variant keys, folders) follow ``names``, the rule the
+API applies too.
+
 ``write_library`` is the inverse: load → write → load gives an equal library (versions aside).
 It never leaves half a library behind: the new folder is built beside the target and swapped in.
 """
@@ -16,13 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import os
 import re
 import secrets
 import shutil
 import stat
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -38,7 +45,9 @@ from .models import (
     LibrarySettings,
     Publication,
     Variant,
+    format_instant,
 )
+from .names import RESERVED_TOP, name_problem
 
 __all__ = [
     "COMPONENT_FILE",
@@ -46,9 +55,11 @@ __all__ = [
     "FRONT_MATTER_KEYS",
     "LIBRARY_FILE",
     "PUBLICATIONS_FOLDER",
+    "FolderLimits",
     "format_variant",
     "load_library",
     "parse_variant",
+    "read_library_text",
     "write_library",
 ]
 
@@ -57,8 +68,9 @@ COMPONENT_FILE = "component.yaml"
 PUBLICATIONS_FOLDER = "publications"
 # Folders whose every file is carried as bytes in ``Library.files``.
 FILE_FOLDERS = ("assets", "renderers")
-# Top-level names that are never component folders.
-RESERVED = frozenset({LIBRARY_FILE, PUBLICATIONS_FOLDER, *FILE_FOLDERS})
+# Top-level names that are never component folders (``names`` refuses them as folders).
+RESERVED = RESERVED_TOP
+assert frozenset({LIBRARY_FILE, PUBLICATIONS_FOLDER, *FILE_FOLDERS}) == RESERVED
 
 CONDITION_KEYS = ("locale", *DIMENSIONS)
 VARIANT_FIELDS = ("priority", "status", "valid_from", "valid_until")
@@ -70,38 +82,251 @@ PUBLICATION_KEYS = ("id", "title", "titles", "layout", "slots")
 _FENCE = re.compile(r"---[ \t]*\r?")
 
 
+# --- reading the folder: one safe way to open its files ---------------------------------------
+
+
+@dataclass(frozen=True)
+class FolderLimits:
+    """What importing one library folder may read; over a bound, the import is refused.
+
+    A library folder may come from anyone (a pull request, an archive), so reading it must
+    not hang on a FIFO, fill memory from ``/dev/zero`` or read files outside it.
+    """
+
+    max_file_bytes: int = 16 * 2**20
+    max_library_bytes: int = 256 * 2**20
+    max_entries: int = 100_000  # files and folders walked
+    max_yaml_depth: int = 64  # nested mappings and lists in one YAML document
+    max_yaml_nodes: int = 200_000  # scalars, mappings and lists in one YAML document
+
+
+# Opening a FIFO blocks until a writer comes unless O_NONBLOCK; O_NOFOLLOW makes a symlink an
+# error (ELOOP) instead of a silent detour.
+_FILE_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+class _Folder:
+    """A library folder opened for reading: every file of the import goes through ``read``.
+
+    Paths are walked one name at a time from the folder's own descriptor with
+    ``O_NOFOLLOW``, so no symlink is followed unawares (nor swapped in between a check and
+    the open). A symlink is followed only when its target lies inside the folder; FIFOs,
+    devices and sockets are refused before they are opened; each file and the whole
+    library are bounded in size.
+    """
+
+    def __init__(self, root: Path, limits: FolderLimits) -> None:
+        self.root = os.path.realpath(root)
+        self.limits = limits
+        self._read_bytes = 0
+        self._entries = 0
+
+    def read(self, rel: str) -> bytes:
+        """The bytes of the regular file at ``rel`` (a POSIX path inside the folder)."""
+        parts = PurePosixPath(rel).parts
+        try:
+            data = self._read_beneath(parts, rel)
+        except _SymlinkOnTheWay:
+            real = os.path.realpath(os.path.join(self.root, *parts))
+            if os.path.commonpath([self.root, real]) != self.root:
+                raise LibraryFormatError(
+                    "a symlink that leads out of the library folder", file=rel
+                ) from None
+            # realpath resolved every link: one found now was swapped in meanwhile.
+            inner = PurePosixPath(Path(real).relative_to(self.root).as_posix()).parts
+            try:
+                data = self._read_beneath(inner, rel)
+            except _SymlinkOnTheWay:
+                raise LibraryFormatError("a symlink changed while reading", file=rel) from None
+        self._read_bytes += len(data)
+        if self._read_bytes > self.limits.max_library_bytes:
+            raise LibraryFormatError(
+                f"the library's files add up to over {self.limits.max_library_bytes} bytes",
+                file=rel,
+            )
+        return data
+
+    def read_text(self, rel: str) -> str:
+        return _decode_text(self.read(rel), rel)
+
+    def _read_beneath(self, parts: Sequence[str], rel: str) -> bytes:
+        fds: list[int] = []
+        try:
+            fds.append(os.open(self.root, _DIR_FLAGS))
+            for part in parts[:-1]:
+                fds.append(self._open_at(fds[-1], part, _DIR_FLAGS, rel, want_dir=True))
+            fd = self._open_at(fds[-1], parts[-1], _FILE_FLAGS, rel, want_dir=False)
+            fds.append(fd)
+            return self._read_fd(fd, rel)
+        except OSError as exc:
+            raise LibraryFormatError(f"cannot read: {exc.strerror or exc}", file=rel) from None
+        finally:
+            for fd in reversed(fds):
+                os.close(fd)
+
+    def _open_at(self, dir_fd: int, name: str, flags: int, rel: str, *, want_dir: bool) -> int:
+        # lstat first, so that a FIFO or a device is never even opened.
+        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+        if stat.S_ISLNK(mode):
+            raise _SymlinkOnTheWay
+        if not (stat.S_ISDIR(mode) if want_dir else stat.S_ISREG(mode)):
+            raise LibraryFormatError(
+                f"{_kind(mode)}, not a {'folder' if want_dir else 'file'}: only regular "
+                "files and folders are read",
+                file=rel,
+            )
+        try:
+            return os.open(name, flags, dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # swapped for a symlink meanwhile
+                raise _SymlinkOnTheWay from None
+            raise
+
+    def _read_fd(self, fd: int, rel: str) -> bytes:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # swapped meanwhile
+            raise LibraryFormatError(f"{_kind(info.st_mode)}, not a file", file=rel)
+        cap = self.limits.max_file_bytes
+        if info.st_size > cap:
+            raise LibraryFormatError(f"file over the limit of {cap} bytes", file=rel)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= cap:  # the file may grow while it is read
+            chunk = os.read(fd, min(1 << 20, cap + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > cap:
+            raise LibraryFormatError(f"file over the limit of {cap} bytes", file=rel)
+        return b"".join(chunks)
+
+    def kind(self, rel: str) -> str | None:
+        """``"dir"``, ``"file"``, ``"link"``, ``"other"``, or ``None`` when nothing is there.
+
+        Not followed: the reader decides about a link when it reads one.
+        """
+        try:
+            mode = os.lstat(os.path.join(self.root, rel)).st_mode
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise LibraryFormatError(f"cannot read: {exc.strerror or exc}", file=rel) from None
+        if stat.S_ISLNK(mode):
+            return "link"
+        if stat.S_ISDIR(mode):
+            return "dir"
+        return "file" if stat.S_ISREG(mode) else "other"
+
+    def listdir(self, rel: str) -> list[str]:
+        """The visible names in the folder ``rel``, sorted (a symlinked folder is refused)."""
+        self._plain_dir(rel)
+        try:
+            names = sorted(n for n in os.listdir(os.path.join(self.root, rel)) if n[:1] != ".")
+        except OSError as exc:
+            raise LibraryFormatError(f"cannot read: {exc.strerror or exc}", file=rel) from None
+        self._count(len(names), rel)
+        return names
+
+    def walk(self, top: str) -> Iterator[tuple[PurePosixPath, list[str], list[str]]]:
+        """``os.walk`` of the folder ``top`` in sorted order without hidden entries; paths
+        relative to ``top``. Callers may prune the yielded ``dirnames`` in place.
+
+        A symlinked folder is refused rather than skipped: what it holds would silently be
+        missing from the library, and following it could leave the folder or loop.
+        """
+        self._plain_dir(top)
+        base = os.path.join(self.root, top)
+
+        def failed(exc: OSError) -> None:
+            raise LibraryFormatError(f"cannot read: {exc.strerror or exc}", file=top)
+
+        for dirpath, dirnames, filenames in os.walk(base, onerror=failed):
+            rel = PurePosixPath(Path(dirpath).relative_to(base).as_posix())
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            files = sorted(f for f in filenames if not f.startswith("."))
+            self._count(len(dirnames) + len(files), top)
+            for name in dirnames:
+                if os.path.islink(os.path.join(dirpath, name)):
+                    shown = (PurePosixPath(top) / rel / name).as_posix()
+                    raise LibraryFormatError(
+                        "a symlinked folder: folders are not followed (copy it in, or link "
+                        "single files that stay inside the library folder)",
+                        file=shown.removeprefix("./"),
+                    )
+            yield rel, dirnames, files
+
+    def _plain_dir(self, rel: str) -> None:
+        if rel not in ("", ".") and self.kind(rel) == "link":
+            raise LibraryFormatError("a symlinked folder: folders are not followed", file=rel)
+
+    def _count(self, n: int, rel: str) -> None:
+        self._entries += n
+        if self._entries > self.limits.max_entries:
+            raise LibraryFormatError(
+                f"the library folder holds over {self.limits.max_entries} entries", file=rel
+            )
+
+
+class _SymlinkOnTheWay(Exception):
+    """A name on the path is a symlink: ``_Folder.read`` decides whether to follow it."""
+
+
+def read_library_text(root: Path, file: str, limits: FolderLimits | None = None) -> str:
+    """One file of a library folder as text, read the safe way (for tools after an import)."""
+    return _Folder(root, limits or FolderLimits()).read_text(file)
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
-def load_library(root: Path) -> Library:
+def load_library(root: Path, limits: FolderLimits | None = None) -> Library:
     """Read the library folder at ``root``; raise ``LibraryFormatError`` on the first problem."""
     root = Path(root)
     if not root.is_dir():
         raise LibraryFormatError(f"not a library folder: {root}")
-    if not (root / LIBRARY_FILE).is_file():
+    folder = _Folder(root, limits or FolderLimits())
+    if folder.kind(LIBRARY_FILE) is None:
         # Required so that importing the wrong folder fails instead of archiving everything.
         raise LibraryFormatError(
             f"no {LIBRARY_FILE} in {root}: a library folder starts with its settings file",
             file=LIBRARY_FILE,
         )
     return Library(
-        settings=_load_settings(root),
-        components=_load_components(root),
-        publications=_load_publications(root),
-        files=_load_files(root),
+        settings=_load_settings(folder),
+        components=_load_components(folder),
+        publications=_load_publications(folder),
+        files=_load_files(folder),
     )
 
 
-def parse_variant(text: str, key: str, *, file: str | None = None) -> Variant:
+def parse_variant(
+    text: str, key: str, *, file: str | None = None, limits: FolderLimits | None = None
+) -> Variant:
     """One variant file's text (front matter + body) to a ``Variant`` named ``key``.
 
     ``file`` is only used to name the place of a problem.
     """
     file = file or f"{key}.html"
+    problem = name_problem("variant key", key)
+    if problem:
+        raise LibraryFormatError(f"{problem} (the file name without .html)", file=file)
     front, body = _split_front_matter(text, file)
     data: dict[str, Any] = {}
     if front is not None:
-        loaded = _safe_load(front, file, line_offset=1)
+        loaded = _safe_load(front, file, limits or FolderLimits(), line_offset=1)
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -128,19 +353,13 @@ def parse_variant(text: str, key: str, *, file: str | None = None) -> Variant:
         return Variant.model_validate(raw)
     except ValidationError as exc:
         loc, message = _first_error(exc, drop="conditions")
-        if loc and loc[0] == "key":
-            raise LibraryFormatError(
-                f"{key!r} is not a valid variant key (the file name without .html: letters, "
-                "digits, '.', '-', '_')",
-                file=file,
-            ) from None
         where = _locate(front, loc, line_offset=1) if front is not None else None
         raise _format_error(message, file, where) from None
 
 
-def _load_settings(root: Path) -> LibrarySettings:
-    text = _read_text(root, LIBRARY_FILE)
-    data = _safe_load(text, LIBRARY_FILE)
+def _load_settings(folder: _Folder) -> LibrarySettings:
+    text = folder.read_text(LIBRARY_FILE)
+    data = _safe_load(text, LIBRARY_FILE, folder.limits)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -175,10 +394,10 @@ def _bad_locale(data: dict[str, Any]) -> tuple[tuple[str | int, ...], str]:
     return (), ""
 
 
-def _load_components(root: Path) -> dict[str, Component]:
+def _load_components(folder: _Folder) -> dict[str, Component]:
     components: dict[str, Component] = {}
     where: dict[str, str] = {}
-    for rel, dirnames, filenames in _walk(root):
+    for rel, dirnames, filenames in folder.walk(""):
         if rel == PurePosixPath("."):
             dirnames[:] = [d for d in dirnames if d not in RESERVED]
         variant_files = [f for f in filenames if f.endswith(".html")]
@@ -203,7 +422,7 @@ def _load_components(root: Path) -> dict[str, Component]:
                     f"{COMPONENT_FILE} and <variant-key>.html files only",
                     file=_join(rel, name),
                 )
-        component = _load_component(root, rel, variant_files)
+        component = _load_component(folder, rel, variant_files)
         if component.id in where:
             raise LibraryFormatError(
                 f"component id {component.id!r} is defined twice: {where[component.id]} and "
@@ -216,11 +435,11 @@ def _load_components(root: Path) -> dict[str, Component]:
 
 
 def _load_named_mapping(
-    root: Path, file: str, keys: Sequence[str], name: str, named_by: str
+    folder: _Folder, file: str, keys: Sequence[str], name: str, named_by: str
 ) -> tuple[str, dict[str, Any]]:
     """A YAML mapping with only ``keys``, whose ``id`` (if given) equals its folder/file name."""
-    text = _read_text(root, file)
-    data = _safe_load(text, file)
+    text = folder.read_text(file)
+    data = _safe_load(text, file, folder.limits)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -239,10 +458,17 @@ def _load_named_mapping(
     return text, data
 
 
-def _load_component(root: Path, rel: PurePosixPath, variant_files: list[str]) -> Component:
+def _load_component(folder: _Folder, rel: PurePosixPath, variant_files: list[str]) -> Component:
     file = _join(rel, COMPONENT_FILE)
     folder_name = rel.name
-    text, data = _load_named_mapping(root, file, COMPONENT_KEYS, folder_name, "folder")
+    # The same rule as the API's: a folder it would refuse is refused here, with its name.
+    parent = rel.parent.as_posix()
+    problem = name_problem("component id", folder_name) or name_problem(
+        "folder", "" if parent == "." else parent
+    )
+    if problem:
+        raise LibraryFormatError(f"folder name: {problem}", file=file)
+    text, data = _load_named_mapping(folder, file, COMPONENT_KEYS, folder_name, "folder")
     if not variant_files:
         raise LibraryFormatError(
             f"component {folder_name!r} has no variant files (<variant-key>.html)", file=file
@@ -251,8 +477,9 @@ def _load_component(root: Path, rel: PurePosixPath, variant_files: list[str]) ->
     for name in variant_files:
         variant_file = _join(rel, name)
         key = name[: -len(".html")]
-        variants[key] = parse_variant(_read_text(root, variant_file), key, file=variant_file)
-    parent = rel.parent.as_posix()
+        variants[key] = parse_variant(
+            folder.read_text(variant_file), key, file=variant_file, limits=folder.limits
+        )
     raw = {
         **data,
         "id": folder_name,
@@ -263,71 +490,56 @@ def _load_component(root: Path, rel: PurePosixPath, variant_files: list[str]) ->
         return Component.model_validate(raw)
     except ValidationError as exc:
         loc, message = _first_error(exc)
-        if loc and loc[0] == "id":
-            message = f"folder name {folder_name!r} is not a valid component id"
         raise _format_error(message, file, _locate(text, loc)) from None
 
 
-def _load_publications(root: Path) -> dict[str, Publication]:
-    folder = root / PUBLICATIONS_FOLDER
-    if not folder.is_dir():
+def _load_publications(folder: _Folder) -> dict[str, Publication]:
+    kind = folder.kind(PUBLICATIONS_FOLDER)
+    if kind not in ("dir", "link"):
         return {}
     publications: dict[str, Publication] = {}
-    for name in sorted(os.listdir(folder)):
-        if name.startswith("."):
-            continue
+    for name in folder.listdir(PUBLICATIONS_FOLDER):
         file = f"{PUBLICATIONS_FOLDER}/{name}"
-        if not name.endswith(".yaml") or not (folder / name).is_file():
+        if not name.endswith(".yaml") or folder.kind(file) == "dir":
             raise LibraryFormatError(
                 f"unexpected entry in {PUBLICATIONS_FOLDER}/: it holds <publication-id>.yaml "
                 "files only",
                 file=file,
             )
-        publication = _load_publication(root, file, name[: -len(".yaml")])
+        publication = _load_publication(folder, file, name[: -len(".yaml")])
         publications[publication.id] = publication
     return publications
 
 
-def _load_publication(root: Path, file: str, stem: str) -> Publication:
-    text, data = _load_named_mapping(root, file, PUBLICATION_KEYS, stem, "file")
+def _load_publication(folder: _Folder, file: str, stem: str) -> Publication:
+    problem = name_problem("publication id", stem)
+    if problem:
+        raise LibraryFormatError(f"file name: {problem}", file=file)
+    text, data = _load_named_mapping(folder, file, PUBLICATION_KEYS, stem, "file")
     try:
         return Publication.model_validate({**data, "id": stem})
     except ValidationError as exc:
         loc, message = _first_error(exc)
-        if loc and loc[0] == "id":
-            message = f"file name {stem!r} is not a valid publication id"
         raise _format_error(message, file, _locate(text, loc)) from None
 
 
-def _load_files(root: Path) -> dict[str, bytes]:
+def _load_files(folder: _Folder) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for top in FILE_FOLDERS:
-        if not (root / top).is_dir():
+        if folder.kind(top) not in ("dir", "link"):
             continue
-        for rel, _dirnames, filenames in _walk(root / top):
+        for rel, _dirnames, filenames in folder.walk(top):
             for name in filenames:
                 path = (PurePosixPath(top) / rel / name).as_posix()
-                files[path] = (root / path).read_bytes()
+                files[path] = folder.read(path)
     return files
-
-
-def _walk(top: Path) -> Iterator[tuple[PurePosixPath, list[str], list[str]]]:
-    """``os.walk`` in sorted order without hidden entries; paths relative to ``top``.
-
-    Callers may prune the yielded ``dirnames`` in place, as with ``os.walk``.
-    """
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        rel = PurePosixPath(Path(dirpath).relative_to(top).as_posix())
-        yield rel, dirnames, sorted(f for f in filenames if not f.startswith("."))
 
 
 def _join(rel: PurePosixPath, name: str) -> str:
     return (rel / name).as_posix()
 
 
-def _read_text(root: Path, file: str) -> str:
-    data = (root / file).read_bytes()
+def _decode_text(data: bytes, file: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -339,19 +551,57 @@ def _read_text(root: Path, file: str) -> str:
         ) from None
 
 
+# --- YAML: no aliases, bounded depth and size --------------------------------------------------
+
 # libyaml's loader when PyYAML was built with it: the pure-Python one took most of the time of
 # loading a large library folder. Its error messages are terser, so errors are read again by
 # the pure-Python loader for the message an editor sees.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+_COLLECTION_START = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_COLLECTION_END = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
-def _safe_load(text: str, file: str, *, line_offset: int = 0) -> Any:
+def _check_shape(text: str, file: str, limits: FolderLimits, loader: Any, line_offset: int) -> None:
+    """Refuse aliases, and documents nested or sized past the limits, from the event stream.
+
+    The parser is iterative, so this runs before anything recursive (the composer, the
+    constructor, pydantic) sees the document. Aliases are refused rather than expanded: a
+    1 kB "billion laughs" document expands to gigabytes wherever it is walked, and library
+    files have no need of them.
+    """
+    depth = nodes = 0
+    for event in yaml.parse(text, Loader=loader):
+        problem = None
+        if isinstance(event, yaml.AliasEvent):
+            problem = "YAML aliases (*name) are not allowed in library files"
+        elif isinstance(event, _COLLECTION_START):
+            depth += 1
+            if depth > limits.max_yaml_depth:
+                problem = f"nested over {limits.max_yaml_depth} levels deep"
+        elif isinstance(event, _COLLECTION_END):
+            depth -= 1
+        if isinstance(event, (yaml.ScalarEvent, *_COLLECTION_START)):
+            nodes += 1
+            if nodes > limits.max_yaml_nodes:
+                problem = f"over {limits.max_yaml_nodes} values in one document"
+        if problem:
+            mark = event.start_mark
+            if mark is None:
+                raise LibraryFormatError(problem, file=file)
+            raise LibraryFormatError(
+                problem, file=file, line=mark.line + 1 + line_offset, column=mark.column + 1
+            )
+
+
+def _safe_load(text: str, file: str, limits: FolderLimits, *, line_offset: int = 0) -> Any:
     if _FAST_LOADER is not None:
         try:
+            _check_shape(text, file, limits, _FAST_LOADER, line_offset)
             return yaml.load(text, Loader=_FAST_LOADER)
         except (yaml.YAMLError, ValueError):
             pass
     try:
+        _check_shape(text, file, limits, yaml.SafeLoader, line_offset)
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -364,6 +614,8 @@ def _safe_load(text: str, file: str, *, line_offset: int = 0) -> Any:
     except (yaml.YAMLError, ValueError) as exc:
         # PyYAML raises a bare ValueError for impossible dates such as 2026-13-01.
         raise LibraryFormatError(f"invalid YAML: {exc}", file=file) from None
+    except RecursionError:  # a nesting the shape check cannot see (kept as a last guard)
+        raise LibraryFormatError("nested too deeply", file=file) from None
 
 
 def _split_front_matter(text: str, file: str) -> tuple[str | None, str]:
@@ -492,9 +744,9 @@ def format_variant(variant: Variant) -> str:
     if variant.status != "published":
         front["status"] = variant.status
     if variant.valid_from is not None:
-        front["valid_from"] = _format_instant(variant.valid_from, end_of_day=False)
+        front["valid_from"] = format_instant(variant.valid_from, end_of_day=False)
     if variant.valid_until is not None:
-        front["valid_until"] = _format_instant(variant.valid_until, end_of_day=True)
+        front["valid_until"] = format_instant(variant.valid_until, end_of_day=True)
     if front:
         return f"---\n{_dump(front)}---\n{variant.body}"
     first_line = variant.body.split("\n", 1)[0]
@@ -502,18 +754,6 @@ def format_variant(variant: Variant) -> str:
         # Without a front matter the body's own first line would be read as one.
         return f"---\n---\n{variant.body}"
     return variant.body
-
-
-def _format_instant(value: datetime, *, end_of_day: bool) -> Any:
-    """A bare date when the instant is a day boundary (as a file author writes it), else ISO.
-
-    A bare ``valid_until`` date means the end of that day, so midnight is written as the
-    previous day.
-    """
-    value = value.astimezone(UTC)
-    if value.timetz() == time(tzinfo=UTC):
-        return (value - timedelta(days=1)).date() if end_of_day else value.date()
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def _dump(data: dict[str, Any]) -> str:
@@ -550,8 +790,16 @@ def write_library(lib: Library, root: Path) -> None:
     The new folder is built beside ``root`` and swapped in, so a failure or a killed process
     leaves either the old library or the new one, never a mix. (Files are not fsynced: after a
     power cut the operating system decides what reached the disk.)
+
+    A ``root`` that is a symlink to a folder is written through: the folder it points to gets
+    the library and the link stays a link. (Swapping at the link's own name would replace the
+    link with a plain folder and carry the user's files away from where the link points.) A
+    symlink to nothing is refused.
     """
-    root = Path(root).absolute()
+    given = Path(root).absolute()
+    if given.is_symlink() and not given.exists():
+        raise InputError(f"cannot write a library to {given}: it is a symlink to nothing")
+    root = Path(os.path.realpath(given))
     entries = _component_paths(lib)
     _check_file_paths(lib)
     if root.exists() and not root.is_dir():
@@ -596,21 +844,16 @@ def write_library(lib: Library, root: Path) -> None:
 
 
 def _component_paths(lib: Library) -> dict[str, PurePosixPath]:
-    """Each component's folder, checked to stay inside the library and to load back."""
+    """Each component's folder, checked by the rule every other entry point uses."""
     paths: dict[str, PurePosixPath] = {}
     for component in lib.components.values():
+        # The model checked both already; a Library built without validation is checked here.
+        problem = name_problem("component id", component.id) or name_problem(
+            "folder", component.folder
+        )
+        if problem:
+            raise InputError(f"component {component.id!r} cannot be written: {problem}")
         folder = PurePosixPath(component.folder) if component.folder else PurePosixPath()
-        parts = folder.parts
-        if (
-            folder.is_absolute()
-            or "\\" in component.folder
-            or any(p in ("", ".", "..") or p.startswith(".") for p in parts)
-            or (parts[0] if parts else component.id) in RESERVED
-        ):
-            raise InputError(
-                f"component {component.id!r} has folder {component.folder!r}, which is not a "
-                "plain relative path outside publications/, assets/ and renderers/"
-            )
         paths[component.id] = folder / component.id
     return paths
 

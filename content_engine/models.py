@@ -17,15 +17,25 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from .errors import InvalidContext
 from .locales import normalize_tag
+from .names import (
+    ComponentIdName,
+    FolderName,
+    PublicationIdName,
+    VariantKeyName,
+    is_stored,
+    name_problem,
+)
 
+# The shapes of ids and keys, for the OpenAPI schema (pydantic's ``$`` is the end of the text);
+# ``names`` holds the whole rule, and every model and route checks by it.
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
-_ID = re.compile(ID_PATTERN)
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 Status = Literal["draft", "review", "published", "archived"]
@@ -66,14 +76,41 @@ def _as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def parse_instant(value: Any, *, end_of_day: bool = False) -> datetime | None:
-    """ISO 8601 to an aware UTC datetime; a bare date is the start (or end) of that day."""
+# Instants a schedule may hold: a day inside datetime's range at each end, so that every
+# way the engine writes one back (a bare date for the day before a ``valid_until`` midnight,
+# another time zone) stays representable and reads back as the same instant.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def parse_instant(value: Any, *, end_of_day: bool = False, bounded: bool = True) -> datetime | None:
+    """ISO 8601 to an aware UTC datetime; a bare date is the start (or end) of that day.
+
+    ``bounded``: between ``EARLIEST`` and ``LATEST``; only rows stored before that bound
+    existed are read without it.
+    """
     try:
-        return _parse_instant(value, end_of_day)
+        instant = _parse_instant(value, end_of_day)
     except OverflowError:
         # 9999-12-31T23:00-05:00 is past datetime.max in UTC. Validators must raise ValueError:
         # pydantic lets an OverflowError through, and the API would answer 500.
         raise ValueError(f"out of range: {value!r}") from None
+    if bounded and instant is not None and not EARLIEST <= instant <= LATEST:
+        raise ValueError(
+            f"out of range: {value!r} (from {EARLIEST.date()} to {LATEST.date()} are allowed)"
+        )
+    return instant
+
+
+def format_instant(value: datetime, *, end_of_day: bool) -> date | str:
+    """As an author writes it: a bare date when the instant is a day boundary, else ISO 8601
+    in UTC. A bare ``valid_until`` date means the end of that day, so its midnight is written
+    as the day before. ``parse_instant`` reads either back as the same instant. Total: an
+    instant stored before the bounds existed is written in ISO form rather than failing."""
+    value = value.astimezone(UTC)
+    if value.timetz() == time(tzinfo=UTC) and (value >= EARLIEST or not end_of_day):
+        return (value - timedelta(days=1)).date() if end_of_day else value.date()
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def _parse_instant(value: Any, end_of_day: bool) -> datetime | None:
@@ -199,7 +236,7 @@ class Conditions(Strict):
 
 
 class Variant(Strict):
-    key: str = Field(pattern=KEY_PATTERN)
+    key: VariantKeyName
     conditions: Conditions = Field(default_factory=Conditions)
     priority: int = 0
     status: Status = "published"
@@ -210,13 +247,13 @@ class Variant(Strict):
 
     @field_validator("valid_from", mode="before")
     @classmethod
-    def _from(cls, v: Any) -> datetime | None:
-        return parse_instant(v)
+    def _from(cls, v: Any, info: ValidationInfo) -> datetime | None:
+        return parse_instant(v, bounded=not is_stored(info))
 
     @field_validator("valid_until", mode="before")
     @classmethod
-    def _until(cls, v: Any) -> datetime | None:
-        return parse_instant(v, end_of_day=True)
+    def _until(cls, v: Any, info: ValidationInfo) -> datetime | None:
+        return parse_instant(v, end_of_day=True, bounded=not is_stored(info))
 
     def content_equals(self, other: Variant) -> bool:
         """Equal in everything an author controls (the version is the repository's)."""
@@ -224,11 +261,11 @@ class Variant(Strict):
 
 
 class Component(Strict):
-    id: str = Field(pattern=ID_PATTERN)
+    id: ComponentIdName
     type: str = Field(min_length=1)
     title: str = ""
     tags: tuple[str, ...] = ()
-    folder: str = ""
+    folder: FolderName = ""
     variants: dict[str, Variant] = Field(default_factory=dict)
     version: int = 0
 
@@ -252,7 +289,7 @@ def localized(default: str, titles: Mapping[str, str], chain: Sequence[str]) -> 
 
 
 class Slot(Strict):
-    component: str | None = Field(default=None, pattern=ID_PATTERN)
+    component: ComponentIdName | None = None
     query: SlotQuery | None = None
     title: str | None = None
     # The slot's title in other locales, by BCP 47 tag (an extension of the contract).
@@ -272,7 +309,7 @@ class Slot(Strict):
 
 
 class Publication(Strict):
-    id: str = Field(pattern=ID_PATTERN)
+    id: PublicationIdName
     title: str
     # The title in other locales, by BCP 47 tag; ``title`` serves every other reader.
     titles: dict[str, str] = Field(default_factory=dict)
@@ -410,7 +447,7 @@ class Receipt(BaseModel):
 
 
 def is_valid_id(value: str) -> bool:
-    return bool(_ID.match(value))
+    return name_problem("component id", value) is None
 
 
 def readable_errors(exc: ValidationError) -> str:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from content_engine import library as library_module
 from content_engine.errors import InputError, LibraryFormatError
@@ -489,7 +490,12 @@ def test_write_refuses_a_folder_that_is_not_a_library(tmp_path: Path) -> None:
 
 
 def test_write_refuses_unsafe_paths(tmp_path: Path) -> None:
-    component = Component(id="x", type="t", folder="../outside", variants={"a": Variant(key="a")})
+    with pytest.raises(ValidationError, match="folder"):
+        Component(id="x", type="t", folder="../outside", variants={"a": Variant(key="a")})
+    # A model built without validation is still checked by the writer.
+    component = Component.model_construct(
+        id="x", type="t", folder="../outside", variants={"a": Variant(key="a")}
+    )
     with pytest.raises(InputError, match="folder"):
         write_library(Library(components={"x": component}), tmp_path / "out")
     with pytest.raises(InputError, match="assets/"):

@@ -3,8 +3,17 @@
 In: a ``Document`` (blocks of trusted, already-escaped XHTML) and a ``RenderEnvironment``.
 Out: ``text/html`` bytes. The page shell is the theme's ``page.html`` (Jinja2, autoescaped);
 themes are looked up in the library's ``renderers/`` first, then in the engine's, and a file a
-theme lacks comes from ``default``. The PDF renderer builds its page here too, so both formats
-share one title page, one table of contents and one set of block anchors.
+theme lacks comes from ``default``.
+
+Two kinds of theme, two environments. The engine's own ``renderers/`` ship with the engine
+and are trusted: a plain Jinja environment that can only load the engine's folder. A page
+template from a library's ``renderers/`` is content like a body, written by whoever wrote the
+library folder: it is checked like a body (no ``{% autoescape %}``) and renders in the same
+sandbox as bodies (``sandbox.BodySandbox``), within its time and size limits, so
+``{{ cycler.__init__.__globals__ }}`` is a sandbox violation, not a shell.
+
+The PDF renderer builds its page here too, so both formats share one title page, one table
+of contents and one set of block anchors.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from markupsafe import Markup, escape
 from ..errors import InputError, InvalidContext, LibraryFormatError, RenderError
 from ..locales import babel_locale, normalize_tag, text_direction
 from ..models import Block, Document
+from ..sandbox import BodySandbox, Limits
 from . import RenderEnvironment, RenderResult, Translations
 
 __all__ = [
@@ -65,6 +75,11 @@ class ThemeFile:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
+# A page holds every block of a publication (each bounded by the body limits) and its inlined
+# assets: far more than one body may write, but still a bound.
+THEME_LIMITS = Limits(max_output_chars=200_000_000, max_seconds=10.0)
+
+
 @dataclass(frozen=True)
 class Theme:
     name: str
@@ -72,9 +87,25 @@ class Theme:
     screen: ThemeFile
     print: ThemeFile
 
+    @property
+    def sandboxed(self) -> bool:
+        """Whether the page template is a library's, rendered in the body sandbox."""
+        return isinstance(self.template.environment, BodySandbox)
+
+    def render(self, values: dict[str, object]) -> tuple[str, list[str]]:
+        """The page's text and the warnings of its render (undefined names, in the sandbox)."""
+        environment = self.template.environment
+        if isinstance(environment, BodySandbox):
+            return environment.run(self.template, values, f"theme {self.name!r}: page.html")
+        return self.template.render(values), []
+
 
 class ThemeLoader(jinja2.BaseLoader):
-    """Names are ``<theme>/<file>``: the library's ``renderers/`` wins over the engine's folder."""
+    """Names are ``<theme>/<file>``: the library's ``renderers/`` wins over the engine's folder.
+
+    Only the sandboxed environment has this loader; a library template is checked as bodies
+    are (``BodySandbox.check_syntax``) before it is compiled.
+    """
 
     def __init__(self, library_files: Mapping[str, bytes], engine_dir: Path) -> None:
         self._library = {
@@ -90,8 +121,11 @@ class ThemeLoader(jinja2.BaseLoader):
         data = self._library.get(template)
         if data is None:
             return self._engine.get_source(environment, template)
+        source = _decode(data, f"renderers/{template}")
+        if isinstance(environment, BodySandbox):
+            environment.check_syntax(source, f"renderers/{template}")
         # Library files are keyed into the environment cache by content: never stale.
-        return _decode(data, f"renderers/{template}"), None, lambda: True
+        return source, None, lambda: True
 
 
 _JINJA_ENVS: OrderedDict[tuple[str, str], jinja2.Environment] = OrderedDict()
@@ -107,27 +141,45 @@ def _library_themes_fingerprint(library_files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def _jinja_env(env: RenderEnvironment) -> jinja2.Environment:
-    """One Jinja environment per (engine folder, library themes), so compiled page templates
-    survive across renders and across ``RenderEnvironment`` instances of the same library."""
-    key = (str(env.engine_renderers_dir), _library_themes_fingerprint(env.library_files))
+def _jinja_env(env: RenderEnvironment, *, library: bool) -> jinja2.Environment:
+    """The environment for the engine's own themes (``library=False``) or for a library's.
+
+    One per engine folder (and per set of library themes), so compiled page templates survive
+    across renders and across ``RenderEnvironment`` instances of the same library.
+    """
+    fingerprint = _library_themes_fingerprint(env.library_files) if library else ""
+    key = (str(env.engine_renderers_dir), fingerprint)
     with _JINJA_LOCK:
         jenv = _JINJA_ENVS.get(key)
         if jenv is not None:
             _JINJA_ENVS.move_to_end(key)
             return jenv
-        # Themes are trusted code of the engine or of the library's authors, not reader
-        # input, so a normal (non-sandboxed) environment; autoescape still protects the data.
-        jenv = jinja2.Environment(
-            loader=ThemeLoader(env.library_files, env.engine_renderers_dir),
-            autoescape=True,
-            auto_reload=True,
-            keep_trailing_newline=True,
-        )
+        if library:
+            # Untrusted: the same sandbox as bodies, able to extend the engine's themes.
+            jenv = BodySandbox(THEME_LIMITS)
+            jenv.loader = ThemeLoader(env.library_files, env.engine_renderers_dir)
+        else:
+            # Trusted: the engine's own files, and nothing else can be loaded into it.
+            jenv = jinja2.Environment(
+                loader=jinja2.FileSystemLoader(str(env.engine_renderers_dir)),
+                autoescape=True,
+                auto_reload=True,
+                keep_trailing_newline=True,
+            )
         _JINJA_ENVS[key] = jenv
         while len(_JINJA_ENVS) > _JINJA_ENVS_MAX:
             _JINJA_ENVS.popitem(last=False)
         return jenv
+
+
+def _page_template(env: RenderEnvironment, layout: str) -> tuple[str, bool] | None:
+    """The page.html a layout uses and whether it is the library's, or ``None``."""
+    for name in dict.fromkeys((f"{layout}/page.html", f"{DEFAULT_THEME}/page.html")):
+        if f"renderers/{name}" in env.library_files:
+            return name, True
+        if (env.engine_renderers_dir / name).is_file():
+            return name, False
+    return None
 
 
 def _decode(data: bytes, path: str) -> str:
@@ -192,15 +244,17 @@ def load_theme(env: RenderEnvironment, layout: str) -> Theme:
             code="unknown_layout",
             details={"layout": layout, "known": known},
         )
+    page = _page_template(env, layout)
+    if page is None:
+        raise InputError(f"layout {layout!r} has no page.html and no default to fall back on")
+    name, from_library = page
     try:
-        template = _jinja_env(env).select_template(
-            list(dict.fromkeys((f"{layout}/page.html", f"{DEFAULT_THEME}/page.html")))
-        )
+        template = _jinja_env(env, library=from_library).get_template(name)
     except jinja2.TemplateSyntaxError as exc:
         raise LibraryFormatError(
             exc.message or "invalid template", file=f"renderers/{exc.name}", line=exc.lineno
         ) from None
-    except jinja2.TemplatesNotFound:
+    except jinja2.TemplateNotFound:
         raise InputError(
             f"layout {layout!r} has no page.html and no default to fall back on"
         ) from None
@@ -339,22 +393,24 @@ def render_page(doc: Document, env: RenderEnvironment, *, inline_css: bool = Tru
     if inline_css:
         # The stylesheet is the theme's own, trusted; only keep it from closing <style>.
         css = Markup(theme.screen.text.replace("</", "<\\/"))
+    values: dict[str, object] = {
+        "lang": ctx.locale,
+        "dir": text_direction(ctx.locale),
+        "title": doc.title,
+        "layout": doc.layout,
+        "css": css,
+        "prepared_for": prepared_for,
+        "generated_on": translated(translations, "Generated on {date}", warnings, date=when),
+        "contents_label": translated(translations, "Contents", warnings),
+        "blocks": _page_blocks(doc, env.library_files if inline_css else None),
+        "publication": doc.publication,
+        "context": ctx,
+    }
     try:
-        html = theme.template.render(
-            lang=ctx.locale,
-            dir=text_direction(ctx.locale),
-            title=doc.title,
-            layout=doc.layout,
-            css=css,
-            prepared_for=prepared_for,
-            generated_on=translated(translations, "Generated on {date}", warnings, date=when),
-            contents_label=translated(translations, "Contents", warnings),
-            blocks=_page_blocks(doc, env.library_files if inline_css else None),
-            publication=doc.publication,
-            context=ctx,
-        )
+        html, theme_warnings = theme.render(values)
     except jinja2.TemplateError as exc:
         raise RenderError(f"theme {theme.name!r}: page.html failed: {exc}") from exc
+    warnings += theme_warnings
     return Page(html=html, theme=theme, warnings=warnings)
 
 

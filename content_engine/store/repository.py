@@ -56,6 +56,7 @@ from ..models import (
     Slot,
     Variant,
 )
+from ..names import STORED
 from .keys import KeyInfo, digests_match, hash_key, new_key, parse_key, parse_role
 from .sessions import SESSION_TTL, hash_session, new_session
 from .tables import (
@@ -1150,16 +1151,23 @@ def _key_info(values: Mapping[str, Any]) -> KeyInfo:
 # --- rows <-> models --------------------------------------------------------------------------
 
 
+# Rows are read back under ``STORED``: a name or instant a stricter rule now refuses was
+# valid when it was saved, and must not stop the whole library from loading.
+
+
 def _variant(row: Row[Any]) -> Variant:
-    return Variant(
-        key=row.key,
-        conditions=Conditions.model_validate(row.conditions),
-        priority=row.priority,
-        status=row.status,
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        body=row.body,
-        version=row.version,
+    return Variant.model_validate(
+        {
+            "key": row.key,
+            "conditions": Conditions.model_validate(row.conditions),
+            "priority": row.priority,
+            "status": row.status,
+            "valid_from": row.valid_from,
+            "valid_until": row.valid_until,
+            "body": row.body,
+            "version": row.version,
+        },
+        context=STORED,
     )
 
 
@@ -1182,14 +1190,17 @@ def _variant_row(
 
 
 def _component(row: Row[Any], variants: dict[str, Variant]) -> Component:
-    return Component(
-        id=row.id,
-        type=row.type,
-        title=row.title,
-        tags=tuple(row.tags),
-        folder=row.folder,
-        variants=dict(sorted(variants.items())),
-        version=row.version,
+    return Component.model_validate(
+        {
+            "id": row.id,
+            "type": row.type,
+            "title": row.title,
+            "tags": tuple(row.tags),
+            "folder": row.folder,
+            "variants": dict(sorted(variants.items())),
+            "version": row.version,
+        },
+        context=STORED,
     )
 
 
@@ -1209,13 +1220,16 @@ def _component_row(
 
 
 def _publication(row: Row[Any]) -> Publication:
-    return Publication(
-        id=row.id,
-        title=row.title,
-        titles=row.titles,
-        layout=row.layout,
-        slots=tuple(Slot.model_validate(slot) for slot in row.slots),
-        version=row.version,
+    return Publication.model_validate(
+        {
+            "id": row.id,
+            "title": row.title,
+            "titles": row.titles,
+            "layout": row.layout,
+            "slots": tuple(Slot.model_validate(slot, context=STORED) for slot in row.slots),
+            "version": row.version,
+        },
+        context=STORED,
     )
 
 

@@ -22,10 +22,19 @@ from ..models import (
     _titles,
     parse_instant,
 )
+from ..names import (
+    MAX_FOLDER,
+    MAX_NAME,
+    ComponentIdName,
+    FolderName,
+    PublicationIdName,
+    VariantKeyName,
+)
 
-ComponentId = Annotated[str, Path(pattern=ID_PATTERN, max_length=200)]
-VariantKey = Annotated[str, Path(pattern=KEY_PATTERN, max_length=200)]
-PublicationId = Annotated[str, Path(pattern=ID_PATTERN, max_length=200)]
+# The pattern and length document the shape in the OpenAPI schema; ``names`` decides.
+ComponentId = Annotated[ComponentIdName, Path(pattern=ID_PATTERN, max_length=MAX_NAME)]
+VariantKey = Annotated[VariantKeyName, Path(pattern=KEY_PATTERN, max_length=MAX_NAME)]
+PublicationId = Annotated[PublicationIdName, Path(pattern=ID_PATTERN, max_length=MAX_NAME)]
 
 
 class Strict(BaseModel):
@@ -69,7 +78,7 @@ class BlocksIn(Strict):
 
 
 class RenderIn(Strict):
-    publication: str = Field(pattern=ID_PATTERN, max_length=200)
+    publication: PublicationIdName = Field(pattern=ID_PATTERN, max_length=MAX_NAME)
     context: Context
     format: Literal["html", "pdf", "json", "fragment"] = "html"
     preview: bool = False
@@ -119,7 +128,7 @@ class ComponentIn(Strict):
     type: str = Field(min_length=1, max_length=100)
     title: str = Field(default="", max_length=500)
     tags: list[str] = Field(default_factory=list, max_length=100)
-    folder: str = Field(default="", max_length=500, pattern=r"^[A-Za-z0-9._/-]*$")
+    folder: FolderName = Field(default="", max_length=MAX_FOLDER, pattern=r"^[A-Za-z0-9._/-]*$")
 
 
 class VariantIn(Strict):

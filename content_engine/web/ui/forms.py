@@ -8,9 +8,8 @@ text as typed is kept (``VariantDraft``, ``ReaderDraft``) so the page can show i
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from typing import Annotated, Any, cast
 from urllib.parse import parse_qsl, urlencode
 
@@ -21,14 +20,15 @@ from ... import json_limits
 from ...errors import InputError, InvalidContext
 from ...locales import normalize_tag
 from ...models import (
-    KEY_PATTERN,
     STATUSES,
     Conditions,
     Context,
     Status,
     Variant,
+    format_instant,
     parse_instant,
 )
+from ...names import name_problem
 from ..headers import headers_of
 from .session import CSRF_FIELD, VisitorDep
 from .templating import Translator
@@ -131,20 +131,14 @@ class VariantDraft:
 
 
 def _instant(value: datetime | None, *, end_of_day: bool) -> str:
-    """As an author writes it: a bare date for a day boundary (``valid_until`` ends the day
-    it names, so its midnight is the day before), else ISO 8601 in UTC."""
-    if value is None:
-        return ""
-    value = value.astimezone(UTC)
-    if value.timetz() == time(tzinfo=UTC):
-        return (value - timedelta(days=1) if end_of_day else value).date().isoformat()
-    return value.isoformat().replace("+00:00", "Z")
+    """As an author writes it in a file (``models.format_instant``), as text."""
+    return "" if value is None else str(format_instant(value, end_of_day=end_of_day))
 
 
 def variant_of(draft: VariantDraft, _: Translator) -> tuple[Variant | None, dict[str, str]]:
     """The ``Variant`` the fields describe, or what is wrong with each field."""
     errors: dict[str, str] = {}
-    if not re.match(KEY_PATTERN, draft.key) or len(draft.key) > 200:
+    if name_problem("variant key", draft.key):
         errors["key"] = _(
             "A key is letters, digits, '.', '-' or '_', starting with a letter or digit."
         )
