@@ -46,12 +46,17 @@ def test_block_html_and_json(cli: Cli) -> None:
 
 def test_render_html_to_file(cli: Cli, tmp_path: Path) -> None:
     target = tmp_path / "out" / "b.html"
-    code, out, err = cli(
-        "render", "brochure.hp200", "--locale", "fr", "--region", "FR", "-o", str(target)
-    )
+    args = ("render", "brochure.hp200", "--locale", "fr", "--region", "FR", "-o", str(target))
+    code, out, err = cli(*args)  # the folder is never created for -o
+    assert (code, out) == (2, b"")
+    assert err == f"error: cannot write {target}: folder {target.parent} does not exist\n"
+    assert not target.parent.exists()
+    target.parent.mkdir()
+    code, out, err = cli(*args)
     assert (code, out, err) == (0, b"", "")
     html = target.read_text(encoding="utf-8")
     assert '<html lang="fr" dir="ltr"' in html
+    assert [p.name for p in target.parent.iterdir()] == ["b.html"]  # no staging file left
 
 
 def test_context_file_and_options_merge(cli: Cli, tmp_path: Path) -> None:

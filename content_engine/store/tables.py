@@ -8,8 +8,8 @@ Each versioned table's primary key is ``(identity..., version)``. That index is 
 "latest version of X" needs: ``WHERE id = ? ORDER BY version DESC LIMIT 1`` and
 ``GROUP BY id`` with ``max(version)`` both walk it, so no further index is declared.
 Nothing is ever updated or deleted except the single ``library_state`` row (and an API key's
-``revoked_at``, set once): removal is a new version with ``archived`` (components,
-publications) or ``deleted`` (variants, files) set.
+``revoked_at``, set once, and its ``last_used_at``): removal is a new version with ``archived``
+(components, publications) or ``deleted`` (variants, files) set.
 """
 
 from __future__ import annotations
@@ -217,3 +217,5 @@ class ApiKey(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # Written at most once a minute per key (``Repository.mark_keys_used``).
+    last_used_at: Mapped[datetime | None]
