@@ -41,9 +41,10 @@ _SQLITE_FAULTS = {
 # PostgreSQL SQLSTATE classes and codes that mean "not now", not "your statement is wrong":
 # connection exceptions, invalid catalog (the database was dropped or renamed), insufficient
 # resources (disk full), operator intervention (terminated, shutting down), system errors,
-# and a read-only transaction (a standby).
+# a read-only transaction (a standby), and a table of ours missing (the database was dropped
+# and created again empty: the schema the engine opened is gone).
 _PG_FAULT_CLASSES = ("08", "3D", "53", "57", "58")
-_PG_FAULT_CODES = {"25006"}
+_PG_FAULT_CODES = {"25006", "42P01"}
 
 
 def fault_of(exc: BaseException, *, busy_wait: float | None = None) -> ContentEngineError | None:
@@ -136,6 +137,22 @@ class SqliteFileGuard:
         if self._identity is None:
             found = os.stat(self.path)
             self._identity = (found.st_dev, found.st_ino)
+
+    def why_unusable(self) -> str | None:
+        """Why SQLite cannot write the file, if the file system says so (for a clearer error
+        than SQLite's "unable to open database file")."""
+        folder = self.path.parent
+        try:
+            if os.statvfs(folder).f_flag & os.ST_RDONLY:
+                return "is on a read-only file system"
+        except OSError:
+            return None
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            return "is read-only"
+        if not os.access(folder, os.W_OK):
+            # SQLite keeps its -wal and -shm files beside the database.
+            return "is in a folder the engine cannot write to"
+        return None
 
     def check(self) -> None:
         """``DatabaseUnavailable`` if the file at the path is gone or another one."""

@@ -32,18 +32,19 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     make_url,
     select,
     text,
     update,
 )
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.pool import StaticPool
 
 from ..changes import LibraryChanges
-from ..errors import ConflictError, InputError, NotFound
+from ..errors import ConflictError, DatabaseUnavailable, InputError, NotFound
 from ..models import (
     Component,
     Conditions,
@@ -209,6 +210,15 @@ class Repository:
         self.local_writes = 0
         try:
             self._migrate()
+        except DatabaseUnavailable as exc:
+            self.engine.dispose()
+            reason = self._guard.why_unusable() if self._guard is not None else None
+            if reason is None:
+                raise
+            raise DatabaseUnavailable(
+                f"the database file {self._guard.path if self._guard else ''} {reason}",
+                details=exc.details,
+            ) from exc
         except BaseException:
             self.engine.dispose()
             raise
@@ -228,12 +238,13 @@ class Repository:
 
     def _at_head(self) -> bool:
         """Whether the schema is already current: a cheap read that spares importing Alembic."""
-        try:
-            with self.engine.connect() as conn:
-                found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
-                return list(found) == [HEAD_REVISION]
-        except DBAPIError:
-            return False
+        with self.engine.connect() as conn:
+            # Asked first, not found out by an error: a missing table of ours is a fault
+            # (``faults``) once the schema exists, but not in a database never migrated.
+            if not inspect(conn).has_table("alembic_version"):
+                return False
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            return list(found) == [HEAD_REVISION]
 
     def _migrate(self) -> None:
         if self._at_head():
