@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -244,6 +245,11 @@ def test_keys_create_list_revoke(cli: Cli) -> None:
     listed = out.decode()
     assert key_id in listed and "agent" in listed and "call centre" in listed
     assert key.split("_", 2)[2] not in listed  # the secret is never shown again
+    header, row = listed.splitlines()
+    assert header.split() == ["id", "role", "status", "created", "last", "used", "name"]
+    _, _, status, day, minute, used, *_ = row.split()
+    assert (status, day, used) == ("active", datetime.now(UTC).strftime("%Y-%m-%d"), "never")
+    assert len(minute) == 5 and minute[2] == ":"
     code, _, err = cli("keys", "revoke", key_id)
     assert code == 0 and f"revoked key {key_id}" in err
     code, out, _ = cli("keys", "list")
