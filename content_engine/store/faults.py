@@ -2,8 +2,9 @@
 
 In: an exception met while using the database (sqlite3's, psycopg's, SQLAlchemy's wrappers of
 them, or the OS's). Out: ``RepositoryBusy`` (another writer held the lock too long),
-``DatabaseUnavailable`` (unreachable, dropped, full, read-only, deleted, damaged), or ``None``:
-anything else is a bug and must surface as one. The CLI turns both into exit 1, the web layer
+``DatabaseUnavailable`` (unreachable, dropped, full, read-only, deleted, damaged),
+``Unavailable`` (an OS error: a file or the disk), or ``None``: anything else is a bug and
+must surface as one. The CLI turns both into exit 1, the web layer
 into 503; neither needs to know a driver.
 
 Also the guard of a SQLite file against being deleted or replaced under a running process: its
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from ..errors import ContentEngineError, DatabaseUnavailable, RepositoryBusy
+from ..errors import ContentEngineError, DatabaseUnavailable, RepositoryBusy, Unavailable
 
 __all__ = ["SqliteFileGuard", "fault_of", "translated"]
 
@@ -64,9 +65,10 @@ def fault_of(exc: BaseException, *, busy_wait: float | None = None) -> ContentEn
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return DatabaseUnavailable(f"the database connection was lost: {_first_line(original)}")
     if isinstance(original, OSError):
-        where = f"{original.filename}: " if original.filename else ""
-        reason = original.strerror or str(original)
-        return DatabaseUnavailable(f"the database is unavailable: {where}{reason}")
+        # Not the database's own error (sqlite3 and psycopg report theirs): a file or the
+        # disk. No path in the message: it goes to clients; the server's log has the rest.
+        reason = original.strerror or type(original).__name__
+        return Unavailable(f"a file the server needs cannot be used now: {reason}")
     return None
 
 

@@ -932,7 +932,8 @@ def _create_engine(
         # IMMEDIATE, an INSERT, COMMIT, connecting) of whichever read or write met it.
         fault = fault_of(context.original_exception, busy_wait=sqlite_timeout)
         if fault is None and context.is_disconnect:
-            fault = fault_of(OSError(str(context.original_exception).splitlines()[0]))
+            lost = str(context.original_exception).strip().splitlines() or ["no reason given"]
+            fault = DatabaseUnavailable(f"the database connection was lost: {lost[0]}")
         if fault is not None:
             raise fault from context.original_exception
 
