@@ -200,8 +200,12 @@ def write_output(content: bytes, output: Path | None, *, binary: bool = False) -
         return
     if binary and sys.stdout.isatty():
         fail("refusing to write a PDF to a terminal; use -o FILE")
-    sys.stdout.buffer.write(content)
-    sys.stdout.flush()
+    try:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+    except OSError as exc:  # /dev/full, a closed pipe
+        error = os_error(exc, "standard output", "write to")
+        fail(error.message, error.exit_code)
 
 
 def dump_json(data: Any) -> bytes:

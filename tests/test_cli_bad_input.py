@@ -119,6 +119,14 @@ BAD_DATABASES: dict[str, tuple[Callable[[Path], str], int, str]] = {
     "a symlink loop": (_loop, 1, "cannot be opened"),
     "port out of range": (lambda _: "postgresql://u@127.0.0.1:99999/x", 1, "unavailable"),
     "under a regular file": (lambda tmp: f"sqlite:///{tmp / 'junk.db' / 'x.db'}", 2, "folder"),
+    "a bad option value": (lambda tmp: f"sqlite:///{tmp / 'x.db'}?timeout=abc", 2, "option"),
+    "an unknown option": (lambda tmp: f"sqlite:///{tmp / 'x.db'}?foo=bar", 2, "'foo'"),
+    "an unknown PostgreSQL option": (
+        lambda _: "postgresql://u@127.0.0.1:1/x?foo=bar",
+        2,
+        'invalid connection option "foo"',
+    ),
+    "a port that is no number": (lambda _: "postgresql://u:secret@h:port/x", 2, "not a URL"),
 }
 
 
@@ -132,6 +140,7 @@ def test_a_bad_database_is_one_line(
     url = make(tmp_path)
     code, _, err = run(capfd, *commands(tmp_path)[command], "--db", url)
     assert_one_line(code, err, expected, fragment)
+    assert "secret" not in err  # a URL may hold a password: never repeated
 
 
 def test_a_read_only_database_is_one_line(
@@ -345,6 +354,20 @@ def installed() -> list[str]:
     if not found.exists():
         pytest.skip("the content-engine command is not installed beside this Python")
     return [str(found)]
+
+
+@pytest.mark.slow
+def test_a_full_standard_output_is_one_line(installed: list[str], library_db: str) -> None:
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [*installed, "block", COMPONENT, *READER, "--db", library_db],
+            env=cli_env(),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert_one_line(done.returncode, done.stderr, 1, "standard output: No space left")
 
 
 ISSUE_EXAMPLES = [

@@ -22,7 +22,13 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from ..errors import ContentEngineError, DatabaseUnavailable, RepositoryBusy, Unavailable
+from ..errors import (
+    ContentEngineError,
+    DatabaseUnavailable,
+    InputError,
+    RepositoryBusy,
+    Unavailable,
+)
 
 __all__ = ["SqliteFileGuard", "fault_of", "translated"]
 
@@ -62,6 +68,12 @@ def fault_of(exc: BaseException, *, busy_wait: float | None = None) -> ContentEn
         return _sqlite_fault(original, busy_wait)
     if _is_psycopg_fault(original):
         return DatabaseUnavailable(f"the database is unavailable: {_first_line(original)}")
+    if (
+        _is_psycopg(original)
+        and type(original).__name__ == "ProgrammingError"
+        and getattr(original, "sqlstate", None) is None  # psycopg's own: the URL's options
+    ):
+        return InputError(f"the database URL is not valid: {_first_line(original)}")
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return DatabaseUnavailable(f"the database connection was lost: {_first_line(original)}")
     if isinstance(original, OSError):
@@ -101,9 +113,13 @@ def _sqlite_fault(exc: sqlite3.Error, busy_wait: float | None) -> ContentEngineE
     )
 
 
-def _is_psycopg_fault(exc: BaseException) -> bool:
+def _is_psycopg(exc: BaseException) -> bool:
     module = type(exc).__module__
-    if not (module == "psycopg" or module.startswith("psycopg.")):
+    return module == "psycopg" or module.startswith("psycopg.")
+
+
+def _is_psycopg_fault(exc: BaseException) -> bool:
+    if not _is_psycopg(exc):
         return False
     sqlstate = getattr(exc, "sqlstate", None)
     if isinstance(sqlstate, str):

@@ -15,6 +15,7 @@ PostgreSQL), so they never mix two revisions.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -39,7 +40,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SAWarning
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.pool import StaticPool
 
@@ -919,12 +920,21 @@ def _create_engine(
     url: URL, sqlite_timeout: float = SQLITE_BUSY_TIMEOUT, guard: SqliteFileGuard | None = None
 ) -> Engine:
     try:
-        engine = _new_engine(url, sqlite_timeout)
+        with warnings.catch_warnings():
+            # An option the driver ignores (``?foo=bar``) is a typo to report, not to skip.
+            warnings.simplefilter("error", SAWarning)
+            engine = _new_engine(url, sqlite_timeout)
+    except SAWarning as exc:
+        raise InputError(
+            f"the database URL is not valid: {str(exc).split(' (Background')[0]}"
+        ) from None
     except (ImportError, NoSuchModuleError) as exc:
         raise InputError(
             f"the driver for {url.drivername} is not installed ({exc}); "
             "PostgreSQL needs: pip install 'content-engine[pg]'"
         ) from None
+    except (ArgumentError, ValueError, TypeError) as exc:  # e.g. ?timeout=abc
+        raise InputError(f"the database URL has an option that is not valid: {exc}") from None
 
     @event.listens_for(engine, "handle_error")
     def _on_error(context: ExceptionContext) -> None:
