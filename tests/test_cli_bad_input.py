@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from content_engine.cli import main
 from tests.engine_factory import SAMPLE
@@ -393,3 +395,56 @@ def test_the_installed_command_prints_one_line(
     )
     assert_one_line(done.returncode, done.stderr, expected)
     assert done.stdout == ""
+
+
+# --- properties: any bytes as a context file, any text as a database URL --------------------
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    content=st.binary(max_size=300)
+    | st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+        max_leaves=20,
+    ).map(lambda value: json.dumps(value).encode())
+)
+def test_any_context_file_renders_or_is_one_line(
+    content: bytes,
+    tmp_path_factory: pytest.TempPathFactory,
+    library_db: str,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path_factory.mktemp("ctx") / "context.json"
+    path.write_bytes(content)
+    code, _, err = run(capfd, "explain", COMPONENT, "--context", str(path), "--db", library_db)
+    if code != 0:
+        assert_one_line(code, err, 2)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    url=st.text(max_size=40)
+    | st.builds(
+        "".join,
+        st.lists(
+            st.sampled_from(["sqlite", "postgresql", "://", "/", "?", "=", "&", "x", ":", "@"]),
+            max_size=12,
+        ),
+    )
+)
+def test_any_database_url_is_one_line(
+    url: str, tmp_path_factory: pytest.TempPathFactory, capfd: pytest.CaptureFixture[str]
+) -> None:
+    if "\0" in url or not url.strip():
+        return  # not an argument a process can receive; empty means the default
+    here = tmp_path_factory.mktemp("cwd")
+    before = Path.cwd()
+    os.chdir(here)  # a URL that names a relative SQLite file creates it here
+    try:
+        code, _, err = run(capfd, "keys", "list", "--db", url)
+    finally:
+        os.chdir(before)
+    if code != 0:
+        assert code in (1, 2)
+        assert_one_line(code, err, code)
