@@ -521,10 +521,12 @@ def keys_list(db: DbOption = None) -> None:
     Never the secret. "Last used" is written at most once a minute per key."""
     with engine_for(db) as engine:
         keys = engine.repository.list_keys()
-    if keys:
+    if not keys:
         typer.echo(
-            f"{'id':<12}  {'role':<7} {'status':<24} {'created':<16}  {'last used':<16}  name"
+            "no API keys yet: create one with `content-engine keys create --role R`", err=True
         )
+        return
+    typer.echo(f"{'id':<12}  {'role':<7} {'status':<24} {'created':<16}  {'last used':<16}  name")
     for key in keys:
         revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
         used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
