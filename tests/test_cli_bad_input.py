@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from content_engine.cli import main
 from tests.engine_factory import SAMPLE
-from tests.mounts import set_read_only, tmpfs
+from tests.mounts import fill, set_read_only, tmpfs
 from tests.servers import cli_env
 
 PUBLICATION = "brochure.hp200"
@@ -269,6 +269,38 @@ def test_a_read_only_output_is_one_line(
             code, _, err = run(capfd, *args, "--db", library_db)
             assert_one_line(code, err, 2, "Read-only file system")
         assert (folder / "old.html").read_text() == "old"
+
+
+def test_a_full_disk_leaves_no_half_document(
+    tmp_path: Path, library_db: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with tmpfs(tmp_path / "disk", "1m") as disk:
+        (disk / "old.html").write_text("the old document")
+        filler = fill(disk)
+        for name in ("old.html", "new.html"):
+            args = ["render", PUBLICATION, *READER, "-o", str(disk / name)]
+            code, _, err = run(capfd, *args, "--db", library_db)
+            assert_one_line(code, err, 1, "No space left on device")
+        assert (disk / "old.html").read_text() == "the old document"  # not truncated
+        assert sorted(p.name for p in disk.iterdir()) == ["filler", "old.html"]
+        filler.unlink()
+        code, _, err = run(capfd, *args, "--db", library_db)
+        assert code == 0, err
+
+
+def test_importing_into_a_full_disk_is_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with tmpfs(tmp_path / "disk", "1m") as disk:
+        url = f"sqlite:///{disk / 'ce.db'}"
+        assert run(capfd, "keys", "list", "--db", url)[0] == 0  # the schema fits
+        filler = fill(disk)
+        code, _, err = run(capfd, "import", str(SAMPLE), "--db", url)
+        assert_one_line(code, err, 1, "full")
+        filler.unlink()
+        code, _, err = run(capfd, "lint", "--db", url)  # nothing half-imported
+        assert_one_line(code, err, 1, "nothing was imported")
+        assert run(capfd, "import", str(SAMPLE), "--db", url)[0] == 0
 
 
 def test_a_pipe_with_a_reader_is_written(

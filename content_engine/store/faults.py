@@ -50,6 +50,9 @@ _SQLITE_FAULTS = {
 # resources (disk full), operator intervention (terminated, shutting down), system errors,
 # a read-only transaction (a standby), and a table of ours missing (the database was dropped
 # and created again empty: the schema the engine opened is gone).
+# Less free space than this beside a SQLite file: its "disk I/O error" is a full disk (SQLite
+# reports a full disk as SQLITE_FULL only for some writes, not for its WAL index).
+_NEARLY_FULL_BYTES = 256 * 1024
 _PG_FAULT_CLASSES = ("08", "3D", "53", "57", "58")
 _PG_FAULT_CODES = {"25006", "42P01"}
 
@@ -108,8 +111,10 @@ def _sqlite_fault(exc: sqlite3.Error, busy_wait: float | None) -> ContentEngineE
     reason = _SQLITE_FAULTS.get(primary) if primary is not None else None
     if reason is None:
         return None
+    said = str(exc)
     return DatabaseUnavailable(
-        f"{reason} ({exc})", details={"sqlite_error": getattr(exc, "sqlite_errorname", None)}
+        reason if said in reason else f"{reason} ({said})",
+        details={"sqlite_error": getattr(exc, "sqlite_errorname", None)},
     )
 
 
@@ -161,10 +166,13 @@ class SqliteFileGuard:
         than SQLite's "unable to open database file")."""
         folder = self.path.parent
         try:
-            if os.statvfs(folder).f_flag & os.ST_RDONLY:
-                return "is on a read-only file system"
+            found = os.statvfs(folder)
         except OSError:
             return None
+        if found.f_flag & os.ST_RDONLY:
+            return "is on a read-only file system"
+        if found.f_bavail * found.f_frsize < _NEARLY_FULL_BYTES:
+            return "is on a full disk"
         if self.path.exists() and not os.access(self.path, os.W_OK):
             return "is read-only"
         if not os.access(folder, os.W_OK):

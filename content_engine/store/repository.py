@@ -944,6 +944,10 @@ def _create_engine(
         if fault is None and context.is_disconnect:
             lost = str(context.original_exception).strip().splitlines() or ["no reason given"]
             fault = DatabaseUnavailable(f"the database connection was lost: {lost[0]}")
+        if isinstance(fault, DatabaseUnavailable) and guard is not None:
+            why = guard.why_unusable()  # "disk I/O error" says less than "a full disk"
+            if why is not None:
+                fault = DatabaseUnavailable(f"the database file {why}", details=fault.details)
         if fault is not None:
             raise fault from context.original_exception
 
