@@ -202,6 +202,8 @@ def _assert_all_unavailable(client: httpx2.Client) -> None:
         "block reads see the fault",
     )
     assert_unavailable(client.get(f"/v1/blocks/{COMPONENT}?locale=fr"))
+    blocks = {"context": {"locale": "fr"}, "components": [COMPONENT]}
+    assert_unavailable(client.post("/v1/blocks", json=blocks))
 
 
 def test_a_renamed_postgresql_database_answers_503_and_recovers(

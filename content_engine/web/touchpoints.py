@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..engine import Engine, Rendered
-from ..errors import ContentEngineError, NotFound
+from ..errors import ContentEngineError, NotFound, Unavailable
 from ..locales import negotiate
 from ..models import Context, parse_context
 from ..selection import Selection
@@ -153,6 +153,8 @@ def post_blocks(request: Request, principal: Reader, body: BlocksIn) -> JSONResp
         try:
             block = engine.block(component, body.context, preview=body.preview)
             out.append(BlockOut.of(block).model_dump(mode="json"))
+        except Unavailable:
+            raise  # the database, not this component: the whole answer is a 503
         except ContentEngineError as exc:
             error = error_body(exc.code, exc.message, exc.details)["error"]
             out.append({"component": component, "error": error | {"status": status_of(exc)}})
