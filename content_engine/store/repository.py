@@ -213,12 +213,13 @@ class Repository:
             self._migrate()
         except DatabaseUnavailable as exc:
             self.engine.dispose()
-            reason = self._guard.why_unusable() if self._guard is not None else None
-            if reason is None:
+            guard = self._guard
+            reason = guard.why_unusable() if guard is not None else None
+            if guard is None or reason is None:
                 raise
+            # On the command line and in serve's one line at start: name the file.
             raise DatabaseUnavailable(
-                f"the database file {self._guard.path if self._guard else ''} {reason}",
-                details=exc.details,
+                f"the database file {guard.path} {reason}", details=exc.details
             ) from exc
         except BaseException:
             self.engine.dispose()
@@ -907,8 +908,9 @@ def _sqlite_file(url: URL) -> SqliteFileGuard | None:
         return None  # a URI filename: SQLite's own options decide (e.g. mode=ro)
     path = Path(url.database)
     if not path.parent.is_dir():
+        what = "is not a folder" if path.parent.exists() else "does not exist"
         raise InputError(
-            f"folder {path.parent} does not exist (for the database file {path.name})",
+            f"folder {path.parent} {what} (for the database file {path.name})",
             details={"path": str(path)},
         )
     if path.exists() and not path.is_file():
