@@ -94,8 +94,19 @@ def write_file(path: Path, content: bytes) -> None:
     if found is not None and not stat.S_ISREG(found.st_mode):
         _write_special(path, content)
     else:
-        # Through a symbolic link to the file it names, not over the link.
-        _write_replacing(Path(os.path.realpath(path)), content)
+        # Through a symbolic link to the file it names, not over the link; keeping the mode
+        # of a file replaced (a document kept private stays private).
+        real = Path(os.path.realpath(path))
+        mode = None
+        if found is not None:
+            # Renaming over a file needs only the folder's permission: open the file itself
+            # for writing (without truncating it), so a read-only one is refused as before.
+            try:
+                os.close(os.open(real, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC))
+            except OSError as exc:
+                raise os_error(exc, path, "write") from None
+            mode = stat.S_IMODE(found.st_mode)
+        _write_replacing(real, content, mode)
 
 
 def _write_special(path: Path, content: bytes) -> None:
@@ -117,10 +128,12 @@ def _write_special(path: Path, content: bytes) -> None:
         os.close(fd)
 
 
-def _write_replacing(path: Path, content: bytes) -> None:
+def _write_replacing(path: Path, content: bytes, mode: int | None) -> None:
     staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(staging, "xb") as fh:
+            if mode is not None:
+                os.fchmod(fh.fileno(), mode)
             fh.write(content)
         os.replace(staging, path)
     except OSError as exc:

@@ -230,8 +230,10 @@ def _pipe_without_reader(tmp: Path) -> Path:
     return _fifo(tmp)
 
 
+# Absolute and at the root like issue 10's /missing/dir/file, but this process's own.
+MISSING = Path(f"/missing-{os.getpid()}-{time.monotonic_ns()}")
 BAD_OUTPUTS: dict[str, tuple[Callable[[Path], Path], int, str]] = {
-    "missing folder": (lambda _: Path("/missing/dir/file"), 2, "folder /missing/dir does not"),
+    "missing folder": (lambda _: MISSING / "dir" / "file", 2, f"folder {MISSING}/dir does not"),
     "missing folder here": (lambda tmp: tmp / "no" / "such" / "f", 2, "does not exist"),
     "a folder": (lambda tmp: tmp, 2, "it is a folder"),
     "under a file": (lambda tmp: _write("f", b"")(tmp) / "x.html", 2, "is not a folder"),
@@ -253,7 +255,7 @@ def test_a_bad_output_is_one_line(
     code, out, err = run(capfd, *args, "-o", str(output), "--db", library_db)
     assert_one_line(code, err, expected, fragment)
     assert out == ""
-    assert not Path("/missing").exists()
+    assert not MISSING.exists()
     assert not (tmp_path / "no").exists()  # no folder was created
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
@@ -301,6 +303,21 @@ def test_importing_into_a_full_disk_is_one_line(
         code, _, err = run(capfd, "lint", "--db", url)  # nothing half-imported
         assert_one_line(code, err, 1, "nothing was imported")
         assert run(capfd, "import", str(SAMPLE), "--db", url)[0] == 0
+
+
+def test_an_output_replaced_keeps_its_mode(
+    tmp_path: Path, library_db: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    private = tmp_path / "private.html"
+    private.write_text("old")
+    private.chmod(0o600)
+    link = tmp_path / "link.html"
+    link.symlink_to(private)
+    code, _, err = run(capfd, "block", COMPONENT, *READER, "-o", str(link), "--db", library_db)
+    assert code == 0, err
+    assert link.is_symlink()  # written through the link, not over it
+    assert private.read_text().startswith("<")
+    assert private.stat().st_mode & 0o777 == 0o600
 
 
 def test_a_pipe_with_a_reader_is_written(
@@ -410,7 +427,7 @@ ISSUE_EXAMPLES = [
     (["lint", "--db", "mysql://x"], 2),
     (["lint", "--db", "notaurl"], 2),
     (["export", "/proc/forbidden"], 2),
-    (["block", COMPONENT, *READER, "-o", "/missing/dir/file"], 2),
+    (["block", COMPONENT, *READER, "-o", f"{MISSING}/dir/file"], 2),
     (["block", COMPONENT, *READER, "--context", "/dev/zero"], 2),
     (["serve", "--db", "sqlite:////nonexistent/dir/x.db"], 2),
 ]
