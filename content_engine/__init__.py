@@ -10,6 +10,7 @@ from .engine import Engine, Rendered
 from .errors import (
     ConflictError,
     ContentEngineError,
+    DatabaseUnavailable,
     InputError,
     InvalidContext,
     LibraryFormatError,
@@ -18,6 +19,7 @@ from .errors import (
     RenderError,
     RepositoryBusy,
     TemplateError,
+    Unavailable,
     UnresolvedSlot,
 )
 from .models import (
@@ -42,6 +44,7 @@ __all__ = [
     "ConflictError",
     "ContentEngineError",
     "Context",
+    "DatabaseUnavailable",
     "Document",
     "Engine",
     "InputError",
@@ -61,6 +64,7 @@ __all__ = [
     "Selection",
     "Settings",
     "TemplateError",
+    "Unavailable",
     "UnresolvedSlot",
     "Variant",
     "get_renderer",

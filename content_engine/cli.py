@@ -1,7 +1,8 @@
 """The ``content-engine`` command: a thin adapter from argv to one engine call.
 
-Errors become one line on stderr and an exit code (2 bad input, 1 failed render or lint
-problems); results go to stdout or ``-o FILE``. ``main(argv)`` can be called from tests.
+Errors become one line on stderr and an exit code (2 bad input, 1 failed render, lint
+problems or an unavailable database or disk), never a traceback; results go to stdout or
+``-o FILE``. ``main(argv)`` can be called from tests.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from . import Engine, Settings
 from .errors import ContentEngineError, InputError
 from .lint import WARNINGS
 from .models import Context, parse_context
+from .store.faults import fault_of
+from .userfiles import MAX_CONTEXT_BYTES, MAX_CONTEXTS_BYTES, os_error, read_regular, write_file
 
 app = typer.Typer(
     name="content-engine",
@@ -42,7 +45,12 @@ DbOption = Annotated[
     typer.Option("--db", envvar="CONTENT_ENGINE_DB", help="Database URL.", show_default=False),
 ]
 OutOption = Annotated[
-    Path | None, typer.Option("-o", "--output", help="Write to FILE instead of stdout.")
+    Path | None,
+    typer.Option(
+        "-o",
+        "--output",
+        help="Write to FILE instead of stdout. Its folder must exist (it is not created).",
+    ),
 ]
 Locale = Annotated[str | None, typer.Option("--locale", help="BCP 47 locale, e.g. de-AT.")]
 Segment = Annotated[
@@ -67,7 +75,7 @@ StrictOption = Annotated[
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {_one_line(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -76,14 +84,28 @@ def warn(messages: list[str]) -> None:
         typer.echo(f"warning: {message}", err=True)
 
 
+def domain_error(exc: BaseException) -> ContentEngineError | None:
+    """The one map from what an engine call may raise to a line and an exit code: domain
+    errors as they are, OS errors by ``os_error``, database faults by the store's map."""
+    if isinstance(exc, ContentEngineError):
+        return exc
+    if isinstance(exc, OSError):
+        return os_error(exc)
+    return fault_of(exc)
+
+
 @contextmanager
 def engine_for(db: str | None) -> Iterator[Engine]:
-    """Open the engine and turn every domain error into one line and its exit code."""
+    """Open the engine and turn every domain error, database fault and OS error met while
+    using it into one line and its exit code."""
     try:
         with Engine(Settings.from_env(db_url=db)) as engine:
             yield engine
-    except ContentEngineError as exc:
-        fail(exc.message, exc.exit_code)
+    except Exception as exc:
+        error = domain_error(exc)
+        if error is None:
+            raise
+        fail(error.message, error.exit_code)
 
 
 @dataclass(frozen=True)
@@ -131,11 +153,13 @@ READER_OPTIONS: dict[str, Any] = {
 
 def _read_context_file(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        data = json.loads(read_regular(path, limit=MAX_CONTEXT_BYTES, what="context file"))
+    except UnicodeDecodeError as exc:
         raise InputError(f"cannot read context file {path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}: the JSON is nested too deeply") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: the context must be a JSON object")
     return data
@@ -181,17 +205,21 @@ def reader_command(name: str) -> Callable[[Callable[..., None]], Callable[..., N
 
 
 def write_output(content: bytes, output: Path | None, *, binary: bool = False) -> None:
+    """``content`` to ``-o FILE`` (in a folder that exists) or to stdout."""
     if output is not None:
         try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_bytes(content)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc}")
+            write_file(output, content)
+        except ContentEngineError as exc:
+            fail(exc.message, exc.exit_code)
         return
     if binary and sys.stdout.isatty():
         fail("refusing to write a PDF to a terminal; use -o FILE")
-    sys.stdout.buffer.write(content)
-    sys.stdout.flush()
+    try:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+    except OSError as exc:  # /dev/full, a closed pipe
+        error = os_error(exc, "standard output", "write to")
+        fail(error.message, error.exit_code)
 
 
 def dump_json(data: Any) -> bytes:
@@ -320,6 +348,12 @@ def lint_(
     db: DbOption = None,
 ) -> None:
     with engine_for(db) as engine:
+        if path is None and _is_empty(engine):
+            fail(
+                "nothing was imported: the repository is empty; "
+                "run `content-engine import FOLDER` first (or lint a folder: lint FOLDER)",
+                1,
+            )
         problems = engine.lint(path)
     if format == "json":
         write_output(dump_json([p.model_dump(exclude_none=True) for p in problems]), None)
@@ -335,6 +369,11 @@ def lint_(
         )
     if any(p.severity == "error" for p in problems):
         raise typer.Exit(1)
+
+
+def _is_empty(engine: Engine) -> bool:
+    library = engine.library()
+    return not (library.components or library.publications)
 
 
 @app.command(name="coverage")
@@ -365,7 +404,11 @@ def coverage_(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code instead of exiting (for tests and embedding)."""
+    """Run the CLI; return the exit code instead of exiting (for tests and embedding).
+
+    Whatever escapes a command still ends as one line: a traceback is for developers, and
+    a bad option must never look like a crash.
+    """
     try:
         # Without standalone mode click returns the code of a ``typer.Exit`` instead of exiting.
         result = app(args=argv, prog_name="content-engine", standalone_mode=False)
@@ -377,7 +420,41 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("error: aborted", err=True)
         return 1
+    except Exception as exc:
+        error = domain_error(exc)
+        if error is not None:
+            typer.echo(f"error: {_one_line(error.message)}", err=True)
+            return error.exit_code
+        typer.echo(f"error: internal error ({type(exc).__name__}: {_one_line(str(exc))})", err=True)
+        return 1
     return result if isinstance(result, int) else 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "no message"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"content-engine {version('content-engine')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("content-engine (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Assemble personalized documents from a component library."""
 
 
 # --- server and keys ---------------------------------------------------------------------------
@@ -468,12 +545,24 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list(db: DbOption = None) -> None:
-    """Every key: id, role, name, when created and revoked (never the secret)."""
+    """Every key: id, role, status, when created and last used (UTC, to the minute), name.
+
+    Never the secret. "Last used" is written at most once a minute per key."""
     with engine_for(db) as engine:
         keys = engine.repository.list_keys()
+    if not keys:
+        typer.echo(
+            "no API keys yet: create one with `content-engine keys create --role R`", err=True
+        )
+        return
+    typer.echo(f"{'id':<12}  {'role':<7} {'status':<24} {'created':<16}  {'last used':<16}  name")
     for key in keys:
         revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
-        typer.echo(f"{key.id}  {key.role:<7} {revoked:<24} {key.name}")
+        used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+        typer.echo(
+            f"{key.id}  {key.role:<7} {revoked:<24} {key.created_at:%Y-%m-%d %H:%M}  "
+            f"{used:<16}  {key.name}"
+        )
 
 
 @keys_app.command("revoke")
@@ -511,8 +600,11 @@ def batch(
     with engine_for(db) as engine:
         engine.document_plan(publication)  # unknown publication: exit 2 before any work
     try:
-        lines = contexts.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        data = read_regular(contexts, limit=MAX_CONTEXTS_BYTES, what="contexts file")
+        lines = data.decode("utf-8").splitlines()
+    except ContentEngineError as exc:
+        fail(exc.message, exc.exit_code)
+    except UnicodeDecodeError as exc:
         fail(f"cannot read {contexts}: {exc}")
     with typer.progressbar(length=1, label="rendering", file=sys.stderr) as bar:
 

@@ -91,6 +91,26 @@ class RepositoryBusy(ContentEngineError):
     exit_code = 1
 
 
+class Unavailable(ContentEngineError):
+    """Something the engine needs cannot be used now (the disk is full, a device fails).
+
+    Not the caller's fault and nothing was done; the same request may work later (exit 1,
+    HTTP 503).
+    """
+
+    code = "unavailable"
+    exit_code = 1
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be used: unreachable, dropped, full, read-only, deleted or damaged.
+
+    Nothing was written by the request that met it (exit 1, HTTP 503).
+    """
+
+    code = "database_unavailable"
+
+
 class RenderError(ContentEngineError):
     """A render failed: a required slot did not resolve, or a body broke the sandbox rules."""
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -46,12 +47,17 @@ def test_block_html_and_json(cli: Cli) -> None:
 
 def test_render_html_to_file(cli: Cli, tmp_path: Path) -> None:
     target = tmp_path / "out" / "b.html"
-    code, out, err = cli(
-        "render", "brochure.hp200", "--locale", "fr", "--region", "FR", "-o", str(target)
-    )
+    args = ("render", "brochure.hp200", "--locale", "fr", "--region", "FR", "-o", str(target))
+    code, out, err = cli(*args)  # the folder is never created for -o
+    assert (code, out) == (2, b"")
+    assert err == f"error: cannot write {target}: folder {target.parent} does not exist\n"
+    assert not target.parent.exists()
+    target.parent.mkdir()
+    code, out, err = cli(*args)
     assert (code, out, err) == (0, b"", "")
     html = target.read_text(encoding="utf-8")
     assert '<html lang="fr" dir="ltr"' in html
+    assert [p.name for p in target.parent.iterdir()] == ["b.html"]  # no staging file left
 
 
 def test_context_file_and_options_merge(cli: Cli, tmp_path: Path) -> None:
@@ -239,6 +245,11 @@ def test_keys_create_list_revoke(cli: Cli) -> None:
     listed = out.decode()
     assert key_id in listed and "agent" in listed and "call centre" in listed
     assert key.split("_", 2)[2] not in listed  # the secret is never shown again
+    header, row = listed.splitlines()
+    assert header.split() == ["id", "role", "status", "created", "last", "used", "name"]
+    _, _, status, day, minute, used, *_ = row.split()
+    assert (status, day, used) == ("active", datetime.now(UTC).strftime("%Y-%m-%d"), "never")
+    assert len(minute) == 5 and minute[2] == ":"
     code, _, err = cli("keys", "revoke", key_id)
     assert code == 0 and f"revoked key {key_id}" in err
     code, out, _ = cli("keys", "list")

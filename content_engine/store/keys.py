@@ -57,6 +57,8 @@ class KeyInfo(BaseModel):
     role: Role
     created_at: datetime
     revoked_at: datetime | None = None
+    # To the minute at best: servers write it at most once a minute per key.
+    last_used_at: datetime | None = None
 
     @property
     def revoked(self) -> bool:

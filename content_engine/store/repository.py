@@ -15,7 +15,7 @@ PostgreSQL), so they never mix two revisions.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -34,18 +34,19 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     make_url,
     select,
     text,
     update,
 )
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SAWarning
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.pool import StaticPool
 
 from ..changes import LibraryChanges
-from ..errors import ConflictError, NotFound, RepositoryBusy
+from ..errors import ConflictError, DatabaseUnavailable, InputError, NotFound
 from ..models import (
     Component,
     Conditions,
@@ -57,6 +58,7 @@ from ..models import (
     Variant,
 )
 from ..names import STORED
+from .faults import SqliteFileGuard, fault_of, translated
 from .keys import KeyInfo, digests_match, hash_key, new_key, parse_key, parse_role
 from .sessions import SESSION_TTL, hash_session, new_session
 from .tables import (
@@ -83,12 +85,15 @@ MAX_CHANGED_ITEMS = 5_000
 # Seconds a SQLite writer waits for another one before giving up with "database is locked"
 # (``Settings.sqlite_timeout`` overrides it).
 SQLITE_BUSY_TIMEOUT = 30.0
-# What sqlite3 says when the busy timeout ran out: another connection holds the write lock.
-_SQLITE_LOCKED = ("database is locked", "database table is locked")
+# The backends the engine is written and tested for.
+BACKENDS = ("sqlite", "postgresql")
+_URL_HINT = "use sqlite:///FILE or postgresql://USER@HOST/DATABASE"
 # Plain SQL valid on every backend (no parameters: placeholder styles differ).
 _REVISION_SQL = "SELECT revision FROM library_state WHERE id = 1"
 # Any constant: serialises concurrent migrations of one PostgreSQL database.
 _PG_MIGRATION_LOCK = 0x636F6E74656E74
+# How precisely ``last_used_at`` is kept: one write per key per this period at most.
+KEY_USE_RESOLUTION = timedelta(minutes=1)
 # Key ids are 48 random bits; a clash is astronomically rare, but costs only a retry.
 _KEY_ID_ATTEMPTS = 3
 
@@ -156,10 +161,23 @@ class ImportReport(BaseModel):
 
 
 def normalize_url(url: str | URL) -> URL:
-    """The SQLAlchemy URL to use: plain ``postgresql://`` (or ``postgres://``) means psycopg 3."""
-    parsed = make_url(url)
+    """The SQLAlchemy URL to use: plain ``postgresql://`` (or ``postgres://``) means psycopg 3.
+
+    ``InputError`` for what is not a URL of a supported backend (the string is not repeated:
+    it may hold a password).
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise InputError(f"the database URL is not a URL: {_URL_HINT}") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    backend = parsed.get_backend_name()
+    if backend not in BACKENDS:
+        raise InputError(
+            f"unsupported database {backend!r}: {_URL_HINT}",
+            details={"backend": backend, "supported": list(BACKENDS)},
+        )
     return parsed
 
 
@@ -180,7 +198,9 @@ class Repository:
 
     def __init__(self, url: str | URL, *, sqlite_timeout: float = SQLITE_BUSY_TIMEOUT) -> None:
         self.url = normalize_url(url)
-        self.engine = _create_engine(self.url, sqlite_timeout)
+        self._guard = _sqlite_file(self.url)
+        self._busy_wait = sqlite_timeout
+        self.engine = _create_engine(self.url, sqlite_timeout, self._guard)
         self._is_sqlite = self.engine.dialect.name == "sqlite"
         # Whole-library reads need one snapshot; PostgreSQL's default READ COMMITTED gives each
         # statement its own.
@@ -195,6 +215,16 @@ class Repository:
         self.local_writes = 0
         try:
             self._migrate()
+        except DatabaseUnavailable as exc:
+            self.engine.dispose()
+            guard = self._guard
+            reason = guard.why_unusable() if guard is not None else None
+            if guard is None or reason is None:
+                raise
+            # On the command line and in serve's one line at start: name the file.
+            raise DatabaseUnavailable(
+                f"the database file {guard.path} {reason}", details=exc.details
+            ) from exc
         except BaseException:
             self.engine.dispose()
             raise
@@ -214,12 +244,13 @@ class Repository:
 
     def _at_head(self) -> bool:
         """Whether the schema is already current: a cheap read that spares importing Alembic."""
-        try:
-            with self.engine.connect() as conn:
-                found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
-                return list(found) == [HEAD_REVISION]
-        except DBAPIError:
-            return False
+        with self.engine.connect() as conn:
+            # Asked first, not found out by an error: a missing table of ours is a fault
+            # (``faults``) once the schema exists, but not in a database never migrated.
+            if not inspect(conn).has_table("alembic_version"):
+                return False
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            return list(found) == [HEAD_REVISION]
 
     def _migrate(self) -> None:
         if self._at_head():
@@ -282,18 +313,26 @@ class Repository:
         transaction layers: one indexed single-row SELECT on a pooled DBAPI connection costs
         ~11 µs on SQLite instead of ~60-200 µs. A lone SELECT needs no explicit transaction.
         """
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
+        self.check_file()
+        with translated(busy_wait=self._busy_wait):
+            connection = self.engine.raw_connection()
             try:
-                cursor.execute(_REVISION_SQL)
-                row = cursor.fetchone()
+                cursor = connection.cursor()
+                try:
+                    cursor.execute(_REVISION_SQL)
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
             finally:
-                cursor.close()
-        finally:
-            connection.close()  # back to the pool, which rolls back whatever psycopg began
+                connection.close()  # back to the pool, which rolls back whatever psycopg began
         assert row is not None, "library_state row missing: the migrations insert it"
         return int(row[0])
+
+    def check_file(self) -> None:
+        """``DatabaseUnavailable`` if a SQLite database file was deleted or replaced since it
+        was opened (a no-op for PostgreSQL and in-memory databases)."""
+        if self._guard is not None:
+            self._guard.check()
 
     def load_library(self) -> Library:
         """The current library: latest versions, without archived or deleted items."""
@@ -774,7 +813,7 @@ class Repository:
                 with self._writer.begin() as conn:
                     conn.execute(
                         insert(ApiKey).values(
-                            **info.model_dump(exclude={"revoked_at"}),
+                            **info.model_dump(exclude={"revoked_at", "last_used_at"}),
                             secret_hash=hash_key(plaintext),
                         )
                     )
@@ -809,6 +848,29 @@ class Repository:
         if row is None:
             raise NotFound(f"no API key {key_id!r}", details={"key": key_id})
         return _key_info(row._asdict())
+
+    def mark_keys_used(self, key_ids: Iterable[str], at: datetime | None = None) -> int:
+        """Record that these keys were used ``at`` (default now); how many rows changed.
+
+        Only rows last marked a minute or more before ``at`` are written, so callers may ask
+        often. Not library content and not a key's validity: the revision, the caches and
+        ``local_writes`` stay as they are.
+        """
+        ids = sorted(set(key_ids))
+        if not ids:
+            return 0
+        when = at or _now()
+        stale = when - KEY_USE_RESOLUTION
+        with self._writer.begin() as conn:
+            done = conn.execute(
+                update(ApiKey)
+                .where(
+                    ApiKey.id.in_(ids),
+                    (ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at <= stale),
+                )
+                .values(last_used_at=when)
+            )
+        return int(done.rowcount)
 
     def verify_key(self, presented: str) -> KeyInfo | None:
         """The key ``presented`` stands for, or ``None`` if it is not a valid, unrevoked key.
@@ -888,26 +950,86 @@ class Repository:
 # --- engine -----------------------------------------------------------------------------------
 
 
-def _create_engine(url: URL, sqlite_timeout: float = SQLITE_BUSY_TIMEOUT) -> Engine:
-    if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    memory = url.database in (None, "", ":memory:")
-    if memory:
-        # One shared connection, or every pooled connection would see its own empty database.
-        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
-    else:
-        engine = create_engine(url, connect_args={"timeout": sqlite_timeout})
+def _sqlite_file(url: URL) -> SqliteFileGuard | None:
+    """The guard of a SQLite database file, after checking that the file can be one."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.database.startswith("file:") or url.query.get("uri"):
+        return None  # a URI filename: SQLite's own options decide (e.g. mode=ro)
+    path = Path(url.database)
+    if not path.parent.is_dir():
+        what = "is not a folder" if path.parent.exists() else "does not exist"
+        raise InputError(
+            f"folder {path.parent} {what} (for the database file {path.name})",
+            details={"path": str(path)},
+        )
+    if path.exists() and not path.is_file():
+        raise InputError(f"{path} is not a database file", details={"path": str(path)})
+    return SqliteFileGuard(path)
+
+
+def _create_engine(
+    url: URL, sqlite_timeout: float = SQLITE_BUSY_TIMEOUT, guard: SqliteFileGuard | None = None
+) -> Engine:
+    try:
+        with warnings.catch_warnings():
+            # An option the driver ignores (``?foo=bar``) is a typo to report, not to skip.
+            warnings.simplefilter("error", SAWarning)
+            engine = _new_engine(url, sqlite_timeout)
+    except SAWarning as exc:
+        raise InputError(
+            f"the database URL is not valid: {str(exc).split(' (Background')[0]}"
+        ) from None
+    except (ImportError, NoSuchModuleError) as exc:
+        raise InputError(
+            f"the driver for {url.drivername} is not installed ({exc}); "
+            "PostgreSQL needs: pip install 'content-engine[pg]'"
+        ) from None
+    except (ArgumentError, ValueError, TypeError) as exc:  # e.g. ?timeout=abc
+        raise InputError(f"the database URL has an option that is not valid: {exc}") from None
 
     @event.listens_for(engine, "handle_error")
     def _on_error(context: ExceptionContext) -> None:
-        # The one place "database is locked" becomes a domain error, whichever statement (BEGIN
-        # IMMEDIATE, an INSERT, COMMIT) of whichever write (import, save, receipt, key) met it.
-        original = context.original_exception
-        if isinstance(original, sqlite3.OperationalError) and str(original) in _SQLITE_LOCKED:
-            raise RepositoryBusy(
-                "the database is locked by another writer; try again",
-                details={"waited_seconds": sqlite_timeout},
-            ) from original
+        # The one place a driver's fault becomes a domain error, whichever statement (BEGIN
+        # IMMEDIATE, an INSERT, COMMIT, connecting) of whichever read or write met it.
+        fault = fault_of(context.original_exception, busy_wait=sqlite_timeout)
+        if fault is None and context.is_disconnect:
+            lost = str(context.original_exception).strip().splitlines() or ["no reason given"]
+            fault = DatabaseUnavailable(f"the database connection was lost: {lost[0]}")
+        if isinstance(fault, DatabaseUnavailable) and guard is not None:
+            why = guard.why_unusable()  # "disk I/O error" says less than "a full disk"
+            if why is not None:
+                fault = DatabaseUnavailable(f"the database file {why}", details=fault.details)
+        if fault is not None:
+            raise fault from context.original_exception
+
+    if url.get_backend_name() == "sqlite":
+        _sqlite_events(engine, url, sqlite_timeout, guard)
+    return engine
+
+
+def _new_engine(url: URL, sqlite_timeout: float) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if url.database in (None, "", ":memory:"):
+        # One shared connection, or every pooled connection would see its own empty database.
+        return create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    return create_engine(url, connect_args={"timeout": sqlite_timeout})
+
+
+def _sqlite_events(
+    engine: Engine, url: URL, sqlite_timeout: float, guard: SqliteFileGuard | None
+) -> None:
+    memory = url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "do_connect")
+    def _on_do_connect(_dialect: Any, _record: Any, cargs: list[Any], cparams: Any) -> None:
+        if guard is None or not guard.opened:
+            return
+        guard.check()
+        # Once the file exists, never let a new connection create an empty one in its place.
+        cargs[0] = guard.path.as_uri() + "?mode=rw"
+        cparams["uri"] = True
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -923,15 +1045,17 @@ def _create_engine(url: URL, sqlite_timeout: float = SQLITE_BUSY_TIMEOUT) -> Eng
             cursor.execute(f"PRAGMA busy_timeout={round(sqlite_timeout * 1000)}")
         finally:
             cursor.close()
+        if guard is not None:
+            guard.record()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        if guard is not None:
+            guard.check()  # before anything is written into a file nobody will read again
         # A writer takes the write lock at BEGIN: a deferred transaction that reads first and
         # writes later can fail with "database is locked" instead of waiting its turn.
         immediate = conn.get_execution_options().get("content_engine_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
 
 
 # --- queries ----------------------------------------------------------------------------------
@@ -1140,7 +1264,14 @@ def _changed(conn: Connection, revision: int, column: InstrumentedAttribute[Any]
     return set(rows.scalars())
 
 
-_KEY_INFO_COLUMNS = (ApiKey.id, ApiKey.name, ApiKey.role, ApiKey.created_at, ApiKey.revoked_at)
+_KEY_INFO_COLUMNS = (
+    ApiKey.id,
+    ApiKey.name,
+    ApiKey.role,
+    ApiKey.created_at,
+    ApiKey.revoked_at,
+    ApiKey.last_used_at,
+)
 
 
 def _key_info(values: Mapping[str, Any]) -> KeyInfo:

@@ -8,9 +8,9 @@ Each versioned table's primary key is ``(identity..., version)``. That index is 
 "latest version of X" needs: ``WHERE id = ? ORDER BY version DESC LIMIT 1`` and
 ``GROUP BY id`` with ``max(version)`` both walk it, so no further index is declared.
 Nothing is ever updated or deleted except the single ``library_state`` row, an API key's
-``revoked_at`` (set once) and the workbench's ``ui_sessions`` (deleted at sign-out and
-expiry): removal is a new version with ``archived`` (components, publications) or ``deleted``
-(variants, files) set.
+``revoked_at`` (set once) and ``last_used_at``, and the workbench's ``ui_sessions`` (deleted at
+sign-out and expiry): removal is a new version with ``archived`` (components, publications) or
+``deleted`` (variants, files) set.
 """
 
 from __future__ import annotations
@@ -220,6 +220,8 @@ class ApiKey(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # Written at most once a minute per key (``Repository.mark_keys_used``).
+    last_used_at: Mapped[datetime | None]
 
 
 class UiSession(Base):

@@ -4,7 +4,8 @@ Keys are verified by the repository (stored hashed, compared in constant time), 
 key is trusted again without asking for ``refresh`` seconds (``VerifiedKeys``): a key revoked
 by another process stops working within that bound, one revoked through this process at once.
 With ``open_access`` (``serve --open``) every caller is an anonymous admin: local development
-only.
+only. A key's last use is noted in memory and written with the next lookup or re-verification,
+at most once a minute per key: the request path never writes for it.
 
 The dependencies are ``async``: FastAPI runs plain functions in its thread pool, a hop that
 cost more than the check itself; the one blocking call, the database lookup, is handed to
@@ -14,19 +15,25 @@ the pool explicitly.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from threading import Lock
+from time import monotonic
 from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from ..errors import ContentEngineError
 from ..freshness import Freshness, Stamp
 from ..store import ROLES, KeyInfo, Repository
 from .errors import ApiError
 from .headers import headers_of
 
 MAX_VERIFIED = 4096
+# Seconds between two writes of one key's last use (the column's resolution is a minute).
+KEY_USE_WRITE_EVERY = 60.0
+logger = logging.getLogger("content_engine.web")
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,37 @@ class VerifiedKeys:
         self._known: dict[str, tuple[KeyInfo, Stamp]] = {}
         self._pending: dict[str, asyncio.Future[dict[str, KeyInfo]]] = {}
         self._lock = Lock()
+        self._used: set[str] = set()  # key ids used since their use was last written
+        self._written: dict[str, float] = {}  # key id -> monotonic time of that write
+
+    def note_use(self, key_id: str) -> None:
+        """Remember that a key was used (memory only; ``write_uses`` stores it)."""
+        self._used.add(key_id)
+
+    def write_uses(self) -> None:
+        """Store the last use of keys used since, at most once a minute per key (blocking).
+
+        A database that cannot take the write (read-only, away) must not fail the lookup
+        this runs with: the uses are kept and tried again a minute later.
+        """
+        now = monotonic()
+        with self._lock:
+            due = {
+                k
+                for k in self._used
+                if now - self._written.get(k, -KEY_USE_WRITE_EVERY) >= KEY_USE_WRITE_EVERY
+            }
+            if not due:
+                return
+            self._used -= due
+            if len(self._written) >= MAX_VERIFIED:
+                self._written.clear()
+            self._written.update(dict.fromkeys(due, now))
+        try:
+            self.repository.mark_keys_used(due)
+        except ContentEngineError as exc:
+            logger.warning("cannot record when API keys were last used: %s", exc)
+            self._used |= due
 
     def cached(self, presented: str) -> KeyInfo | None:
         found = self._known.get(presented)
@@ -79,6 +117,7 @@ class VerifiedKeys:
         self._verify(list(self._known))
 
     def _verify(self, presented: list[str]) -> dict[str, KeyInfo]:
+        self.write_uses()
         stamp = self.freshness.stamp()
         valid = self.repository.verify_keys(presented) if presented else {}
         with self._lock:
@@ -109,6 +148,7 @@ async def authenticate(request: Request) -> Principal:
     info = keys.cached(token) or await keys.verify(token)
     if info is None:
         raise _challenge("the API key is not valid (unknown, revoked or mistyped)")
+    keys.note_use(info.id)
     return Principal(key_id=info.id, role=info.role)
 
 

@@ -1,17 +1,21 @@
 """One error shape for every 4xx and 5xx, and the one place domain errors become statuses.
 
-``{"error": {"code": "...", "message": "...", "details": ...}}``.
+``{"error": {"code": "...", "message": "...", "details": ...}}``. A fault of the database or
+the disk (the store's ``fault_of``: unreachable, dropped, full, read-only, deleted) is a 503
+with ``Retry-After``, never a 500: the request did nothing, and may work later.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import (
@@ -23,7 +27,9 @@ from ..errors import (
     NotFound,
     RenderError,
     RepositoryBusy,
+    Unavailable,
 )
+from ..store.faults import fault_of
 
 logger = logging.getLogger("content_engine.web")
 
@@ -36,6 +42,7 @@ STATUS: tuple[tuple[type[ContentEngineError], int], ...] = (
     (LibraryIntegrityError, 422),
     (RenderError, 422),
     (RepositoryBusy, 503),
+    (Unavailable, 503),
 )
 
 _HTTP_CODES = {
@@ -53,6 +60,8 @@ _HTTP_CODES = {
 }
 # Seconds a client should wait before retrying a write that met another writer's lock.
 RETRY_AFTER_BUSY = "1"
+# ... and before asking a database that was unavailable again.
+RETRY_AFTER_UNAVAILABLE = "5"
 
 
 class ApiError(Exception):
@@ -107,11 +116,28 @@ def _jsonable(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors[:20]]
 
 
+def domain_response(exc: ContentEngineError) -> JSONResponse:
+    if isinstance(exc, RepositoryBusy):
+        headers: dict[str, str] | None = {"Retry-After": RETRY_AFTER_BUSY}
+    elif isinstance(exc, Unavailable):
+        headers = {"Retry-After": RETRY_AFTER_UNAVAILABLE}
+    else:
+        headers = None
+    return error_response(status_of(exc), exc.code, exc.message, exc.details, headers)
+
+
 def install(app: FastAPI) -> None:
     async def domain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ContentEngineError)
-        headers = {"Retry-After": RETRY_AFTER_BUSY} if isinstance(exc, RepositoryBusy) else None
-        return error_response(status_of(exc), exc.code, exc.message, exc.details, headers)
+        return domain_response(exc)
+
+    async def fault(request: Request, exc: Exception) -> JSONResponse:
+        # Driver and OS errors the store did not translate (a path that bypassed it).
+        found = fault_of(exc)
+        if found is None:
+            return await unexpected(request, exc)
+        logger.warning("%s %s: %s", request.method, request.url.path, found.message)
+        return domain_response(found)
 
     async def api(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
@@ -128,6 +154,10 @@ def install(app: FastAPI) -> None:
         return error_response(exc.status_code, code, str(exc.detail), None, exc.headers)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        found = fault_of(exc)
+        if found is not None:  # raised outside the routes (a middleware): still a fault
+            logger.warning("%s %s: %s", request.method, request.url.path, found.message)
+            return domain_response(found)
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_response(500, "internal_error", "the server failed; the error was logged")
 
@@ -135,4 +165,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http)
+    for kind in (DBAPIError, sqlite3.Error, OSError):
+        app.add_exception_handler(kind, fault)
     app.add_exception_handler(Exception, unexpected)

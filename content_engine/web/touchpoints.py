@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..engine import Engine, Rendered
-from ..errors import ContentEngineError, NotFound, OutsideVocabulary
+from ..errors import ContentEngineError, NotFound, OutsideVocabulary, Unavailable
 from ..locales import negotiate
 from ..models import Context, parse_context
 from ..selection import Selection
@@ -164,8 +164,9 @@ def post_blocks(request: Request, principal: Reader, body: BlocksIn) -> JSONResp
         try:
             block = engine.block(component, body.context, preview=body.preview, strict=body.strict)
             out.append(BlockOut.of(block).model_dump(mode="json"))
-        except OutsideVocabulary:
-            raise  # about the reader, not one block: the whole request is refused
+        except (OutsideVocabulary, Unavailable):
+            # About the reader or the database, not one block: the whole request is refused.
+            raise
         except ContentEngineError as exc:
             error = error_body(exc.code, exc.message, exc.details)["error"]
             out.append({"component": component, "error": error | {"status": status_of(exc)}})

@@ -59,7 +59,14 @@ def test_unknown_role_is_refused(repo: Repository) -> None:
 
 
 def test_key_info_carries_no_secret() -> None:
-    assert set(KeyInfo.model_fields) == {"id", "name", "role", "created_at", "revoked_at"}
+    assert set(KeyInfo.model_fields) == {
+        "id",
+        "name",
+        "role",
+        "created_at",
+        "revoked_at",
+        "last_used_at",
+    }
 
 
 def test_the_plaintext_is_never_stored(repo: Repository) -> None:
