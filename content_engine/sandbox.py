@@ -13,13 +13,13 @@ Attribute values with placeholders go through ``ce_attr`` / ``ce_safe_url`` (see
 
 from __future__ import annotations
 
+import copy
 import functools
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar, cast
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.compiler import CodeGenerator, Frame, optimizeconst
@@ -29,31 +29,54 @@ from jinja2.runtime import Context as JinjaContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from markupsafe import Markup, escape
 
-from . import formatting
-from .errors import LibraryFormatError, TemplateError
+from . import formatting, sizes
+from .budget import Budget, BudgetSpent
+from .errors import ContentEngineError, LibraryFormatError, TemplateError
 from .sanitize import url_problem
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on one body's render; a body over them fails as a sandbox violation."""
+    """Bounds on one body's render, and on one request's; a body over them fails as a sandbox
+    violation (an error of that block, CONTRACT 4)."""
 
     max_output_chars: int = 1_000_000
     max_seconds: float = 2.0
-    max_sequence: int = 100_000  # longest string or list built by ``*``
+    # The largest string or list one operation may build (characters or items); no larger
+    # value can be printed anyway, the output being smaller.
+    max_sequence: int = 1_000_000
+    # All one render may build: template text, printed values and intermediate strings.
+    max_work_chars: int = 10_000_000
     max_exponent: int = 1_000
+    max_int_bits: int = 100_000  # a product or power of integers: 30,000 digits
+    # One request (a publication, a POST /v1/blocks) spends this across all its blocks: 500
+    # slots of a slow body stop after this many seconds, not after 500 times the body's limit.
+    max_request_seconds: float = 10.0
+    max_request_chars: int = 20_000_000
+
+    def request_budget(self) -> Budget:
+        """A fresh budget for one request; each render in it draws on it."""
+        return Budget(
+            "request",
+            seconds=self.max_request_seconds,
+            chars=self.max_request_chars,
+            largest=self.max_sequence,
+        )
 
 
 _warnings: ContextVar[list[str] | None] = ContextVar("ce_render_warnings", default=None)
-_deadline: ContextVar[float] = ContextVar("ce_render_deadline", default=float("inf"))
+_budget: ContextVar[Budget | None] = ContextVar("ce_render_budget", default=None)
 
 
 def _check_clock() -> None:
-    if time.monotonic() > _deadline.get():
-        raise SecurityError("render time limit reached")
+    budget = _budget.get()
+    if budget is not None:
+        budget.check_clock()
 
 
-def _timed(items: range) -> Iterator[int]:
+def _timed(items: Iterable[T]) -> Iterator[T]:
     for n, item in enumerate(items):
         if n % 256 == 0:
             _check_clock()
@@ -93,11 +116,26 @@ class RecordingUndefined(ChainableUndefined):
         return 0
 
 
-class _CodeGenerator(CodeGenerator):
-    """Jinja's code generator, except that slices go through ``getitem`` like indexes do.
+def _checked(method: str, node: nodes.Expr) -> nodes.Expr:
+    """``node`` handed to the sandbox's ``method`` at run time, which checks it and returns it."""
+    return nodes.Call(
+        nodes.EnvironmentAttribute(method, lineno=node.lineno),
+        [node],
+        [],
+        None,
+        None,
+        lineno=node.lineno,
+    )
 
-    Jinja compiles ``x[1:3]`` to a plain Python subscript, out of the sandbox's sight; a slice
-    of ``Markup`` is ``Markup``, and pieces of a body's markup could be put together anew.
+
+class _CodeGenerator(CodeGenerator):
+    """Jinja's code generator, with the sandbox's checks where Jinja has no hook.
+
+    Slices go through ``getitem`` like indexes do: Jinja compiles ``x[1:3]`` to a plain Python
+    subscript, and a slice of ``Markup`` is ``Markup``, so pieces of a body's markup could be
+    put together anew. Template text is charged to the render's budget as it is written (a
+    loop in a macro buffers it, out of the output check's sight), ``~`` operands and compared
+    values are sized first, loops check the clock, and nothing is computed at compile time.
     """
 
     @optimizeconst
@@ -116,16 +154,63 @@ class _CodeGenerator(CodeGenerator):
                 self.visit(part, frame)
         self.write("))")
 
+    def _output_child_to_const(self, node: nodes.Expr, frame: Frame, finalize: Any) -> str:
+        # Jinja folds ``{{ 'x'|center(10**9) }}`` while compiling, outside any limit.
+        if not isinstance(node, nodes.TemplateData):
+            raise nodes.Impossible()
+        return str(super()._output_child_to_const(node, frame, finalize))
+
+    def _output_const_repr(self, group: Iterable[Any]) -> str:
+        return f"environment.ce_text({super()._output_const_repr(group)})"
+
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        loop = copy.copy(node)
+        loop.iter = _checked("ce_iter", cast(nodes.Expr, node.iter))
+        super().visit_For(loop, frame)
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        joined = copy.copy(node)
+        joined.nodes = [_checked("ce_piece", part) for part in node.nodes]
+        super().visit_Concat(joined, frame)
+
+    def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
+        # Equal nested lists built apart compare element by element, in C, with no clock.
+        compared = copy.copy(node)
+        compared.expr = _checked("ce_compared", node.expr)
+        compared.ops = [
+            nodes.Operand(op.op, _checked("ce_compared", op.expr), lineno=op.lineno)
+            for op in node.ops
+        ]
+        super().visit_Compare(compared, frame)
+
+
+class _BoundedFormatter(SandboxedFormatter):
+    """``str.format`` in the sandbox: each field is sized (width, precision) before it is built."""
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        sandbox = cast(BodySandbox, self._env)
+        sandbox.allocate(sizes.spec_size(format_spec, value, sandbox.largest()), "a format field")
+        return super().format_field(value, format_spec)
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        cast(BodySandbox, self._env).check_text(value)
+        return super().convert_field(value, conversion)
+
 
 class BodySandbox(ImmutableSandboxedEnvironment):
-    """A sandbox that also bounds the work a single expression may do.
+    """A sandbox that also bounds the time and memory a body's render may take.
 
-    Immutable: one body must not change the customer data the next body sees.
+    Immutable: one body must not change the customer data the next body sees. Every operation
+    that builds by a size (``*``, ``+``, ``~``, ``%``, ``str.format``, ``ljust`` and the other
+    sized methods, ``center``/``indent``/``wordwrap``/``batch``... and printing itself) works
+    out what it would build and charges it to the render's ``Budget`` before building it, so
+    an over-limit body fails with a sandbox error and never with a ``MemoryError``. Render
+    through ``run``: outside it only the bound on one value holds, not the render's total.
     """
 
     # Constant folding would build ``'a' * 10**9`` at compile time unless these are intercepted;
     # ``%`` so that formatting into a piece of markup works on its plain text.
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
     code_generator_class = _CodeGenerator
 
     def __init__(self, limits: Limits | None = None) -> None:
@@ -139,12 +224,15 @@ class BodySandbox(ImmutableSandboxedEnvironment):
             # render's limits, and compiling (every body, at each import) is 14 % quicker.
             optimized=False,
         )
+        # Every printed value is sized first (a list of shared lists prints as a huge text).
+        self.finalize = self.ce_piece
         self.limits = limits or Limits()
         formatting.install(self)
         self.filters.update(ESCAPING_FILTERS)
         for name, fn in list(self.filters.items()):
-            if name not in MARKUP_AWARE_FILTERS:
-                self.filters[name] = _on_plain_text(fn)
+            self.filters[name] = self._guard_filter(name, fn)
+        for name, fn in list(self.tests.items()):
+            self.tests[name] = self._guard_test(cast(Callable[..., Any], fn))
         self.globals.pop("range", None)
         self.globals["range"] = self._range
 
@@ -154,8 +242,115 @@ class BodySandbox(ImmutableSandboxedEnvironment):
             raise SecurityError(f"range of {len(r)} items is over the limit")
         return _timed(r)
 
+    # --- the budget -------------------------------------------------------------------------
+
+    def largest(self) -> int:
+        """The most characters (or items) one value may hold in the render under way."""
+        budget = _budget.get()
+        return self.limits.max_sequence if budget is None else budget.largest
+
+    def allocate(self, size: int, what: str) -> None:
+        """Charge ``size`` characters for ``what`` before it is built; raise if over a limit."""
+        budget = _budget.get()
+        if budget is not None:
+            budget.spend(size, what)
+        elif size > self.limits.max_sequence:
+            raise BudgetSpent(f"{what} would build {size:,} characters: over the size limit", "")
+
+    def check_text(self, value: Any) -> None:
+        """Refuse a value whose text (a nested list, say) is larger than one value may be."""
+        if isinstance(value, int | float | None):
+            return
+        largest = self.largest()
+        if sizes.text_size(value, largest) > largest:
+            raise BudgetSpent(
+                f"a value of {type(value).__name__} would print as over {largest:,} characters",
+                "render",
+            )
+
+    def ce_text(self, text: str) -> str:
+        """Template text being written: charged each time (loops write it many times)."""
+        self.allocate(len(text), "template text")
+        return text
+
+    def ce_piece(self, value: T) -> T:
+        """A value about to be printed or joined by ``~``: charged at its text's size."""
+        size = len(value) if isinstance(value, str) else sizes.text_size(value, self.largest())
+        self.allocate(size, "a printed value")
+        return value
+
+    def ce_compared(self, value: T) -> T:
+        self.check_text(value)
+        return value
+
+    def ce_iter(self, items: Iterable[T]) -> Iterator[T]:
+        """A loop's items, with the clock checked as they come (a loop may print nothing)."""
+        return _timed(items)
+
+    def _guard_filter(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """A filter whose arguments are sized, and its result when it builds by a size.
+
+        Unless the filter is markup-aware, it gets the plain text of any ``Markup`` argument
+        (see the module's doc) and its string result is escaped again.
+        """
+        plain = name not in MARKUP_AWARE_FILTERS
+        passes = 1 if getattr(fn, "jinja_pass_arg", None) is not None else 0
+
+        @functools.wraps(fn)  # keeps jinja's pass_context marks
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            markup = plain and any(isinstance(a, Markup) for a in (*args, *kwargs.values()))
+            if plain:
+                args = tuple(map(_plain, args))
+                kwargs = {k: _plain(v) for k, v in kwargs.items()}
+            head, values = args[:passes], list(args[passes:])
+            if name in ("join", "sum") and values:
+                values[0] = self._materialized(values[0])
+            size = self._filter_size(name, values, kwargs)
+            if size is not None:
+                self.allocate(size, f"the {name} filter")
+            for value in (*values, *kwargs.values()):
+                self.check_text(value)
+            result = fn(*head, *values, **kwargs)
+            # A filter block writes its filter's result unescaped: escape it here.
+            if markup and isinstance(result, str) and not isinstance(result, Markup):
+                return escape(result)
+            return result
+
+        return guarded
+
+    def _filter_size(self, name: str, values: list[Any], kwargs: dict[str, Any]) -> int | None:
+        largest = self.largest()
+        if name == "join":
+            separator = values[1] if len(values) > 1 else kwargs.get("d", "")
+            return sizes.joined_size(str(separator), values[0], largest)
+        if name == "sum":
+            start = values[2] if len(values) > 2 else kwargs.get("start", 0)
+            if not isinstance(start, list | tuple | str):
+                return None
+            total = len(start) + sum(len(v) for v in values[0] if isinstance(v, list | tuple))
+            return total + len(values[0]) * total // 8  # each step copies what is summed so far
+        return sizes.filter_size(name, values, kwargs, largest)
+
+    def _materialized(self, items: Any) -> list[Any]:
+        if isinstance(items, list):
+            return items
+        found = sizes.materialize(items, self.largest())
+        if found is None:
+            raise BudgetSpent("an iterable has more items than one value may hold", "render")
+        return found
+
+    def _guard_test(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            for value in (*args, *kwargs.values()):
+                self.check_text(value)
+            return fn(*args, **kwargs)
+
+        return guarded
+
+    # --- jinja's hooks ----------------------------------------------------------------------
     # Loops that print nothing never reach the output check; these hooks see every attribute,
-    # item, call and range step, so the clock is checked there too.
+    # item, call and loop step, so the clock is checked there too.
     def getattr(self, obj: Any, attribute: str) -> Any:
         _check_clock()
         return super().getattr(_plain(obj), attribute)
@@ -166,27 +361,65 @@ class BodySandbox(ImmutableSandboxedEnvironment):
 
     def call(__self, __context: JinjaContext, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _check_clock()
+        owner = getattr(__obj, "__self__", None)
+        if owner is __self:  # the checks the code generator puts in: they size for themselves
+            return __context.call(__obj, *args, **kwargs)
+        if isinstance(owner, str | bytes) and getattr(__obj, "__name__", "") == "join" and args:
+            args = (__self._materialized(args[0]), *args[1:])
+            __self.allocate(sizes.joined_size("", args[0], __self.largest()), "join()")
+        for value in (owner, *args, *kwargs.values()):
+            __self.check_text(value)
+        size = sizes.method_size(__obj, args, kwargs)
+        if size is not None:
+            __self.allocate(size, f"{getattr(__obj, '__name__', 'a call')}()")
         return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: JinjaContext, operator: str, left: Any, right: Any) -> Any:
+        sequences = str | bytes | list[Any] | tuple[Any, ...]
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
-                sized = isinstance(seq, str | list | tuple | bytes) and isinstance(n, int)
-                if sized and len(seq) * n > self.limits.max_sequence:
-                    raise SecurityError("a repeated sequence would be over the size limit")
-        if (
-            operator == "**"
-            and isinstance(right, int | float)
-            and abs(right) > self.limits.max_exponent
-        ):
-            raise SecurityError("an exponent is over the limit")
-        if operator == "%":
+                if isinstance(seq, sequences) and isinstance(n, int):
+                    self.allocate(len(seq) * max(n, 0), "a repeated sequence")
+            if isinstance(left, int) and isinstance(right, int):
+                self._check_bits(left.bit_length() + right.bit_length())
+        elif operator == "+":
+            if isinstance(left, sequences) and isinstance(right, sequences):
+                self.allocate(len(left) + len(right), "'+'")
+        elif operator == "**":
+            if isinstance(right, int | float) and abs(right) > self.limits.max_exponent:
+                raise SecurityError("an exponent is over the limit")
+            if isinstance(left, int) and isinstance(right, int) and right > 0:
+                self._check_bits(left.bit_length() * right)
+        elif operator == "%":
             left = _plain(left)
+            if isinstance(left, str | bytes):
+                size = sizes.percent_size(left, right, self.largest())
+                self.allocate(size, "'%' formatting")
         return super().call_binop(context, operator, left, right)
 
-    def format_string(self, text: str, kwargs: dict[str, Any]) -> str:
-        """``str.format`` as the sandbox allows it: no walking to attributes like ``__class__``."""
-        return str(SandboxedFormatter(self).vformat(text, (), kwargs))
+    def _check_bits(self, bits: int) -> None:
+        if bits > self.limits.max_int_bits:
+            raise SecurityError(f"an integer of about {bits:,} bits is over the limit")
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``str.format``/``format_map`` of a body: sandboxed by Jinja, sized by us."""
+        if super().wrap_str_format(value) is None:
+            return None
+        text, is_map = value.__self__, value.__name__ == "format_map"
+
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            if not is_map:
+                return self.format_string(text, kwargs, args)
+            if kwargs or len(args) != 1:
+                raise TypeError("format_map() takes exactly one mapping")
+            return self.format_string(text, args[0])
+
+        return functools.update_wrapper(bounded, value)
+
+    def format_string(self, text: str, kwargs: Any, args: tuple[Any, ...] = ()) -> str:
+        """``str.format`` as the sandbox allows it: no walking to attributes like ``__class__``,
+        and no field wider than the render may build."""
+        return str(_BoundedFormatter(self).vformat(text, args, kwargs))
 
     def check_syntax(self, source: str, filename: str, line_offset: int = 0) -> None:
         """Parse without compiling, so a syntax error points into the editor's own text."""
@@ -213,34 +446,55 @@ class BodySandbox(ImmutableSandboxedEnvironment):
                     names.add(node.name)
             return self.from_string(tree), frozenset(names)
 
-    def run(self, template: Any, variables: dict[str, Any], where: str) -> tuple[str, list[str]]:
-        """Render within the limits; return the text and the warnings it raised."""
+    def run(
+        self,
+        template: Any,
+        variables: dict[str, Any],
+        where: str,
+        budget: Budget | None = None,
+    ) -> tuple[str, list[str]]:
+        """Render within the limits; return the text and the warnings it raised.
+
+        The render draws on ``budget`` (its request's), or on the render it is included in.
+        """
         sink: list[str] = []
         limits = self.limits
-        deadline = time.monotonic() + limits.max_seconds
+        render = Budget(
+            "render",
+            seconds=limits.max_seconds,
+            chars=limits.max_work_chars,
+            largest=limits.max_sequence,
+            parent=_budget.get() or budget,
+        )
         token = _warnings.set(sink)
-        clock = _deadline.set(min(deadline, _deadline.get()))
+        active = _budget.set(render)
         parts: list[str] = []
         size = 0
         try:
+            render.check_left()
             for chunk in template.generate(variables):
                 size += len(chunk)
                 if size > limits.max_output_chars:
                     _fail(where, f"output over {limits.max_output_chars} characters")
-                if time.monotonic() > deadline:
-                    _fail(where, f"render took over {limits.max_seconds} s")
+                render.check_clock()
                 parts.append(chunk)
+        except BudgetSpent as exc:
+            _fail(where, f"sandbox limit: {exc}", limit=exc.limit or "render")
         except SecurityError as exc:
             _fail(where, f"sandbox violation: {exc}")
-        except TemplateError:
-            raise
-        except (JinjaTemplateError, ArithmeticError, ValueError, TypeError, LookupError) as exc:
-            _fail(where, f"{type(exc).__name__}: {exc}")
+        except ContentEngineError:
+            raise  # an include's own error, already named
         except RecursionError:
             _fail(where, "recursion too deep")
+        except MemoryError:  # not reached by the bounds above; kept so it is never a 500
+            _fail(where, "out of memory")
+        except (JinjaTemplateError, Exception) as exc:
+            # Whatever else a body makes Python raise is that body's failure, not the server's.
+            _fail(where, f"{type(exc).__name__}: {exc}")
         finally:
+            _budget.reset(active)
             _warnings.reset(token)
-            _deadline.reset(clock)
+            render.close()
         return "".join(parts), sink
 
 
@@ -262,28 +516,14 @@ def _syntax_errors(filename: str, line_offset: int) -> Iterator[None]:
         ) from None
 
 
-def _fail(where: str, why: str) -> NoReturn:
-    raise TemplateError(f"{where}: {why}", details={"where": where, "reason": why})
+def _fail(where: str, why: str, limit: str | None = None) -> NoReturn:
+    details = {"where": where, "reason": why} | ({"limit": limit} if limit else {})
+    raise TemplateError(f"{where}: {why}", details=details)
 
 
 def _plain(value: Any) -> Any:
     """A ``Markup`` as its plain text (escaped again when printed); anything else as it is."""
     return str(value) if isinstance(value, Markup) else value
-
-
-def _on_plain_text(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A filter that gets the plain text of any ``Markup`` argument (see the module's doc)."""
-
-    @functools.wraps(fn)  # keeps jinja's pass_context marks
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        markup = any(isinstance(a, Markup) for a in (*args, *kwargs.values()))
-        result = fn(*map(_plain, args), **{k: _plain(v) for k, v in kwargs.items()})
-        # A filter block writes its filter's result unescaped: escape it here.
-        if markup and isinstance(result, str) and not isinstance(result, Markup):
-            return escape(result)
-        return result
-
-    return wrapper
 
 
 def _text_of(value: Any) -> str:
