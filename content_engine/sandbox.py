@@ -35,6 +35,7 @@ from .errors import ContentEngineError, LibraryFormatError, TemplateError
 from .sanitize import url_problem
 
 T = TypeVar("T")
+_SEQUENCES = (str, bytes, list, tuple)  # what ``*`` repeats and ``+`` joins
 
 
 @dataclass(frozen=True)
@@ -375,15 +376,14 @@ class BodySandbox(ImmutableSandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: JinjaContext, operator: str, left: Any, right: Any) -> Any:
-        sequences = str | bytes | list[Any] | tuple[Any, ...]
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, sequences) and isinstance(n, int):
+                if isinstance(seq, _SEQUENCES) and isinstance(n, int):
                     self.allocate(len(seq) * max(n, 0), "a repeated sequence")
             if isinstance(left, int) and isinstance(right, int):
                 self._check_bits(left.bit_length() + right.bit_length())
         elif operator == "+":
-            if isinstance(left, sequences) and isinstance(right, sequences):
+            if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
                 self.allocate(len(left) + len(right), "'+'")
         elif operator == "**":
             if isinstance(right, int | float) and abs(right) > self.limits.max_exponent:
