@@ -239,8 +239,12 @@ class BodySandbox(ImmutableSandboxedEnvironment):
 
     def _range(self, *args: int) -> Iterator[int]:
         r = range(*args)
-        if len(r) > self.limits.max_sequence:
-            raise SecurityError(f"range of {len(r)} items is over the limit")
+        try:
+            size = len(r)
+        except OverflowError:  # more items than a C ssize_t holds
+            size = self.limits.max_sequence + 1
+        if size > self.limits.max_sequence:
+            raise SecurityError(f"range of {size:,} items is over the limit")
         return _timed(r)
 
     # --- the budget -------------------------------------------------------------------------
