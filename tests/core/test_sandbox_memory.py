@@ -7,6 +7,7 @@ measured with ``tracemalloc``'s peak: a refused operation must not have built it
 
 from __future__ import annotations
 
+import contextlib
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from markupsafe import escape
 from content_engine.assembly import Assembler
 from content_engine.compile import CompiledBody, compile_body
 from content_engine.conditions import make_reader
-from content_engine.errors import TemplateError
+from content_engine.errors import LibraryFormatError, TemplateError
 from content_engine.models import Component, Document, Library, Publication, Slot, Variant
 from content_engine.sandbox import BodySandbox, Limits
 from tests.factories import component, context, library, variant
@@ -57,7 +58,7 @@ def bounded() -> Iterator[None]:
     tracemalloc.start()
     start = time.monotonic()
     try:
-        with pytest.raises(TemplateError, match="sandbox (limit|violation)|range of"):
+        with pytest.raises(TemplateError, match=r"sandbox (limit|violation)|range of"):
             yield
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -77,7 +78,7 @@ SIZED: list[tuple[str, Callable[[int], Any] | None]] = [
     ("{{ 'ab' * N }}", lambda n: "ab" * n),
     ("{{ N * 'ab' }}", lambda n: n * "ab"),
     ("{{ ([0] * N)|length }}", lambda n: n),
-    ("{{ '%0*d' % (N, 7) }}", lambda n: "%0*d" % (n, 7)),
+    ("{{ '%0*d' % (N, 7) }}", lambda n: str(7).zfill(n)),
     ("{{ '%0Nd' % 7 }}", lambda n: f"%0{n}d" % 7),
     ("{{ '%(x)Ns' % {'x': 'y'} }}", lambda n: f"%(x){n}s" % {"x": "y"}),
     ("{{ '%.Nf' % 1.5 }}", lambda n: f"%.{n}f" % 1.5),
@@ -88,9 +89,9 @@ SIZED: list[tuple[str, Callable[[int], Any] | None]] = [
     ("{{ _('{x:0>{w}}', x=1, w=N) }}", lambda n: f"{1:0>{n}}"),
     ("{{ 'x'|center(N) }}", lambda n: "x".center(n)),
     ("{{ 'a\nb'|indent(N) }}", lambda n: "a\n" + " " * n + "b"),
-    ("{{ '%0*d'|format(N, 7) }}", lambda n: "%0*d" % (n, 7)),
-    ("{{ [1, 2]|batch(N, 0)|list|length }}", lambda n: 1 if n else None),
-    ("{{ [1, 2]|slice(N)|list|length }}", lambda n: n),
+    ("{{ '%0*d'|format(N, 7) }}", lambda n: str(7).zfill(n)),
+    ("{{ [1, 2]|batch(N, 0)|list|length }}", lambda n: -(-2 // n) if n else None),
+    ("{{ [1, 2]|slice(N)|list|length }}", lambda n: n + 0 // n),
     ("{{ range(N)|list|length }}", lambda n: n),
     ("{{ range(N)|join('ab')|length }}", lambda n: len("ab".join(map(str, range(n))))),
     ("{{ 'x'.join(['ab'] * N)|length }}", lambda n: len("x".join(["ab"] * n))),
@@ -124,7 +125,12 @@ def test_the_same_operations_with_ordinary_sizes_render_as_python_does(
     case: tuple[str, Callable[[int], Any] | None], n: int
 ) -> None:
     template, python = case
-    expected = python(n) if python else None
+    try:
+        expected = python(n) if python else None
+    except ArithmeticError:  # Python refuses this size too: so does the body, as its error
+        with pytest.raises(TemplateError):
+            render(body_of(template, n))
+        return
     out = render(body_of(template, n))
     if expected is not None:
         assert out == str(escape(expected if isinstance(expected, str) else str(expected)))
@@ -234,12 +240,8 @@ def test_any_filter_with_any_arguments_renders_or_fails_as_the_block(
     body = f"{{{{ {value}|{name}({literal}) }}}}"
     tracemalloc.start()
     try:
-        try:
-            render(body)
-        except TemplateError:
-            pass
-        except Exception as exc:  # a LibraryFormatError at compile: bad syntax from our literal
-            assert type(exc).__name__ == "LibraryFormatError", (body, exc)
+        with contextlib.suppress(TemplateError, LibraryFormatError):
+            render(body)  # a LibraryFormatError: our literal was not Jinja syntax
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
