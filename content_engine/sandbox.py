@@ -27,6 +27,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.runtime import Context as JinjaContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from jinja2.utils import generate_lorem_ipsum
 from markupsafe import Markup, escape
 
 from . import formatting, sizes
@@ -275,7 +276,9 @@ class BodySandbox(ImmutableSandboxedEnvironment):
 
     def ce_text(self, text: str) -> str:
         """Template text being written: charged each time (loops write it many times)."""
-        self.allocate(len(text), "template text")
+        budget = _budget.get()
+        if budget is not None:  # template text is never larger than one value may be
+            budget.spend(len(text), "template text")
         return text
 
     def ce_piece(self, value: T) -> T:
@@ -369,9 +372,13 @@ class BodySandbox(ImmutableSandboxedEnvironment):
         owner = getattr(__obj, "__self__", None)
         if owner is __self:  # the checks the code generator puts in: they size for themselves
             return __context.call(__obj, *args, **kwargs)
+        if owner is None and __obj is not generate_lorem_ipsum:
+            # A function or macro (the body's, ``_``, an include): what it builds is checked
+            # inside it; only methods of values build by their arguments.
+            return super().call(__context, __obj, *args, **kwargs)
         if isinstance(owner, str | bytes) and getattr(__obj, "__name__", "") == "join" and args:
             args = (__self._materialized(args[0]), *args[1:])
-            __self.allocate(sizes.joined_size("", args[0], __self.largest()), "join()")
+            __self.allocate(sizes.joined_size(owner, args[0], __self.largest()), "join()")
         for value in (owner, *args, *kwargs.values()):
             __self.check_text(value)
         size = sizes.method_size(__obj, args, kwargs)

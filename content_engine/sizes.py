@@ -196,7 +196,7 @@ def _text_method_size(
     return None
 
 
-def joined_size(separator: str, items: Sequence[Any], limit: int) -> int:
+def joined_size(separator: str | bytes, items: Sequence[Any], limit: int) -> int:
     """The length of ``separator.join(str(item) for item in items)``."""
     total = len(separator) * max(len(items) - 1, 0)
     for item in items:
