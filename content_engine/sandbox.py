@@ -436,8 +436,8 @@ class BodySandbox(ImmutableSandboxedEnvironment):
         """Parse without compiling, so a syntax error points into the editor's own text."""
         with _syntax_errors(filename, line_offset):
             tree = self.parse(source)
-        for node in tree.find_all(nodes.EvalContextModifier):
-            _refuse_autoescape(node, filename, line_offset)
+            for node in tree.find_all(nodes.EvalContextModifier):
+                _refuse_autoescape(node, filename, line_offset)
 
     def compile_body(
         self, source: str, filename: str, line_offset: int = 0
@@ -524,6 +524,12 @@ def _syntax_errors(filename: str, line_offset: int) -> Iterator[None]:
     except TemplateSyntaxError as exc:
         raise LibraryFormatError(
             f"template syntax: {exc.message}", file=filename, line=(exc.lineno or 1) + line_offset
+        ) from None
+    except (RecursionError, SyntaxError, MemoryError):
+        # Jinja's parser recurses per nesting level and Python caps nested blocks at 20: a
+        # body nested thousands deep is refused as the editor's error, not the server's.
+        raise LibraryFormatError(
+            "template syntax: expressions or blocks nested too deeply", file=filename, line=1
         ) from None
 
 

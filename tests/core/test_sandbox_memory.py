@@ -171,6 +171,9 @@ GROWING = [
     "{% macro m() %}{{ caller() }}{{ caller() }}{% endmacro %}"
     "{% macro d(n) %}{% if n %}{% call m() %}{{ d(n - 1) }}{% endcall %}{% else %}x{% endif %}"
     "{% endmacro %}{{ d(40)|length }}",
+    # a separator and an iterable, each under the bound
+    "{{ ('x' * 999999).join(['a'] * 999) }}",
+    "{{ range(999)|join('x' * 999999) }}",
     # many fields, each under the bound
     "{{ ('%(a)99999s' * 1000) % {'a': 1} }}",
     "{{ ('{0:>99999}' * 1000).format(1) }}",

@@ -190,3 +190,23 @@ def test_one_post_holds_at_most_200_components(api: Api) -> None:
     response, _ = post_blocks(api, ["snippet.hotline"] * 200)
     assert response.status_code == 200
     assert len(response.json()) == 200
+
+
+@pytest.mark.parametrize(
+    "body", ["{{ " + "[" * 5000 + "]" * 5000 + " }}", "{% if 1 %}" * 200 + "{% endif %}" * 200]
+)
+def test_a_body_nested_too_deeply_is_refused_at_save_with_422(api: Api, body: str) -> None:
+    editor = api.auth("editor")
+    created = api.client.put(
+        "/v1/components/deep.box",
+        json={"type": "snippet", "title": "Deep"},
+        headers={**editor, "If-None-Match": "*"},
+    )
+    assert created.status_code == 201
+    saved = api.client.put(
+        "/v1/components/deep.box/variants/v",
+        json={"body": f"<div>{body}</div>", "status": "published"},
+        headers={**editor, "If-None-Match": "*"},
+    )
+    assert saved.status_code == 422, saved.text[:300]
+    assert "nested too deeply" in saved.json()["error"]["message"]
