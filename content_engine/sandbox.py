@@ -328,6 +328,12 @@ class BodySandbox(ImmutableSandboxedEnvironment):
 
     def _filter_size(self, name: str, values: list[Any], kwargs: dict[str, Any]) -> int | None:
         largest = self.largest()
+        text = values[0] if values and isinstance(values[0], str) else ""
+        if name in SLOW_FILTERS and len(text) > SLOW_FILTERS[name]:
+            # Pure Python with no clock inside, and slower than linear on long whitespace.
+            raise BudgetSpent(
+                f"the {name} filter takes at most {SLOW_FILTERS[name]:,} characters", "render"
+            )
         if name == "join":
             separator = values[1] if len(values) > 1 else kwargs.get("d", "")
             return sizes.joined_size(str(separator), values[0], largest)
@@ -578,6 +584,10 @@ ESCAPING_FILTERS: dict[str, Callable[..., Any]] = {
 MARKUP_AWARE_FILTERS = frozenset(
     {"ce_attr", "ce_safe_url", "safe", "e", "escape", "forceescape", "default", "d"}
 )
+
+
+# Filters whose time grows faster than their input, with the longest text each may take.
+SLOW_FILTERS = {"wordwrap": 100_000}
 
 
 def note_warning(message: str) -> None:

@@ -171,6 +171,8 @@ GROWING = [
     "{% macro m() %}{{ caller() }}{{ caller() }}{% endmacro %}"
     "{% macro d(n) %}{% if n %}{% call m() %}{{ d(n - 1) }}{% endcall %}{% else %}x{% endif %}"
     "{% endmacro %}{{ d(40)|length }}",
+    # a filter whose time grows faster than its input (textwrap on long whitespace)
+    "{{ (' ' * 900000)|wordwrap|length }}",
     # a separator and an iterable, each under the bound
     "{{ ('x' * 999999).join(['a'] * 999) }}",
     "{{ range(999)|join('x' * 999999) }}",
