@@ -79,9 +79,9 @@ def _check_clock() -> None:
 
 
 def _timed(items: Iterable[T]) -> Iterator[T]:
-    for n, item in enumerate(items):
-        if n % 256 == 0:
-            _check_clock()
+    # Every step: one step may run a slow filter, and the check costs ~0.1 µs.
+    for item in items:
+        _check_clock()
         yield item
 
 
@@ -306,6 +306,7 @@ class BodySandbox(ImmutableSandboxedEnvironment):
 
         @functools.wraps(fn)  # keeps jinja's pass_context marks
         def guarded(*args: Any, **kwargs: Any) -> Any:
+            _check_clock()
             markup = plain and any(isinstance(a, Markup) for a in (*args, *kwargs.values()))
             if plain:
                 args = tuple(map(_plain, args))

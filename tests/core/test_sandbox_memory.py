@@ -45,9 +45,10 @@ def assembler_for(lib: Library, limits: Limits = LIMITS) -> Assembler:
     return Assembler(lib, sandbox, compile_variant, lambda _: NullTranslations())
 
 
-def render(body: str, limits: Limits = LIMITS) -> str:
+def render(body: str, limits: Limits = LIMITS, **customer: Any) -> str:
     lib = library(component("c", variant("v", f"<p>{body}</p>")))
-    block = assembler_for(lib, limits).block("c", make_reader(context(), lib.settings))
+    reader = make_reader(context(customer=customer), lib.settings)
+    block = assembler_for(lib, limits).block("c", reader)
     assert block is not None
     return block.html.removeprefix("<p>").removesuffix("</p>")
 
@@ -189,6 +190,24 @@ GROWING = [
 def test_growth_step_by_step_is_stopped_by_the_render_budget(body: str) -> None:
     with bounded():
         render(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{% for i in range(1000) %}{{ customer.text|title|length }}{% endfor %}",
+        "{% for i in range(1000) %}{{ customer.text|striptags|length }}{% endfor %}",
+        "{% for i in range(1000) %}{% if customer.text|unique|list %}{% endif %}{% endfor %}",
+        "{% for i in customer.text %}{{ customer.text|length }}{% endfor %}",
+    ],
+)
+def test_slow_steps_in_a_loop_stop_at_the_render_time_limit(body: str) -> None:
+    """Each step costs a fraction of a second (no size to charge): the clock stops the loop."""
+    limits = Limits(max_seconds=0.5)
+    start = time.monotonic()
+    with pytest.raises(TemplateError, match="time limit"):
+        render(body, limits, text="a <b>c</b> " * 60_000)
+    assert time.monotonic() - start < 20 * limits.max_seconds
 
 
 SHARED = "{% set a = [0] * 300000 %}{% set b = [a] * 300000 %}"
