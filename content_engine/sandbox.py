@@ -302,6 +302,7 @@ class BodySandbox(ImmutableSandboxedEnvironment):
         (see the module's doc) and its string result is escaped again.
         """
         plain = name not in MARKUP_AWARE_FILTERS
+        sized = name not in PASSING_FILTERS
         passes = 1 if getattr(fn, "jinja_pass_arg", None) is not None else 0
 
         @functools.wraps(fn)  # keeps jinja's pass_context marks
@@ -317,7 +318,7 @@ class BodySandbox(ImmutableSandboxedEnvironment):
             size = self._filter_size(name, values, kwargs)
             if size is not None:
                 self.allocate(size, f"the {name} filter")
-            for value in (*values, *kwargs.values()):
+            for value in (*values, *kwargs.values()) if sized else ():
                 self.check_text(value)
             result = fn(*head, *values, **kwargs)
             # A filter block writes its filter's result unescaped: escape it here.
@@ -386,7 +387,11 @@ class BodySandbox(ImmutableSandboxedEnvironment):
         if isinstance(owner, str | bytes) and getattr(__obj, "__name__", "") == "join" and args:
             args = (__self._materialized(args[0]), *args[1:])
             __self.allocate(sizes.joined_size(owner, args[0], __self.largest()), "join()")
-        for value in (owner, *args, *kwargs.values()):
+        # Arguments may be printed or compared by the method; the list itself only when each
+        # of its items is compared (large customer data stays usable through its methods).
+        if isinstance(owner, list | tuple) and getattr(__obj, "__name__", "") in ("count", "index"):
+            __self.check_text(owner)
+        for value in (*args, *kwargs.values()):
             __self.check_text(value)
         size = sizes.method_size(__obj, args, kwargs)
         if size is not None:
@@ -587,6 +592,32 @@ MARKUP_AWARE_FILTERS = frozenset(
 )
 
 
+# Filters that hand values on without printing or comparing them: a large value (customer
+# data) may pass through them; every other filter's arguments are sized as text first.
+PASSING_FILTERS = frozenset(
+    {
+        "abs",
+        "attr",
+        "batch",
+        "count",
+        "d",
+        "default",
+        "first",
+        "items",
+        "last",
+        "length",
+        "list",
+        "map",
+        "random",
+        "reject",
+        "rejectattr",
+        "reverse",
+        "round",
+        "select",
+        "selectattr",
+        "slice",
+    }
+)
 # Filters whose time grows faster than their input, with the longest text each may take.
 SLOW_FILTERS = {"wordwrap": 100_000}
 

@@ -210,6 +210,21 @@ def test_slow_steps_in_a_loop_stop_at_the_render_time_limit(body: str) -> None:
     assert time.monotonic() - start < 20 * limits.max_seconds
 
 
+def test_customer_data_larger_than_one_printed_value_stays_usable() -> None:
+    """Values over the size of one printed value pass through lookups, loops and the filters
+    that hand them on; only printing, joining or comparing them whole is refused."""
+    orders = [{"id": n, "name": f"order {n} " + "x" * 40} for n in range(30_000)]
+    body = (
+        "{{ customer.orders|length }} {{ customer.get('orders')|selectattr('id', 'eq', 7)"
+        "|map(attribute='name')|first }} {{ (customer.orders|last).id }}"
+        "{% for o in customer.orders %}{% if o.id == 3 %} {{ o.name[:7] }}{% endif %}{% endfor %}"
+    )
+    out = render(body, orders=orders)
+    assert out == "30000 order 7 " + "x" * 40 + " 29999 order 3"
+    with bounded():
+        render("{{ customer.orders }}", orders=orders)
+
+
 SHARED = "{% set a = [0] * 300000 %}{% set b = [a] * 300000 %}"
 # Small in memory (two lists), a million million items as text.
 NESTED_USES = [
