@@ -1,7 +1,12 @@
 """The Jinja2 sandbox editors' placeholders run in, with limits and warning capture.
 
-In: compiled body templates and render variables. Out: text, or ``TemplateError`` when a body
-breaks the sandbox or a limit. Undefined names render empty and are reported as warnings.
+In: compiled body templates, render variables and the request's ``Budget``. Out: text, or
+``TemplateError`` when a body breaks the sandbox or a limit. Undefined names render empty and
+are reported as warnings.
+
+Memory and time are bounded before they are spent: each operation that builds by a size is
+sized first (``sizes``) and charged to the render's budget (``budget``), a part of its
+request's; loops, calls, attributes and filters check the clock. See docs/security.md.
 
 Escaping holds whatever a body does: ``{% autoescape %}`` is refused, ``|safe`` is ignored, and
 ``Markup`` (a captured piece of the body's own markup, a macro's output, ``|tojson``) can be
