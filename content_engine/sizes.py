@@ -28,7 +28,8 @@ _SLACK = 32
 _FLOAT_SLACK = 320  # '%f' of 1e308 writes 309 digits
 _VIEWS: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
 _CONTAINERS = (list, tuple, set, frozenset, deque, *_VIEWS)
-_PERCENT = re.compile(r"%(?:\(([^)]*)\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?[hlL]?(.?)", re.S)
+# A conversion after its "%" (or after its key's ")"): flags, width, precision, type.
+_PERCENT = re.compile(r"[%)][-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?[hlL]?(.?)", re.S)
 _DIGITS = re.compile(r"\d+")
 
 
@@ -115,10 +116,17 @@ def percent_size(template: str | bytes, values: Any, limit: int) -> int:
         return value
 
     while (pos := text.find("%", pos)) != -1:
+        key = None
+        if text.startswith("%(", pos):
+            # Found with ``find``: a pattern scanning for the ")" from every "%(" is quadratic.
+            end = text.find(")", pos + 2)
+            if end == -1:  # an unclosed key: ``%`` raises on it
+                break
+            key, pos = text[pos + 2 : end], end
         match = _PERCENT.match(text, pos)
-        if match is None:  # an unclosed key: ``%`` raises on it
+        if match is None:
             break
-        key, width, precision, conversion = match.groups()
+        width, precision, conversion = match.groups()
         pos = match.end()
         if conversion == "%" and key is None:
             continue
