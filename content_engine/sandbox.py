@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -42,6 +43,17 @@ from .sanitize import url_problem
 
 T = TypeVar("T")
 _SEQUENCES = (str, bytes, list, tuple)  # what ``*`` repeats and ``+`` joins
+_SCALARS = (str, bytes, int, float, type(None))  # compared in time linear in the other side
+_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gteq": operator.ge,
+    "lt": operator.lt,
+    "lteq": operator.le,
+    "in": lambda a, b: a in b,
+    "notin": lambda a, b: a not in b,
+}
 
 
 @dataclass(frozen=True)
@@ -181,7 +193,15 @@ class _CodeGenerator(CodeGenerator):
         super().visit_Concat(joined, frame)
 
     def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
-        # Equal nested lists built apart compare element by element, in C, with no clock.
+        # Equal nested lists built apart compare element by element, in C, with no clock: a
+        # comparison runs in the sandbox, which sizes both sides first.
+        if len(node.ops) == 1:
+            (op,) = node.ops
+            operands = [nodes.Const(op.op), node.expr, op.expr]
+            call = nodes.Call(nodes.EnvironmentAttribute("ce_compare"), operands, [], None, None)
+            self.visit(call.set_lineno(node.lineno or 1), frame)
+            return
+        # A chain (``a < b < c``) keeps Python's meaning: each operand is sized alone.
         compared = copy.copy(node)
         compared.expr = _checked("ce_compared", node.expr)
         compared.ops = [
@@ -295,6 +315,15 @@ class BodySandbox(ImmutableSandboxedEnvironment):
     def ce_compared(self, value: T) -> T:
         self.check_text(value)
         return value
+
+    def ce_compare(self, op: str, left: Any, right: Any) -> Any:
+        """``left op right``, refused only when both sides are too large: a comparison costs
+        about as much as its smaller side (``x in orders`` stays usable on large data)."""
+        if not isinstance(left, _SCALARS) and not isinstance(right, _SCALARS):
+            largest = self.largest()
+            if min(sizes.text_size(left, largest), sizes.text_size(right, largest)) > largest:
+                raise BudgetSpent(f"a comparison of two values over {largest:,} characters", "")
+        return _COMPARISONS[op](left, right)
 
     def ce_iter(self, items: Iterable[T]) -> Iterator[T]:
         """A loop's items, with the clock checked as they come (a loop may print nothing)."""
