@@ -259,7 +259,7 @@ class BodySandbox(ImmutableSandboxedEnvironment):
         for name, fn in list(self.filters.items()):
             self.filters[name] = self._guard_filter(name, fn)
         for name, fn in list(self.tests.items()):
-            self.tests[name] = self._guard_test(cast(Callable[..., Any], fn))
+            self.tests[name] = self._guard_test(name, cast(Callable[..., Any], fn))
         self.globals.pop("range", None)
         self.globals["range"] = self._range
 
@@ -317,13 +317,16 @@ class BodySandbox(ImmutableSandboxedEnvironment):
         return value
 
     def ce_compare(self, op: str, left: Any, right: Any) -> Any:
-        """``left op right``, refused only when both sides are too large: a comparison costs
-        about as much as its smaller side (``x in orders`` stays usable on large data)."""
+        self.check_compared(left, right)
+        return _COMPARISONS[op](left, right)
+
+    def check_compared(self, left: Any, right: Any) -> None:
+        """Refuse a comparison only when both sides are too large: it costs about as much as
+        its smaller side (``x in orders`` stays usable on large data)."""
         if not isinstance(left, _SCALARS) and not isinstance(right, _SCALARS):
             largest = self.largest()
             if min(sizes.text_size(left, largest), sizes.text_size(right, largest)) > largest:
                 raise BudgetSpent(f"a comparison of two values over {largest:,} characters", "")
-        return _COMPARISONS[op](left, right)
 
     def ce_iter(self, items: Iterable[T]) -> Iterator[T]:
         """A loop's items, with the clock checked as they come (a loop may print nothing)."""
@@ -389,11 +392,15 @@ class BodySandbox(ImmutableSandboxedEnvironment):
             raise BudgetSpent("an iterable has more items than one value may hold", "render")
         return found
 
-    def _guard_test(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def _guard_test(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """A test, with the clock checked; one that compares sizes its two sides first."""
+        compares = name in COMPARING_TESTS
+
         @functools.wraps(fn)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            for value in (*args, *kwargs.values()):
-                self.check_text(value)
+            _check_clock()
+            if compares and len(args) >= 2:
+                self.check_compared(args[0], args[1])
             return fn(*args, **kwargs)
 
         return guarded
@@ -651,6 +658,11 @@ PASSING_FILTERS = frozenset(
         "selectattr",
         "slice",
     }
+)
+# Tests that compare their two arguments (the others look at one value's kind or state).
+COMPARING_TESTS = frozenset(
+    {"eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le", "<=", "gt"}
+    | {"greaterthan", ">", "ge", ">=", "in"}
 )
 # Filters whose time grows faster than their input, with the longest text each may take.
 SLOW_FILTERS = {"wordwrap": 100_000}

@@ -220,9 +220,11 @@ def test_customer_data_larger_than_one_printed_value_stays_usable() -> None:
         "{% for o in customer.orders %}{% if o.id == 3 %} {{ o.name[:7] }}{% endif %}{% endfor %}"
         " {{ 'gold' in customer.orders }} {{ customer.orders[5] in customer.orders }}"
         " {{ 5 < customer.orders|length < 10 ** 6 }}"
+        " {{ customer.orders is defined and customer.orders is iterable }}"
+        " {{ customer.orders|select('eq', 3)|list|length }}"
     )
     out = render(body, orders=orders)
-    assert out == "30000 order 7 " + "x" * 40 + " 29999 order 3 False True True"
+    assert out == "30000 order 7 " + "x" * 40 + " 29999 order 3 False True True True 0"
     with bounded():
         render("{{ customer.orders }}", orders=orders)
 
