@@ -466,7 +466,7 @@ class BodySandbox(ImmutableSandboxedEnvironment):
                 render.check_clock()
                 parts.append(chunk)
         except BudgetSpent as exc:
-            _fail(where, f"sandbox limit: {exc}", limit=exc.limit or "render")
+            _fail(where, f"sandbox violation: {exc}", limit=exc.limit or "render")
         except SecurityError as exc:
             _fail(where, f"sandbox violation: {exc}")
         except ContentEngineError:
