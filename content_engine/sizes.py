@@ -228,7 +228,7 @@ def filter_size(
         step = len(width) if isinstance(width, str) else _int(width, 4)
         return n + (text.count("\n") + 1) * max(step, 0)
     if name == "wordwrap":
-        wrap = _arg(args, kwargs, 4, "wrapstring")
+        wrap = _arg(args, kwargs, 3, "wrapstring")  # (s, width, break_long_words, wrapstring)
         width = max(_int(_arg(args, kwargs, 1, "width"), 79), 1)
         lines = min(n + 1, 2 * n // width + text.count("\n") + 2)
         return n + lines * (len(wrap) if isinstance(wrap, str) else 2)
@@ -237,7 +237,8 @@ def filter_size(
     if name == "format":
         return percent_size(text, kwargs or tuple(args[1:]), limit)
     if name == "urlize":
-        extra = sum(len(v) for v in (kwargs.get("target"), kwargs.get("rel")) if isinstance(v, str))
+        attributes = (_arg(args, kwargs, 3, "target"), _arg(args, kwargs, 4, "rel"))
+        extra = sum(len(v) for v in attributes if isinstance(v, str))
         words = text.count(" ") + text.count("\n") + 1
         return 3 * n + words * (extra + 64)
     if name == "batch":

@@ -99,6 +99,9 @@ SIZED: list[tuple[str, Callable[[int], Any] | None]] = [
     ("{{ (1).to_bytes(N, 'big')|length }}", lambda n: len((1).to_bytes(n, "big"))),
     ("{{ lipsum(N, html=false, min=1, max=3)|length > 0 }}", None),
     ("{{ 'ab' ~ 'c'.ljust(N) }}", lambda n: "ab" + "c".ljust(n)),
+    # a separator or an attribute as large as N, for each word of the text
+    ("{{ ('a ' * 600)|wordwrap(1, true, 'x'.ljust(N // 600))|length > 0 }}", None),
+    ("{{ ('a.io ' * 600)|urlize(none, false, 'x'.ljust(N // 600))|length > 0 }}", None),
     ("{{ ('a' * 3).replace('a', 'b'.ljust(N)) }}", lambda n: "aaa".replace("a", "b".ljust(n))),
 ]
 HUGE = st.one_of(
