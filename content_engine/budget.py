@@ -61,14 +61,19 @@ class Budget:
     def binding(self, kind: str) -> str:
         return self._binding[kind]
 
-    def spend(self, size: int, what: str) -> None:
-        """Take ``size`` characters for ``what``, or raise before anything is built."""
+    def spend(self, size: int, what: str, weight: int = 1) -> None:
+        """Take ``size`` characters (or items, each ``weight`` characters) for ``what``, or
+        raise before anything is built."""
         if size > self.largest:
             raise BudgetSpent(
                 f"{what} would build {size:,} characters: over the size limit of "
                 f"{self.largest:,} for one value",
                 self.name,
             )
+        self.charge(size * weight, what)
+
+    def charge(self, size: int, what: str) -> None:
+        """Count ``size`` characters already built (by an operation bounded by its input)."""
         self.chars -= size
         if self.chars < 0:
             limit = self.binding("chars")

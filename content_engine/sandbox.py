@@ -31,7 +31,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.runtime import Context as JinjaContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
-from jinja2.utils import generate_lorem_ipsum
+from jinja2.utils import Namespace, generate_lorem_ipsum
 from markupsafe import Markup, escape
 
 from . import formatting, sizes
@@ -203,13 +203,39 @@ class BodySandbox(ImmutableSandboxedEnvironment):
         budget = _budget.get()
         return self.limits.max_sequence if budget is None else budget.largest
 
-    def allocate(self, size: int, what: str) -> None:
-        """Charge ``size`` characters for ``what`` before it is built; raise if over a limit."""
+    def allocate(self, size: int, what: str, *, items: bool = False) -> None:
+        """Charge ``size`` characters for ``what`` before it is built; raise if over a limit.
+
+        ``items``: ``size`` counts list items, each charged as ``ITEM_WEIGHT`` characters.
+        """
         budget = _budget.get()
         if budget is not None:
-            budget.spend(size, what)
+            budget.spend(size, what, weight=ITEM_WEIGHT if items else 1)
         elif size > self.limits.max_sequence:
             raise BudgetSpent(f"{what} would build {size:,} characters: over the size limit", "")
+
+    def charge_result(self, result: Any, what: str, *, deep: bool) -> None:
+        """Charge what an operation that grows at most linearly has just built.
+
+        Its input bounds it, so it is counted after the fact; counted it must be, or a loop
+        keeping such results alive (``ns.l + [text|upper]``) would grow without limit. ``deep``:
+        the result's items are new too (a ``split``), not references to existing values.
+        """
+        budget = _budget.get()
+        if budget is None:
+            return
+        if isinstance(result, str | bytes):
+            size = len(result)
+        elif isinstance(result, list | tuple | dict | set):
+            if deep:
+                size = sizes.held_size(result, max(budget.chars, 0))
+            else:
+                size = len(result) * ITEM_WEIGHT
+        elif isinstance(result, Namespace):  # ``namespace(**data)`` copies the data
+            size = len(sizes.namespace_attrs(result)) * ITEM_WEIGHT
+        else:
+            return
+        budget.charge(size, what)
 
     def check_text(self, value: Any) -> None:
         """Refuse a value whose text (a nested list, say) is larger than one value may be."""
@@ -277,10 +303,12 @@ class BodySandbox(ImmutableSandboxedEnvironment):
                 values[0] = self._materialized(values[0])
             size = self._filter_size(name, values, kwargs)
             if size is not None:
-                self.allocate(size, f"the {name} filter")
+                self.allocate(size, f"the {name} filter", items=name in LIST_FILTERS)
             for value in (*values, *kwargs.values()) if sized else ():
                 self.check_text(value)
             result = fn(*head, *values, **kwargs)
+            if size is None:
+                self.charge_result(result, f"the {name} filter", deep=sized)
             # A filter block writes its filter's result unescaped: escape it here.
             if markup and isinstance(result, str) and not isinstance(result, Markup):
                 return escape(result)
@@ -337,14 +365,18 @@ class BodySandbox(ImmutableSandboxedEnvironment):
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         _check_clock()
-        return super().getitem(_plain(obj), argument)
+        obj = _plain(obj)
+        if isinstance(argument, slice) and isinstance(obj, _SEQUENCES):
+            size = len(range(*argument.indices(len(obj))))
+            self.allocate(size, "a slice", items=not isinstance(obj, str | bytes))
+        return super().getitem(obj, argument)
 
     def call(__self, __context: JinjaContext, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _check_clock()
         owner = getattr(__obj, "__self__", None)
         if owner is __self:  # the checks the code generator puts in: they size for themselves
             return __context.call(__obj, *args, **kwargs)
-        if owner is None and __obj is not generate_lorem_ipsum:
+        if owner is None and __obj is not generate_lorem_ipsum and not isinstance(__obj, type):
             # A function or macro (the body's, ``_``, an include): what it builds is checked
             # inside it; only methods of values build by their arguments.
             return super().call(__context, __obj, *args, **kwargs)
@@ -357,21 +389,27 @@ class BodySandbox(ImmutableSandboxedEnvironment):
             __self.check_text(owner)
         for value in (*args, *kwargs.values()):
             __self.check_text(value)
+        what = f"{getattr(__obj, '__name__', 'a call')}()"
         size = sizes.method_size(__obj, args, kwargs)
         if size is not None:
-            __self.allocate(size, f"{getattr(__obj, '__name__', 'a call')}()")
-        return super().call(__context, __obj, *args, **kwargs)
+            __self.allocate(size, what)
+        result = super().call(__context, __obj, *args, **kwargs)
+        if size is None:  # a string's methods build new items; a dict's get() hands one on
+            __self.charge_result(result, what, deep=isinstance(owner, str | bytes))
+        return result
 
     def call_binop(self, context: JinjaContext, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
                 if isinstance(seq, _SEQUENCES) and isinstance(n, int):
-                    self.allocate(len(seq) * max(n, 0), "a repeated sequence")
+                    items = not isinstance(seq, str | bytes)
+                    self.allocate(len(seq) * max(n, 0), "a repeated sequence", items=items)
             if isinstance(left, int) and isinstance(right, int):
                 self._check_bits(left.bit_length() + right.bit_length())
         elif operator == "+":
             if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
-                self.allocate(len(left) + len(right), "'+'")
+                items = not isinstance(left, str | bytes)
+                self.allocate(len(left) + len(right), "'+'", items=items)
         elif operator == "**":
             if isinstance(right, int | float) and abs(right) > self.limits.max_exponent:
                 raise SecurityError("an exponent is over the limit")
@@ -582,6 +620,10 @@ PASSING_FILTERS = frozenset(
         "slice",
     }
 )
+# A list item is a pointer (8 bytes) where a character of text is one: budgets count it as 8.
+ITEM_WEIGHT = 8
+# Filters whose result is a new list (sized in items).
+LIST_FILTERS = frozenset({"batch", "slice", "list", "sort", "unique", "reverse", "dictsort"})
 # Tests that compare their two arguments (the others look at one value's kind or state).
 COMPARING_TESTS = frozenset(
     {"eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le", "<=", "gt"}

@@ -31,6 +31,7 @@ _CONTAINERS = (list, tuple, set, frozenset, deque, *_VIEWS)
 # A conversion after its "%" (or after its key's ")"): flags, width, precision, type.
 _PERCENT = re.compile(r"[%)][-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?[hlL]?(.?)", re.S)
 _DIGITS = re.compile(r"\d+")
+_POINTER, _OBJECT = 8, 50  # bytes of a reference, and of a small object's header
 
 
 def text_size(value: Any, limit: int) -> int:
@@ -57,6 +58,29 @@ def text_size(value: Any, limit: int) -> int:
     return total
 
 
+def held_size(value: Any, limit: int) -> int:
+    """About how much memory (in bytes, roughly characters) a new value holds: its text, and
+    for each object in it the pointer and header Python keeps (a list of a million one-letter
+    words holds 60 MB, not 1 MB); counting stops once past ``limit``."""
+    total = 0
+    stack = [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, str | bytes):
+            total += len(item) + _OBJECT
+        elif isinstance(item, Mapping):
+            total += _OBJECT + 2 * _POINTER * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, _CONTAINERS):
+            items = cast(Collection[Any], item)
+            total += _OBJECT + _POINTER * len(items)
+            stack.extend(items)
+        else:
+            total += _OBJECT
+    return total
+
+
 def _other_size(item: Any, room: int, extend: Callable[[Iterable[Any]], None]) -> int:
     if isinstance(item, str | bytes | bytearray):
         return len(item) + 2
@@ -65,7 +89,7 @@ def _other_size(item: Any, room: int, extend: Callable[[Iterable[Any]], None]) -
     if isinstance(item, int):
         return item.bit_length() // 3 + 2
     if isinstance(item, Mapping | Namespace):
-        mapping = _namespace_attrs(item) if isinstance(item, Namespace) else item
+        mapping = namespace_attrs(item) if isinstance(item, Namespace) else item
         size = 2 + 4 * len(mapping)
         if size <= room:
             extend(mapping.keys())
@@ -80,7 +104,7 @@ def _other_size(item: Any, room: int, extend: Callable[[Iterable[Any]], None]) -
     return 64  # dates, macros, loops, generators: a short fixed text
 
 
-def _namespace_attrs(ns: Namespace) -> Mapping[str, Any]:
+def namespace_attrs(ns: Namespace) -> Mapping[str, Any]:
     attrs = object.__getattribute__(ns, "_Namespace__attrs")
     return attrs if isinstance(attrs, Mapping) else {}
 

@@ -205,10 +205,10 @@ def test_growth_step_by_step_is_stopped_by_the_render_budget(body: str) -> None:
     ],
 )
 def test_slow_steps_in_a_loop_stop_at_the_render_time_limit(body: str) -> None:
-    """Each step costs a fraction of a second (no size to charge): the clock stops the loop."""
+    """Each step costs a fraction of a second: the clock (or the budget) stops the loop."""
     limits = Limits(max_seconds=0.5)
     start = time.monotonic()
-    with pytest.raises(TemplateError, match="time limit"):
+    with pytest.raises(TemplateError, match="time limit|size budget"):
         render(body, limits, text="a <b>c</b> " * 60_000)
     assert time.monotonic() - start < 20 * limits.max_seconds
 
@@ -245,6 +245,29 @@ def test_format_strings_are_sized_in_linear_time(unit: str) -> None:
         with contextlib.suppress(TemplateError):
             render(body)
     assert time.monotonic() - start < SECONDS_BOUND
+
+
+KEPT = "{% set ns = namespace(l=[]) %}{% for i in range(100000) %}{% set ns.l = ns.l + [X] %}"
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        "customer.text|upper",
+        "customer.text|trim|title",
+        "customer.text|list",
+        "customer.text.split()",
+        "customer.text[1:]",
+        "customer.text.strip('x')",
+        "dict(customer)",
+        "namespace(t=customer.text, **customer)",
+        "customer.text|replace('a', 'b')",
+    ],
+)
+def test_results_kept_alive_in_a_loop_are_counted(result: str) -> None:
+    """Each step builds something bounded by its input; kept, they count against the budget."""
+    with bounded():
+        render(KEPT.replace("X", result) + "{% endfor %}", text="a b " * 25_000)
 
 
 SHARED = "{% set a = [0] * 300000 %}{% set b = [a] * 300000 %}"
