@@ -14,6 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from .budget import Budget
 from .compile import INCLUDE_FN, KEEP_FN, CompiledBody
 from .conditions import Reader, describe_context
 from .errors import NotFound, TemplateError, UnresolvedSlot
@@ -75,9 +76,14 @@ class Assembler:
         except KeyError:
             raise NotFound(f"unknown component {component_id!r}") from None
 
-    def block(self, component_id: str, reader: Reader) -> Block | None:
-        """The component's best variant rendered for ``reader``; ``None`` if none applies."""
-        return self._block(component_id, reader, (), self._variables(reader))
+    def block(
+        self, component_id: str, reader: Reader, budget: Budget | None = None
+    ) -> Block | None:
+        """The component's best variant rendered for ``reader``; ``None`` if none applies.
+
+        ``budget``: the request's, which every render of the request draws on.
+        """
+        return self._block(component_id, reader, (), self._variables(reader), budget)
 
     def _block(
         self,
@@ -85,6 +91,7 @@ class Assembler:
         reader: Reader,
         stack: tuple[str, ...],
         base: dict[str, Any],
+        budget: Budget | None = None,
     ) -> Block | None:
         component = self.component(component_id)
         if self.pinned is not None:
@@ -110,7 +117,7 @@ class Assembler:
                 raise TemplateError(f"{where}: includes deeper than {MAX_INCLUDE_DEPTH}")
             if target not in self.library.components:
                 raise TemplateError(f"{where}: includes unknown component {target!r}")
-            sub = self._block(target, reader, path, base)
+            sub = self._block(target, reader, path, base)  # draws on this render's budget
             if sub is None:
                 warnings.append(f"{where}: include {target}: no variant for {describe(reader)}")
                 return Markup("")
@@ -119,7 +126,7 @@ class Assembler:
             return Markup(sub.html)
 
         variables = {**base, KEEP_FN: keep, INCLUDE_FN: include}
-        html, notes = self.sandbox.run(compiled.template, variables, where)
+        html, notes = self.sandbox.run(compiled.template, variables, where, budget)
         warnings[:0] = [f"{where}: {n}" for n in notes]
         return Block(
             component=component.id,
@@ -158,23 +165,32 @@ class Assembler:
             "ngettext": ngettext,
         }
 
-    def document(self, publication: Publication, reader: Reader) -> Document:
-        """The publication's slots in order; optional slots that fail are left out, warned."""
+    def document(
+        self, publication: Publication, reader: Reader, budget: Budget | None = None
+    ) -> Document:
+        """The publication's slots in order; optional slots that fail are left out, warned.
+
+        All slots draw on one ``budget``: once it is spent, the rest fail as over the limit.
+        """
         blocks: list[Block] = []
         warnings: list[str] = []
         base = self._variables(reader)
         for slot in publication.slots:
-            blocks.extend(self._slot(slot, reader, warnings, base))
+            blocks.extend(self._slot(slot, reader, warnings, base, budget))
         return self._document(publication, reader, blocks, warnings)
 
     def replay(
-        self, publication: Publication, reader: Reader, blocks: Sequence[ReceiptBlock]
+        self,
+        publication: Publication,
+        reader: Reader,
+        blocks: Sequence[ReceiptBlock],
+        budget: Budget | None = None,
     ) -> Document:
         """The blocks a receipt lists, in its order, from the variants it pins."""
         base = self._variables(reader)
         assembled = []
         for item in blocks:
-            block = self._block(item.component, reader, (), base)
+            block = self._block(item.component, reader, (), base, budget)
             if block is None:
                 raise NotFound(f"receipt names {item.component}/{item.variant}, which is gone")
             block.title = item.title
@@ -195,7 +211,12 @@ class Assembler:
         )
 
     def _slot(
-        self, slot: Slot, reader: Reader, warnings: list[str], base: dict[str, Any]
+        self,
+        slot: Slot,
+        reader: Reader,
+        warnings: list[str],
+        base: dict[str, Any],
+        budget: Budget | None,
     ) -> Iterator[Block]:
         ids = query_matches(self.library, slot)
         name = slot.component or f"query {slot.query.model_dump() if slot.query else ''}"
@@ -203,7 +224,7 @@ class Assembler:
             self._unresolved(slot, f"slot {name}: no component matches", reader, warnings)
         for component_id in ids:
             try:
-                block = self._block(component_id, reader, (), base)
+                block = self._block(component_id, reader, (), base, budget)
             except NotFound as exc:
                 self._unresolved(slot, f"slot {component_id}: {exc}", reader, warnings)
                 continue

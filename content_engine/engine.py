@@ -17,11 +17,19 @@ from threading import Lock
 
 from .assembly import Assembler
 from .blockcache import BlockCache, dependence
+from .budget import Budget
 from .compile import CompiledBody, body_conditions, body_includes, compile_body
 from .conditions import InlineCondition, Reader, RegionGroups, describe_context, make_reader
 from .coverage import CoverageReport, coverage
 from .editing import Editor
-from .errors import ContentEngineError, LibraryFormatError, NotFound, RenderError
+from .errors import (
+    ContentEngineError,
+    LibraryFormatError,
+    NotFound,
+    OutsideVocabulary,
+    RenderError,
+    Unavailable,
+)
 from .freshness import Freshness, Stamp
 from .i18n import Catalogs
 from .integrity import (
@@ -334,6 +342,10 @@ class Engine:
             state.vocabulary.check(context, strict=True)
         return block
 
+    def request_budget(self) -> Budget:
+        """The time and size one request may spend in all, across every block it assembles."""
+        return self.settings.limits.request_budget()
+
     def block(
         self,
         component_id: str,
@@ -341,12 +353,14 @@ class Engine:
         *,
         preview: bool = False,
         strict: bool = False,
+        budget: Budget | None = None,
     ) -> Block:
         """The assembled fragment; ``RenderError`` when no variant applies.
 
         A value the library does not know (``vocabulary``) is the block's first warning, or
         with ``strict`` an ``OutsideVocabulary`` error. The same ``Block`` object may be
-        returned to several callers: do not change it.
+        returned to several callers: do not change it. A block from the cache costs nothing;
+        one assembled draws on ``budget`` (the request's; by default one of its own).
         """
         state = self._current()
         reader = self._reader(state, context, preview)
@@ -357,7 +371,7 @@ class Engine:
                 state.vocabulary.check(context, strict=True)
             return block
         unknown = state.vocabulary.check(context, strict=strict)
-        block = state.assembler.block(component_id, reader)
+        block = state.assembler.block(component_id, reader, budget or self.request_budget())
         if block is None:
             raise RenderError(
                 f"no variant of {component_id} applies to "
@@ -370,6 +384,36 @@ class Engine:
             component_id, reader, block, dependence(block, reader, state.library, self.compile)
         )
         return block
+
+    def blocks(
+        self,
+        component_ids: Sequence[str],
+        context: Context,
+        *,
+        preview: bool = False,
+        strict: bool = False,
+    ) -> list[Block | ContentEngineError]:
+        """Several blocks for one reader, as one request: each id is assembled once, and all
+        draw on one budget, so 200 copies of a slow id cost one render, and 200 slow ids
+        together no more than the request's limit. ``NotFound`` before any work if an id is
+        unknown; ``OutsideVocabulary`` (strict) and ``Unavailable`` (the database) are about
+        the whole request and raised; any other error is that block's, in its place."""
+        known = self.library().components
+        unknown = [c for c in component_ids if c not in known]
+        if unknown:
+            raise NotFound(f"unknown component {unknown[0]!r}", details={"unknown": unknown})
+        budget = self.request_budget()
+        done: dict[str, Block | ContentEngineError] = {}
+        for component_id in dict.fromkeys(component_ids):
+            try:
+                done[component_id] = self.block(
+                    component_id, context, preview=preview, strict=strict, budget=budget
+                )
+            except (OutsideVocabulary, Unavailable):
+                raise
+            except ContentEngineError as exc:
+                done[component_id] = exc
+        return [done[c] for c in component_ids]
 
     def document_plan(self, publication_id: str) -> Publication:
         """The publication as stored now; ``NotFound`` if there is none."""
@@ -389,12 +433,15 @@ class Engine:
         *,
         preview: bool = False,
         strict: bool = False,
+        budget: Budget | None = None,
     ) -> Document:
-        """The publication assembled; values the library lacks are its first warnings."""
+        """The publication for one reader, all its slots drawing on one request budget; values
+        the library lacks are its first warnings."""
         state = self._current()
         publication = self._publication(state, publication_id)
         unknown = state.vocabulary.check(context, strict=strict)
-        document = state.assembler.document(publication, self._reader(state, context, preview))
+        reader = self._reader(state, context, preview)
+        document = state.assembler.document(publication, reader, budget or self.request_budget())
         document.warnings[:0] = unknown
         return document
 
@@ -469,7 +516,7 @@ class Engine:
             self.assembler(pinned), pinned={u.component: u.variant for u in receipt.used}
         )
         reader = make_reader(receipt.context, pinned.settings, preview=receipt.preview)
-        document = assembler.replay(publication, reader, receipt.blocks)
+        document = assembler.replay(publication, reader, receipt.blocks, self.request_budget())
         result = get_renderer(receipt.format).render(document, self.render_environment())
         return Rendered(
             result.content,

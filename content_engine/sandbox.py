@@ -1,7 +1,12 @@
 """The Jinja2 sandbox editors' placeholders run in, with limits and warning capture.
 
-In: compiled body templates and render variables. Out: text, or ``TemplateError`` when a body
-breaks the sandbox or a limit. Undefined names render empty and are reported as warnings.
+In: compiled body templates, render variables and the request's ``Budget``. Out: text, or
+``TemplateError`` when a body breaks the sandbox or a limit. Undefined names render empty and
+are reported as warnings.
+
+Memory and time are bounded before they are spent: each operation that builds by a size is
+sized first (``sizes``) and charged to the render's budget (``budget``), a part of its
+request's; loops, calls, attributes and filters check the clock. See docs/security.md.
 
 Escaping holds whatever a body does: ``{% autoescape %}`` is refused, ``|safe`` is ignored, and
 ``Markup`` (a captured piece of the body's own markup, a macro's output, ``|tojson``) can be
@@ -14,49 +19,85 @@ Attribute values with placeholders go through ``ce_attr`` / ``ce_safe_url`` (see
 from __future__ import annotations
 
 import functools
-import time
-from collections.abc import Callable, Iterator
+import operator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar, cast
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
-from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.runtime import Context as JinjaContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from jinja2.utils import Namespace, generate_lorem_ipsum
 from markupsafe import Markup, escape
 
-from . import formatting
-from .errors import LibraryFormatError, TemplateError
+from . import formatting, sizes
+from .budget import Budget, BudgetSpent
+from .checked_codegen import CheckedCodeGenerator
+from .errors import ContentEngineError, LibraryFormatError, TemplateError
 from .sanitize import url_problem
+
+T = TypeVar("T")
+_SEQUENCES = (str, bytes, list, tuple)  # what ``*`` repeats and ``+`` joins
+_SCALARS = (str, bytes, int, float, type(None))  # compared in time linear in the other side
+_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gteq": operator.ge,
+    "lt": operator.lt,
+    "lteq": operator.le,
+    "in": lambda a, b: a in b,
+    "notin": lambda a, b: a not in b,
+}
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on one body's render; a body over them fails as a sandbox violation."""
+    """Bounds on one body's render, and on one request's; a body over them fails as a sandbox
+    violation (an error of that block, CONTRACT 4)."""
 
     max_output_chars: int = 1_000_000
     max_seconds: float = 2.0
-    max_sequence: int = 100_000  # longest string or list built by ``*``
+    # The largest string or list one operation may build (characters or items); no larger
+    # value can be printed anyway, the output being smaller.
+    max_sequence: int = 1_000_000
+    # All one render may build: template text, printed values and intermediate strings.
+    max_work_chars: int = 10_000_000
     max_exponent: int = 1_000
+    max_int_bits: int = 100_000  # a product or power of integers: 30,000 digits
+    # One request (a publication, a POST /v1/blocks) spends this across all its blocks: 500
+    # slots of a slow body stop after this many seconds, not after 500 times the body's limit.
+    max_request_seconds: float = 10.0
+    max_request_chars: int = 20_000_000
+
+    def request_budget(self) -> Budget:
+        """A fresh budget for one request; each render in it draws on it."""
+        return Budget(
+            "request",
+            seconds=self.max_request_seconds,
+            chars=self.max_request_chars,
+            largest=self.max_sequence,
+        )
 
 
 _warnings: ContextVar[list[str] | None] = ContextVar("ce_render_warnings", default=None)
-_deadline: ContextVar[float] = ContextVar("ce_render_deadline", default=float("inf"))
+_budget: ContextVar[Budget | None] = ContextVar("ce_render_budget", default=None)
 
 
 def _check_clock() -> None:
-    if time.monotonic() > _deadline.get():
-        raise SecurityError("render time limit reached")
+    budget = _budget.get()
+    if budget is not None:
+        budget.check_clock()
 
 
-def _timed(items: range) -> Iterator[int]:
-    for n, item in enumerate(items):
-        if n % 256 == 0:
-            _check_clock()
+def _timed(items: Iterable[T]) -> Iterator[T]:
+    # Every step: one step may run a slow filter, and the check costs ~0.1 µs.
+    for item in items:
+        _check_clock()
         yield item
 
 
@@ -93,40 +134,34 @@ class RecordingUndefined(ChainableUndefined):
         return 0
 
 
-class _CodeGenerator(CodeGenerator):
-    """Jinja's code generator, except that slices go through ``getitem`` like indexes do.
+class _BoundedFormatter(SandboxedFormatter):
+    """``str.format`` in the sandbox: each field is sized (width, precision) before it is built."""
 
-    Jinja compiles ``x[1:3]`` to a plain Python subscript, out of the sandbox's sight; a slice
-    of ``Markup`` is ``Markup``, and pieces of a body's markup could be put together anew.
-    """
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        sandbox = cast(BodySandbox, self._env)
+        sandbox.allocate(sizes.spec_size(format_spec, value, sandbox.largest()), "a format field")
+        return super().format_field(value, format_spec)
 
-    @optimizeconst
-    def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
-        if not isinstance(node.arg, nodes.Slice):
-            super().visit_Getitem(node, frame)
-            return
-        self.write("environment.getitem(")
-        self.visit(node.node, frame)
-        self.write(", slice(")
-        for n, part in enumerate((node.arg.start, node.arg.stop, node.arg.step)):
-            self.write(", " if n else "")
-            if part is None:
-                self.write("None")
-            else:
-                self.visit(part, frame)
-        self.write("))")
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        cast(BodySandbox, self._env).check_text(value)
+        return super().convert_field(value, conversion)
 
 
 class BodySandbox(ImmutableSandboxedEnvironment):
-    """A sandbox that also bounds the work a single expression may do.
+    """A sandbox that also bounds the time and memory a body's render may take.
 
-    Immutable: one body must not change the customer data the next body sees.
+    Immutable: one body must not change the customer data the next body sees. Every operation
+    that builds by a size (``*``, ``+``, ``~``, ``%``, ``str.format``, ``ljust`` and the other
+    sized methods, ``center``/``indent``/``wordwrap``/``batch``... and printing itself) works
+    out what it would build and charges it to the render's ``Budget`` before building it, so
+    an over-limit body fails with a sandbox error and never with a ``MemoryError``. Render
+    through ``run``: outside it only the bound on one value holds, not the render's total.
     """
 
     # Constant folding would build ``'a' * 10**9`` at compile time unless these are intercepted;
     # ``%`` so that formatting into a piece of markup works on its plain text.
-    intercepted_binops = frozenset({"*", "**", "%"})
-    code_generator_class = _CodeGenerator
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    code_generator_class = CheckedCodeGenerator
 
     def __init__(self, limits: Limits | None = None) -> None:
         super().__init__(
@@ -139,61 +174,284 @@ class BodySandbox(ImmutableSandboxedEnvironment):
             # render's limits, and compiling (every body, at each import) is 14 % quicker.
             optimized=False,
         )
+        # Every printed value is sized first (a list of shared lists prints as a huge text).
+        self.finalize = self.ce_piece
         self.limits = limits or Limits()
         formatting.install(self)
         self.filters.update(ESCAPING_FILTERS)
         for name, fn in list(self.filters.items()):
-            if name not in MARKUP_AWARE_FILTERS:
-                self.filters[name] = _on_plain_text(fn)
+            self.filters[name] = self._guard_filter(name, fn)
+        for name, fn in list(self.tests.items()):
+            self.tests[name] = self._guard_test(name, cast(Callable[..., Any], fn))
         self.globals.pop("range", None)
         self.globals["range"] = self._range
 
     def _range(self, *args: int) -> Iterator[int]:
         r = range(*args)
-        if len(r) > self.limits.max_sequence:
-            raise SecurityError(f"range of {len(r)} items is over the limit")
+        try:
+            size = len(r)
+        except OverflowError:  # more items than a C ssize_t holds
+            size = self.limits.max_sequence + 1
+        if size > self.limits.max_sequence:
+            raise SecurityError(f"range of {size:,} items is over the limit")
         return _timed(r)
 
+    # --- the budget -------------------------------------------------------------------------
+
+    def largest(self) -> int:
+        """The most characters (or items) one value may hold in the render under way."""
+        budget = _budget.get()
+        return self.limits.max_sequence if budget is None else budget.largest
+
+    def allocate(self, size: int, what: str, *, items: bool = False) -> None:
+        """Charge ``size`` characters for ``what`` before it is built; raise if over a limit.
+
+        ``items``: ``size`` counts list items, each charged as ``ITEM_WEIGHT`` characters.
+        """
+        budget = _budget.get()
+        if budget is not None:
+            budget.spend(size, what, weight=ITEM_WEIGHT if items else 1)
+        elif size > self.limits.max_sequence:
+            raise BudgetSpent(f"{what} would build {size:,} characters: over the size limit", "")
+
+    def charge_result(self, result: Any, what: str, *, deep: bool) -> None:
+        """Charge what an operation that grows at most linearly has just built.
+
+        Its input bounds it, so it is counted after the fact; counted it must be, or a loop
+        keeping such results alive (``ns.l + [text|upper]``) would grow without limit. ``deep``:
+        the result's items are new too (a ``split``), not references to existing values.
+        """
+        budget = _budget.get()
+        if budget is None:
+            return
+        if isinstance(result, str | bytes):
+            size = len(result)
+        elif isinstance(result, list | tuple | dict | set):
+            if deep:
+                size = sizes.held_size(result, max(budget.chars, 0))
+            else:
+                size = len(result) * ITEM_WEIGHT
+        elif isinstance(result, Namespace):  # ``namespace(**data)`` copies the data
+            size = len(sizes.namespace_attrs(result)) * ITEM_WEIGHT
+        else:
+            return
+        budget.charge(size, what)
+
+    def check_text(self, value: Any) -> None:
+        """Refuse a value whose text (a nested list, say) is larger than one value may be."""
+        if isinstance(value, int | float | None):
+            return
+        largest = self.largest()
+        if sizes.text_size(value, largest) > largest:
+            raise BudgetSpent(
+                f"a value of {type(value).__name__} would print as over {largest:,} characters",
+                "render",
+            )
+
+    def ce_text(self, text: str) -> str:
+        """Template text being written: charged each time (loops write it many times)."""
+        budget = _budget.get()
+        if budget is not None:  # template text is never larger than one value may be
+            budget.spend(len(text), "template text")
+        return text
+
+    def ce_piece(self, value: T) -> T:
+        """A value about to be printed or joined by ``~``: charged at its text's size."""
+        size = len(value) if isinstance(value, str) else sizes.text_size(value, self.largest())
+        self.allocate(size, "a printed value")
+        return value
+
+    def ce_compared(self, value: T) -> T:
+        self.check_text(value)
+        return value
+
+    def ce_compare(self, op: str, left: Any, right: Any) -> Any:
+        self.check_compared(left, right)
+        return _COMPARISONS[op](left, right)
+
+    def check_compared(self, left: Any, right: Any) -> None:
+        """Refuse a comparison only when both sides are too large: it costs about as much as
+        its smaller side (``x in orders`` stays usable on large data)."""
+        if not isinstance(left, _SCALARS) and not isinstance(right, _SCALARS):
+            largest = self.largest()
+            if min(sizes.text_size(left, largest), sizes.text_size(right, largest)) > largest:
+                raise BudgetSpent(f"a comparison of two values over {largest:,} characters", "")
+
+    def ce_iter(self, items: Iterable[T]) -> Iterator[T]:
+        """A loop's items, with the clock checked as they come (a loop may print nothing)."""
+        return _timed(items)
+
+    def _guard_filter(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """A filter whose arguments are sized, and its result when it builds by a size.
+
+        Unless the filter is markup-aware, it gets the plain text of any ``Markup`` argument
+        (see the module's doc) and its string result is escaped again.
+        """
+        plain = name not in MARKUP_AWARE_FILTERS
+        sized = name not in PASSING_FILTERS
+        passes = 1 if getattr(fn, "jinja_pass_arg", None) is not None else 0
+
+        @functools.wraps(fn)  # keeps jinja's pass_context marks
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            _check_clock()
+            markup = plain and any(isinstance(a, Markup) for a in (*args, *kwargs.values()))
+            if plain:
+                args = tuple(map(_plain, args))
+                kwargs = {k: _plain(v) for k, v in kwargs.items()}
+            head, values = args[:passes], list(args[passes:])
+            if name in ("join", "sum") and values:
+                values[0] = self._materialized(values[0])
+            size = self._filter_size(name, values, kwargs)
+            if size is not None:
+                self.allocate(size, f"the {name} filter", items=name in LIST_FILTERS)
+            for value in (*values, *kwargs.values()) if sized else ():
+                self.check_text(value)
+            result = fn(*head, *values, **kwargs)
+            if size is None:
+                self.charge_result(result, f"the {name} filter", deep=sized)
+            # A filter block writes its filter's result unescaped: escape it here.
+            if markup and isinstance(result, str) and not isinstance(result, Markup):
+                return escape(result)
+            return result
+
+        return guarded
+
+    def _filter_size(self, name: str, values: list[Any], kwargs: dict[str, Any]) -> int | None:
+        largest = self.largest()
+        text = values[0] if values and isinstance(values[0], str) else ""
+        if name in SLOW_FILTERS and len(text) > SLOW_FILTERS[name]:
+            # Pure Python with no clock inside, and slower than linear on long whitespace.
+            raise BudgetSpent(
+                f"the {name} filter takes at most {SLOW_FILTERS[name]:,} characters", "render"
+            )
+        if name == "join":
+            separator = values[1] if len(values) > 1 else kwargs.get("d", "")
+            return sizes.joined_size(str(separator), values[0], largest)
+        if name == "sum":
+            start = values[2] if len(values) > 2 else kwargs.get("start", 0)
+            if not isinstance(start, list | tuple | str):
+                return None
+            total = len(start) + sum(len(v) for v in values[0] if isinstance(v, list | tuple))
+            return total + len(values[0]) * total // 8  # each step copies what is summed so far
+        return sizes.filter_size(name, values, kwargs, largest)
+
+    def _materialized(self, items: Any) -> list[Any]:
+        if isinstance(items, list):
+            return items
+        found = sizes.materialize(items, self.largest())
+        if found is None:
+            raise BudgetSpent("an iterable has more items than one value may hold", "render")
+        return found
+
+    def _guard_test(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """A test, with the clock checked; one that compares sizes its two sides first."""
+        compares = name in COMPARING_TESTS
+
+        @functools.wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            _check_clock()
+            if compares and len(args) >= 2:
+                self.check_compared(args[0], args[1])
+            return fn(*args, **kwargs)
+
+        return guarded
+
+    # --- jinja's hooks ----------------------------------------------------------------------
     # Loops that print nothing never reach the output check; these hooks see every attribute,
-    # item, call and range step, so the clock is checked there too.
+    # item, call and loop step, so the clock is checked there too.
     def getattr(self, obj: Any, attribute: str) -> Any:
         _check_clock()
         return super().getattr(_plain(obj), attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         _check_clock()
-        return super().getitem(_plain(obj), argument)
+        obj = _plain(obj)
+        if isinstance(argument, slice) and isinstance(obj, _SEQUENCES):
+            size = len(range(*argument.indices(len(obj))))
+            self.allocate(size, "a slice", items=not isinstance(obj, str | bytes))
+        return super().getitem(obj, argument)
 
     def call(__self, __context: JinjaContext, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _check_clock()
-        return super().call(__context, __obj, *args, **kwargs)
+        owner = getattr(__obj, "__self__", None)
+        if owner is __self:  # the checks the code generator puts in: they size for themselves
+            return __context.call(__obj, *args, **kwargs)
+        if owner is None and __obj is not generate_lorem_ipsum and not isinstance(__obj, type):
+            # A function or macro (the body's, ``_``, an include): what it builds is checked
+            # inside it; only methods of values build by their arguments.
+            return super().call(__context, __obj, *args, **kwargs)
+        if isinstance(owner, str | bytes) and getattr(__obj, "__name__", "") == "join" and args:
+            args = (__self._materialized(args[0]), *args[1:])
+            __self.allocate(sizes.joined_size(owner, args[0], __self.largest()), "join()")
+        # Arguments may be printed or compared by the method; the list itself only when each
+        # of its items is compared (large customer data stays usable through its methods).
+        if isinstance(owner, list | tuple) and getattr(__obj, "__name__", "") in ("count", "index"):
+            __self.check_text(owner)
+        for value in (*args, *kwargs.values()):
+            __self.check_text(value)
+        what = f"{getattr(__obj, '__name__', 'a call')}()"
+        size = sizes.method_size(__obj, args, kwargs)
+        if size is not None:
+            __self.allocate(size, what)
+        result = super().call(__context, __obj, *args, **kwargs)
+        if size is None:  # a string's methods build new items; a dict's get() hands one on
+            __self.charge_result(result, what, deep=isinstance(owner, str | bytes))
+        return result
 
     def call_binop(self, context: JinjaContext, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
-                sized = isinstance(seq, str | list | tuple | bytes) and isinstance(n, int)
-                if sized and len(seq) * n > self.limits.max_sequence:
-                    raise SecurityError("a repeated sequence would be over the size limit")
-        if (
-            operator == "**"
-            and isinstance(right, int | float)
-            and abs(right) > self.limits.max_exponent
-        ):
-            raise SecurityError("an exponent is over the limit")
-        if operator == "%":
+                if isinstance(seq, _SEQUENCES) and isinstance(n, int):
+                    items = not isinstance(seq, str | bytes)
+                    self.allocate(len(seq) * max(n, 0), "a repeated sequence", items=items)
+            if isinstance(left, int) and isinstance(right, int):
+                self._check_bits(left.bit_length() + right.bit_length())
+        elif operator == "+":
+            if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
+                items = not isinstance(left, str | bytes)
+                self.allocate(len(left) + len(right), "'+'", items=items)
+        elif operator == "**":
+            if isinstance(right, int | float) and abs(right) > self.limits.max_exponent:
+                raise SecurityError("an exponent is over the limit")
+            if isinstance(left, int) and isinstance(right, int) and right > 0:
+                self._check_bits(left.bit_length() * right)
+        elif operator == "%":
             left = _plain(left)
+            if isinstance(left, str | bytes):
+                size = sizes.percent_size(left, right, self.largest())
+                self.allocate(size, "'%' formatting")
         return super().call_binop(context, operator, left, right)
 
-    def format_string(self, text: str, kwargs: dict[str, Any]) -> str:
-        """``str.format`` as the sandbox allows it: no walking to attributes like ``__class__``."""
-        return str(SandboxedFormatter(self).vformat(text, (), kwargs))
+    def _check_bits(self, bits: int) -> None:
+        if bits > self.limits.max_int_bits:
+            raise SecurityError(f"an integer of about {bits:,} bits is over the limit")
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``str.format``/``format_map`` of a body: sandboxed by Jinja, sized by us."""
+        if super().wrap_str_format(value) is None:
+            return None
+        text, is_map = value.__self__, value.__name__ == "format_map"
+
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            if not is_map:
+                return self.format_string(text, kwargs, args)
+            if kwargs or len(args) != 1:
+                raise TypeError("format_map() takes exactly one mapping")
+            return self.format_string(text, args[0])
+
+        return functools.update_wrapper(bounded, value)
+
+    def format_string(self, text: str, kwargs: Any, args: tuple[Any, ...] = ()) -> str:
+        """``str.format`` as the sandbox allows it: no walking to attributes like ``__class__``,
+        and no field wider than the render may build."""
+        return str(_BoundedFormatter(self).vformat(text, args, kwargs))
 
     def check_syntax(self, source: str, filename: str, line_offset: int = 0) -> None:
         """Parse without compiling, so a syntax error points into the editor's own text."""
         with _syntax_errors(filename, line_offset):
             tree = self.parse(source)
-        for node in tree.find_all(nodes.EvalContextModifier):
-            _refuse_autoescape(node, filename, line_offset)
+            for node in tree.find_all(nodes.EvalContextModifier):
+                _refuse_autoescape(node, filename, line_offset)
 
     def compile_body(
         self, source: str, filename: str, line_offset: int = 0
@@ -213,34 +471,55 @@ class BodySandbox(ImmutableSandboxedEnvironment):
                     names.add(node.name)
             return self.from_string(tree), frozenset(names)
 
-    def run(self, template: Any, variables: dict[str, Any], where: str) -> tuple[str, list[str]]:
-        """Render within the limits; return the text and the warnings it raised."""
+    def run(
+        self,
+        template: Any,
+        variables: dict[str, Any],
+        where: str,
+        budget: Budget | None = None,
+    ) -> tuple[str, list[str]]:
+        """Render within the limits; return the text and the warnings it raised.
+
+        The render draws on ``budget`` (its request's), or on the render it is included in.
+        """
         sink: list[str] = []
         limits = self.limits
-        deadline = time.monotonic() + limits.max_seconds
+        render = Budget(
+            "render",
+            seconds=limits.max_seconds,
+            chars=limits.max_work_chars,
+            largest=limits.max_sequence,
+            parent=_budget.get() or budget,
+        )
         token = _warnings.set(sink)
-        clock = _deadline.set(min(deadline, _deadline.get()))
+        active = _budget.set(render)
         parts: list[str] = []
         size = 0
         try:
+            render.check_left()
             for chunk in template.generate(variables):
                 size += len(chunk)
                 if size > limits.max_output_chars:
                     _fail(where, f"output over {limits.max_output_chars} characters")
-                if time.monotonic() > deadline:
-                    _fail(where, f"render took over {limits.max_seconds} s")
+                render.check_clock()
                 parts.append(chunk)
+        except BudgetSpent as exc:
+            _fail(where, f"sandbox violation: {exc}", limit=exc.limit or "render")
         except SecurityError as exc:
             _fail(where, f"sandbox violation: {exc}")
-        except TemplateError:
-            raise
-        except (JinjaTemplateError, ArithmeticError, ValueError, TypeError, LookupError) as exc:
-            _fail(where, f"{type(exc).__name__}: {exc}")
+        except ContentEngineError:
+            raise  # an include's own error, already named
         except RecursionError:
             _fail(where, "recursion too deep")
+        except MemoryError:  # not reached by the bounds above; kept so it is never a 500
+            _fail(where, "out of memory")
+        except (JinjaTemplateError, Exception) as exc:
+            # Whatever else a body makes Python raise is that body's failure, not the server's.
+            _fail(where, f"{type(exc).__name__}: {exc}")
         finally:
+            _budget.reset(active)
             _warnings.reset(token)
-            _deadline.reset(clock)
+            render.close()
         return "".join(parts), sink
 
 
@@ -260,30 +539,22 @@ def _syntax_errors(filename: str, line_offset: int) -> Iterator[None]:
         raise LibraryFormatError(
             f"template syntax: {exc.message}", file=filename, line=(exc.lineno or 1) + line_offset
         ) from None
+    except (RecursionError, SyntaxError, MemoryError):
+        # Jinja's parser recurses per nesting level and Python caps nested blocks at 20: a
+        # body nested thousands deep is refused as the editor's error, not the server's.
+        raise LibraryFormatError(
+            "template syntax: expressions or blocks nested too deeply", file=filename, line=1
+        ) from None
 
 
-def _fail(where: str, why: str) -> NoReturn:
-    raise TemplateError(f"{where}: {why}", details={"where": where, "reason": why})
+def _fail(where: str, why: str, limit: str | None = None) -> NoReturn:
+    details = {"where": where, "reason": why} | ({"limit": limit} if limit else {})
+    raise TemplateError(f"{where}: {why}", details=details)
 
 
 def _plain(value: Any) -> Any:
     """A ``Markup`` as its plain text (escaped again when printed); anything else as it is."""
     return str(value) if isinstance(value, Markup) else value
-
-
-def _on_plain_text(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A filter that gets the plain text of any ``Markup`` argument (see the module's doc)."""
-
-    @functools.wraps(fn)  # keeps jinja's pass_context marks
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        markup = any(isinstance(a, Markup) for a in (*args, *kwargs.values()))
-        result = fn(*map(_plain, args), **{k: _plain(v) for k, v in kwargs.items()})
-        # A filter block writes its filter's result unescaped: escape it here.
-        if markup and isinstance(result, str) and not isinstance(result, Markup):
-            return escape(result)
-        return result
-
-    return wrapper
 
 
 def _text_of(value: Any) -> str:
@@ -321,6 +592,45 @@ ESCAPING_FILTERS: dict[str, Callable[..., Any]] = {
 MARKUP_AWARE_FILTERS = frozenset(
     {"ce_attr", "ce_safe_url", "safe", "e", "escape", "forceescape", "default", "d"}
 )
+
+
+# Filters that hand values on without printing or comparing them: a large value (customer
+# data) may pass through them; every other filter's arguments are sized as text first.
+PASSING_FILTERS = frozenset(
+    {
+        "abs",
+        "attr",
+        "batch",
+        "count",
+        "d",
+        "default",
+        "first",
+        "items",
+        "last",
+        "length",
+        "list",
+        "map",
+        "random",
+        "reject",
+        "rejectattr",
+        "reverse",
+        "round",
+        "select",
+        "selectattr",
+        "slice",
+    }
+)
+# A list item is a pointer (8 bytes) where a character of text is one: budgets count it as 8.
+ITEM_WEIGHT = 8
+# Filters whose result is a new list (sized in items).
+LIST_FILTERS = frozenset({"batch", "slice", "list", "sort", "unique", "reverse", "dictsort"})
+# Tests that compare their two arguments (the others look at one value's kind or state).
+COMPARING_TESTS = frozenset(
+    {"eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le", "<=", "gt"}
+    | {"greaterthan", ">", "ge", ">=", "in"}
+)
+# Filters whose time grows faster than their input, with the longest text each may take.
+SLOW_FILTERS = {"wordwrap": 100_000}
 
 
 def note_warning(message: str) -> None:

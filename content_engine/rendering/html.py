@@ -76,8 +76,14 @@ class ThemeFile:
 
 
 # A page holds every block of a publication (each bounded by the body limits) and its inlined
-# assets: far more than one body may write, but still a bound.
-THEME_LIMITS = Limits(max_output_chars=200_000_000, max_seconds=10.0)
+# assets: far more than one body may write, but still a bound. The page's content arrives as one
+# value, so one value (and all the theme builds) may be as large as the page.
+THEME_LIMITS = Limits(
+    max_output_chars=200_000_000,
+    max_sequence=200_000_000,
+    max_work_chars=400_000_000,
+    max_seconds=10.0,
+)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..engine import Engine, Rendered
-from ..errors import ContentEngineError, NotFound, OutsideVocabulary, Unavailable
+from ..errors import ContentEngineError
 from ..locales import negotiate
 from ..models import Context, parse_context
 from ..selection import Selection
@@ -154,22 +154,16 @@ async def get_block(
 def post_blocks(request: Request, principal: Reader, body: BlocksIn) -> JSONResponse:
     """Several blocks for one reader; a block that cannot be assembled carries its error."""
     require_for_preview(principal, body.preview)
-    engine = engine_of(request)
-    library = engine.library()
-    unknown = [c for c in body.components if c not in library.components]
-    if unknown:
-        raise NotFound(f"unknown component {unknown[0]!r}", details={"unknown": unknown})
+    found = engine_of(request).blocks(
+        body.components, body.context, preview=body.preview, strict=body.strict
+    )
     out: list[dict[str, Any]] = []
-    for component in body.components:
-        try:
-            block = engine.block(component, body.context, preview=body.preview, strict=body.strict)
+    for component, block in zip(body.components, found, strict=True):
+        if isinstance(block, ContentEngineError):
+            error = error_body(block.code, block.message, block.details)["error"]
+            out.append({"component": component, "error": error | {"status": status_of(block)}})
+        else:
             out.append(BlockOut.of(block).model_dump(mode="json"))
-        except (OutsideVocabulary, Unavailable):
-            # About the reader or the database, not one block: the whole request is refused.
-            raise
-        except ContentEngineError as exc:
-            error = error_body(exc.code, exc.message, exc.details)["error"]
-            out.append({"component": component, "error": error | {"status": status_of(exc)}})
     return JSONResponse(out, headers={"Cache-Control": PRIVATE})
 
 

@@ -105,3 +105,20 @@ def test_limits_fail_fast_with_a_clear_error(body: str, why: str) -> None:
     with pytest.raises(TemplateError, match=why):
         run(body)
     assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ " + "[" * 5000 + "]" * 5000 + " }}",
+        "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+        "{{ 1" + " + 1" * 20000 + " }}",
+        "{{ x" + ".a" * 20000 + " }}",
+        "{{ x" + "|e" * 5000 + " }}",
+        "{% if 1 %}" * 200 + "x" + "{% endif %}" * 200,
+        "{% for i in [1] %}" * 30 + "x" + "{% endfor %}" * 30,
+    ],
+)
+def test_bodies_nested_too_deeply_are_refused_as_the_editors_error(body: str) -> None:
+    with pytest.raises(LibraryFormatError, match="nested too deeply"):
+        compile_body(f"<p>{body}</p>", SANDBOX)

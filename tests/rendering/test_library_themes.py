@@ -246,3 +246,18 @@ def test_a_library_theme_is_bounded_like_a_body(
     # A page no other test uses, so its environment is built with these limits.
     with pytest.raises(RenderError, match=why):
         render_theme(make_env, page + "{# bounded #}")
+
+
+def test_a_library_theme_renders_a_page_larger_than_one_body(make_env: MakeEnv) -> None:
+    """A page holds many blocks and inlined assets: its theme's bounds are the page's, so a
+    page of several million characters renders through a library theme as through the
+    engine's own."""
+    page = "{% for b in blocks %}<section>{{ b.html }}</section>{% endfor %}{{ css }}"
+    env = make_env({"renderers/big/page.html": page.encode()})
+    # One block over a body's largest value (its includes assembled), twelve in all over what
+    # one body's render may build.
+    sizes = [1_500_000] + [900_000] * 11
+    blocks = [block(f"a.b{i}", "<p>" + "x" * size + "</p>") for i, size in enumerate(sizes)]
+    out = get_renderer("html").render(document(blocks, layout="big"), env).content.decode()
+    assert out.count("<section>") == len(sizes)
+    assert len(out) > sum(sizes)
