@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover
 from . import Engine, Settings
 from .errors import ContentEngineError, InputError
 from .models import Context, parse_context
+from .storable import UnstorableText, load_json
 
 app = typer.Typer(
     name="content-engine",
@@ -120,7 +121,9 @@ READER_OPTIONS: dict[str, Any] = {
 
 def _read_context_file(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path.read_text(encoding="utf-8"))
+    except UnstorableText as exc:
+        raise UnstorableText(f"{path}: {exc.message}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read context file {path}: {exc}") from None
     except json.JSONDecodeError as exc:
@@ -481,7 +484,9 @@ def batch(
     with engine_for(db) as engine:
         engine.document_plan(publication)  # unknown publication: exit 2 before any work
     try:
-        lines = contexts.read_text(encoding="utf-8").splitlines()
+        # Lines end at "\n" only: splitlines() would also split at U+2028 and the like, which
+        # JSON allows raw inside strings, and one reader's line would become two bad ones.
+        lines = contexts.read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read {contexts}: {exc}")
     with typer.progressbar(length=1, label="rendering", file=sys.stderr) as bar:

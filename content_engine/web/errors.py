@@ -97,6 +97,8 @@ def _readable(errors: list[dict[str, Any]]) -> str:
     for error in errors[:5]:
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "request"
         message = "unknown key" if error.get("type") == "extra_forbidden" else error.get("msg", "")
+        if error.get("type") == "json_invalid":  # say why: "Expecting ','", "nested deeper ..."
+            where, message = "body", f"{message}: {error.get('ctx', {}).get('error', '')}"
         parts.append(f"{where}: {str(message).removeprefix('Value error, ')}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return "; ".join(parts) + more

@@ -142,7 +142,7 @@ def _instant(value: datetime | None, *, end_of_day: bool) -> str:
 def variant_of(draft: VariantDraft, _: Translator) -> tuple[Variant | None, dict[str, str]]:
     """The ``Variant`` the fields describe, or what is wrong with each field."""
     errors: dict[str, str] = {}
-    if not re.match(KEY_PATTERN, draft.key) or len(draft.key) > 200:
+    if not re.fullmatch(KEY_PATTERN, draft.key) or len(draft.key) > 200:
         errors["key"] = _(
             "A key is letters, digits, '.', '-' or '_', starting with a letter or digit."
         )
