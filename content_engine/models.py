@@ -14,8 +14,10 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -126,7 +128,21 @@ class NotOf(Strict):
     not_: Condition = Field(alias="not")
 
 
-Condition = AllOf | AnyOf | NotOf | Leaf
+def _condition_kind(value: Any) -> str:
+    """Which kind of condition ``value`` is, by its key: an error then names one kind's
+    problem (a leaf's bad pattern), not every kind's that it is not."""
+    if isinstance(value, Mapping):
+        return next((key for key in ("all", "any", "not") if key in value), "leaf")
+    return {AllOf: "all", AnyOf: "any", NotOf: "not"}.get(type(value), "leaf")
+
+
+Condition = Annotated[
+    Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[NotOf, Tag("not")]
+    | Annotated[Leaf, Tag("leaf")],
+    Discriminator(_condition_kind),
+]
 
 
 class SegmentRule(Strict):

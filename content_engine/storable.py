@@ -69,7 +69,7 @@ def text_problem(text: str) -> str | None:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
             code = ord(text[exc.start])
-            return f"text must not contain a lone surrogate (U+{code:04X}): it is not Unicode"
+            return f"text must not contain a lone surrogate (U+{code:04X})"
     return None
 
 
