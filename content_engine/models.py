@@ -133,7 +133,8 @@ def _condition_kind(value: Any) -> str:
     problem (a leaf's bad pattern), not every kind's that it is not."""
     if isinstance(value, Mapping):
         return next((key for key in ("all", "any", "not") if key in value), "leaf")
-    return {AllOf: "all", AnyOf: "any", NotOf: "not"}.get(type(value), "leaf")
+    kinds: dict[type, str] = {AllOf: "all", AnyOf: "any", NotOf: "not"}
+    return kinds.get(type(value), "leaf")
 
 
 Condition = Annotated[

@@ -148,7 +148,7 @@ def test_bad_text_at_any_depth_is_found(levels: int, bad: str) -> None:
     ],
 )
 def test_contexts_refuse_what_the_store_cannot_keep(data: dict[str, Any], said: str) -> None:
-    with pytest.raises(ValidationError, match="text|number|nested") as caught:
+    with pytest.raises(ValidationError, match=r"text|number|nested") as caught:
         Context.model_validate({"locale": "de", **data})
     assert said in caught.value.errors()[0]["msg"]
     with pytest.raises(InvalidContext, match="invalid context"):
