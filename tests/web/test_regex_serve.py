@@ -56,7 +56,10 @@ def hostile(http: httpx2.Client, n: int) -> int:
         return http.get(BLOCK, params={"locale": "en", "region": region}).status_code
     customer = {"note": " " * 9_000 + f"x{n}", "name": "Anna Berg " * 900 + f"!{n}"}
     if kind == 1:
-        body = {"context": {"locale": "en", "customer": customer}, "components": ["snippet.hotline"]}
+        body = {
+            "context": {"locale": "en", "customer": customer},
+            "components": ["snippet.hotline"],
+        }
         return http.post("/v1/blocks", json=body).status_code
     body = {"publication": "manual.hp200", "context": {"locale": "en", "customer": customer}}
     return http.post("/v1/render", json=body).status_code
