@@ -19,6 +19,7 @@ from .errors import (
     RepositoryBusy,
     TemplateError,
     UnresolvedSlot,
+    UnstorableText,
 )
 from .models import (
     Block,
@@ -62,6 +63,7 @@ __all__ = [
     "Settings",
     "TemplateError",
     "UnresolvedSlot",
+    "UnstorableText",
     "Variant",
     "get_renderer",
     "parse_context",

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ContentEngineError, InputError
+from .errors import ContentEngineError, InputError, UnstorableText
 from .models import Context, parse_context
 from .settings import Settings
-from .storable import UnstorableText, load_json
+from .storable import load_json
 
 EXTENSIONS = {"pdf": "pdf", "html": "html", "json": "json", "fragment": "html"}
 # Recycle workers now and then: WeasyPrint does not always give memory back (NOTES.md).

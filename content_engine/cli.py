@@ -25,9 +25,9 @@ except ImportError:  # pragma: no cover
     from click import ClickException  # type: ignore[assignment]
 
 from . import Engine, Settings
-from .errors import ContentEngineError, InputError
+from .errors import ContentEngineError, InputError, UnstorableText
 from .models import Context, parse_context
-from .storable import UnstorableText, load_json
+from .storable import load_json
 
 app = typer.Typer(
     name="content-engine",

@@ -37,6 +37,12 @@ class InvalidContext(InputError):
     code = "invalid_context"
 
 
+class UnstorableText(InputError):
+    """Input holds what the store cannot keep: NUL, a lone surrogate, NaN, deep nesting."""
+
+    code = "unstorable_text"
+
+
 class NotFound(InputError):
     code = "not_found"
 

@@ -16,16 +16,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import InputError
+from .errors import UnstorableText
 
 # Deeper than any context, rule or body a person writes; deep enough for every real one.
 MAX_DEPTH = 64
-
-
-class UnstorableText(InputError):
-    """Input holds what the store cannot keep (exit 2, HTTP 422)."""
-
-    code = "unstorable_text"
 
 
 def problem(value: Any) -> str | None:

@@ -16,8 +16,8 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from ..storable import UnstorableText, load_json, text_problem
-from .errors import ApiError
+from ..errors import UnstorableText
+from ..storable import load_json, text_problem
 
 
 class CheckedJsonRequest(Request):
@@ -48,4 +48,4 @@ async def refuse_unstorable_query(request: Request) -> None:
     for name, value in request.query_params.multi_items():
         reason = text_problem(name) or text_problem(value)
         if reason is not None:
-            raise ApiError(422, "unstorable_text", f"query parameter {name!r}: {reason}")
+            raise UnstorableText(f"query parameter {name!r}: {reason}")

@@ -23,6 +23,7 @@ from ..errors import (
     NotFound,
     RenderError,
     RepositoryBusy,
+    UnstorableText,
 )
 
 logger = logging.getLogger("content_engine.web")
@@ -32,6 +33,7 @@ STATUS: tuple[tuple[type[ContentEngineError], int], ...] = (
     (NotFound, 404),
     (ConflictError, 412),
     (InvalidContext, 422),
+    (UnstorableText, 422),
     (LibraryFormatError, 422),
     (LibraryIntegrityError, 422),
     (RenderError, 422),
