@@ -85,8 +85,8 @@ def test_catastrophic_patterns_finish_in_linear_time(
         refused = None
     except patterns.PatternError as exc:
         refused = str(exc)
-    if refused is not None:  # over RE2's budget (a{1,10} nested 4 deep): refused at save instead
-        assert "invalid repetition size" in refused
+    if refused is not None:  # over the budget (a{1,10} nested 4 deep): refused at save instead
+        assert "invalid repetition size" in refused or "too large once compiled" in refused
         return
     start = time.perf_counter()
     patterns.search(pattern, text)
@@ -102,7 +102,7 @@ def test_answers_agree_with_python_re_where_it_is_quick(
     # RE2's \w and \s are ASCII, and its $ is the end of the text only (Python's also matches
     # before a final newline, the very bug validators had).
     text = hostile_text(unit, length, spoiler)
-    if "\n" in text or ("\\" in pattern and not text.isascii()):
+    if "\n" in text or ("\\" in pattern and not text.isascii()) or not _allowed(pattern):
         return
     assert patterns.search(pattern, text) == (re.search(pattern, text) is not None)
 
@@ -126,6 +126,43 @@ def test_patterns_over_the_length_bound_are_refused() -> None:
     patterns.check("a" * patterns.MAX_PATTERN_LENGTH)
     with pytest.raises(patterns.PatternError, match="at most"):
         patterns.check("a" * (patterns.MAX_PATTERN_LENGTH + 1))
+
+
+@pytest.mark.parametrize("pattern", [r"(?:.*a){1000}", r"(?:.*a){300}", r"(.*a.*b.*c){40}"])
+def test_patterns_too_large_once_compiled_are_refused(pattern: str) -> None:
+    """Short to write, thousands of steps to run on every character: refused at save."""
+    with pytest.raises(patterns.PatternError, match="too large once compiled"):
+        patterns.check(pattern)
+
+
+@st.composite
+def largest_allowed(draw: st.DrawFn) -> str:
+    """A counted repetition of a costly piece, as many times as the program bound allows."""
+    piece = draw(st.sampled_from([".*a", ".*a.*b", "(?:a|b)*a", "[ab]*a[ab]*b", r"\w*\s", ".?a?"]))
+    low, high = 1, 1_000  # the largest count that is still allowed, by bisection
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if _allowed(f"(?:{piece}){{{middle}}}") else (low, middle - 1)
+    return f"(?:{piece}){{{low}}}"
+
+
+def _allowed(pattern: str) -> bool:
+    try:
+        patterns.check(pattern)
+    except patterns.PatternError:
+        return False
+    return True
+
+
+@settings(max_examples=40, deadline=None)
+@given(pattern=largest_allowed(), unit=UNITS, spoiler=SPOILERS)
+def test_the_costliest_allowed_patterns_on_the_longest_texts_stay_fast(
+    pattern: str, unit: str, spoiler: str
+) -> None:
+    text = hostile_text(unit, patterns.MAX_TEXT_LENGTH - len(spoiler), spoiler)
+    start = time.perf_counter()
+    patterns.search(pattern, text)
+    assert time.perf_counter() - start < BOUND, pattern
 
 
 SAFE = st.sampled_from(["a", "[a-z]+", r"\d{2}", "x|y", "(?:ab)*", "."])
