@@ -3,8 +3,8 @@
 The library holds ``^(a+)+$`` on ``region`` and ``\\s+$`` on ``customer.note``. With Python's
 backtracking ``re`` one request with ``region=aaaa…a-`` held the event loop for seconds (and
 doubles per character: 63 of them would never finish); ``/healthz`` waited behind it. Here
-readers keep sending such requests from several threads while ``/healthz`` is asked: the probes
-only start once hostile answers have come back, so they interleave with the flood for certain.
+readers keep sending such requests from four threads, and each ``/healthz`` probe goes out right
+after a hostile answer, while the other threads' requests are in flight.
 """
 
 from __future__ import annotations
@@ -72,8 +72,7 @@ def test_healthz_answers_promptly_while_hostile_readers_send_catastrophic_input(
     auth = {"Authorization": f"Bearer {key}"}
     stop = threading.Event()
     answered: list[int] = []
-    enough = threading.Event()
-    lock = threading.Lock()
+    progress = threading.Condition()
 
     def flood(worker: int) -> None:
         with httpx2.Client(base_url=server.url, headers=auth, timeout=120) as http:
@@ -81,17 +80,25 @@ def test_healthz_answers_promptly_while_hostile_readers_send_catastrophic_input(
             while not stop.is_set():
                 status = hostile(http, n)
                 n += 4
-                with lock:
+                with progress:
                     answered.append(status)
-                    if len(answered) >= 8:
-                        enough.set()
+                    progress.notify_all()
+
+    def next_hostile_answer() -> None:
+        """Wait (bounded) until one more hostile request has been answered."""
+        with progress:
+            seen = len(answered)
+            arrived = progress.wait_for(lambda: len(answered) > seen, FLOOD_STARTS_WITHIN)
+        assert arrived, f"hostile requests stalled after {seen} answers"
 
     with serve(url, tmp_path) as server, ThreadPoolExecutor(4) as pool:
         futures = [pool.submit(flood, w) for w in range(4)]
         try:
-            assert enough.wait(FLOOD_STARTS_WITHIN), f"hostile requests stalled: {answered}"
             with httpx2.Client(base_url=server.url, timeout=PROBE_SECONDS * 2) as probe:
+                # Each probe goes out right after a hostile answer, while the other three
+                # threads' requests are in flight: interleaved by construction.
                 for _ in range(10):
+                    next_hostile_answer()
                     start = time.monotonic()
                     assert probe.get("/healthz").status_code == 200
                     assert time.monotonic() - start < PROBE_SECONDS
