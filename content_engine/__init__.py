@@ -21,6 +21,7 @@ from .errors import (
     TemplateError,
     Unavailable,
     UnresolvedSlot,
+    UnstorableText,
 )
 from .models import (
     Block,
@@ -66,6 +67,7 @@ __all__ = [
     "TemplateError",
     "Unavailable",
     "UnresolvedSlot",
+    "UnstorableText",
     "Variant",
     "get_renderer",
     "parse_context",

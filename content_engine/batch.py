@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ContentEngineError, InputError
+from .errors import ContentEngineError, InputError, UnstorableText
 from .models import Context, parse_context
 from .settings import Settings
+from .storable import load_json
 
 EXTENSIONS = {"pdf": "pdf", "html": "html", "json": "json", "fragment": "html"}
 # Recycle workers now and then: WeasyPrint does not always give memory back (NOTES.md).
@@ -65,14 +66,17 @@ def read_jobs(lines: Iterator[str]) -> Iterator[Job | Failure]:
         if not text:
             continue
         try:
-            data = json.loads(text)
+            data = load_json(text)
         except json.JSONDecodeError as exc:
             yield Failure(number, "bad_json", f"not JSON: {exc.msg} at column {exc.colno}")
+            continue
+        except UnstorableText as exc:
+            yield Failure(number, exc.code, exc.message)
             continue
         name = f"{number:05d}"
         if isinstance(data, dict) and "context" in data:
             wanted = data.get("id")
-            if wanted is not None and not (isinstance(wanted, str) and _SAFE_ID.match(wanted)):
+            if wanted is not None and not (isinstance(wanted, str) and _SAFE_ID.fullmatch(wanted)):
                 yield Failure(number, "bad_id", f"id {wanted!r} is not a safe file name")
                 continue
             name = wanted or name

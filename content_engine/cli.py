@@ -26,9 +26,10 @@ except ImportError:  # pragma: no cover
     from click import ClickException  # type: ignore[assignment]
 
 from . import Engine, Settings
-from .errors import ContentEngineError, InputError
+from .errors import ContentEngineError, InputError, UnstorableText
 from .lint import WARNINGS
 from .models import Context, parse_context
+from .storable import load_json
 from .store.faults import fault_of
 from .userfiles import MAX_CONTEXT_BYTES, MAX_CONTEXTS_BYTES, os_error, read_regular, write_file
 
@@ -153,7 +154,10 @@ READER_OPTIONS: dict[str, Any] = {
 
 def _read_context_file(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(read_regular(path, limit=MAX_CONTEXT_BYTES, what="context file"))
+        text = read_regular(path, limit=MAX_CONTEXT_BYTES, what="context file").decode("utf-8")
+        data = load_json(text)
+    except UnstorableText as exc:
+        raise UnstorableText(f"{path}: {exc.message}") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"cannot read context file {path}: {exc}") from None
     except json.JSONDecodeError as exc:
@@ -601,7 +605,9 @@ def batch(
         engine.document_plan(publication)  # unknown publication: exit 2 before any work
     try:
         data = read_regular(contexts, limit=MAX_CONTEXTS_BYTES, what="contexts file")
-        lines = data.decode("utf-8").splitlines()
+        # Lines end at "\n" only: splitlines() would also split at U+2028 and the like, which
+        # JSON allows raw inside strings, and one reader's line would become two bad ones.
+        lines = data.decode("utf-8").split("\n")
     except ContentEngineError as exc:
         fail(exc.message, exc.exit_code)
     except UnicodeDecodeError as exc:

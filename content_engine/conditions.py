@@ -8,12 +8,11 @@ Pure: no I/O, nothing evaluated as code.
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
+from . import patterns
 from .locales import fallback_chain, range_matches
 from .models import AllOf, AnyOf, Condition, Context, Leaf, LibrarySettings, NotOf
 
@@ -40,11 +39,6 @@ def resolve(data: Mapping[str, Any], path: str) -> Any:
         else:
             return _MISSING
     return value
-
-
-@lru_cache(maxsize=1024)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
 
 
 def _ordered(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
@@ -74,7 +68,7 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": _ordered(operator.ge),
     "in": _in,
     "contains": _contains,
-    "matches": lambda a, b: _regex(str(b)).search(str(a)) is not None,
+    "matches": lambda a, b: patterns.search(str(b), str(a)),
 }
 
 

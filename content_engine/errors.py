@@ -46,6 +46,12 @@ class OutsideVocabulary(InvalidContext):
     code = "unknown_value"
 
 
+class UnstorableText(InputError):
+    """Input holds what the store cannot keep: NUL, a lone surrogate, NaN, deep nesting."""
+
+    code = "unstorable_text"
+
+
 class NotFound(InputError):
     code = "not_found"
 

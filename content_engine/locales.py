@@ -30,7 +30,7 @@ def normalize_tag(tag: str) -> str:
     if not isinstance(tag, str):
         raise InvalidContext("locale must be a string")
     raw = tag.strip().replace("_", "-")
-    if len(raw) > MAX_TAG_LENGTH or not _TAG.match(raw):
+    if len(raw) > MAX_TAG_LENGTH or not _TAG.fullmatch(raw):
         shown = raw if len(raw) <= MAX_TAG_LENGTH else raw[:MAX_TAG_LENGTH] + "..."
         raise InvalidContext(f"invalid locale tag {shown!r}: expected a BCP 47 tag such as 'de-AT'")
     parts = raw.split("-")

@@ -14,14 +14,17 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from . import patterns, storable
 from .errors import InvalidContext
 from .locales import normalize_tag
 from .names import (
@@ -43,32 +46,21 @@ STATUSES: tuple[Status, ...] = ("draft", "review", "published", "archived")
 DIMENSIONS = ("segments", "roles", "regions", "channels")
 
 
-def _has_nul(value: Any, depth: int = 0) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if depth > 64:
-        return False
-    if isinstance(value, dict):
-        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v, depth + 1) for v in value)
-    return False
-
-
 class Strict(BaseModel):
     """Unknown keys are errors: a typo in a library file must not pass silently.
 
-    NUL characters are refused too: no text format we read or write has a use for them, and
-    PostgreSQL cannot store them.
+    So is anything the store cannot keep, at any depth (``storable``): NUL characters, lone
+    surrogates, NaN, nesting deeper than ``storable.MAX_DEPTH``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        if _has_nul(data):
-            raise ValueError("text must not contain NUL characters")
+    def _storable(cls, data: Any) -> Any:
+        reason = storable.problem(data)
+        if reason is not None:
+            raise ValueError(reason)
         return data
 
 
@@ -156,10 +148,7 @@ class Leaf(Strict):
     @model_validator(mode="after")
     def _check_regex(self) -> Leaf:
         if self.op == "matches":
-            try:
-                re.compile(str(self.value))
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {self.value!r}: {exc}") from exc
+            patterns.check(str(self.value))  # a PatternError is a ValueError: pydantic reports it
         return self
 
 
@@ -176,7 +165,22 @@ class NotOf(Strict):
     not_: Condition = Field(alias="not")
 
 
-Condition = AllOf | AnyOf | NotOf | Leaf
+def _condition_kind(value: Any) -> str:
+    """Which kind of condition ``value`` is, by its key: an error then names one kind's
+    problem (a leaf's bad pattern), not every kind's that it is not."""
+    if isinstance(value, Mapping):
+        return next((key for key in ("all", "any", "not") if key in value), "leaf")
+    kinds: dict[type, str] = {AllOf: "all", AnyOf: "any", NotOf: "not"}
+    return kinds.get(type(value), "leaf")
+
+
+Condition = Annotated[
+    Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[NotOf, Tag("not")]
+    | Annotated[Leaf, Tag("leaf")],
+    Discriminator(_condition_kind),
+]
 
 
 class SegmentRule(Strict):

@@ -233,13 +233,13 @@ def known_layouts(env: RenderEnvironment) -> list[str]:
     }
     if env.engine_renderers_dir.is_dir():
         names.update(p.name for p in env.engine_renderers_dir.iterdir() if p.is_dir())
-    return sorted(n for n in names if _THEME_NAME.match(n))
+    return sorted(n for n in names if _THEME_NAME.fullmatch(n))
 
 
 def load_theme(env: RenderEnvironment, layout: str) -> Theme:
     """The theme a publication's ``layout`` names; an unknown layout is bad input."""
     prefix = f"renderers/{layout}/"
-    exists = _THEME_NAME.match(layout) is not None and (
+    exists = _THEME_NAME.fullmatch(layout) is not None and (
         any(p.startswith(prefix) for p in env.library_files)
         or (env.engine_renderers_dir / layout).is_dir()
     )

@@ -24,6 +24,7 @@ from ..engine import Engine
 from ..settings import Settings
 from . import apidocs, editors, errors, touchpoints, ui
 from .auth import VerifiedKeys
+from .bodies import refuse_unstorable_query
 from .errors import ApiError, error_body
 from .fastpath import BlockFastPath
 from .headers import HeaderCheck, headers_of
@@ -193,7 +194,7 @@ def create_app(
         summary="Personalized documents assembled from reusable components.",
         version="1",
         lifespan=lifespan,
-        dependencies=[Depends(reject_unknown_query)],
+        dependencies=[Depends(reject_unknown_query), Depends(refuse_unstorable_query)],
         docs_url=None,
         redoc_url=None,
     )

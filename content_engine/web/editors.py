@@ -15,6 +15,7 @@ from ..engine import Engine
 from ..errors import NotFound
 from ..models import Component
 from .auth import EditorRole
+from .bodies import CheckedRoute
 from .errors import ApiError
 from .schemas import (
     ComponentId,
@@ -29,7 +30,7 @@ from .schemas import (
     VariantSaved,
 )
 
-router = APIRouter(tags=["editors"])
+router = APIRouter(tags=["editors"], route_class=CheckedRoute)
 
 IfMatch = Annotated[str | None, Header(description='The version edited: "3".')]
 IfNoneMatch = Annotated[str | None, Header(description="* to create.")]

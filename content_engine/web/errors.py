@@ -28,6 +28,7 @@ from ..errors import (
     RenderError,
     RepositoryBusy,
     Unavailable,
+    UnstorableText,
 )
 from ..store.faults import fault_of
 
@@ -38,6 +39,7 @@ STATUS: tuple[tuple[type[ContentEngineError], int], ...] = (
     (NotFound, 404),
     (ConflictError, 412),
     (InvalidContext, 422),
+    (UnstorableText, 422),
     (LibraryFormatError, 422),
     (LibraryIntegrityError, 422),
     (RenderError, 422),
@@ -106,6 +108,8 @@ def _readable(errors: list[dict[str, Any]]) -> str:
     for error in errors[:5]:
         where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "request"
         message = "unknown key" if error.get("type") == "extra_forbidden" else error.get("msg", "")
+        if error.get("type") == "json_invalid":  # say why: "Expecting ','", "nested deeper ..."
+            where, message = "body", f"{message}: {error.get('ctx', {}).get('error', '')}"
         parts.append(f"{where}: {str(message).removeprefix('Value error, ')}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return "; ".join(parts) + more

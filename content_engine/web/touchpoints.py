@@ -23,6 +23,7 @@ from ..locales import negotiate
 from ..models import Context, parse_context
 from ..selection import Selection
 from .auth import Agent, Reader, require_for_preview
+from .bodies import CheckedRoute
 from .errors import error_body, status_of
 from .fastpath import PRIVATE, BlockAnswer
 from .headers import headers_of
@@ -30,7 +31,7 @@ from .schemas import BlockError, BlockOut, BlocksIn, ComponentId, RenderIn
 
 RenderId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 Segments = Annotated[
     list[str] | None, Query(description="A segment; repeat for several.", max_length=64)

@@ -16,8 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import Depends, Query, Request
 from pydantic import ValidationError
 
-from ... import json_limits
-from ...errors import InputError, InvalidContext
+from ...errors import InputError, InvalidContext, UnstorableText
 from ...locales import normalize_tag
 from ...models import (
     STATUSES,
@@ -29,6 +28,7 @@ from ...models import (
     parse_instant,
 )
 from ...names import name_problem
+from ...storable import load_json
 from ..headers import headers_of
 from .session import CSRF_FIELD, VisitorDep
 from .templating import Translator
@@ -259,7 +259,10 @@ def context_of(draft: ReaderDraft, _: Translator) -> tuple[Context | None, dict[
         if not text:
             continue
         try:
-            value = json_limits.loads(text)
+            value = load_json(text)
+        except UnstorableText as exc:
+            errors[name] = exc.message
+            continue
         except json.JSONDecodeError as exc:
             errors[name] = _(
                 "Not valid JSON (line {line}, column {column}): {message}",

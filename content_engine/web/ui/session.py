@@ -140,7 +140,7 @@ def _supported(tag: str | None) -> str | None:
 
 def _seed(request: Request) -> tuple[str, bool]:
     seed = request.cookies.get(SEED_COOKIE, "")
-    if _SEED.match(seed):
+    if _SEED.fullmatch(seed):
         return seed, False
     return secrets.token_urlsafe(32), True
 

@@ -1,4 +1,5 @@
-"""json_limits: JSON text fails only with a located ``JSONDecodeError``, however it is wrong."""
+"""storable.load_json: JSON text is a value, a located ``JSONDecodeError`` or ``UnstorableText``
+(too deep), however it is wrong, and in linear time."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from content_engine.json_limits import MAX_DEPTH, loads
+from content_engine.errors import UnstorableText
+from content_engine.storable import MAX_DEPTH
+from content_engine.storable import load_json as loads
 
+# Storable characters: NUL and lone surrogates are refused (tests/core/test_storable.py).
+CHARS = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")
 VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    st.none() | st.booleans() | st.integers() | st.text(CHARS, max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(CHARS, max_size=4), inner),
     max_leaves=20,
 )
 
@@ -41,9 +46,8 @@ def test_nesting_past_the_depth_is_a_located_error(levels: int, opening: str) ->
     if levels <= MAX_DEPTH:
         assert depth(loads(text)) == levels
         return
-    with pytest.raises(json.JSONDecodeError, match="nested deeper than 64 levels") as caught:
+    with pytest.raises(UnstorableText, match="nested deeper than 64 levels"):
         loads(text)
-    assert caught.value.pos == text.index(opening * (MAX_DEPTH + 1)) + len(opening) * MAX_DEPTH
 
 
 @settings(max_examples=500)
@@ -54,6 +58,8 @@ def test_any_text_is_a_value_or_a_decode_error(text: str) -> None:
     except json.JSONDecodeError as exc:
         where = (exc.lineno, exc.colno)
         assert min(where) >= 1, where
+    except UnstorableText as exc:
+        assert "nested deeper" in exc.message  # noqa: PT017 (either outcome is allowed)
     # Brackets inside strings do not count: quoting any text never makes it too deep.
     assert loads(json.dumps(text)) == text
 
@@ -72,6 +78,14 @@ def test_any_text_is_a_value_or_a_decode_error(text: str) -> None:
 def test_hostile_text_is_refused_or_read_in_linear_time(text: str) -> None:
     # Generous: linear is milliseconds here; a quadratic pass over 100 k characters is minutes.
     started = time.perf_counter()
-    with contextlib.suppress(json.JSONDecodeError):
+    with contextlib.suppress(json.JSONDecodeError, UnstorableText):
         loads(text)
     assert time.perf_counter() - started < 5
+
+
+def test_a_number_past_the_conversion_limit_is_a_located_error_not_a_value_error() -> None:
+    """Python refuses to convert a 5,000-digit integer with a bare ``ValueError``."""
+    with pytest.raises(json.JSONDecodeError, match="Exceeds the limit"):
+        loads('{"n": ' + "9" * 5_000 + "}")
+    with pytest.raises(json.JSONDecodeError, match="not UTF-8"):
+        loads(b'{"n": "\xff"}')
