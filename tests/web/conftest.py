@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from content_engine.engine import Engine
-from content_engine.web import create_app
+from content_engine.web import create_app, touchpoints
 from tests.engine_factory import SAMPLE, make_engine
 
 
@@ -34,3 +34,17 @@ def api(db_url: str) -> Iterator[Api]:
         app = create_app(engine.settings, engine=engine)
         with TestClient(app, raise_server_exceptions=False) as client:
             yield Api(client, engine, keys)
+
+
+@pytest.fixture
+def routed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The GET block requests that reached the route (the others met the fast path)."""
+    seen: list[str] = []
+    wants_json = touchpoints.wants_json
+
+    def spy(request: touchpoints.Request) -> bool:
+        seen.append(str(request.url))
+        return wants_json(request)
+
+    monkeypatch.setattr(touchpoints, "wants_json", spy)
+    return seen

@@ -11,25 +11,10 @@ from typing import Any
 import pytest
 
 from content_engine.models import Variant
-from content_engine.web import touchpoints
 from tests.web.conftest import Api
 
 BLOCK = "/v1/blocks/product.hp200.overview"
 PARAMS = {"locale": "de-AT", "region": "AT", "role": "buyer"}
-
-
-@pytest.fixture
-def routed(api: Api, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The requests that reached the route (the others were answered by the fast path)."""
-    seen: list[str] = []
-    wants_json = touchpoints.wants_json
-
-    def spy(request: touchpoints.Request) -> bool:
-        seen.append(str(request.url))
-        return wants_json(request)
-
-    monkeypatch.setattr(touchpoints, "wants_json", spy)
-    return seen
 
 
 def test_a_repeat_request_gets_the_same_response_without_the_route(

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from content_engine.web import touchpoints
 from content_engine.web.fastpath import without_strict
 from tests.engine_factory import SAMPLE
 from tests.servers import cli, serve
@@ -21,20 +20,6 @@ from tests.web.conftest import Api
 BLOCK = "/v1/blocks/product.hp200.overview"
 ROLE = "role 'astronaut' is not one of the library's roles: buyer, technician, service-agent"
 JSON = {"Accept": "application/json"}
-
-
-@pytest.fixture
-def routed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The GET block requests that reached the route (the others met the fast path)."""
-    seen: list[str] = []
-    wants_json = touchpoints.wants_json
-
-    def spy(request: touchpoints.Request) -> bool:
-        seen.append(str(request.url))
-        return wants_json(request)
-
-    monkeypatch.setattr(touchpoints, "wants_json", spy)
-    return seen
 
 
 def refused(response: Any, dimension: str, value: str) -> dict[str, Any]:
