@@ -194,7 +194,7 @@ BAD_INPUTS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "a symlink loop": (_symlink_loop, "symbolic links"),
     "huge": (_huge, "larger than"),
     "undecodable": (_write("bad.json", b'{"locale": "\x80\xff"}'), "cannot read"),
-    "deeply nested": (_write("deep.json", b"[" * 100_000 + b"]" * 100_000), "deeply"),
+    "deeply nested": (_write("deep.json", b"[" * 100_000 + b"]" * 100_000), "nested deeper"),
     "not JSON": (_write("text.json", b"locale: fr\n"), "1:1"),
     "empty": (_write("empty.json", b""), "1:1"),
     "NUL bytes": (_write("nul.json", b"\0\0\0\0"), ""),

@@ -28,7 +28,7 @@ from ...models import (
     parse_instant,
 )
 from ...names import name_problem
-from ...storable import load_json
+from ...storable import check, load_json
 from ..headers import headers_of
 from .session import CSRF_FIELD, VisitorDep
 from .templating import Translator
@@ -259,7 +259,9 @@ def context_of(draft: ReaderDraft, _: Translator) -> tuple[Context | None, dict[
         if not text:
             continue
         try:
-            value = load_json(text)
+            # Checked as it will sit in the context, one level down: the context's own check
+            # would otherwise blame the whole form for a field nested one level too deep.
+            value = check({name: load_json(text)})[name]
         except UnstorableText as exc:
             errors[name] = exc.message
             continue
