@@ -65,3 +65,16 @@ def browser() -> Iterator[Any]:
 
     with chromium() as launched:
         yield launched
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """``(database URL, folder)``: the sample library imported once per module by the real CLI,
+    for tests that run commands against it (and do not write)."""
+    from tests.engine_factory import SAMPLE
+    from tests.servers import cli
+
+    where = tmp_path_factory.mktemp("sample")
+    db = f"sqlite:///{where / 'ce.db'}"
+    cli("import", str(SAMPLE), "--db", db, cwd=where)
+    return db, where

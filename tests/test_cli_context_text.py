@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine_factory import SAMPLE
-from tests.servers import cli, run_cli
+from tests.servers import run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -28,17 +27,11 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    home = tmp_path_factory.mktemp("cli")
-    url = f"sqlite:///{home / 'x.db'}"
-    cli("import", str(SAMPLE), "--db", url, cwd=home)
-    return home, url
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_unstorable_context_files_exit_2_with_one_line(db: tuple[Path, str], name: str) -> None:
-    home, url = db
+def test_unstorable_context_files_exit_2_with_one_line(
+    sample_db: tuple[str, Path], name: str
+) -> None:
+    url, home = sample_db
     path = home / "context.json"
     path.write_text(CASES[name], encoding="utf-8")
     result = run_cli("block", "snippet.hotline", "--context", str(path), "--db", url, cwd=home)

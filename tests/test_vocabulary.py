@@ -13,7 +13,7 @@ from content_engine.engine import Engine
 from content_engine.errors import OutsideVocabulary
 from tests.engine_factory import SAMPLE, copy_sample, make_engine, write_files
 from tests.factories import context
-from tests.servers import cli, run_cli
+from tests.servers import run_cli
 
 ROLE = "role 'astronaut' is not one of the library's roles: buyer, technician, service-agent"
 BLOCK = "product.hp200.overview"
@@ -108,14 +108,6 @@ def test_values_stated_only_by_variants_and_inline_conditions_are_known(
 
 
 # --- the CLI, as a user runs it ------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sample_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    where = tmp_path_factory.mktemp("vocabulary")
-    db = f"sqlite:///{where / 'ce.db'}"
-    cli("import", str(SAMPLE), "--db", db, cwd=where)
-    return db, where
 
 
 @pytest.mark.parametrize(
