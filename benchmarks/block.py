@@ -26,9 +26,9 @@ from markupsafe import Markup
 
 from benchmarks.measure import paired_medians
 from content_engine import Context, Engine
-from content_engine.compile import INCLUDE_FN, KEEP_FN
-from content_engine.formatting import LOCALE_VAR
-from content_engine.locales import babel_locale
+from content_engine.core.locales import babel_locale
+from content_engine.core.templates.compile import INCLUDE_FN, KEEP_FN
+from content_engine.core.templates.formatting import LOCALE_VAR
 
 
 def reader_context() -> Context:

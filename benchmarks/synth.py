@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from content_engine import Component, Library, LibrarySettings, Variant
-from content_engine.models import Conditions
+from content_engine.core.models import Conditions
 
 SEED = 20261123
 LOCALES = ("en", "de", "de-AT", "fr")

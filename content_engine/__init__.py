@@ -6,8 +6,7 @@ The public API: build ``Settings`` at the edge, open an ``Engine`` on them, and 
 
 from __future__ import annotations
 
-from .engine import Engine, Rendered
-from .errors import (
+from content_engine.core.errors import (
     ConflictError,
     ContentEngineError,
     DatabaseUnavailable,
@@ -23,7 +22,7 @@ from .errors import (
     UnresolvedSlot,
     UnstorableText,
 )
-from .models import (
+from content_engine.core.models import (
     Block,
     Component,
     Context,
@@ -35,9 +34,10 @@ from .models import (
     Variant,
     parse_context,
 )
-from .rendering import RenderEnvironment, Renderer, get_renderer, register_renderer
-from .selection import Selection
-from .settings import Settings
+from content_engine.core.selection import Selection
+from content_engine.engine.facade import Engine, Rendered
+from content_engine.rendering import RenderEnvironment, Renderer, get_renderer, register_renderer
+from content_engine.settings import Settings
 
 __all__ = [
     "Block",

@@ -25,13 +25,19 @@ try:  # typer vendors click since 0.2x; older releases use click itself
 except ImportError:  # pragma: no cover
     from click import ClickException  # type: ignore[assignment]
 
-from . import Engine, Settings
-from .errors import ContentEngineError, InputError, UnstorableText
-from .lint import WARNINGS
-from .models import Context, parse_context
-from .storable import load_json
-from .store.faults import fault_of
-from .userfiles import MAX_CONTEXT_BYTES, MAX_CONTEXTS_BYTES, os_error, read_regular, write_file
+from content_engine import Engine, Settings
+from content_engine.core.errors import ContentEngineError, InputError, UnstorableText
+from content_engine.core.lint import WARNINGS
+from content_engine.core.models import Context, parse_context
+from content_engine.core.storable import load_json
+from content_engine.library.userfiles import (
+    MAX_CONTEXT_BYTES,
+    MAX_CONTEXTS_BYTES,
+    os_error,
+    read_regular,
+    write_file,
+)
+from content_engine.store.faults import fault_of
 
 app = typer.Typer(
     name="content-engine",
@@ -535,7 +541,7 @@ def keys_create(
     db: DbOption = None,
 ) -> None:
     """Print a new key (shown once; only its hash is stored)."""
-    from .store import ROLES
+    from content_engine.store import ROLES
 
     if role not in ROLES:
         fail(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
@@ -596,7 +602,7 @@ def batch(
 ) -> None:
     """Render a publication once per context line, with a progress bar; bad lines are reported
     (and listed in OUT/failures.jsonl) while the rest is still done."""
-    from .batch import EXTENSIONS, run_batch
+    from content_engine.engine.batch import EXTENSIONS, run_batch
 
     if format not in EXTENSIONS:
         fail(f"unknown format {format!r}: use one of {', '.join(EXTENSIONS)}")

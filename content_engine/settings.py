@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError
-from .sandbox import Limits
+from content_engine.core.errors import InputError
+from content_engine.core.templates.sandbox import Limits
 
 DEFAULT_DB = "sqlite:///content-engine.db"
 DEFAULT_SQLITE_TIMEOUT = 30.0

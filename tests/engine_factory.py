@@ -6,7 +6,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
-from content_engine.engine import Engine
+from content_engine.engine.facade import Engine
 from content_engine.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

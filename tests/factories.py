@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from content_engine.models import Component, Context, Library, LibrarySettings, Variant
+from content_engine.core.models import Component, Context, Library, LibrarySettings, Variant
 
 SETTINGS = {
     "default_locale": "en",

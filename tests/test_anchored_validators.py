@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from content_engine import models
-from content_engine.errors import InvalidContext
-from content_engine.locales import normalize_tag
+from content_engine.core import models
+from content_engine.core.errors import InvalidContext
+from content_engine.core.locales import normalize_tag
 from content_engine.rendering import html
 from tests.engine_factory import ROOT
 

@@ -79,7 +79,7 @@ def test_batch_longer_than_one_worker_round_finishes(
 ) -> None:
     """Workers retire after a round of jobs; the batch must go on with fresh ones (a pool with
     max_tasks_per_child hung here on Python 3.11)."""
-    from content_engine import batch
+    from content_engine.engine import batch
     from content_engine.settings import Settings
     from tests.engine_factory import ROOT, make_engine
 

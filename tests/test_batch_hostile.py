@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from content_engine.batch import Failure, Job, read_jobs
+from content_engine.engine.batch import Failure, Job, read_jobs
 from tests.engine_factory import SAMPLE
 from tests.servers import cli, run_cli
 

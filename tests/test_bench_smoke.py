@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.synth import make_library, write_folder
+from content_engine.core.models import Library
 from content_engine.library import load_library
-from content_engine.models import Library
 from tests.engine_factory import ROOT
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from content_engine.blockcache import BlockCache, Dependence
-from content_engine.engine import Engine
-from content_engine.models import Variant
+from content_engine.core.models import Variant
+from content_engine.engine.blockcache import BlockCache, Dependence
+from content_engine.engine.facade import Engine
 from tests.engine_factory import make_engine, write_files
 from tests.factories import context
 

@@ -33,9 +33,9 @@ from fastapi.routing import APIRoute
 
 from content_engine.cli import app as cli_app
 from content_engine.cli import main
-from content_engine.formatting import FILTERS
+from content_engine.core.models import parse_context
+from content_engine.core.templates.formatting import FILTERS
 from content_engine.library import load_library
-from content_engine.models import parse_context
 from content_engine.web import create_app
 from content_engine.web.schemas import (
     BlockOut,

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from content_engine.engine import Engine
-from content_engine.errors import (
+from content_engine.core.errors import (
     LibraryFormatError,
     LibraryIntegrityError,
     NotFound,
     UnresolvedSlot,
 )
+from content_engine.engine.facade import Engine
 from content_engine.library import load_library
 from tests.engine_factory import SAMPLE, copy_sample, make_engine, write_files
 from tests.factories import context

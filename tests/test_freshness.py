@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from content_engine.engine import Engine
+from content_engine.engine.facade import Engine
 from content_engine.settings import Settings
 from tests.engine_factory import ROOT, write_files
 from tests.factories import context

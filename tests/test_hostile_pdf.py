@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from content_engine.engine import Engine
+from content_engine.engine.facade import Engine
 from tests.engine_factory import make_engine, write_files
 from tests.factories import context
 

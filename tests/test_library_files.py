@@ -12,9 +12,8 @@ import pytest
 from pydantic import ValidationError
 
 from content_engine import library as library_module
-from content_engine.errors import InputError, LibraryFormatError
-from content_engine.library import format_variant, load_library, parse_variant, write_library
-from content_engine.models import (
+from content_engine.core.errors import InputError, LibraryFormatError
+from content_engine.core.models import (
     AllOf,
     Component,
     Conditions,
@@ -27,6 +26,7 @@ from content_engine.models import (
     SlotQuery,
     Variant,
 )
+from content_engine.library import format_variant, load_library, parse_variant, write_library
 
 MINIMAL: dict[str, str | bytes] = {
     "library.yaml": "default_locale: en\n",

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from content_engine import library as library_module
-from content_engine.errors import InputError, LibraryFormatError
+from content_engine.core.errors import InputError, LibraryFormatError
 from content_engine.library import FolderLimits, load_library, write_library
 from tests.servers import run_cli
 from tests.test_library_files import MINIMAL, make_library

@@ -16,9 +16,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from content_engine.errors import InputError, LibraryFormatError
-from content_engine.library import load_library, write_library
-from content_engine.models import (
+from content_engine.core.errors import InputError, LibraryFormatError
+from content_engine.core.models import (
     Component,
     Library,
     Publication,
@@ -27,7 +26,8 @@ from content_engine.models import (
     format_instant,
     parse_instant,
 )
-from content_engine.names import MAX_NAME, NameKind, name_problem
+from content_engine.core.names import MAX_NAME, NameKind, name_problem
+from content_engine.library import load_library, write_library
 from content_engine.web.ui.forms import VariantDraft
 from tests.engine_factory import make_engine
 from tests.test_library_files import MINIMAL, make_library

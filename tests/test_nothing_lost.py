@@ -29,8 +29,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import make_url
 
 from content_engine import InputError, RepositoryBusy
-from content_engine.engine import Engine
-from content_engine.models import Library
+from content_engine.core.models import Library
+from content_engine.engine.facade import Engine
 from content_engine.settings import OPTIONS, Settings
 from content_engine.store import Repository
 from content_engine.web import create_app

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from content_engine import engine as engine_module
-from content_engine import parallel
-from content_engine.errors import LibraryFormatError
-from content_engine.integrity import BodyJob, Problem, check_jobs
-from content_engine.sandbox import BodySandbox, Limits
+from content_engine.core.errors import LibraryFormatError
+from content_engine.core.integrity import BodyJob, Problem, check_jobs
+from content_engine.core.templates.sandbox import BodySandbox, Limits
+from content_engine.engine import facade as engine_module
+from content_engine.engine import parallel
 from tests.engine_factory import copy_sample, make_engine
 from tests.factories import context
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from pypdf import PdfReader
 
-from content_engine.engine import Engine
+from content_engine.engine.facade import Engine
 from tests.engine_factory import SAMPLE, make_engine
 from tests.factories import context
 

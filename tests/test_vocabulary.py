@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from content_engine.engine import Engine
-from content_engine.errors import OutsideVocabulary
+from content_engine.core.errors import OutsideVocabulary
+from content_engine.engine.facade import Engine
 from tests.engine_factory import SAMPLE, copy_sample, make_engine, write_files
 from tests.factories import context
 from tests.servers import run_cli

@@ -16,10 +16,10 @@ from gettext import NullTranslations
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..errors import InputError
+from content_engine.core.errors import InputError
 
 if TYPE_CHECKING:
-    from ..models import Document
+    from content_engine.core.models import Document
 
 __all__ = [
     "GettextFor",
@@ -108,7 +108,7 @@ def _load_builtins() -> None:
         _builtins_state = "loading"
         before = set(_RENDERERS)
         try:
-            from . import html, jsondoc, pdf
+            from content_engine.rendering import html, jsondoc, pdf
 
             builtins: tuple[Renderer, ...] = (
                 html.HtmlRenderer(),

@@ -34,11 +34,11 @@ import jinja2
 from babel.dates import format_date
 from markupsafe import Markup, escape
 
-from ..errors import InputError, InvalidContext, LibraryFormatError, RenderError
-from ..locales import babel_locale, normalize_tag, text_direction
-from ..models import Block, Document
-from ..sandbox import BodySandbox, Limits
-from . import RenderEnvironment, RenderResult, Translations
+from content_engine.core.errors import InputError, InvalidContext, LibraryFormatError, RenderError
+from content_engine.core.locales import babel_locale, normalize_tag, text_direction
+from content_engine.core.models import Block, Document
+from content_engine.core.templates.sandbox import BodySandbox, Limits
+from content_engine.rendering import RenderEnvironment, RenderResult, Translations
 
 __all__ = [
     "FragmentRenderer",

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from . import RenderResult
+from content_engine.rendering import RenderResult
 
 if TYPE_CHECKING:
-    from ..models import Document
-    from . import RenderEnvironment
+    from content_engine.core.models import Document
+    from content_engine.rendering import RenderEnvironment
 
 
 class JsonRenderer:

@@ -35,10 +35,10 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ..errors import RenderError
-from ..models import Document
-from . import RenderEnvironment, RenderResult
-from .html import ThemeFile, render_page
+from content_engine.core.errors import RenderError
+from content_engine.core.models import Document
+from content_engine.rendering import RenderEnvironment, RenderResult
+from content_engine.rendering.html import ThemeFile, render_page
 
 __all__ = [
     "BASE_URL",

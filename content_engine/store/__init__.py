@@ -7,8 +7,8 @@ versions, a revision number for caches, and who a presented key belongs to. See
 
 from __future__ import annotations
 
-from .keys import ROLES, KeyInfo, Role
-from .repository import ImportCounts, ImportReport, Repository, normalize_url
+from content_engine.store.keys import ROLES, KeyInfo, Role
+from content_engine.store.repository import ImportCounts, ImportReport, Repository, normalize_url
 
 __all__ = [
     "ROLES",

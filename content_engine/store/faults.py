@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from ..errors import (
+from content_engine.core.errors import (
     ContentEngineError,
     DatabaseUnavailable,
     InputError,

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import InputError
+from content_engine.core.errors import InputError
 
 __all__ = [
     "KEY_PREFIX",

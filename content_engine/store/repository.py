@@ -45,9 +45,9 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SAW
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.pool import StaticPool
 
-from ..changes import LibraryChanges
-from ..errors import ConflictError, DatabaseUnavailable, InputError, NotFound
-from ..models import (
+from content_engine.core.changes import LibraryChanges
+from content_engine.core.errors import ConflictError, DatabaseUnavailable, InputError, NotFound
+from content_engine.core.models import (
     Component,
     Conditions,
     Library,
@@ -57,11 +57,18 @@ from ..models import (
     Slot,
     Variant,
 )
-from ..names import STORED
-from .faults import SqliteFileGuard, fault_of, translated
-from .keys import KeyInfo, digests_match, hash_key, new_key, parse_key, parse_role
-from .sessions import SESSION_TTL, hash_session, new_session
-from .tables import (
+from content_engine.core.names import STORED
+from content_engine.store.faults import SqliteFileGuard, fault_of, translated
+from content_engine.store.keys import (
+    KeyInfo,
+    digests_match,
+    hash_key,
+    new_key,
+    parse_key,
+    parse_role,
+)
+from content_engine.store.sessions import SESSION_TTL, hash_session, new_session
+from content_engine.store.tables import (
     ApiKey,
     Base,
     ComponentVersion,

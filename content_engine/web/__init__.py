@@ -1,5 +1,5 @@
 """The HTTP API (FastAPI): touchpoints, receipts and the editors' API."""
 
-from .app import create_app
+from content_engine.web.app import create_app
 
 __all__ = ["create_app"]

@@ -20,15 +20,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..engine import Engine
-from ..settings import Settings
-from . import apidocs, editors, errors, touchpoints, ui
-from .auth import VerifiedKeys
-from .bodies import refuse_unstorable_query
-from .errors import ApiError, error_body
-from .fastpath import BlockFastPath
-from .headers import HeaderCheck, headers_of
-from .nosniff import NoSniff
+from content_engine.engine.facade import Engine
+from content_engine.settings import Settings
+from content_engine.web import apidocs, editors, errors, touchpoints, ui
+from content_engine.web.auth import VerifiedKeys
+from content_engine.web.bodies import refuse_unstorable_query
+from content_engine.web.errors import ApiError, error_body
+from content_engine.web.fastpath import BlockFastPath
+from content_engine.web.headers import HeaderCheck, headers_of
+from content_engine.web.nosniff import NoSniff
 
 logger = logging.getLogger("content_engine.web")
 

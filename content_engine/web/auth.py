@@ -24,11 +24,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import ContentEngineError
-from ..freshness import Freshness, Stamp
-from ..store import ROLES, KeyInfo, Repository
-from .errors import ApiError
-from .headers import headers_of
+from content_engine.core.errors import ContentEngineError
+from content_engine.engine.freshness import Freshness, Stamp
+from content_engine.store import ROLES, KeyInfo, Repository
+from content_engine.web.errors import ApiError
+from content_engine.web.headers import headers_of
 
 MAX_VERIFIED = 4096
 # Seconds between two writes of one key's last use (the column's resolution is a minute).

@@ -16,8 +16,8 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from ..errors import UnstorableText
-from ..storable import load_json, text_problem
+from content_engine.core.errors import UnstorableText
+from content_engine.core.storable import load_json, text_problem
 
 
 class CheckedJsonRequest(Request):

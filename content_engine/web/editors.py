@@ -11,13 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..engine import Engine
-from ..errors import NotFound
-from ..models import Component
-from .auth import EditorRole
-from .bodies import CheckedRoute
-from .errors import ApiError
-from .schemas import (
+from content_engine.core.errors import NotFound
+from content_engine.core.models import Component
+from content_engine.engine.facade import Engine
+from content_engine.web.auth import EditorRole
+from content_engine.web.bodies import CheckedRoute
+from content_engine.web.errors import ApiError
+from content_engine.web.schemas import (
     ComponentId,
     ComponentIn,
     ComponentOut,

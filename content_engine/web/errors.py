@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import (
+from content_engine.core.errors import (
     ConflictError,
     ContentEngineError,
     InvalidContext,
@@ -30,7 +30,7 @@ from ..errors import (
     Unavailable,
     UnstorableText,
 )
-from ..store.faults import fault_of
+from content_engine.store.faults import fault_of
 
 logger = logging.getLogger("content_engine.web")
 

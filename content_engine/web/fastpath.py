@@ -41,11 +41,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..engine import Engine
-from ..errors import ContentEngineError
-from ..models import Block, Context
-from .headers import headers_of
-from .schemas import BlockOut
+from content_engine.core.errors import ContentEngineError
+from content_engine.core.models import Block, Context
+from content_engine.engine.facade import Engine
+from content_engine.web.headers import headers_of
+from content_engine.web.schemas import BlockOut
 
 CACHEABLE = "public, max-age=60"
 PRIVATE = "private, no-store"

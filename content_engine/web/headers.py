@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import error_response
+from content_engine.web.errors import error_response
 
 SCOPE_KEY = "content_engine.headers"
 # Headers whose copies join into one comma-separated list, as RFC 9110 allows.

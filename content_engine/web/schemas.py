@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..models import (
+from content_engine.core.models import (
     ID_PATTERN,
     KEY_PATTERN,
     Block,
@@ -22,7 +22,7 @@ from ..models import (
     _titles,
     parse_instant,
 )
-from ..names import (
+from content_engine.core.names import (
     MAX_FOLDER,
     MAX_NAME,
     ComponentIdName,

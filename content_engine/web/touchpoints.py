@@ -17,17 +17,17 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ..engine import Engine, Rendered
-from ..errors import ContentEngineError
-from ..locales import negotiate
-from ..models import Context, parse_context
-from ..selection import Selection
-from .auth import Agent, Reader, require_for_preview
-from .bodies import CheckedRoute
-from .errors import error_body, status_of
-from .fastpath import PRIVATE, BlockAnswer
-from .headers import headers_of
-from .schemas import BlockError, BlockOut, BlocksIn, ComponentId, RenderIn
+from content_engine.core.errors import ContentEngineError
+from content_engine.core.locales import negotiate
+from content_engine.core.models import Context, parse_context
+from content_engine.core.selection import Selection
+from content_engine.engine.facade import Engine, Rendered
+from content_engine.web.auth import Agent, Reader, require_for_preview
+from content_engine.web.bodies import CheckedRoute
+from content_engine.web.errors import error_body, status_of
+from content_engine.web.fastpath import PRIVATE, BlockAnswer
+from content_engine.web.headers import headers_of
+from content_engine.web.schemas import BlockError, BlockOut, BlocksIn, ComponentId, RenderIn
 
 RenderId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 

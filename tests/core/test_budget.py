@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from content_engine.budget import Budget, BudgetSpent
+from content_engine.core.budget import Budget, BudgetSpent
 
 
 def request(seconds: float = 10.0, chars: int = 1000, largest: int = 500) -> Budget:

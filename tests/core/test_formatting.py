@@ -7,10 +7,10 @@ import html
 import pytest
 from babel.numbers import format_decimal
 
-from content_engine.compile import compile_body
-from content_engine.formatting import LOCALE_VAR
-from content_engine.locales import babel_locale
-from content_engine.sandbox import BodySandbox
+from content_engine.core.locales import babel_locale
+from content_engine.core.templates.compile import compile_body
+from content_engine.core.templates.formatting import LOCALE_VAR
+from content_engine.core.templates.sandbox import BodySandbox
 
 SANDBOX = BodySandbox()
 AT = "2026-01-15T14:30:00Z"

@@ -9,8 +9,8 @@ import pytest
 from babel.core import get_global
 from babel.localedata import locale_identifiers
 
-from content_engine.errors import InvalidContext
-from content_engine.locales import (
+from content_engine.core.errors import InvalidContext
+from content_engine.core.locales import (
     cldr_version,
     fallback_chain,
     likely_script,

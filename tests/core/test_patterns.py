@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from content_engine import patterns
-from content_engine.conditions import derived_segments
-from content_engine.errors import LibraryFormatError
+from content_engine.core import patterns
+from content_engine.core.conditions import derived_segments
+from content_engine.core.errors import LibraryFormatError
+from content_engine.core.models import Leaf, LibrarySettings
 from content_engine.library import load_library
-from content_engine.models import Leaf, LibrarySettings
 from tests.engine_factory import copy_sample
 from tests.factories import context
 

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from content_engine.compile import compile_body
-from content_engine.errors import ContentEngineError, LibraryFormatError, TemplateError
-from content_engine.sandbox import BodySandbox, Limits
+from content_engine.core.errors import ContentEngineError, LibraryFormatError, TemplateError
+from content_engine.core.templates.compile import compile_body
+from content_engine.core.templates.sandbox import BodySandbox, Limits
 from tests import testdata
 
 SANDBOX = BodySandbox(Limits(max_seconds=0.5))

@@ -29,11 +29,11 @@ from lxml import etree
 from lxml import html as lxml_html
 from markupsafe import Markup
 
-from content_engine.compile import compile_body
-from content_engine.errors import LibraryFormatError, TemplateError
-from content_engine.sandbox import BodySandbox, Limits
-from content_engine.sanitize import Sanitized, sanitize_body, url_problem
-from content_engine.xhtml import _spans, parse_body
+from content_engine.core.errors import LibraryFormatError, TemplateError
+from content_engine.core.markup.sanitize import Sanitized, sanitize_body, url_problem
+from content_engine.core.markup.xhtml import _spans, parse_body
+from content_engine.core.templates.compile import compile_body
+from content_engine.core.templates.sandbox import BodySandbox, Limits
 from tests import testdata
 from tests.engine_factory import SAMPLE
 

@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from content_engine.errors import InvalidContext, UnstorableText
-from content_engine.models import Context, parse_context
-from content_engine.storable import MAX_DEPTH, load_json, problem
+from content_engine.core.errors import InvalidContext, UnstorableText
+from content_engine.core.models import Context, parse_context
+from content_engine.core.storable import MAX_DEPTH, load_json, problem
 
 BAD_CHARS = ["\x00", "\ud800", "\udfff", "\udc00", "\udbff"]
 # Text hypothesis would not write by itself: its default alphabet leaves surrogates out.

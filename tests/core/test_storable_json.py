@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from content_engine.errors import UnstorableText
-from content_engine.storable import MAX_DEPTH
-from content_engine.storable import load_json as loads
+from content_engine.core.errors import UnstorableText
+from content_engine.core.storable import MAX_DEPTH
+from content_engine.core.storable import load_json as loads
 
 # Storable characters: NUL and lone surrogates are refused (tests/core/test_storable.py).
 CHARS = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")

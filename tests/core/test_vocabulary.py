@@ -12,11 +12,11 @@ from babel.core import get_global
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from content_engine.compile import body_conditions
-from content_engine.conditions import InlineCondition
-from content_engine.errors import InvalidContext, OutsideVocabulary
-from content_engine.models import Component, Variant
-from content_engine.vocabulary import COUNTRIES, Vocabulary, is_country
+from content_engine.core.conditions import InlineCondition
+from content_engine.core.errors import InvalidContext, OutsideVocabulary
+from content_engine.core.models import Component, Variant
+from content_engine.core.templates.compile import body_conditions
+from content_engine.core.vocabulary import COUNTRIES, Vocabulary, is_country
 from tests.factories import SETTINGS, component, context, library, variant
 
 

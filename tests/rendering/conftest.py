@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from content_engine.models import Block, Context, Document
+from content_engine.core.models import Block, Context, Document
 from content_engine.rendering import GettextFor, RenderEnvironment, null_translations
 
 ENGINE_RENDERERS = Path(__file__).resolve().parents[2] / "renderers"

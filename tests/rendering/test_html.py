@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pytest
 
 from content_engine import rendering
-from content_engine.errors import InputError, LibraryFormatError
-from content_engine.models import Document
+from content_engine.core.errors import InputError, LibraryFormatError
+from content_engine.core.models import Document
 from content_engine.rendering import (
     RenderEnvironment,
     RenderResult,

@@ -15,13 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from content_engine.engine import Engine
-from content_engine.errors import ContentEngineError, LibraryFormatError, RenderError
-from content_engine.models import parse_context
+from content_engine.core.errors import ContentEngineError, LibraryFormatError, RenderError
+from content_engine.core.models import parse_context
+from content_engine.core.templates.sandbox import Limits
+from content_engine.engine.facade import Engine
 from content_engine.rendering import RenderEnvironment, get_renderer
 from content_engine.rendering import html as html_module
 from content_engine.rendering.html import load_theme
-from content_engine.sandbox import Limits
 from tests import testdata
 from tests.engine_factory import make_engine, write_files
 

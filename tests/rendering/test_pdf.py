@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
-from content_engine.models import Block
+from content_engine.core.models import Block
 from content_engine.rendering import RenderEnvironment, RenderResult, get_renderer
 from content_engine.rendering.pdf import (
     BASE_URL,

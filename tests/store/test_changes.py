@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from content_engine.engine import Engine
-from content_engine.models import Component, Variant
+from content_engine.core.models import Component, Variant
+from content_engine.engine.facade import Engine
 from content_engine.settings import Settings
 from tests.engine_factory import ROOT, copy_sample, make_engine
 from tests.factories import context

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from content_engine.errors import ConflictError, NotFound
-from content_engine.models import Component, Conditions, Library, Publication, Slot, Variant
+from content_engine.core.errors import ConflictError, NotFound
+from content_engine.core.models import Component, Conditions, Library, Publication, Slot, Variant
 from content_engine.store import Repository
 
 PRODUCT = Component(

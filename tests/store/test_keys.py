@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 import content_engine.store.repository as repository_module
-from content_engine.errors import InputError, NotFound
+from content_engine.core.errors import InputError, NotFound
 from content_engine.store import ROLES, KeyInfo, Repository, keys
 from content_engine.store.tables import ApiKey
 

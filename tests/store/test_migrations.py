@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, create_engine, insert, inspect
 
-from content_engine.models import Context, Receipt, ReceiptBlock, UsedVariant
+from content_engine.core.models import Context, Receipt, ReceiptBlock, UsedVariant
 from content_engine.store import Repository, normalize_url
 from content_engine.store.repository import HEAD_REVISION, MIGRATIONS
 from content_engine.store.tables import RenderReceipt

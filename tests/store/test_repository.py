@@ -12,9 +12,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from content_engine.errors import ConflictError, NotFound
-from content_engine.library import load_library
-from content_engine.models import (
+from content_engine.core.errors import ConflictError, NotFound
+from content_engine.core.models import (
     Component,
     Conditions,
     Context,
@@ -26,6 +25,7 @@ from content_engine.models import (
     UsedVariant,
     Variant,
 )
+from content_engine.library import load_library
 from content_engine.store import ImportCounts, Repository, normalize_url
 from content_engine.store.tables import Base
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from content_engine.engine import Engine
+from content_engine.engine.facade import Engine
 from content_engine.web import create_app, touchpoints
 from tests.engine_factory import SAMPLE, make_engine
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from content_engine.models import Variant
+from content_engine.core.models import Variant
 from tests.web.conftest import Api
 
 BLOCK = "/v1/blocks/product.hp200.overview"

@@ -13,9 +13,9 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 
-from content_engine.errors import LibraryFormatError
+from content_engine.core.errors import LibraryFormatError
+from content_engine.core.names import name_problem
 from content_engine.library import load_library
-from content_engine.names import name_problem
 from content_engine.web.ui.forms import VariantDraft, variant_of
 from content_engine.web.ui.templating import Translator
 from tests.test_library_files import MINIMAL, make_library

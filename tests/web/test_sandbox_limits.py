@@ -16,8 +16,8 @@ import psutil
 import pytest
 from fastapi.testclient import TestClient
 
-from content_engine.engine import Engine
-from content_engine.sandbox import Limits
+from content_engine.core.templates.sandbox import Limits
+from content_engine.engine.facade import Engine
 from content_engine.settings import Settings
 from content_engine.web import create_app
 from tests.core.test_sandbox_memory import ISSUE_BOMBS

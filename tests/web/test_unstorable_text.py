@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from content_engine.storable import MAX_DEPTH
+from content_engine.core.storable import MAX_DEPTH
 from tests.web.conftest import Api
 
 BAD = ["\x00", "\ud800", "\udbff", "\udc00", "\udfff"]

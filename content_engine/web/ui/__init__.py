@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import pages, preview, signin, variants
-from .routing import ui_router
-from .templating import STATIC_PATH
+from content_engine.web.ui import pages, preview, signin, variants
+from content_engine.web.ui.routing import ui_router
+from content_engine.web.ui.templating import STATIC_PATH
 
 STATIC_DIR = Path(__file__).parent / "static"
 

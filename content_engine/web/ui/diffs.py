@@ -22,8 +22,8 @@ from difflib import SequenceMatcher
 from itertools import islice
 from typing import Literal
 
-from ...library import format_variant
-from ...models import Variant
+from content_engine.core.models import Variant
+from content_engine.library import format_variant
 
 Kind = Literal["hunk", "context", "added", "removed"]
 MARKS: dict[Kind, str] = {"hunk": "@@", "context": "", "added": "+", "removed": "-"}

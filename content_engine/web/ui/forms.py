@@ -16,9 +16,9 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import Depends, Query, Request
 from pydantic import ValidationError
 
-from ...errors import InputError, InvalidContext, UnstorableText
-from ...locales import normalize_tag
-from ...models import (
+from content_engine.core.errors import InputError, InvalidContext, UnstorableText
+from content_engine.core.locales import normalize_tag
+from content_engine.core.models import (
     STATUSES,
     Conditions,
     Context,
@@ -27,11 +27,11 @@ from ...models import (
     format_instant,
     parse_instant,
 )
-from ...names import name_problem
-from ...storable import check, load_json
-from ..headers import headers_of
-from .session import CSRF_FIELD, VisitorDep
-from .templating import Translator
+from content_engine.core.names import name_problem
+from content_engine.core.storable import check, load_json
+from content_engine.web.headers import headers_of
+from content_engine.web.ui.session import CSRF_FIELD, VisitorDep
+from content_engine.web.ui.templating import Translator
 
 MAX_FIELDS = 100
 MAX_JSON = 20_000

@@ -9,11 +9,11 @@ from typing import Annotated
 
 from fastapi import Query, Response
 
-from ...errors import NotFound
-from ..schemas import ComponentId, PublicationId
-from . import views
-from .routing import ui_router
-from .templating import EditorPage
+from content_engine.core.errors import NotFound
+from content_engine.web.schemas import ComponentId, PublicationId
+from content_engine.web.ui import views
+from content_engine.web.ui.routing import ui_router
+from content_engine.web.ui.templating import EditorPage
 
 router = ui_router()
 

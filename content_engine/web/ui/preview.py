@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from fastapi import Response
 from markupsafe import Markup
 
-from ...engine import Engine
-from ...errors import InvalidContext, NotFound, RenderError
-from ...locales import text_direction
-from ...models import Block, Component, Context, Library, Publication
-from ...rendering.html import inline_assets, load_theme
-from ...selection import Selection
-from ..schemas import ComponentId, PublicationId
-from . import views
-from .forms import ReaderDraft, ReaderQuery, context_of
-from .routing import ui_router
-from .templating import EditorPage, Page, environment
+from content_engine.core.errors import InvalidContext, NotFound, RenderError
+from content_engine.core.locales import text_direction
+from content_engine.core.models import Block, Component, Context, Library, Publication
+from content_engine.core.selection import Selection
+from content_engine.engine.facade import Engine
+from content_engine.rendering.html import inline_assets, load_theme
+from content_engine.web.schemas import ComponentId, PublicationId
+from content_engine.web.ui import views
+from content_engine.web.ui.forms import ReaderDraft, ReaderQuery, context_of
+from content_engine.web.ui.routing import ui_router
+from content_engine.web.ui.templating import EditorPage, Page, environment
 
 router = ui_router()
 

@@ -16,10 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
-from ...errors import ContentEngineError
-from ..errors import ApiError, status_of
-from .session import SESSION_COOKIE, CsrfRefused, SignInRequired
-from .templating import error_page
+from content_engine.core.errors import ContentEngineError
+from content_engine.web.errors import ApiError, status_of
+from content_engine.web.ui.session import SESSION_COOKIE, CsrfRefused, SignInRequired
+from content_engine.web.ui.templating import error_page
 
 # The previewed documents arrive in <iframe srcdoc sandbox>, which inherits this policy: they
 # need their inline <style> and data: images, and get no script at all.

@@ -25,12 +25,12 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
 
-from ...engine import Engine
-from ...errors import InvalidContext
-from ...locales import language_chain, negotiate, normalize_tag
-from ...store.sessions import SESSION_TTL
-from ..auth import ANONYMOUS_ADMIN, Principal
-from ..headers import headers_of
+from content_engine.core.errors import InvalidContext
+from content_engine.core.locales import language_chain, negotiate, normalize_tag
+from content_engine.engine.facade import Engine
+from content_engine.store.sessions import SESSION_TTL
+from content_engine.web.auth import ANONYMOUS_ADMIN, Principal
+from content_engine.web.headers import headers_of
 
 SESSION_COOKIE = "ce_session"
 SEED_COOKIE = "ce_seed"

@@ -12,10 +12,10 @@ from typing import Annotated
 
 from fastapi import Query, Response
 
-from .forms import CheckedForm
-from .routing import ui_router
-from .session import EDITOR_ROLES, local_path
-from .templating import AnyPage
+from content_engine.web.ui.forms import CheckedForm
+from content_engine.web.ui.routing import ui_router
+from content_engine.web.ui.session import EDITOR_ROLES, local_path
+from content_engine.web.ui.templating import AnyPage
 
 router = ui_router()
 

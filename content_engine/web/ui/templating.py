@@ -20,11 +20,18 @@ import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from ...engine import Engine
-from ...models import STATUSES
-from ..auth import Principal
-from . import views
-from .session import LANGUAGE_NAMES, UI_LANGUAGES, SignedIn, Visitor, VisitorDep, anonymous
+from content_engine.core.models import STATUSES
+from content_engine.engine.facade import Engine
+from content_engine.web.auth import Principal
+from content_engine.web.ui import views
+from content_engine.web.ui.session import (
+    LANGUAGE_NAMES,
+    UI_LANGUAGES,
+    SignedIn,
+    Visitor,
+    VisitorDep,
+    anonymous,
+)
 
 logger = logging.getLogger("content_engine.web.ui")
 

@@ -13,13 +13,19 @@ from typing import Annotated, Any
 
 from fastapi import Query, Response
 
-from ...errors import ConflictError, InputError, LibraryFormatError, LibraryIntegrityError, NotFound
-from ...models import STATUSES, Component, Variant
-from ..schemas import ComponentId, VariantKey
-from .diffs import Diff, DiffBudget, diff_rows, variant_diff, variant_text
-from .forms import CheckedForm, Form, VariantDraft, variant_of
-from .routing import ui_router
-from .templating import EditorPage, Page
+from content_engine.core.errors import (
+    ConflictError,
+    InputError,
+    LibraryFormatError,
+    LibraryIntegrityError,
+    NotFound,
+)
+from content_engine.core.models import STATUSES, Component, Variant
+from content_engine.web.schemas import ComponentId, VariantKey
+from content_engine.web.ui.diffs import Diff, DiffBudget, diff_rows, variant_diff, variant_text
+from content_engine.web.ui.forms import CheckedForm, Form, VariantDraft, variant_of
+from content_engine.web.ui.routing import ui_router
+from content_engine.web.ui.templating import EditorPage, Page
 
 router = ui_router()
 

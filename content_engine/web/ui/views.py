@@ -9,11 +9,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from ...assembly import query_matches
-from ...coverage import CoverageReport, CoverageRow
-from ...integrity import Problem
-from ...models import DIMENSIONS, Component, Library, Publication, Slot, Variant
-from ...selection import Selection
+from content_engine.core.assembly import query_matches
+from content_engine.core.coverage import CoverageReport, CoverageRow
+from content_engine.core.integrity import Problem
+from content_engine.core.models import DIMENSIONS, Component, Library, Publication, Slot, Variant
+from content_engine.core.selection import Selection
 
 
 def search(library: Library, text: str = "", type: str = "", tag: str = "") -> list[Component]:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from content_engine.models import Conditions, Variant
+from content_engine.core.models import Conditions, Variant
 from content_engine.web.ui import diffs
 from content_engine.web.ui.diffs import (
     MAX_LINES,

@@ -21,7 +21,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from content_engine.engine import Engine
+from content_engine.engine.facade import Engine
 from content_engine.settings import Settings
 from tests.engine_factory import ROOT, SAMPLE
 from tests.servers import serve

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from content_engine.models import Conditions, Variant
+from content_engine.core.models import Conditions, Variant
 from content_engine.web.ui.forms import (
     Form,
     ReaderDraft,
@@ -112,7 +112,7 @@ def test_expected_version(text: str, expected: int | None) -> None:
 
 @pytest.mark.parametrize("text", ["x", "-1", "²", "1.0"])
 def test_expected_version_refuses_anything_but_digits(text: str) -> None:
-    from content_engine.errors import InputError
+    from content_engine.core.errors import InputError
 
     with pytest.raises(InputError):
         VariantDraft(expected_version=text).expected()

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from content_engine.models import Conditions, Variant
+from content_engine.core.models import Conditions, Variant
 from tests.web.ui.conftest import Workbench
 
 

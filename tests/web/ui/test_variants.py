@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from content_engine.models import Variant
+from content_engine.core.models import Variant
 from tests.web.ui.conftest import Workbench
 
 COMPONENT = "snippet.hotline"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from content_engine.coverage import CoverageReport, CoverageRow, SlotGap
-from content_engine.integrity import Problem
-from content_engine.models import Component, Conditions, Context, Library, Variant
-from content_engine.selection import Selection, VariantTrace
+from content_engine.core.coverage import CoverageReport, CoverageRow, SlotGap
+from content_engine.core.integrity import Problem
+from content_engine.core.models import Component, Conditions, Context, Library, Variant
+from content_engine.core.selection import Selection, VariantTrace
 from content_engine.web.ui import views
 
 

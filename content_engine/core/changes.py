@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from .models import Component, Library, LibrarySettings, Publication
+from content_engine.core.models import Component, Library, LibrarySettings, Publication
 
 T = TypeVar("T")
 

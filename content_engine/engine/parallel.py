@@ -15,8 +15,8 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
-from .integrity import BodyJob, Problem, check_jobs
-from .sandbox import BodySandbox, Limits
+from content_engine.core.integrity import BodyJob, Problem, check_jobs
+from content_engine.core.templates.sandbox import BodySandbox, Limits
 
 # Below this many bodies (~1 s of work) starting processes costs more than it saves.
 MIN_PARALLEL_JOBS = 400

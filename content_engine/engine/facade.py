@@ -15,14 +15,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from threading import Lock
 
-from .assembly import Assembler
-from .blockcache import BlockCache, dependence
-from .budget import Budget
-from .compile import CompiledBody, body_conditions, body_includes, compile_body
-from .conditions import InlineCondition, Reader, RegionGroups, describe_context, make_reader
-from .coverage import CoverageReport, coverage
-from .editing import Editor
-from .errors import (
+from content_engine.core.assembly import Assembler
+from content_engine.core.budget import Budget
+from content_engine.core.conditions import (
+    InlineCondition,
+    Reader,
+    RegionGroups,
+    describe_context,
+    make_reader,
+)
+from content_engine.core.coverage import CoverageReport, coverage
+from content_engine.core.errors import (
     ContentEngineError,
     LibraryFormatError,
     NotFound,
@@ -30,9 +33,7 @@ from .errors import (
     RenderError,
     Unavailable,
 )
-from .freshness import Freshness, Stamp
-from .i18n import Catalogs
-from .integrity import (
+from content_engine.core.integrity import (
     BodyJob,
     Location,
     Locator,
@@ -42,9 +43,8 @@ from .integrity import (
     raise_first,
     sanitize_library,
 )
-from .library import load_library, read_library_text, write_library
-from .lint import lint
-from .models import (
+from content_engine.core.lint import lint
+from content_engine.core.models import (
     Block,
     Component,
     Context,
@@ -55,13 +55,24 @@ from .models import (
     ReceiptBlock,
     Variant,
 )
-from .parallel import check_in_parallel
-from .rendering import RenderEnvironment, get_renderer
-from .sandbox import BodySandbox
-from .selection import Selection, explain
-from .settings import Settings
-from .store import ImportReport, Repository
-from .vocabulary import Vocabulary
+from content_engine.core.selection import Selection, explain
+from content_engine.core.templates.compile import (
+    CompiledBody,
+    body_conditions,
+    body_includes,
+    compile_body,
+)
+from content_engine.core.templates.sandbox import BodySandbox
+from content_engine.core.vocabulary import Vocabulary
+from content_engine.engine.blockcache import BlockCache, dependence
+from content_engine.engine.editing import Editor
+from content_engine.engine.freshness import Freshness, Stamp
+from content_engine.engine.i18n import Catalogs
+from content_engine.engine.parallel import check_in_parallel
+from content_engine.library import load_library, read_library_text, write_library
+from content_engine.rendering import RenderEnvironment, get_renderer
+from content_engine.settings import Settings
+from content_engine.store import ImportReport, Repository
 
 MAX_COMPILED = 50_000
 

@@ -12,14 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .compile import compile_body
-from .errors import LibraryIntegrityError, NotFound
-from .integrity import default_locator, graph_problems, include_graph, raise_first
-from .models import Component, Library, Publication, Variant
-from .sanitize import sanitize_body
+from content_engine.core.errors import LibraryIntegrityError, NotFound
+from content_engine.core.integrity import (
+    default_locator,
+    graph_problems,
+    include_graph,
+    raise_first,
+)
+from content_engine.core.markup.sanitize import sanitize_body
+from content_engine.core.models import Component, Library, Publication, Variant
+from content_engine.core.templates.compile import compile_body
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from content_engine.engine.facade import Engine
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from typing import Any
 
 from babel.core import get_global
 
-from .conditions import InlineCondition
-from .errors import OutsideVocabulary
-from .models import Component, Context, Library, LibrarySettings, Variant
+from content_engine.core.conditions import InlineCondition
+from content_engine.core.errors import OutsideVocabulary
+from content_engine.core.models import Component, Context, Library, LibrarySettings, Variant
 
 BUILTIN_CHANNELS = ("web", "print", "email")
 # The context's fields, each with its dimension's name in front matter and in ``data-*``.

@@ -20,11 +20,11 @@ from typing import Any
 
 from lxml import etree
 
-from .conditions import INLINE_ATTRIBUTES, InlineCondition
-from .errors import LibraryFormatError
-from .sandbox import BodySandbox
-from .sanitize import is_url_attribute
-from .xhtml import TOKEN_OPEN, parse_body
+from content_engine.core.conditions import INLINE_ATTRIBUTES, InlineCondition
+from content_engine.core.errors import LibraryFormatError
+from content_engine.core.markup.sanitize import is_url_attribute
+from content_engine.core.markup.xhtml import TOKEN_OPEN, parse_body
+from content_engine.core.templates.sandbox import BodySandbox
 
 INCLUDE_TAG = "ce-include"
 KEEP_FN, INCLUDE_FN = "__ce_keep", "__ce_include"

@@ -14,13 +14,11 @@ from typing import Any
 
 from markupsafe import Markup
 
-from .budget import Budget
-from .compile import INCLUDE_FN, KEEP_FN, CompiledBody
-from .conditions import Reader, describe_context
-from .errors import NotFound, TemplateError, UnresolvedSlot
-from .formatting import LOCALE_VAR
-from .locales import babel_locale
-from .models import (
+from content_engine.core.budget import Budget
+from content_engine.core.conditions import Reader, describe_context
+from content_engine.core.errors import NotFound, TemplateError, UnresolvedSlot
+from content_engine.core.locales import babel_locale
+from content_engine.core.models import (
     Block,
     Component,
     Document,
@@ -32,8 +30,10 @@ from .models import (
     Variant,
     localized,
 )
-from .sandbox import BodySandbox
-from .selection import best_variant
+from content_engine.core.selection import best_variant
+from content_engine.core.templates.compile import INCLUDE_FN, KEEP_FN, CompiledBody
+from content_engine.core.templates.formatting import LOCALE_VAR
+from content_engine.core.templates.sandbox import BodySandbox
 
 MAX_INCLUDE_DEPTH = 16
 

@@ -55,7 +55,7 @@ from typing import Any
 
 from lxml import etree
 
-from .xhtml import TOKEN, TOKEN_OPEN, Restorer, parse_body
+from content_engine.core.markup.xhtml import TOKEN, TOKEN_OPEN, Restorer, parse_body
 
 XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
 

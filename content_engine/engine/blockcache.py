@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
 
-from .compile import CompiledBody
-from .conditions import Reader
-from .models import Block, Component, Library, Variant
+from content_engine.core.conditions import Reader
+from content_engine.core.models import Block, Component, Library, Variant
+from content_engine.core.templates.compile import CompiledBody
 
 # Template names through which a body reads the reader's data rather than its dimensions;
 # the last three see all of it.

@@ -12,9 +12,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import patterns
-from .locales import fallback_chain, range_matches
-from .models import AllOf, AnyOf, Condition, Context, Leaf, LibrarySettings, NotOf
+from content_engine.core import patterns
+from content_engine.core.locales import fallback_chain, range_matches
+from content_engine.core.models import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Context,
+    Leaf,
+    LibrarySettings,
+    NotOf,
+)
 
 _MISSING = object()
 

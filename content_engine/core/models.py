@@ -24,10 +24,10 @@ from pydantic import (
     model_validator,
 )
 
-from . import patterns, storable
-from .errors import InvalidContext
-from .locales import normalize_tag
-from .names import (
+from content_engine.core import patterns, storable
+from content_engine.core.errors import InvalidContext
+from content_engine.core.locales import normalize_tag
+from content_engine.core.names import (
     ComponentIdName,
     FolderName,
     PublicationIdName,

@@ -12,12 +12,12 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from .assembly import MAX_INCLUDE_DEPTH
-from .compile import CompiledBody, compile_body
-from .errors import LibraryFormatError, LibraryIntegrityError
-from .models import Component, Library, Variant
-from .sandbox import BodySandbox
-from .sanitize import sanitize_body
+from content_engine.core.assembly import MAX_INCLUDE_DEPTH
+from content_engine.core.errors import LibraryFormatError, LibraryIntegrityError
+from content_engine.core.markup.sanitize import sanitize_body
+from content_engine.core.models import Component, Library, Variant
+from content_engine.core.templates.compile import CompiledBody, compile_body
+from content_engine.core.templates.sandbox import BodySandbox
 
 
 class Problem(BaseModel):

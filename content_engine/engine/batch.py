@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ContentEngineError, InputError, UnstorableText
-from .models import Context, parse_context
-from .settings import Settings
-from .storable import load_json
+from content_engine.core.errors import ContentEngineError, InputError, UnstorableText
+from content_engine.core.models import Context, parse_context
+from content_engine.core.storable import load_json
+from content_engine.settings import Settings
 
 EXTENSIONS = {"pdf": "pdf", "html": "html", "json": "json", "fragment": "html"}
 # Recycle workers now and then: WeasyPrint does not always give memory back (NOTES.md).
@@ -98,7 +98,7 @@ _worker_engine: Any = None
 
 def _start_worker(settings: Settings) -> None:
     global _worker_engine
-    from .engine import Engine
+    from content_engine.engine.facade import Engine
 
     _worker_engine = Engine(settings)
 

@@ -11,11 +11,11 @@ import itertools
 
 from pydantic import BaseModel
 
-from .assembly import query_matches
-from .conditions import RegionGroups, make_reader
-from .errors import NotFound
-from .models import Context, Library
-from .selection import best_variant
+from content_engine.core.assembly import query_matches
+from content_engine.core.conditions import RegionGroups, make_reader
+from content_engine.core.errors import NotFound
+from content_engine.core.models import Context, Library
+from content_engine.core.selection import best_variant
 
 
 class SlotGap(BaseModel):

@@ -34,11 +34,11 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from jinja2.utils import Namespace, generate_lorem_ipsum
 from markupsafe import Markup, escape
 
-from . import formatting, sizes
-from .budget import Budget, BudgetSpent
-from .checked_codegen import CheckedCodeGenerator
-from .errors import ContentEngineError, LibraryFormatError, TemplateError
-from .sanitize import url_problem
+from content_engine.core.budget import Budget, BudgetSpent
+from content_engine.core.errors import ContentEngineError, LibraryFormatError, TemplateError
+from content_engine.core.markup.sanitize import url_problem
+from content_engine.core.templates import formatting, sizes
+from content_engine.core.templates.codegen import CheckedCodeGenerator
 
 T = TypeVar("T")
 _SEQUENCES = (str, bytes, list, tuple)  # what ``*`` repeats and ``+`` joins

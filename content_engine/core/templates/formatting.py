@@ -28,7 +28,9 @@ def _locale(ctx: JinjaContext) -> Locale:
 
 
 def _warn(message: str) -> None:
-    from .sandbox import note_warning  # sandbox imports this module at load
+    from content_engine.core.templates.sandbox import (
+        note_warning,  # sandbox imports this module at load
+    )
 
     note_warning(message)
 

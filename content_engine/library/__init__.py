@@ -36,9 +36,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import ContentEngineError, InputError, LibraryFormatError
-from .locales import normalize_tag
-from .models import (
+from content_engine.core.errors import ContentEngineError, InputError, LibraryFormatError
+from content_engine.core.locales import normalize_tag
+from content_engine.core.models import (
     DIMENSIONS,
     Component,
     Library,
@@ -47,7 +47,7 @@ from .models import (
     Variant,
     format_instant,
 )
-from .names import RESERVED_TOP, name_problem
+from content_engine.core.names import RESERVED_TOP, name_problem
 
 __all__ = [
     "COMPONENT_FILE",

@@ -15,7 +15,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from .locales import language_chain, normalize_tag
+from content_engine.core.locales import language_chain, normalize_tag
 
 DOMAIN = "messages"
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import UnstorableText
+from content_engine.core.errors import UnstorableText
 
 # Deeper than any context, rule or body a person writes; deep enough for every real one.
 MAX_DEPTH = 64

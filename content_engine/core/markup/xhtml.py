@@ -19,7 +19,7 @@ from typing import Any
 
 from lxml import etree
 
-from .errors import LibraryFormatError
+from content_engine.core.errors import LibraryFormatError
 
 # Jinja's own delimiters; what is inside may hold any character, ``<`` included (CONTRACT 4).
 _OPENERS = re.compile(r"\{\{|\{%|\{#")

@@ -15,17 +15,24 @@ import itertools
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from .assembly import query_matches
-from .compile import CompiledBody
-from .conditions import RegionGroups, describe_context, make_reader
-from .errors import LibraryFormatError
-from .integrity import Locator, Problem, compile_all, default_locator, graph_problems, include_graph
-from .locales import fallback_chain
-from .models import Component, Context, Library, Variant
-from .sandbox import BodySandbox
-from .sanitize import sanitize_body
-from .selection import rank, rejections
-from .vocabulary import is_country
+from content_engine.core.assembly import query_matches
+from content_engine.core.conditions import RegionGroups, describe_context, make_reader
+from content_engine.core.errors import LibraryFormatError
+from content_engine.core.integrity import (
+    Locator,
+    Problem,
+    compile_all,
+    default_locator,
+    graph_problems,
+    include_graph,
+)
+from content_engine.core.locales import fallback_chain
+from content_engine.core.markup.sanitize import sanitize_body
+from content_engine.core.models import Component, Context, Library, Variant
+from content_engine.core.selection import rank, rejections
+from content_engine.core.templates.compile import CompiledBody
+from content_engine.core.templates.sandbox import BodySandbox
+from content_engine.core.vocabulary import is_country
 
 # The findings that are deliberately warnings: they never make ``lint`` fail.
 WARNINGS = {

@@ -13,7 +13,7 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import ContentEngineError, InputError, Unavailable
+from content_engine.core.errors import ContentEngineError, InputError, Unavailable
 
 __all__ = ["MAX_CONTEXTS_BYTES", "MAX_CONTEXT_BYTES", "os_error", "read_regular", "write_file"]
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 
-from .errors import InvalidContext
+from content_engine.core.errors import InvalidContext
 
 # RFC 5646 allows long tags; 35 characters is the length every implementation must handle.
 MAX_TAG_LENGTH = 35

@@ -1,0 +1,1 @@
+"""Body markup: the XHTML subset editors write, parsed, checked and sanitized."""

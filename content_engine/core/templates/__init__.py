@@ -1,0 +1,1 @@
+"""Bodies as templates: compiled once, run sandboxed within size and time bounds."""
