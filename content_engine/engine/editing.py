@@ -10,7 +10,7 @@ sanitised (``sanitize``): ``write_variant`` also says what was taken out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from content_engine.core.errors import LibraryIntegrityError, NotFound
 from content_engine.core.integrity import (
@@ -22,9 +22,19 @@ from content_engine.core.integrity import (
 from content_engine.core.markup.sanitize import sanitize_body
 from content_engine.core.models import Component, Library, Publication, Variant
 from content_engine.core.templates.compile import compile_body
+from content_engine.core.templates.sandbox import BodySandbox
+from content_engine.store import Repository
 
-if TYPE_CHECKING:
-    from content_engine.engine.facade import Engine
+
+class Workspace(Protocol):
+    """What the editor needs of the engine: the current library and its compiled bodies."""
+
+    @property
+    def sandbox(self) -> BodySandbox: ...
+
+    def library(self) -> Library: ...
+
+    def includes_of(self, component: Component, variant: Variant) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -36,11 +46,25 @@ class SavedVariant:
 
 
 class Editor:
-    """Writes through the engine's repository, refusing anything import would refuse."""
+    """Reads and writes single items in the repository, refusing anything import would refuse."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.repository = engine.repository
+    def __init__(self, workspace: Workspace, repository: Repository) -> None:
+        self.engine = workspace
+        self.repository = repository
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def get_component(self, component_id: str) -> Component:
+        return self.repository.get_component(component_id)
+
+    def get_variant(self, component_id: str, key: str, version: int | None = None) -> Variant:
+        return self.repository.get_variant(component_id, key, version)
+
+    def variant_history(self, component_id: str, key: str) -> list[Variant]:
+        return self.repository.variant_history(component_id, key)
+
+    def get_publication(self, publication_id: str, version: int | None = None) -> Publication:
+        return self.repository.get_publication(publication_id, version)
 
     # --- variants ---------------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ from content_engine.core.templates.compile import (
 )
 from content_engine.core.templates.sandbox import BodySandbox
 from content_engine.core.vocabulary import Vocabulary
+from content_engine.engine.access import Access
 from content_engine.engine.blockcache import BlockCache, dependence
 from content_engine.engine.editing import Editor
 from content_engine.engine.freshness import Freshness, Stamp
@@ -129,6 +130,8 @@ class Engine:
         self._state: _State | None = None
         self._lock = Lock()
         self.freshness = Freshness(self.repository, settings.refresh)
+        self.editor = Editor(self, self.repository)
+        self.access = Access(self.repository)
 
     def close(self) -> None:
         self.repository.close()
@@ -250,9 +253,12 @@ class Engine:
         self._includes = {key: ids for key, ids in self._includes.items() if keep(key)}
         self._inline = {key: found for key, found in self._inline.items() if keep(key)}
 
-    @property
-    def editor(self) -> Editor:
-        return Editor(self)
+    def revision(self) -> int:
+        """The repository's revision: it moves on every write."""
+        return self.repository.revision()
+
+    def receipt(self, receipt_id: str) -> Receipt:
+        return self.repository.get_receipt(receipt_id)
 
     def assembler(self, library: Library) -> Assembler:
         return Assembler(library, self.sandbox, self.compile, self.catalogs.for_locale)

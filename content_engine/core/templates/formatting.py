@@ -16,6 +16,8 @@ from babel import Locale, dates, numbers
 from jinja2 import pass_context
 from jinja2.runtime import Context as JinjaContext
 
+from content_engine.core.templates.notes import note_warning
+
 if TYPE_CHECKING:
     from jinja2 import Environment
 
@@ -28,10 +30,6 @@ def _locale(ctx: JinjaContext) -> Locale:
 
 
 def _warn(message: str) -> None:
-    from content_engine.core.templates.sandbox import (
-        note_warning,  # sandbox imports this module at load
-    )
-
     note_warning(message)
 
 

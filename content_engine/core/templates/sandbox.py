@@ -39,6 +39,7 @@ from content_engine.core.errors import ContentEngineError, LibraryFormatError, T
 from content_engine.core.markup.sanitize import url_problem
 from content_engine.core.templates import formatting, sizes
 from content_engine.core.templates.codegen import CheckedCodeGenerator
+from content_engine.core.templates.notes import collecting, note_warning
 
 T = TypeVar("T")
 _SEQUENCES = (str, bytes, list, tuple)  # what ``*`` repeats and ``+`` joins
@@ -84,7 +85,6 @@ class Limits:
         )
 
 
-_warnings: ContextVar[list[str] | None] = ContextVar("ce_render_warnings", default=None)
 _budget: ContextVar[Budget | None] = ContextVar("ce_render_budget", default=None)
 
 
@@ -107,11 +107,7 @@ class RecordingUndefined(ChainableUndefined):
     __slots__ = ()
 
     def _note(self) -> None:
-        sink = _warnings.get()
-        if sink is not None:
-            message = f"undefined name {self._undefined_name!r} rendered empty"
-            if message not in sink:
-                sink.append(message)
+        note_warning(f"undefined name {self._undefined_name!r} rendered empty")
 
     def __str__(self) -> str:
         self._note()
@@ -491,35 +487,34 @@ class BodySandbox(ImmutableSandboxedEnvironment):
             largest=limits.max_sequence,
             parent=_budget.get() or budget,
         )
-        token = _warnings.set(sink)
-        active = _budget.set(render)
-        parts: list[str] = []
-        size = 0
-        try:
-            render.check_left()
-            for chunk in template.generate(variables):
-                size += len(chunk)
-                if size > limits.max_output_chars:
-                    _fail(where, f"output over {limits.max_output_chars} characters")
-                render.check_clock()
-                parts.append(chunk)
-        except BudgetSpent as exc:
-            _fail(where, f"sandbox violation: {exc}", limit=exc.limit or "render")
-        except SecurityError as exc:
-            _fail(where, f"sandbox violation: {exc}")
-        except ContentEngineError:
-            raise  # an include's own error, already named
-        except RecursionError:
-            _fail(where, "recursion too deep")
-        except MemoryError:  # not reached by the bounds above; kept so it is never a 500
-            _fail(where, "out of memory")
-        except (JinjaTemplateError, Exception) as exc:
-            # Whatever else a body makes Python raise is that body's failure, not the server's.
-            _fail(where, f"{type(exc).__name__}: {exc}")
-        finally:
-            _budget.reset(active)
-            _warnings.reset(token)
-            render.close()
+        with collecting(sink):
+            active = _budget.set(render)
+            parts: list[str] = []
+            size = 0
+            try:
+                render.check_left()
+                for chunk in template.generate(variables):
+                    size += len(chunk)
+                    if size > limits.max_output_chars:
+                        _fail(where, f"output over {limits.max_output_chars} characters")
+                    render.check_clock()
+                    parts.append(chunk)
+            except BudgetSpent as exc:
+                _fail(where, f"sandbox violation: {exc}", limit=exc.limit or "render")
+            except SecurityError as exc:
+                _fail(where, f"sandbox violation: {exc}")
+            except ContentEngineError:
+                raise  # an include's own error, already named
+            except RecursionError:
+                _fail(where, "recursion too deep")
+            except MemoryError:  # not reached by the bounds above; kept so it is never a 500
+                _fail(where, "out of memory")
+            except (JinjaTemplateError, Exception) as exc:
+                # Whatever else a body makes Python raise is that body's failure, not the server's.
+                _fail(where, f"{type(exc).__name__}: {exc}")
+            finally:
+                _budget.reset(active)
+                render.close()
         return "".join(parts), sink
 
 
@@ -631,13 +626,6 @@ COMPARING_TESTS = frozenset(
 )
 # Filters whose time grows faster than their input, with the longest text each may take.
 SLOW_FILTERS = {"wordwrap": 100_000}
-
-
-def note_warning(message: str) -> None:
-    """Add a warning to the render in progress (used by filters that fall back)."""
-    sink = _warnings.get()
-    if sink is not None and message not in sink:
-        sink.append(message)
 
 
 SafeCallable = Callable[..., Markup]
