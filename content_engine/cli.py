@@ -30,7 +30,7 @@ from content_engine.core.errors import ContentEngineError, InputError, Unstorabl
 from content_engine.core.lint import WARNINGS
 from content_engine.core.models import Context, parse_context
 from content_engine.core.storable import load_json
-from content_engine.library.userfiles import (
+from content_engine.files.userfiles import (
     MAX_CONTEXT_BYTES,
     MAX_CONTEXTS_BYTES,
     os_error,
