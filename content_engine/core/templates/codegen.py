@@ -2,8 +2,8 @@
 
 In: a parsed template. Out: Python source in which slices go through ``environment.getitem``,
 template text through ``environment.ce_text``, ``~`` operands through ``ce_piece``, loops
-through ``ce_iter`` and comparisons through ``ce_compare``: methods of ``BodySandbox``
-(``sandbox``), which size and time what the body does. Nothing is folded at compile time.
+through ``ce_iter`` and comparisons through ``ce_compare``: methods of ``BoundedSandbox``
+(``bounded``), which size and time what the body does. Nothing is folded at compile time.
 """
 
 from __future__ import annotations
