@@ -15,7 +15,6 @@ from typing import Any
 from markupsafe import Markup
 
 from content_engine.core.budget import Budget
-from content_engine.core.conditions import Reader, describe_context
 from content_engine.core.errors import NotFound, TemplateError, UnresolvedSlot
 from content_engine.core.locales import babel_locale
 from content_engine.core.models import (
@@ -30,6 +29,7 @@ from content_engine.core.models import (
     Variant,
     localized,
 )
+from content_engine.core.reader import Reader, describe_context
 from content_engine.core.selection import best_variant
 from content_engine.core.templates.compile import INCLUDE_FN, KEEP_FN, CompiledBody
 from content_engine.core.templates.formatting import LOCALE_VAR

@@ -12,9 +12,9 @@ import itertools
 from pydantic import BaseModel
 
 from content_engine.core.assembly import query_matches
-from content_engine.core.conditions import RegionGroups, make_reader
 from content_engine.core.errors import NotFound
 from content_engine.core.models import Context, Library
+from content_engine.core.reader import RegionGroups, make_reader
 from content_engine.core.selection import best_variant
 
 

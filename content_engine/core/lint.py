@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from content_engine.core.assembly import query_matches
-from content_engine.core.conditions import RegionGroups, describe_context, make_reader
 from content_engine.core.errors import LibraryFormatError
 from content_engine.core.integrity import (
     Locator,
@@ -29,6 +28,7 @@ from content_engine.core.integrity import (
 from content_engine.core.locales import fallback_chain
 from content_engine.core.markup.sanitize import sanitize_body
 from content_engine.core.models import Component, Context, Library, Variant
+from content_engine.core.reader import RegionGroups, describe_context, make_reader
 from content_engine.core.selection import rank, rejections
 from content_engine.core.templates.compile import CompiledBody
 from content_engine.core.templates.sandbox import BodySandbox

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from content_engine.core.conditions import Reader
 from content_engine.core.models import Component, Context, Variant
+from content_engine.core.reader import Reader
 
 PREVIEW_STATUSES = frozenset({"published", "draft", "review"})
 # A variant that states no region is farther from the reader than any region it could name.

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
 
-from content_engine.core.conditions import Reader
 from content_engine.core.models import Block, Component, Library, Variant
+from content_engine.core.reader import Reader
 from content_engine.core.templates.compile import CompiledBody
 
 # Template names through which a body reads the reader's data rather than its dimensions;

@@ -17,13 +17,7 @@ from threading import Lock
 
 from content_engine.core.assembly import Assembler
 from content_engine.core.budget import Budget
-from content_engine.core.conditions import (
-    InlineCondition,
-    Reader,
-    RegionGroups,
-    describe_context,
-    make_reader,
-)
+from content_engine.core.conditions import InlineCondition
 from content_engine.core.coverage import CoverageReport, coverage
 from content_engine.core.errors import (
     ContentEngineError,
@@ -55,6 +49,7 @@ from content_engine.core.models import (
     ReceiptBlock,
     Variant,
 )
+from content_engine.core.reader import Reader, RegionGroups, describe_context, make_reader
 from content_engine.core.selection import Selection, explain
 from content_engine.core.templates.compile import (
     CompiledBody,

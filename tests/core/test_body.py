@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from content_engine.core.assembly import Assembler
-from content_engine.core.conditions import make_reader
 from content_engine.core.errors import LibraryFormatError, TemplateError
 from content_engine.core.integrity import check_library
 from content_engine.core.models import Library
+from content_engine.core.reader import make_reader
 from content_engine.core.templates.compile import compile_body
 from content_engine.core.templates.sandbox import BodySandbox
 from tests.factories import component, context, library, variant

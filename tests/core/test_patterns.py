@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from content_engine.core import patterns
-from content_engine.core.conditions import derived_segments
 from content_engine.core.errors import LibraryFormatError
 from content_engine.core.models import Leaf, LibrarySettings
+from content_engine.core.reader import derived_segments
 from content_engine.library import load_library
 from tests.engine_factory import copy_sample
 from tests.factories import context

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from content_engine.core.assembly import Assembler
-from content_engine.core.conditions import make_reader
 from content_engine.core.errors import LibraryFormatError, TemplateError
 from content_engine.core.models import Component, Document, Library, Publication, Slot, Variant
+from content_engine.core.reader import make_reader
 from content_engine.core.templates.compile import CompiledBody, compile_body
 from content_engine.core.templates.sandbox import BodySandbox, Limits
 from tests.factories import component, context, library, variant

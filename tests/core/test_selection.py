@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from content_engine.core.conditions import make_reader
 from content_engine.core.models import Variant
+from content_engine.core.reader import make_reader
 from content_engine.core.selection import best_variant, explain
 from tests.factories import component, context, library, variant
 
