@@ -1,19 +1,17 @@
 """The engine: the one object the CLI and the web layer talk to.
 
-It ties the repository (state), the pure core (selection, assembly, lint, coverage) and the
-renderers together, and keeps what is expensive to rebuild: compiled bodies by
-(component, variant, version), and the current library until the repository's revision moves.
+In: the settings (and optionally a repository). Out: blocks, documents, renders with their
+receipts, explanations, lint and coverage, and the library in and out of folders. It ties the
+repository (state), the pure core (selection, assembly, lint, coverage) and the renderers
+together; what is expensive to rebuild is kept in ``bodycache`` (compiled bodies by component,
+variant and version) and ``state`` (the current library until the repository's revision moves).
 """
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
-from threading import Lock
 
 from content_engine.core.assembly import Assembler
 from content_engine.core.budget import Budget
@@ -21,7 +19,6 @@ from content_engine.core.conditions import InlineCondition
 from content_engine.core.coverage import CoverageReport, coverage
 from content_engine.core.errors import (
     ContentEngineError,
-    LibraryFormatError,
     NotFound,
     OutsideVocabulary,
     RenderError,
@@ -46,31 +43,25 @@ from content_engine.core.models import (
     Library,
     Publication,
     Receipt,
-    ReceiptBlock,
     Variant,
 )
-from content_engine.core.reader import Reader, RegionGroups, describe_context, make_reader
+from content_engine.core.reader import Reader, describe_context, make_reader
 from content_engine.core.selection import Selection, explain
-from content_engine.core.templates.compile import (
-    CompiledBody,
-    body_conditions,
-    body_includes,
-    compile_body,
-)
+from content_engine.core.templates.compile import CompiledBody
 from content_engine.core.templates.sandbox import BodySandbox
-from content_engine.core.vocabulary import Vocabulary
 from content_engine.engine.access import Access
-from content_engine.engine.blockcache import BlockCache, dependence
+from content_engine.engine.blockcache import dependence
+from content_engine.engine.bodycache import BodyCache
 from content_engine.engine.editing import Editor
-from content_engine.engine.freshness import Freshness, Stamp
+from content_engine.engine.freshness import Freshness
 from content_engine.engine.i18n import Catalogs
 from content_engine.engine.parallel import check_in_parallel
+from content_engine.engine.receipts import pinned_library, receipt_for
+from content_engine.engine.state import CurrentLibrary
 from content_engine.library import load_library, read_library_text, write_library
-from content_engine.rendering import RenderEnvironment, get_renderer
+from content_engine.rendering import RenderEnvironment, RenderResult, get_renderer
 from content_engine.settings import Settings
 from content_engine.store import ImportReport, Repository
-
-MAX_COMPILED = 50_000
 
 
 @dataclass
@@ -84,15 +75,15 @@ class Rendered:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _State:
-    revision: int
-    library: Library
-    assembler: Assembler
-    groups: RegionGroups
-    vocabulary: Vocabulary
-    checked: Stamp  # when ``revision`` was last confirmed current
-    blocks: BlockCache = field(default_factory=BlockCache)
+def _rendered(result: RenderResult, document: Document, receipt: Receipt) -> Rendered:
+    """The render's bytes; the document's warnings come first, then the renderer's."""
+    return Rendered(
+        result.content,
+        result.media_type,
+        document,
+        receipt,
+        [*document.warnings, *result.warnings],
+    )
 
 
 def file_locator(root: Path) -> Locator:
@@ -112,6 +103,8 @@ def file_locator(root: Path) -> Locator:
 
 
 class Engine:
+    """One library behind one repository, served to every reader: what web and CLI call."""
+
     def __init__(self, settings: Settings, repository: Repository | None = None) -> None:
         self.settings = settings
         self.repository = repository or Repository(
@@ -119,12 +112,11 @@ class Engine:
         )
         self.sandbox = BodySandbox(settings.limits)
         self.catalogs = Catalogs(settings.locales_dir)
-        self._compiled: dict[tuple[str, str, int], CompiledBody] = {}
-        self._includes: dict[tuple[str, str, int], tuple[str, ...]] = {}
-        self._inline: dict[tuple[str, str, int], tuple[InlineCondition, ...]] = {}
-        self._state: _State | None = None
-        self._lock = Lock()
+        self._bodies = BodyCache(self.sandbox)
         self.freshness = Freshness(self.repository, settings.refresh)
+        self._current = CurrentLibrary(
+            self.repository, self.freshness, self._bodies, self.assembler
+        )
         self.editor = Editor(self, self.repository)
         self.access = Access(self.repository)
 
@@ -140,113 +132,25 @@ class Engine:
     # --- state ------------------------------------------------------------------------------
 
     def compile(self, component: Component, variant: Variant) -> CompiledBody:
-        key = (component.id, variant.key, variant.version)
-        found = self._compiled.get(key) if variant.version else None
-        if found is None:
-            where = default_locator(component, variant)
-            found = compile_body(variant.body, self.sandbox, where.file)
-            if variant.version:
-                if len(self._compiled) >= MAX_COMPILED:
-                    self._compiled.clear()
-                self._compiled[key] = found
-        return found
+        return self._bodies.compile(component, variant)
 
     def includes_of(self, component: Component, variant: Variant) -> tuple[str, ...]:
         """What a variant includes, without compiling it (for the include graph on writes)."""
-        key = (component.id, variant.key, variant.version)
-        found = self._compiled.get(key)
-        if found is not None:
-            return found.includes
-        includes = self._includes.get(key)
-        if includes is None:
-            includes = body_includes(variant.body, default_locator(component, variant).file)
-            if variant.version:
-                self._includes[key] = includes
-        return includes
+        return self._bodies.includes_of(component, variant)
 
     def inline_conditions(
         self, component: Component, variant: Variant
     ) -> tuple[InlineCondition, ...]:
         """A variant's inline conditions, without compiling it (for the vocabulary)."""
-        key = (component.id, variant.key, variant.version)
-        found = self._compiled.get(key)
-        if found is not None:
-            return found.conditions
-        conditions = self._inline.get(key)
-        if conditions is None:
-            try:
-                conditions = body_conditions(variant.body, default_locator(component, variant).file)
-            except LibraryFormatError:  # stored bodies were checked; a broken one states nothing
-                conditions = ()
-            if variant.version:
-                self._inline[key] = conditions
-        return conditions
-
-    def _current(self) -> _State:
-        """The library as of the repository's revision, asked at most every ``refresh`` s."""
-        state = self._state
-        if state is not None and self.freshness.is_fresh(state.checked):
-            return state
-        return self._refresh(force=False)
+        return self._bodies.inline_conditions(component, variant)
 
     def is_fresh(self) -> bool:
         """Whether the next call will be served from memory, without asking the database."""
-        state = self._state
-        return state is not None and self.freshness.is_fresh(state.checked)
+        return self._current.fresh() is not None
 
     def refresh(self) -> None:
         """Ask the database now; reload the library if its revision moved."""
-        self._refresh(force=True)
-
-    def _refresh(self, *, force: bool) -> _State:
-        with self._lock:
-            state = self._state
-            if not force and state is not None and self.freshness.is_fresh(state.checked):
-                return state  # another thread has just checked
-            checked = self.freshness.stamp()
-            if state is not None and state.revision == self.repository.revision():
-                state.checked = checked
-                return state
-            changes = self.repository.changes_since(state.revision) if state else None
-            if state is not None and changes is not None:
-                revision, library = changes.revision, changes.apply(state.library)
-                self._forget_superseded(library, changes.components)
-            else:
-                revision, library = self.repository.snapshot()
-                self._forget_superseded(library)
-            state = _State(
-                revision,
-                library,
-                self.assembler(library),
-                RegionGroups(library.settings.regions),
-                Vocabulary(library, self.inline_conditions),
-                checked,
-            )
-            self._state = state
-            return state
-
-    def _forget_superseded(self, library: Library, touched: Iterable[str] | None = None) -> None:
-        """Drop the compiled bodies of versions that ``library`` no longer holds.
-
-        Every edit is a new version: kept compiled, the old ones made a server under a steady
-        stream of edits grow by several KB per write (found by the soak). Replaying an old
-        receipt compiles what it needs again. ``touched``: the only components that changed
-        (default: any may have).
-        """
-        changed = None if touched is None else set(touched)
-        held = {
-            (component.id, variant.key, variant.version)
-            for cid in (library.components.keys() if changed is None else changed)
-            if (component := library.components.get(cid)) is not None
-            for variant in component.variants.values()
-        }
-
-        def keep(key: tuple[str, str, int]) -> bool:
-            return key in held or (changed is not None and key[0] not in changed)
-
-        self._compiled = {key: body for key, body in self._compiled.items() if keep(key)}
-        self._includes = {key: ids for key, ids in self._includes.items() if keep(key)}
-        self._inline = {key: found for key, found in self._inline.items() if keep(key)}
+        self._current.refresh(force=True)
 
     def revision(self) -> int:
         """The repository's revision: it moves on every write."""
@@ -259,15 +163,10 @@ class Engine:
         return Assembler(library, self.sandbox, self.compile, self.catalogs.for_locale)
 
     def library(self) -> Library:
-        return self._current().library
+        return self._current.get().library
 
     def reader(self, context: Context, *, preview: bool = False) -> Reader:
-        return self._reader(self._current(), context, preview)
-
-    @staticmethod
-    def _reader(state: _State, context: Context, preview: bool) -> Reader:
-        settings = state.library.settings
-        return make_reader(context, settings, preview=preview, groups=state.groups)
+        return self._current.get().reader(context, preview)
 
     # --- library in and out -----------------------------------------------------------------
 
@@ -323,10 +222,10 @@ class Engine:
         strict: bool = False,
     ) -> Selection:
         """The selection trace, warned of (``strict``: refused for) values the library lacks."""
-        state = self._current()
+        state = self._current.get()
         component = state.assembler.component(component_id)
         warnings = state.vocabulary.check(context, strict=strict)
-        selection = explain(component, self._reader(state, context, preview))
+        selection = explain(component, state.reader(context, preview))
         return selection.model_copy(update={"warnings": warnings}) if warnings else selection
 
     def cached_block(
@@ -344,10 +243,10 @@ class Engine:
         ``strict`` refuses as ``block`` does, or answers ``None`` when telling would mean
         reading the library's bodies.
         """
-        state = self._state
-        if state is None or not self.freshness.is_fresh(state.checked):
+        state = self._current.fresh()
+        if state is None:
             return None
-        block = state.blocks.get(component_id, self._reader(state, context, preview))
+        block = state.blocks.get(component_id, state.reader(context, preview))
         if block is not None and strict:
             if not state.vocabulary.settled(context):
                 return None
@@ -374,8 +273,8 @@ class Engine:
         returned to several callers: do not change it. A block from the cache costs nothing;
         one assembled draws on ``budget`` (the request's; by default one of its own).
         """
-        state = self._current()
-        reader = self._reader(state, context, preview)
+        state = self._current.get()
+        reader = state.reader(context, preview)
         block = state.blocks.get(component_id, reader)
         if block is not None:
             # Cached with its warnings: they depend on the dimensions only, as the cache does.
@@ -429,14 +328,7 @@ class Engine:
 
     def document_plan(self, publication_id: str) -> Publication:
         """The publication as stored now; ``NotFound`` if there is none."""
-        return self._publication(self._current(), publication_id)
-
-    @staticmethod
-    def _publication(state: _State, publication_id: str) -> Publication:
-        try:
-            return state.library.publications[publication_id]
-        except KeyError:
-            raise NotFound(f"unknown publication {publication_id!r}") from None
+        return self._current.get().publication(publication_id)
 
     def document(
         self,
@@ -449,10 +341,10 @@ class Engine:
     ) -> Document:
         """The publication for one reader, all its slots drawing on one request budget; values
         the library lacks are its first warnings."""
-        state = self._current()
-        publication = self._publication(state, publication_id)
+        state = self._current.get()
+        publication = state.publication(publication_id)
         unknown = state.vocabulary.check(context, strict=strict)
-        reader = self._reader(state, context, preview)
+        reader = state.reader(context, preview)
         document = state.assembler.document(publication, reader, budget or self.request_budget())
         document.warnings[:0] = unknown
         return document
@@ -471,32 +363,16 @@ class Engine:
         renderer = get_renderer(format)
         document = self.document(publication_id, context, preview=preview, strict=strict)
         result = renderer.render(document, self.render_environment())
-        receipt = Receipt(
-            id=uuid.uuid4().hex,
-            created_at=datetime.now(UTC),
-            publication=document.publication,
-            publication_version=document.publication_version,
+        receipt = receipt_for(
+            document,
+            context,
+            result.content,
             format=format,
-            context=context,
-            used=document.used(),
-            blocks=[
-                ReceiptBlock(
-                    component=b.component, variant=b.variant, version=b.version, title=b.title
-                )
-                for b in document.blocks
-            ],
-            sha256=hashlib.sha256(result.content).hexdigest(),
             preview=preview,
             key_id=key_id,
         )
         self.repository.save_receipt(receipt)
-        return Rendered(
-            result.content,
-            result.media_type,
-            document,
-            receipt,
-            [*document.warnings, *result.warnings],
-        )
+        return _rendered(result, document, receipt)
 
     def replay(self, receipt_id: str) -> Rendered:
         """Render a receipt's pinned versions again, in its format: the same bytes for HTML.
@@ -505,38 +381,14 @@ class Engine:
         themes and assets are today's (receipts do not pin those yet).
         """
         receipt = self.repository.get_receipt(receipt_id)
-        publication = self.repository.get_publication(
-            receipt.publication, receipt.publication_version
-        )
-        current = self.library()
-        components: dict[str, Component] = {}
-        for used in receipt.used:
-            variant = self.repository.get_variant(used.component, used.variant, used.version)
-            if used.component not in components:
-                # Archived since: its last metadata still says what it was.
-                known = current.components.get(used.component)
-                base = known or self.repository.component_history(used.component)[-1]
-                components[used.component] = base.model_copy(update={"variants": {}})
-            components[used.component].variants[variant.key] = variant
-        pinned = Library(
-            settings=current.settings,
-            components=components,
-            publications={publication.id: publication},
-            files=current.files,
-        )
+        pinned, publication = pinned_library(self.repository, receipt, self.library())
         assembler = replace(
             self.assembler(pinned), pinned={u.component: u.variant for u in receipt.used}
         )
         reader = make_reader(receipt.context, pinned.settings, preview=receipt.preview)
         document = assembler.replay(publication, reader, receipt.blocks, self.request_budget())
         result = get_renderer(receipt.format).render(document, self.render_environment())
-        return Rendered(
-            result.content,
-            result.media_type,
-            document,
-            receipt,
-            [*document.warnings, *result.warnings],
-        )
+        return _rendered(result, document, receipt)
 
     def render_environment(self) -> RenderEnvironment:
         library = self.library()
