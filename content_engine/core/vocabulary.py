@@ -15,6 +15,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,12 +38,15 @@ DIMENSIONS = (
 InlineConditions = Callable[[Component, Variant], Iterable[InlineCondition]]
 
 
-def _countries() -> frozenset[str]:
+@functools.cache
+def countries() -> frozenset[str]:
     """ISO 3166-1 alpha-2 codes as CLDR (the data of the pinned Babel) lists territories.
 
     CLDR's two-letter territories with language data are the countries and dependent
     territories; that leaves out the groupings it also names (EU, EZ, UN, QO) and its
-    pseudo-territories (XA, XB). ``ZZ`` is CLDR's "Unknown Region", no place at all.
+    pseudo-territories (XA, XB). ``ZZ`` is CLDR's "Unknown Region", no place at all. Read on
+    first use, not at import: loading Babel's global data costs every process that imports
+    the core, and most (a render, the CLI's ``--help``) never ask.
     """
     territories = get_global("territory_languages")
     return frozenset(
@@ -50,11 +54,8 @@ def _countries() -> frozenset[str]:
     )
 
 
-COUNTRIES = _countries()
-
-
 def is_country(code: str) -> bool:
-    return code in COUNTRIES
+    return code in countries()
 
 
 @dataclass(frozen=True)

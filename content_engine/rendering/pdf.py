@@ -42,7 +42,6 @@ from content_engine.rendering.html import ThemeFile, render_page
 
 __all__ = [
     "BASE_URL",
-    "HARFBUZZ_SUBSET",
     "LibraryResolver",
     "PdfRenderer",
     "footer_content",
@@ -89,11 +88,7 @@ def _load_first(names: tuple[str, ...]) -> ctypes.CDLL | None:
     return None
 
 
-def harfbuzz_subset_available() -> bool:
-    """Whether WeasyPrint will subset fonts with HarfBuzz rather than fall back to fontTools.
-
-    The fallback is silent apart from a log line per font and makes small PDFs ~5x slower.
-    """
+def _harfbuzz_subsets() -> bool:
     if _load_first(_SUBSET_LIBRARIES) is None:
         return False
     harfbuzz = _load_first(_HARFBUZZ_LIBRARIES)
@@ -105,16 +100,26 @@ def harfbuzz_subset_available() -> bool:
     return bool(check(4, 1, 0))
 
 
-HARFBUZZ_SUBSET = harfbuzz_subset_available()
-if not HARFBUZZ_SUBSET:
-    logger.warning(
-        "HarfBuzz subsetting (libharfbuzz-subset0, HarfBuzz >= 4.1.0) is not available: "
-        "WeasyPrint falls back to fontTools and PDF rendering will be several times slower"
-    )
+@lru_cache(maxsize=1)
+def harfbuzz_subset_available() -> bool:
+    """Whether WeasyPrint will subset fonts with HarfBuzz rather than fall back to fontTools.
+
+    The fallback is silent apart from a log line per font and makes small PDFs ~5x slower, so
+    its absence is logged, once, when first asked: at the first PDF render, not at import
+    (loading shared libraries is no business of a process that never renders a PDF).
+    """
+    available = _harfbuzz_subsets()
+    if not available:
+        logger.warning(
+            "HarfBuzz subsetting (libharfbuzz-subset0, HarfBuzz >= 4.1.0) is not available: "
+            "WeasyPrint falls back to fontTools and PDF rendering will be several times slower"
+        )
+    return available
 
 
 def _weasyprint() -> Any:
-    """Import WeasyPrint on first use."""
+    """Import WeasyPrint on first use, saying first if it will subset fonts slowly."""
+    harfbuzz_subset_available()
     with warnings.catch_warnings():
         # Emitted once at import when HarfBuzz-Subset is missing; logged above instead, and a
         # warning must not turn into an error where warnings are errors (our test suite).

@@ -12,12 +12,16 @@ from babel.core import get_global
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from content_engine.core import vocabulary
 from content_engine.core.conditions import InlineCondition
 from content_engine.core.errors import InvalidContext, OutsideVocabulary
 from content_engine.core.models import Component, Variant
 from content_engine.core.templates.compile import body_conditions
-from content_engine.core.vocabulary import COUNTRIES, Vocabulary, is_country
+from content_engine.core.vocabulary import Vocabulary, countries, is_country
 from tests.factories import SETTINGS, component, context, library, variant
+from tests.imports import import_again
+
+COUNTRIES = countries()
 
 
 def inline(component: Component, variant: Variant) -> Iterable[InlineCondition]:
@@ -167,6 +171,20 @@ def test_countries_are_cldr_territories_with_people_and_no_more() -> None:
     two_letters = {c for c in territories if len(c) == 2 and c.isalpha()}
     assert two_letters - COUNTRIES == {c for c in two_letters if c not in languages} | {"ZZ"}
     assert 245 <= len(COUNTRIES) <= 260  # ISO 3166-1 assigns 249
+
+
+def test_importing_the_vocabulary_reads_no_babel_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    read: list[str] = []
+
+    def get_global(key: str) -> dict[str, Any]:
+        read.append(key)
+        return {}
+
+    monkeypatch.setattr("babel.core.get_global", get_global)
+    fresh = import_again(vocabulary)
+    assert read == [], "CLDR's territories are read at import"
+    assert not fresh.is_country("AT")
+    assert read == ["territory_languages"], "read on the first question, and only then"
 
 
 # --- property: known never warns, anything else never passes strict -----------------------

@@ -3,7 +3,9 @@ no WeasyPrint."""
 
 from __future__ import annotations
 
+import ctypes
 import io
+import logging
 import re
 import subprocess
 import sys
@@ -16,14 +18,16 @@ from pypdf.generic import DictionaryObject
 
 from content_engine.core.models import Block
 from content_engine.rendering import RenderEnvironment, RenderResult, get_renderer
+from content_engine.rendering import pdf as pdf_module
 from content_engine.rendering.pdf import (
     BASE_URL,
-    HARFBUZZ_SUBSET,
     Fetched,
     LibraryResolver,
     footer_content,
+    harfbuzz_subset_available,
     page_size,
 )
+from tests.imports import import_again
 
 from .conftest import ENGINE_RENDERERS, block, document, german_for
 
@@ -226,7 +230,26 @@ def test_importing_the_package_does_not_import_weasyprint():
 
 def test_harfbuzz_subsetting_is_installed():
     # Without it WeasyPrint silently subsets with fontTools, several times slower.
-    assert HARFBUZZ_SUBSET
+    assert harfbuzz_subset_available()
+
+
+def test_importing_the_pdf_renderer_loads_no_library(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    tried: list[str] = []
+
+    def refuse(name: str, *args: object, **kwargs: object) -> ctypes.CDLL:
+        tried.append(name)
+        raise OSError(f"{name}: not loaded in this test")
+
+    monkeypatch.setattr(ctypes, "CDLL", refuse)
+    fresh = import_again(pdf_module)
+    assert tried == [], "HarfBuzz is probed at import"
+    with caplog.at_level(logging.WARNING, logger="content_engine"):
+        assert not fresh.harfbuzz_subset_available()
+        assert not fresh.harfbuzz_subset_available()
+    assert tried[0] == "libharfbuzz-subset.so.0"
+    assert caplog.text.count("HarfBuzz subsetting") == 1, "said once, when first asked"
 
 
 # --- fetch policy and page setup (no WeasyPrint) ---------------------------------------------
