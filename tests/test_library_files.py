@@ -1,4 +1,4 @@
-"""library.py: a library folder to a Library model and back (CONTRACT section 2)."""
+"""library/: a library folder to a Library model and back (CONTRACT section 2)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from content_engine import library as library_module
 from content_engine.core.errors import InputError, LibraryFormatError
 from content_engine.core.models import (
     AllOf,
@@ -27,6 +26,7 @@ from content_engine.core.models import (
     Variant,
 )
 from content_engine.library import format_variant, load_library, parse_variant, write_library
+from content_engine.library import write as library_write
 
 MINIMAL: dict[str, str | bytes] = {
     "library.yaml": "default_locale: en\n",
@@ -538,7 +538,7 @@ def test_failed_swap_puts_user_files_back(tmp_path: Path, monkeypatch: pytest.Mo
     def broken_swap(new: Path, old: Path) -> None:
         raise OSError("rename failed")
 
-    monkeypatch.setattr(library_module, "_swap", broken_swap)
+    monkeypatch.setattr(library_write, "swap_folders", broken_swap)
     with pytest.raises(OSError, match="rename failed"):
         write_library(before, root)
     assert (root / "README.md").read_text() == "mine\n"

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from content_engine import library as library_module
 from content_engine.core.errors import InputError, LibraryFormatError
+from content_engine.files import regular
 from content_engine.library import FolderLimits, load_library, write_library
 from tests.servers import run_cli
 from tests.test_library_files import MINIMAL, make_library
@@ -341,7 +341,7 @@ def test_a_file_swapped_after_its_check_is_still_refused(
                 os.mkfifo(target)
         return result
 
-    monkeypatch.setattr(library_module.os, "stat", stat_then_swap)
+    monkeypatch.setattr(regular.os, "stat", stat_then_swap)
     error = refused(root)
     assert error.file == "assets/logo.svg"
     assert ("leads out" if swap_to == "symlink" else "FIFO") in error.message

@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 from content_engine.core.errors import ContentEngineError, InputError, Unavailable
+from content_engine.files.regular import FileTooLarge, NotRegularFile, read_regular_file
 
 __all__ = ["MAX_CONTEXTS_BYTES", "MAX_CONTEXT_BYTES", "os_error", "read_regular", "write_file"]
 
@@ -40,33 +41,21 @@ def os_error(exc: OSError, path: Path | str | None = None, doing: str = "") -> C
 
 
 def read_regular(path: Path, *, limit: int, what: str = "file") -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes.
+    """The bytes of a regular file of at most ``limit`` bytes, read by ``regular``'s rules.
 
-    Opened without blocking and checked before reading: a FIFO would wait for a writer
-    forever, a device (``/dev/zero``) never ends, a folder is not a file.
+    A FIFO would wait for a writer forever, a device (``/dev/zero``) never ends, a folder is
+    not a file: each is refused before it is opened, with an error that names ``what``.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        return read_regular_file(path, limit=limit)
+    except NotRegularFile as exc:
+        raise InputError(
+            f"cannot read {what} {path}: {exc.reason}", details={"path": str(path)}
+        ) from None
+    except FileTooLarge:
+        raise _too_large(path, what, limit) from None
     except OSError as exc:
         raise os_error(exc, path, f"read {what}") from None
-    try:
-        found = os.fstat(fd)
-        if not stat.S_ISREG(found.st_mode):
-            raise InputError(
-                f"cannot read {what} {path}: not a regular file ({_kind(found.st_mode)})",
-                details={"path": str(path)},
-            )
-        if found.st_size > limit:
-            raise _too_large(path, what, limit)
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(limit + 1)
-    except OSError as exc:
-        raise os_error(exc, path, f"read {what}") from None
-    finally:
-        os.close(fd)
-    if len(data) > limit:  # it grew while being read
-        raise _too_large(path, what, limit)
-    return data
 
 
 def write_file(path: Path, content: bytes) -> None:
@@ -146,15 +135,3 @@ def _too_large(path: Path, what: str, limit: int) -> InputError:
         f"cannot read {what} {path}: larger than {limit // (1024 * 1024)} MiB",
         details={"path": str(path), "limit_bytes": limit},
     )
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a pipe"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a file"

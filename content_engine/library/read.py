@@ -1,0 +1,236 @@
+"""Turn a library folder into a validated ``Library``: ``load_library``.
+
+In: a folder laid out as ``layout`` names it, read through one ``Folder`` and its
+``FolderLimits``. Out: the ``Library``, or the first problem as a ``LibraryFormatError`` naming
+the file, line and column. Files are visited in sorted order, so the same broken folder always
+reports the same problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pydantic import ValidationError
+
+from content_engine.core.errors import ContentEngineError, LibraryFormatError
+from content_engine.core.locales import normalize_tag
+from content_engine.core.models import Component, Library, LibrarySettings, Publication, Variant
+from content_engine.core.names import name_problem
+from content_engine.library.folder import Folder
+from content_engine.library.layout import (
+    COMPONENT_FILE,
+    COMPONENT_KEYS,
+    FILE_FOLDERS,
+    LIBRARY_FILE,
+    PUBLICATION_KEYS,
+    PUBLICATIONS_FOLDER,
+    RESERVED,
+)
+from content_engine.library.limits import FolderLimits
+from content_engine.library.variants import parse_variant
+from content_engine.library.yamlerrors import first_error, format_error, locate, reject_unknown_keys
+from content_engine.library.yamlread import safe_load
+
+__all__ = ["load_library"]
+
+
+def load_library(root: Path, limits: FolderLimits | None = None) -> Library:
+    """Read the library folder at ``root``; raise ``LibraryFormatError`` on the first problem."""
+    root = Path(root)
+    if not root.is_dir():
+        raise LibraryFormatError(f"not a library folder: {root}")
+    folder = Folder(root, limits or FolderLimits())
+    if folder.kind(LIBRARY_FILE) is None:
+        # Required so that importing the wrong folder fails instead of archiving everything.
+        raise LibraryFormatError(
+            f"no {LIBRARY_FILE} in {root}: a library folder starts with its settings file",
+            file=LIBRARY_FILE,
+        )
+    return Library(
+        settings=_load_settings(folder),
+        components=_load_components(folder),
+        publications=_load_publications(folder),
+        files=_load_files(folder),
+    )
+
+
+def _load_settings(folder: Folder) -> LibrarySettings:
+    text = folder.read_text(LIBRARY_FILE)
+    data = safe_load(text, LIBRARY_FILE, folder.limits)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise LibraryFormatError("must be a mapping of settings", file=LIBRARY_FILE, line=1)
+    # Checked first so that the error names the very tag (pydantic names only the list).
+    loc, problem = _bad_locale(data)
+    if loc:
+        message = f"{'.'.join(str(p) for p in loc)}: {problem}"
+        raise format_error(message, LIBRARY_FILE, locate(text, loc))
+    try:
+        return LibrarySettings.model_validate(data)
+    except ValidationError as exc:
+        loc, message = first_error(exc)
+        raise format_error(message, LIBRARY_FILE, locate(text, loc)) from None
+
+
+def _bad_locale(data: dict[str, Any]) -> tuple[tuple[str | int, ...], str]:
+    """The settings key holding a tag ``normalize_tag`` refuses, and why; ``()`` if none."""
+    candidates: list[tuple[tuple[str | int, ...], Any]] = []
+    if isinstance(data.get("default_locale"), str):
+        candidates.append((("default_locale",), data["default_locale"]))
+    locales = data.get("locales")
+    if isinstance(locales, list):
+        candidates += [
+            (("locales", i), tag) for i, tag in enumerate(locales) if isinstance(tag, str)
+        ]
+    for loc, tag in candidates:
+        try:
+            normalize_tag(tag)
+        except ContentEngineError as exc:
+            return loc, exc.message
+    return (), ""
+
+
+def _load_components(folder: Folder) -> dict[str, Component]:
+    components: dict[str, Component] = {}
+    where: dict[str, str] = {}
+    for rel, dirnames, filenames in folder.walk(""):
+        if rel == PurePosixPath("."):
+            dirnames[:] = [d for d in dirnames if d not in RESERVED]
+        variant_files = [f for f in filenames if f.endswith(".html")]
+        if COMPONENT_FILE not in filenames:
+            if variant_files:
+                raise LibraryFormatError(
+                    f"variant file without a {COMPONENT_FILE} beside it: a component folder "
+                    f"holds {COMPONENT_FILE} and <variant-key>.html files",
+                    file=_join(rel, variant_files[0]),
+                )
+            continue
+        component_file = _join(rel, COMPONENT_FILE)
+        if rel == PurePosixPath("."):
+            raise LibraryFormatError(
+                f"{COMPONENT_FILE} belongs in a folder named after the component id",
+                file=component_file,
+            )
+        for name in filenames:
+            if name != COMPONENT_FILE and not name.endswith(".html"):
+                raise LibraryFormatError(
+                    f"unexpected file in component folder {rel.as_posix()!r}: it holds "
+                    f"{COMPONENT_FILE} and <variant-key>.html files only",
+                    file=_join(rel, name),
+                )
+        component = _load_component(folder, rel, variant_files)
+        if component.id in where:
+            raise LibraryFormatError(
+                f"component id {component.id!r} is defined twice: {where[component.id]} and "
+                f"{component_file}",
+                file=component_file,
+            )
+        where[component.id] = component_file
+        components[component.id] = component
+    return dict(sorted(components.items()))
+
+
+def _load_named_mapping(
+    folder: Folder, file: str, keys: Sequence[str], name: str, named_by: str
+) -> tuple[str, dict[str, Any]]:
+    """A YAML mapping with only ``keys``, whose ``id`` (if given) equals its folder/file name."""
+    text = folder.read_text(file)
+    data = safe_load(text, file, folder.limits)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise LibraryFormatError(
+            f"must be a mapping with keys {', '.join(keys)}", file=file, line=1
+        )
+    reject_unknown_keys(data, keys, text, file)
+    if "id" in data and data["id"] != name:
+        raise format_error(
+            f"id {data['id']!r} does not match its {named_by} name {name!r}",
+            file,
+            locate(text, ("id",)),
+        )
+    return text, data
+
+
+def _load_component(folder: Folder, rel: PurePosixPath, variant_files: list[str]) -> Component:
+    file = _join(rel, COMPONENT_FILE)
+    folder_name = rel.name
+    # The same rule as the API's: a folder it would refuse is refused here, with its name.
+    parent = rel.parent.as_posix()
+    problem = name_problem("component id", folder_name) or name_problem(
+        "folder", "" if parent == "." else parent
+    )
+    if problem:
+        raise LibraryFormatError(f"folder name: {problem}", file=file)
+    text, data = _load_named_mapping(folder, file, COMPONENT_KEYS, folder_name, "folder")
+    if not variant_files:
+        raise LibraryFormatError(
+            f"component {folder_name!r} has no variant files (<variant-key>.html)", file=file
+        )
+    variants: dict[str, Variant] = {}
+    for name in variant_files:
+        variant_file = _join(rel, name)
+        key = name[: -len(".html")]
+        variants[key] = parse_variant(
+            folder.read_text(variant_file), key, file=variant_file, limits=folder.limits
+        )
+    raw = {
+        **data,
+        "id": folder_name,
+        "folder": "" if parent == "." else parent,
+        "variants": variants,
+    }
+    try:
+        return Component.model_validate(raw)
+    except ValidationError as exc:
+        loc, message = first_error(exc)
+        raise format_error(message, file, locate(text, loc)) from None
+
+
+def _load_publications(folder: Folder) -> dict[str, Publication]:
+    kind = folder.kind(PUBLICATIONS_FOLDER)
+    if kind not in ("dir", "link"):
+        return {}
+    publications: dict[str, Publication] = {}
+    for name in folder.listdir(PUBLICATIONS_FOLDER):
+        file = f"{PUBLICATIONS_FOLDER}/{name}"
+        if not name.endswith(".yaml") or folder.kind(file) == "dir":
+            raise LibraryFormatError(
+                f"unexpected entry in {PUBLICATIONS_FOLDER}/: it holds <publication-id>.yaml "
+                "files only",
+                file=file,
+            )
+        publication = _load_publication(folder, file, name[: -len(".yaml")])
+        publications[publication.id] = publication
+    return publications
+
+
+def _load_publication(folder: Folder, file: str, stem: str) -> Publication:
+    problem = name_problem("publication id", stem)
+    if problem:
+        raise LibraryFormatError(f"file name: {problem}", file=file)
+    text, data = _load_named_mapping(folder, file, PUBLICATION_KEYS, stem, "file")
+    try:
+        return Publication.model_validate({**data, "id": stem})
+    except ValidationError as exc:
+        loc, message = first_error(exc)
+        raise format_error(message, file, locate(text, loc)) from None
+
+
+def _load_files(folder: Folder) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for top in FILE_FOLDERS:
+        if folder.kind(top) not in ("dir", "link"):
+            continue
+        for rel, _dirnames, filenames in folder.walk(top):
+            for name in filenames:
+                path = (PurePosixPath(top) / rel / name).as_posix()
+                files[path] = folder.read(path)
+    return files
+
+
+def _join(rel: PurePosixPath, name: str) -> str:
+    return (rel / name).as_posix()
