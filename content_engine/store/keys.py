@@ -1,4 +1,4 @@
-"""API keys: roles, the key format, and hashing. No SQL here; ``Repository`` stores the rows.
+"""API keys: roles, the key format, and hashing. No SQL here; ``credentials`` stores the rows.
 
 In: a role and a name (to make a key), or the string a client presented. Out: a new key's
 plaintext (shown once) and its ``KeyInfo``, or the ``KeyInfo`` a presented key stands for.

@@ -1,7 +1,7 @@
 """Workbench sessions: the token a browser holds and what is stored of it. No SQL here.
 
 In: nothing (to start a session) or the token a browser's cookie presented. Out: a new token
-and the digest to store, or the digest to look up. ``Repository`` keeps the rows.
+and the digest to store, or the digest to look up. ``credentials`` keeps the rows.
 
 The cookie holds a random token (``secrets.token_urlsafe(32)``, 256 bits), never the API key:
 a stolen cookie ends with its session, and signing out ends the session on the server, not

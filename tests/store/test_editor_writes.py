@@ -340,9 +340,9 @@ def test_a_primary_key_clash_is_reported_as_a_conflict(
     repo: Repository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The write lock makes this unreachable; the primary key is the second line of defence."""
-    import content_engine.store.repository as module
+    import content_engine.store.writes as module
 
-    monkeypatch.setattr(module, "_next", lambda row: 1)  # as if version 1 were not there yet
+    monkeypatch.setattr(module, "next_version", lambda row: 1)  # as if version 1 were not there yet
 
     with pytest.raises(ConflictError) as info:
         repo.save_component(meta(PRODUCT, title="Racing"), expected_version=1)

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from content_engine import DatabaseUnavailable, InputError, RepositoryBusy
 from content_engine.store import normalize_url
+from content_engine.store.connect import BACKENDS
 from content_engine.store.faults import fault_of
-from content_engine.store.repository import BACKENDS
 
 
 def _sqlite_error(tmp_path: Path, what: str) -> sqlite3.Error:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import select
 
-import content_engine.store.repository as repository_module
+import content_engine.store.credentials as credentials_module
 from content_engine.core.errors import InputError, NotFound
 from content_engine.store import ROLES, KeyInfo, Repository, keys
 from content_engine.store.tables import ApiKey
@@ -174,7 +174,7 @@ def test_a_clashing_key_id_is_retried(repo: Repository, monkeypatch: pytest.Monk
         _, plaintext = keys.new_key()
         return key_id, f"ce_{key_id}_{plaintext[16:]}"
 
-    monkeypatch.setattr(repository_module, "new_key", clashing_new_key)
+    monkeypatch.setattr(credentials_module, "new_key", clashing_new_key)
     second, plaintext = repo.create_key("editor")
 
     assert second.id == "b" * 12

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, create_engine, insert, inspect
 
 from content_engine.core.models import Context, Receipt, ReceiptBlock, UsedVariant
 from content_engine.store import Repository, normalize_url
-from content_engine.store.repository import HEAD_REVISION, MIGRATIONS
+from content_engine.store.database import HEAD_REVISION, MIGRATIONS
 from content_engine.store.tables import RenderReceipt
 
 RECEIPT = Receipt(

@@ -462,7 +462,7 @@ def test_head_revision_constant_matches_the_migrations() -> None:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from content_engine.store.repository import HEAD_REVISION, MIGRATIONS
+    from content_engine.store.database import HEAD_REVISION, MIGRATIONS
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -19,7 +19,7 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    from content_engine.store.repository import normalize_url
+    from content_engine.store.connect import normalize_url
 
     url = config.get_main_option("sqlalchemy.url") or os.environ.get("CONTENT_ENGINE_DB")
     return normalize_url(url or "sqlite:///content-engine.db").render_as_string(hide_password=False)

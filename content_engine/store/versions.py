@@ -1,0 +1,178 @@
+"""Queries over the version tables: latest rows, the current state, and stamped inserts.
+
+In: an open ``Connection`` and which items to look at. Out: each item's latest version row,
+the current components, variants, publications, files and settings built from those rows
+(``None`` for archived or deleted ones), the items changed since a revision, and new version
+rows inserted with the revision the write under way will make.
+
+Every table keeps one row per version of an item, never updating one; "current" is always
+"the row with the highest version", found by the same grouped subquery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Row, and_, func, insert, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from content_engine.core.models import Component, LibrarySettings, Publication, Variant
+from content_engine.store.database import current_revision
+from content_engine.store.mapping import component_of, publication_of, variant_of
+from content_engine.store.tables import (
+    Base,
+    ComponentVersion,
+    FileVersion,
+    PublicationVersion,
+    SettingsVersion,
+    VariantVersion,
+)
+
+__all__ = [
+    "changed_since",
+    "current_components",
+    "current_files",
+    "current_publications",
+    "current_settings",
+    "current_variants",
+    "insert_versions",
+    "latest_row",
+    "latest_rows",
+    "next_version",
+    "present",
+]
+
+T = TypeVar("T")
+
+
+def latest_rows(
+    conn: Connection,
+    model: type[Base],
+    identity: Sequence[InstrumentedAttribute[Any]],
+    *,
+    where: Any = None,
+    columns: Sequence[InstrumentedAttribute[Any]] | None = None,
+) -> Sequence[Row[Any]]:
+    """The latest version row of every item of ``model`` (archived/deleted ones included)."""
+    version: InstrumentedAttribute[int] = getattr(model, "version")  # noqa: B009
+    latest = select(*identity, func.max(version).label("version")).group_by(*identity)
+    if where is not None:
+        latest = latest.where(where)
+    sub = latest.subquery()
+    join_on = and_(*(column == sub.c[column.key] for column in identity), version == sub.c.version)
+    selected: Iterable[Any] = columns if columns is not None else (model,)
+    return conn.execute(select(*selected).join(sub, join_on)).all()
+
+
+def latest_row(
+    conn: Connection, model: type[Base], criteria: dict[InstrumentedAttribute[Any], Any]
+) -> Row[Any] | None:
+    """The latest version row of the one item ``criteria`` names, or ``None``."""
+    version: InstrumentedAttribute[int] = getattr(model, "version")  # noqa: B009
+    query = select(model).where(*(column == value for column, value in criteria.items()))
+    return conn.execute(query.order_by(version.desc()).limit(1)).first()
+
+
+def next_version(row: Row[Any] | None) -> int:
+    """The version number after ``row``'s; 1 for an item never stored."""
+    return 1 if row is None else int(row.version) + 1
+
+
+def insert_versions(conn: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Add version rows, stamped with the revision the write under way will make.
+
+    Every write inserts its rows and then bumps the revision, under the write lock.
+    """
+    if rows:  # an executemany with no parameter sets is an error, not a no-op
+        revision = current_revision(conn) + 1
+        conn.execute(insert(model), [row | {"revision": revision} for row in rows])
+
+
+def current_variants(conn: Connection, component_id: str) -> dict[str, Variant]:
+    """A component's current variants, by key (deleted ones left out)."""
+    rows = latest_rows(
+        conn,
+        VariantVersion,
+        (VariantVersion.component_id, VariantVersion.key),
+        where=VariantVersion.component_id == component_id,
+    )
+    return {row.key: variant_of(row) for row in rows if not row.deleted}
+
+
+def current_components(
+    conn: Connection, ids: set[str] | None = None
+) -> dict[str, Component | None]:
+    """Every component (or those of ``ids``) with its variants; ``None`` for archived ones."""
+    variant_rows = latest_rows(
+        conn,
+        VariantVersion,
+        (VariantVersion.component_id, VariantVersion.key),
+        where=None if ids is None else VariantVersion.component_id.in_(ids),
+    )
+    variants: dict[str, dict[str, Variant]] = {}
+    for row in variant_rows:
+        if not row.deleted:
+            variants.setdefault(row.component_id, {})[row.key] = variant_of(row)
+    return _current_items(
+        conn,
+        ComponentVersion,
+        ComponentVersion.id,
+        ids,
+        lambda row: None if row.archived else component_of(row, variants.get(row.id, {})),
+    )
+
+
+def current_publications(
+    conn: Connection, ids: set[str] | None = None
+) -> dict[str, Publication | None]:
+    return _current_items(
+        conn,
+        PublicationVersion,
+        PublicationVersion.id,
+        ids,
+        lambda row: None if row.archived else publication_of(row),
+    )
+
+
+def current_files(conn: Connection, paths: set[str] | None = None) -> dict[str, bytes | None]:
+    return _current_items(
+        conn, FileVersion, FileVersion.path, paths, lambda row: None if row.deleted else row.content
+    )
+
+
+def _current_items(
+    conn: Connection,
+    model: type[Base],
+    key: InstrumentedAttribute[str],
+    wanted: set[str] | None,
+    make: Callable[[Row[Any]], T | None],
+) -> dict[str, T | None]:
+    """Each item's latest version as ``make`` builds it (``None``: archived or deleted), by
+    ``key``: every item, or those ``wanted``, where one with no row at all is ``None`` too."""
+    rows = latest_rows(conn, model, (key,), where=None if wanted is None else key.in_(wanted))
+    found: dict[str, T | None] = dict.fromkeys(wanted or ())
+    for row in rows:
+        found[getattr(row, key.key)] = make(row)
+    return found
+
+
+def present(found: Mapping[str, T | None]) -> dict[str, T]:
+    """What is there now: archived and deleted items (``None``) left out."""
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def current_settings(conn: Connection) -> LibrarySettings | None:
+    """The latest library settings, or ``None`` if none were ever imported."""
+    row = conn.execute(
+        select(SettingsVersion.data).order_by(SettingsVersion.version.desc()).limit(1)
+    ).first()
+    return LibrarySettings.model_validate(row.data) if row else None
+
+
+def changed_since(conn: Connection, revision: int, column: InstrumentedAttribute[Any]) -> set[Any]:
+    """The distinct values of ``column`` in rows written after ``revision``."""
+    table = column.class_
+    # No DISTINCT: with it SQLite walks the primary key instead of the revision index.
+    rows = conn.execute(select(column).where(table.revision > revision))
+    return set(rows.scalars())
