@@ -12,7 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -239,25 +241,30 @@ class Conditions(Strict):
         return sum(getattr(self, d) is not None for d in DIMENSIONS)
 
 
+def _valid_from(value: Any, info: ValidationInfo) -> datetime | None:
+    return parse_instant(value, bounded=not is_stored(info))
+
+
+def _valid_until(value: Any, info: ValidationInfo) -> datetime | None:
+    return parse_instant(value, end_of_day=True, bounded=not is_stored(info))
+
+
+# A schedule's ends as authors write them (CONTRACT 2): a date alone is the start of that day
+# for ``valid_from`` and its end for ``valid_until`` (left to pydantic, that day's 00:00, a day
+# early). Types, so that every model with a schedule (the API's variant body too) reads it so.
+ValidFrom = Annotated[datetime | None, BeforeValidator(_valid_from)]
+ValidUntil = Annotated[datetime | None, BeforeValidator(_valid_until)]
+
+
 class Variant(Strict):
     key: VariantKeyName
     conditions: Conditions = Field(default_factory=Conditions)
     priority: int = 0
     status: Status = "published"
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    valid_from: ValidFrom = None
+    valid_until: ValidUntil = None
     body: str = ""
     version: int = 0
-
-    @field_validator("valid_from", mode="before")
-    @classmethod
-    def _from(cls, v: Any, info: ValidationInfo) -> datetime | None:
-        return parse_instant(v, bounded=not is_stored(info))
-
-    @field_validator("valid_until", mode="before")
-    @classmethod
-    def _until(cls, v: Any, info: ValidationInfo) -> datetime | None:
-        return parse_instant(v, end_of_day=True, bounded=not is_stored(info))
 
     def content_equals(self, other: Variant) -> bool:
         """Equal in everything an author controls (the version is the repository's)."""
@@ -287,6 +294,10 @@ def _titles(value: dict[str, str]) -> dict[str, str]:
     return {_tag(tag): text for tag, text in value.items()}
 
 
+# Titles by BCP 47 tag, the tags normalised (``de_at`` is ``de-AT``).
+Titles = Annotated[dict[str, str], AfterValidator(_titles)]
+
+
 def localized(default: str, titles: Mapping[str, str], chain: Sequence[str]) -> str:
     """The title in the first locale of ``chain`` that has one; else the default ``title``."""
     return next((titles[tag] for tag in chain if tag in titles), default)
@@ -297,13 +308,8 @@ class Slot(Strict):
     query: SlotQuery | None = None
     title: str | None = None
     # The slot's title in other locales, by BCP 47 tag (an extension of the contract).
-    titles: dict[str, str] = Field(default_factory=dict)
+    titles: Titles = Field(default_factory=dict)
     required: bool = False
-
-    @field_validator("titles")
-    @classmethod
-    def _norm_titles(cls, v: dict[str, str]) -> dict[str, str]:
-        return _titles(v)
 
     @model_validator(mode="after")
     def _one_source(self) -> Slot:
@@ -316,15 +322,10 @@ class Publication(Strict):
     id: PublicationIdName
     title: str
     # The title in other locales, by BCP 47 tag; ``title`` serves every other reader.
-    titles: dict[str, str] = Field(default_factory=dict)
+    titles: Titles = Field(default_factory=dict)
     layout: str = "default"
     slots: tuple[Slot, ...] = ()
     version: int = 0
-
-    @field_validator("titles")
-    @classmethod
-    def _norm_titles(cls, v: dict[str, str]) -> dict[str, str]:
-        return _titles(v)
 
     def content_equals(self, other: Publication) -> bool:
         return self.model_dump(exclude={"version"}) == other.model_dump(exclude={"version"})

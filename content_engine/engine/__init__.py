@@ -1,11 +1,29 @@
 """The engine: the facade the web and the CLI speak to, and what it runs on (caches, pools, batch).
 
-It sits above the adapters (``library``, ``store``, ``rendering``) and the pure ``core``.
+It sits above the adapters (``library``, ``store``, ``rendering``) and the pure ``core``. What
+the web layer and the CLI use is re-exported here, so that they import nothing behind it.
 """
 
 from __future__ import annotations
 
+from content_engine.engine.access import ROLES, SESSION_TTL, Access, KeyInfo
+from content_engine.engine.editing import Editor, SavedVariant
 from content_engine.engine.facade import Engine, Rendered
+from content_engine.engine.freshness import Freshness, Stamp
+from content_engine.library import format_variant
 from content_engine.store.faults import fault_of as domain_error_of
 
-__all__ = ["Engine", "Rendered", "domain_error_of"]
+__all__ = [
+    "ROLES",
+    "SESSION_TTL",
+    "Access",
+    "Editor",
+    "Engine",
+    "Freshness",
+    "KeyInfo",
+    "Rendered",
+    "SavedVariant",
+    "Stamp",
+    "domain_error_of",
+    "format_variant",
+]

@@ -1,8 +1,8 @@
 """The ASGI application: ``create_app(settings)`` builds the engine in its lifespan.
 
-Routes live in ``touchpoints`` and ``editors``, the editors' workbench (HTML pages) in ``ui``;
-this module wires them with the error shape, the request-size limit and the refusal of unknown
-query parameters.
+Routes live in ``touchpoints`` and ``library_api``, the editors' workbench (HTML pages) in
+``ui``; this module wires them with the error shape, the request-size limit and the refusal of
+unknown query parameters.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from content_engine.engine.facade import Engine
+from content_engine.engine import Engine
 from content_engine.settings import Settings
-from content_engine.web import apidocs, editors, errors, touchpoints, ui
+from content_engine.web import apidocs, errors, library_api, touchpoints, ui
 from content_engine.web.auth import VerifiedKeys
 from content_engine.web.bodies import refuse_unstorable_query
 from content_engine.web.errors import ApiError, error_body
@@ -169,7 +169,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = engine is None
         current = app.state.engine = engine or Engine(settings)
-        keys = app.state.keys = VerifiedKeys(current.repository, current.freshness)
+        keys = app.state.keys = VerifiedKeys(current.access, current.freshness)
         app.state.open_access = open_access
         if open_access:
             logger.warning("OPEN ACCESS: no API keys are checked; every caller is admin")
@@ -201,7 +201,7 @@ def create_app(
     errors.install(app)
     apidocs.install(app)
     app.include_router(touchpoints.router)
-    app.include_router(editors.router)
+    app.include_router(library_api.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, StaticFiles(directory=ui.STATIC_DIR), name="static")
     app.add_middleware(BodyLimit)

@@ -1,8 +1,9 @@
 """Who is calling: bearer API keys and the role ladder reader < agent < editor < admin.
 
-Keys are verified by the repository (stored hashed, compared in constant time), and a verified
-key is trusted again without asking for ``refresh`` seconds (``VerifiedKeys``): a key revoked
-by another process stops working within that bound, one revoked through this process at once.
+Keys are verified by the engine's ``access`` (stored hashed, compared in constant time), and a
+verified key is trusted again without asking for ``refresh`` seconds (``VerifiedKeys``): a key
+revoked by another process stops working within that bound, one revoked through this process at
+once.
 With ``open_access`` (``serve --open``) every caller is an anonymous admin: local development
 only. A key's last use is noted in memory and written with the next lookup or re-verification,
 at most once a minute per key: the request path never writes for it.
@@ -25,8 +26,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from content_engine.core.errors import ContentEngineError
-from content_engine.engine.freshness import Freshness, Stamp
-from content_engine.store import ROLES, KeyInfo, Repository
+from content_engine.engine import ROLES, Access, Freshness, KeyInfo, Stamp
 from content_engine.web.errors import ApiError
 from content_engine.web.headers import headers_of
 
@@ -49,7 +49,7 @@ ANONYMOUS_ADMIN = Principal(key_id=None, role="admin")
 
 
 class VerifiedKeys:
-    """Keys the repository said were valid, trusted until their stamp goes stale.
+    """Keys the engine's ``access`` said were valid, trusted until their stamp goes stale.
 
     Requests only read what is here; the server's refresher re-verifies every known key in one
     query twice per ``refresh`` period (``reverify``), so a busy key never goes stale on the
@@ -58,8 +58,8 @@ class VerifiedKeys:
     at most ``MAX_VERIFIED``: when full it starts again empty.
     """
 
-    def __init__(self, repository: Repository, freshness: Freshness) -> None:
-        self.repository = repository
+    def __init__(self, access: Access, freshness: Freshness) -> None:
+        self.access = access
         self.freshness = freshness
         self._known: dict[str, tuple[KeyInfo, Stamp]] = {}
         self._pending: dict[str, asyncio.Future[dict[str, KeyInfo]]] = {}
@@ -91,7 +91,7 @@ class VerifiedKeys:
                 self._written.clear()
             self._written.update(dict.fromkeys(due, now))
         try:
-            self.repository.mark_keys_used(due)
+            self.access.mark_keys_used(due)
         except ContentEngineError as exc:
             logger.warning("cannot record when API keys were last used: %s", exc)
             self._used |= due
@@ -103,7 +103,7 @@ class VerifiedKeys:
         return found[0]
 
     async def verify(self, presented: str) -> KeyInfo | None:
-        """What the repository says of the key (in the thread pool), asked once at a time."""
+        """What ``access`` says of the key (in the thread pool), asked once at a time."""
         pending = self._pending.get(presented)
         if pending is None:
             pending = asyncio.ensure_future(run_in_threadpool(self._verify, [presented]))
@@ -119,7 +119,7 @@ class VerifiedKeys:
     def _verify(self, presented: list[str]) -> dict[str, KeyInfo]:
         self.write_uses()
         stamp = self.freshness.stamp()
-        valid = self.repository.verify_keys(presented) if presented else {}
+        valid = self.access.verify_keys(presented) if presented else {}
         with self._lock:
             for text in presented:
                 info = valid.get(text)
@@ -182,6 +182,8 @@ def require_for_preview(
         )
 
 
-Reader = Annotated[Principal, require("reader")]
-Agent = Annotated[Principal, require("agent")]
-EditorRole = Annotated[Principal, require("editor")]
+# The caller, let in with a key of at least that role. (Not ``Reader``: that is the core's
+# resolved context of who is reading.)
+ReaderKey = Annotated[Principal, require("reader")]
+AgentKey = Annotated[Principal, require("agent")]
+EditorKey = Annotated[Principal, require("editor")]

@@ -1,8 +1,10 @@
 """One error shape for every 4xx and 5xx, and the one place domain errors become statuses.
 
-``{"error": {"code": "...", "message": "...", "details": ...}}``. A fault of the database or
-the disk (the store's ``fault_of``: unreachable, dropped, full, read-only, deleted) is a 503
-with ``Retry-After``, never a 500: the request did nothing, and may work later.
+In: an exception a route raised. Out: its HTTP status (``status_of``, one lookup by class that
+the API and the workbench both use, as Starlette's ``_exception_handler`` does) and, for the
+API, ``{"error": {"code": "...", "message": "...", "details": ...}}``. A fault of the database
+or the disk (the engine's ``domain_error_of``: unreachable, dropped, full, read-only, deleted)
+is a 503 with ``Retry-After``, never a 500: the request did nothing, and may work later.
 """
 
 from __future__ import annotations
@@ -30,22 +32,24 @@ from content_engine.core.errors import (
     Unavailable,
     UnstorableText,
 )
-from content_engine.store.faults import fault_of
+from content_engine.engine import domain_error_of
 
 logger = logging.getLogger("content_engine.web")
 
-# Most specific first: the first class an error is an instance of decides its status.
-STATUS: tuple[tuple[type[ContentEngineError], int], ...] = (
-    (NotFound, 404),
-    (ConflictError, 412),
-    (InvalidContext, 422),
-    (UnstorableText, 422),
-    (LibraryFormatError, 422),
-    (LibraryIntegrityError, 422),
-    (RenderError, 422),
-    (RepositoryBusy, 503),
-    (Unavailable, 503),
-)
+# The nearest class in an error's MRO decides its status: any other domain error is the
+# caller's (400).
+STATUS: dict[type, int] = {
+    ContentEngineError: 400,
+    NotFound: 404,
+    ConflictError: 412,
+    InvalidContext: 422,
+    UnstorableText: 422,
+    LibraryFormatError: 422,
+    LibraryIntegrityError: 422,
+    RenderError: 422,
+    RepositoryBusy: 503,
+    Unavailable: 503,
+}
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -96,11 +100,11 @@ def error_response(
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
 
-def status_of(exc: ContentEngineError) -> int:
-    for kind, status in STATUS:
-        if isinstance(exc, kind):
-            return status
-    return 400
+def status_of(exc: ContentEngineError | ApiError) -> int:
+    """The status of a refusal, for the API and the workbench alike."""
+    if isinstance(exc, ApiError):
+        return exc.status
+    return next(STATUS[kind] for kind in type(exc).__mro__ if kind in STATUS)
 
 
 def _readable(errors: list[dict[str, Any]]) -> str:
@@ -137,7 +141,7 @@ def install(app: FastAPI) -> None:
 
     async def fault(request: Request, exc: Exception) -> JSONResponse:
         # Driver and OS errors the store did not translate (a path that bypassed it).
-        found = fault_of(exc)
+        found = domain_error_of(exc)
         if found is None:
             return await unexpected(request, exc)
         logger.warning("%s %s: %s", request.method, request.url.path, found.message)
@@ -145,7 +149,7 @@ def install(app: FastAPI) -> None:
 
     async def api(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+        return error_response(status_of(exc), exc.code, exc.message, exc.details, exc.headers)
 
     async def validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -158,7 +162,7 @@ def install(app: FastAPI) -> None:
         return error_response(exc.status_code, code, str(exc.detail), None, exc.headers)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        found = fault_of(exc)
+        found = domain_error_of(exc)
         if found is not None:  # raised outside the routes (a middleware): still a fault
             logger.warning("%s %s: %s", request.method, request.url.path, found.message)
             return domain_response(found)

@@ -43,7 +43,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from content_engine.core.errors import ContentEngineError
 from content_engine.core.models import Block, Context
-from content_engine.engine.facade import Engine
+from content_engine.engine import Engine
 from content_engine.web.headers import headers_of
 from content_engine.web.schemas import BlockOut
 

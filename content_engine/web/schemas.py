@@ -1,12 +1,17 @@
-"""Request and response bodies of the HTTP API (they make the OpenAPI schema at ``/docs``)."""
+"""Request and response bodies of the HTTP API (they make the OpenAPI schema at ``/docs``).
+
+In: the engine's models (``core.models``). Out: the shapes the API reads and writes, derived
+from those models: an answer takes its fields' types from the model it shows (``picked``), a
+body that makes a model takes its rules (the schedule's ``ValidFrom``, ``Titles``) and adds only
+what the API bounds further (sizes, ranges) or leaves out (what the path names).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, create_model
 
 from content_engine.core.models import (
     ID_PATTERN,
@@ -18,9 +23,11 @@ from content_engine.core.models import (
     Publication,
     Slot,
     Status,
+    Strict,
+    Titles,
+    ValidFrom,
+    ValidUntil,
     Variant,
-    _titles,
-    parse_instant,
 )
 from content_engine.core.names import (
     MAX_FOLDER,
@@ -37,28 +44,25 @@ VariantKey = Annotated[VariantKeyName, Path(pattern=KEY_PATTERN, max_length=MAX_
 PublicationId = Annotated[PublicationIdName, Path(pattern=ID_PATTERN, max_length=MAX_NAME)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def picked(model: type[BaseModel], *names: str) -> dict[str, Any]:
+    """Fields of ``model`` as ``create_model`` takes them, in the order named: the same types,
+    every one required (an answer always carries each field, null or not)."""
+    return {name: (model.model_fields[name].annotation, ...) for name in names}
 
 
-class BlockOut(BaseModel):
-    component: str
-    variant: str
-    version: int
-    locale: str
-    html: str
-    warnings: list[str]
-
+class _BlockAnswer(BaseModel):
     @classmethod
-    def of(cls, block: Block) -> BlockOut:
-        return cls(
-            component=block.component,
-            variant=block.variant,
-            version=block.version,
-            locale=block.locale,
-            html=block.html,
-            warnings=block.warnings,
-        )
+    def of(cls, block: Block) -> Self:
+        return cls.model_validate(block, from_attributes=True)
+
+
+# CONTRACT 6: a block as the API shows it; what went into it (``used``) stays in receipts.
+BlockOut = create_model(
+    "BlockOut",
+    __base__=_BlockAnswer,
+    __module__=__name__,
+    **picked(Block, "component", "variant", "version", "locale", "html", "warnings"),
+)
 
 
 class BlockError(BaseModel):
@@ -89,39 +93,35 @@ class RenderIn(Strict):
     )
 
 
-class VariantSummary(BaseModel):
-    key: str
-    version: int
-    status: Status
-    priority: int
-    conditions: Conditions
-    valid_from: datetime | None
-    valid_until: datetime | None
+# What ``ComponentOut`` lists of each variant: all but its body.
+VariantSummary = create_model(
+    "VariantSummary",
+    __module__=__name__,
+    **picked(
+        Variant, "key", "version", "status", "priority", "conditions", "valid_from", "valid_until"
+    ),
+)
 
 
-class ComponentOut(BaseModel):
-    id: str
-    type: str
-    title: str
-    tags: list[str]
-    folder: str
-    version: int
-    variants: list[VariantSummary]
-
+class _ComponentAnswer(BaseModel):
     @classmethod
-    def of(cls, component: Component) -> ComponentOut:
-        return cls(
-            id=component.id,
-            type=component.type,
-            title=component.title,
-            tags=list(component.tags),
-            folder=component.folder,
-            version=component.version,
-            variants=[
-                VariantSummary(**v.model_dump(exclude={"body", "key"}), key=k)
-                for k, v in sorted(component.variants.items())
-            ],
+    def of(cls, component: Component) -> Self:
+        summaries = [
+            VariantSummary.model_validate({**v.model_dump(exclude={"body"}), "key": k})
+            for k, v in sorted(component.variants.items())
+        ]
+        return cls.model_validate(
+            {**component.model_dump(exclude={"variants"}), "variants": summaries}
         )
+
+
+ComponentOut = create_model(
+    "ComponentOut",
+    __base__=_ComponentAnswer,
+    __module__=__name__,
+    **picked(Component, "id", "type", "title", "tags", "folder", "version"),
+    variants=(list[VariantSummary], ...),
+)
 
 
 class ComponentIn(Strict):
@@ -131,59 +131,60 @@ class ComponentIn(Strict):
     folder: FolderName = Field(default="", max_length=MAX_FOLDER, pattern=r"^[A-Za-z0-9._/-]*$")
 
 
+# A variant as an editor sends it: the key is the path's, the version the store's.
 class VariantIn(Strict):
     conditions: Conditions = Field(default_factory=Conditions)
     priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)
     status: Status = "draft"
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    valid_from: ValidFrom = None
+    valid_until: ValidUntil = None
     body: str = Field(max_length=1_000_000)
-
-    # As in library files (CONTRACT 1): a date alone ends at the end of that day for
-    # valid_until. Left to pydantic it would be that day's 00:00, a day early.
-    @field_validator("valid_from", mode="before")
-    @classmethod
-    def _from(cls, v: Any) -> datetime | None:
-        return parse_instant(v)
-
-    @field_validator("valid_until", mode="before")
-    @classmethod
-    def _until(cls, v: Any) -> datetime | None:
-        return parse_instant(v, end_of_day=True)
 
     def to_variant(self, key: str) -> Variant:
         return Variant(key=key, **self.model_dump())
 
 
-class VariantOut(BaseModel):
-    component: str
-    key: str
-    version: int
-    status: Status
-    priority: int
-    conditions: Conditions
-    valid_from: datetime | None
-    valid_until: datetime | None
-    body: str
-
+class _VariantAnswer(BaseModel):
     @classmethod
-    def of(cls, component_id: str, variant: Variant) -> VariantOut:
-        return cls(component=component_id, **variant.model_dump())
+    def of(cls, component_id: str, variant: Variant, **more: Any) -> Self:
+        return cls.model_validate({"component": component_id, **variant.model_dump(), **more})
 
 
-class VariantSaved(VariantOut):
-    """A written variant. ``removed`` is only here, not in ``VariantOut``: a client that PUTs
-    back what it GOT, minus component, key and version, must not have to know of it."""
+VariantOut = create_model(
+    "VariantOut",
+    __base__=_VariantAnswer,
+    __module__=__name__,
+    component=(str, ...),
+    **picked(
+        Variant,
+        "key",
+        "version",
+        "status",
+        "priority",
+        "conditions",
+        "valid_from",
+        "valid_until",
+        "body",
+    ),
+)
 
-    removed: list[str] = Field(
-        default_factory=list,
-        description="What saving took out of the body to fit the allow-list, e.g. "
-        "'removed <script> (line 3)'; empty when nothing was.",
-    )
-
-    @classmethod
-    def saved(cls, component_id: str, variant: Variant, removed: list[str]) -> VariantSaved:
-        return cls(component=component_id, removed=removed, **variant.model_dump())
+VariantSaved = create_model(
+    "VariantSaved",
+    __doc__=(
+        "A written variant. ``removed`` is only here, not in ``VariantOut``: a client that PUTs\n"
+        "back what it GOT, minus component, key and version, must not have to know of it."
+    ),
+    __base__=VariantOut,
+    __module__=__name__,
+    removed=(
+        list[str],
+        Field(
+            default_factory=list,
+            description="What saving took out of the body to fit the allow-list, e.g. "
+            "'removed <script> (line 3)'; empty when nothing was.",
+        ),
+    ),
+)
 
 
 class RollbackIn(Strict):
@@ -191,17 +192,13 @@ class RollbackIn(Strict):
     version: int = Field(ge=1, le=2**31 - 1)
 
 
+# Its titles' tags are checked as ``Publication`` checks them, so a bad tag is a 422 here, not
+# a 500 in the handler.
 class PublicationIn(Strict):
     title: str = Field(min_length=1, max_length=500)
-    titles: dict[str, str] = Field(default_factory=dict, max_length=100)
+    titles: Titles = Field(default_factory=dict, max_length=100)
     layout: str = Field(default="default", max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
     slots: list[Slot] = Field(default_factory=list, max_length=500)
-
-    # Checked as Publication checks it, so a bad tag is a 422 here, not a 500 in the handler.
-    @field_validator("titles")
-    @classmethod
-    def _norm_titles(cls, v: dict[str, str]) -> dict[str, str]:
-        return _titles(v)
 
     def to_publication(self, publication_id: str) -> Publication:
         return Publication(id=publication_id, **self.model_dump())

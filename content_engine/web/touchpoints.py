@@ -21,9 +21,10 @@ from content_engine.core.errors import ContentEngineError
 from content_engine.core.locales import negotiate
 from content_engine.core.models import Context, parse_context
 from content_engine.core.selection import Selection
-from content_engine.engine.facade import Engine, Rendered
-from content_engine.web.auth import Agent, Reader, require_for_preview
+from content_engine.engine import Engine, Rendered
+from content_engine.web.auth import AgentKey, ReaderKey, require_for_preview
 from content_engine.web.bodies import CheckedRoute
+from content_engine.web.dependencies import EngineDep
 from content_engine.web.errors import error_body, status_of
 from content_engine.web.fastpath import PRIVATE, BlockAnswer
 from content_engine.web.headers import headers_of
@@ -57,11 +58,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def engine_of(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
 async def from_memory(engine: Engine, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """``call`` in the event loop when the engine is fresh (no I/O), else in the thread pool."""
     if engine.is_fresh():
@@ -71,6 +67,7 @@ async def from_memory(engine: Engine, call: Callable[P, T], *args: P.args, **kwa
 
 async def query_context(
     request: Request,
+    engine: EngineDep,
     locale: LocaleQ = None,
     segment: Segments = None,
     role: Short = None,
@@ -80,7 +77,6 @@ async def query_context(
 ) -> Context:
     """Who is reading, from the query: the parameters every reader-facing GET shares."""
     if locale is None:
-        engine = engine_of(request)
         settings = (await from_memory(engine, engine.library)).settings
         locale = negotiate(
             headers_of(request.scope).accept_language, settings.locales, settings.default_locale
@@ -91,7 +87,7 @@ async def query_context(
     return parse_context(data)
 
 
-ReaderQuery = Annotated[Context, Depends(query_context)]
+QueryContext = Annotated[Context, Depends(query_context)]
 
 
 def wants_json(request: Request) -> bool:
@@ -113,9 +109,8 @@ def wants_json(request: Request) -> bool:
 
 
 @router.get("/healthz", tags=["service"])
-def healthz(request: Request) -> dict[str, Any]:
-    engine = engine_of(request)
-    return {"status": "ok", "revision": engine.repository.revision()}
+def healthz(engine: EngineDep) -> dict[str, Any]:
+    return {"status": "ok", "revision": engine.revision()}
 
 
 @router.get(
@@ -126,15 +121,15 @@ def healthz(request: Request) -> dict[str, Any]:
 )
 async def get_block(
     request: Request,
-    principal: Reader,
+    engine: EngineDep,
+    principal: ReaderKey,
     component: ComponentId,
-    context: ReaderQuery,
+    context: QueryContext,
     preview: bool = False,
     strict: StrictQ = False,
 ) -> Response:
     """The assembled fragment for one reader (HTML, or JSON when the client prefers it)."""
     require_for_preview(principal, preview)
-    engine = engine_of(request)
     block = engine.cached_block(component, context, preview=preview, strict=strict)
     if block is None:
         block = await run_in_threadpool(
@@ -152,12 +147,10 @@ async def get_block(
 
 
 @router.post("/v1/blocks", tags=["touchpoints"], response_model=list[BlockOut | BlockError])
-def post_blocks(request: Request, principal: Reader, body: BlocksIn) -> JSONResponse:
+def post_blocks(engine: EngineDep, principal: ReaderKey, body: BlocksIn) -> JSONResponse:
     """Several blocks for one reader; a block that cannot be assembled carries its error."""
     require_for_preview(principal, body.preview)
-    found = engine_of(request).blocks(
-        body.components, body.context, preview=body.preview, strict=body.strict
-    )
+    found = engine.blocks(body.components, body.context, preview=body.preview, strict=body.strict)
     out: list[dict[str, Any]] = []
     for component, block in zip(body.components, found, strict=True):
         if isinstance(block, ContentEngineError):
@@ -193,10 +186,10 @@ def rendered_response(rendered: Rendered) -> Response:
         }
     },
 )
-def post_render(request: Request, principal: Reader, body: RenderIn) -> Response:
+def post_render(engine: EngineDep, principal: ReaderKey, body: RenderIn) -> Response:
     """A publication assembled and rendered; ``X-Render-Id`` names its receipt."""
     require_for_preview(principal, body.preview)
-    rendered = engine_of(request).render(
+    rendered = engine.render(
         body.publication,
         body.context,
         format=body.format,
@@ -212,32 +205,31 @@ PREVIEW_RECEIPT = "this receipt is of a preview, which showed drafts,"
 
 
 @router.get("/v1/renders/{render_id}", tags=["receipts"])
-def get_receipt(request: Request, principal: Agent, render_id: RenderId) -> dict[str, Any]:
+def get_receipt(engine: EngineDep, principal: AgentKey, render_id: RenderId) -> dict[str, Any]:
     """What a render used: context, publication, every component, variant and version."""
-    receipt = engine_of(request).repository.get_receipt(render_id)
+    receipt = engine.receipt(render_id)
     require_for_preview(principal, receipt.preview, PREVIEW_RECEIPT)
     return receipt.model_dump(mode="json")
 
 
 @router.post("/v1/renders/{render_id}/replay", tags=["receipts"])
-def replay(request: Request, principal: Agent, render_id: RenderId) -> Response:
+def replay(engine: EngineDep, principal: AgentKey, render_id: RenderId) -> Response:
     """The same versions rendered again: byte-identical HTML even after later edits."""
-    engine = engine_of(request)
-    receipt = engine.repository.get_receipt(render_id)
+    receipt = engine.receipt(render_id)
     require_for_preview(principal, receipt.preview, PREVIEW_RECEIPT)
     return rendered_response(engine.replay(render_id))
 
 
 @router.get("/v1/explain/{component}", tags=["touchpoints"], response_model=Selection)
 def explain(
-    request: Request,
-    principal: Agent,
+    engine: EngineDep,
+    principal: AgentKey,
     component: ComponentId,
-    context: ReaderQuery,
+    context: QueryContext,
     preview: bool = False,
     strict: StrictQ = False,
 ) -> dict[str, Any]:
     """Every variant of the component, whether it matched, why not, and the winner."""
     require_for_preview(principal, preview)
-    selection = engine_of(request).explain(component, context, preview=preview, strict=strict)
+    selection = engine.explain(component, context, preview=preview, strict=strict)
     return selection.model_dump(mode="json")

@@ -25,8 +25,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from content_engine.settings import Settings
 from content_engine.web import create_app
-from content_engine.web.editors import expected_version
 from content_engine.web.errors import ApiError
+from content_engine.web.library_api import expected_version
 from tests.web.conftest import Api
 
 # Importing schemathesis swaps Hypothesis' pretty-printer for one that prints nothing (a speed-up

@@ -23,7 +23,7 @@ from itertools import islice
 from typing import Literal
 
 from content_engine.core.models import Variant
-from content_engine.library import format_variant
+from content_engine.engine import format_variant
 
 Kind = Literal["hunk", "context", "added", "removed"]
 MARKS: dict[Kind, str] = {"hunk": "@@", "context": "", "added": "+", "removed": "-"}

@@ -13,7 +13,7 @@ from content_engine.core.errors import NotFound
 from content_engine.web.schemas import ComponentId, PublicationId
 from content_engine.web.ui import views
 from content_engine.web.ui.routing import ui_router
-from content_engine.web.ui.templating import EditorPage
+from content_engine.web.ui.templating import WorkbenchPage
 
 router = ui_router()
 
@@ -21,7 +21,7 @@ Filter = Annotated[str, Query(max_length=200)]
 
 
 @router.get("/")
-def library(page: EditorPage, q: Filter = "", type: Filter = "", tag: Filter = "") -> Response:
+def library(page: WorkbenchPage, q: Filter = "", type: Filter = "", tag: Filter = "") -> Response:
     """Components by type, filtered by type, tag and text; publications with their slots."""
     lib = page.engine.library()
     types, tags = views.types_and_tags(lib)
@@ -43,8 +43,8 @@ def library(page: EditorPage, q: Filter = "", type: Filter = "", tag: Filter = "
 
 
 @router.get("/components/{component_id}")
-def component(page: EditorPage, component_id: ComponentId) -> Response:
-    found = page.engine.repository.get_component(component_id)
+def component(page: WorkbenchPage, component_id: ComponentId) -> Response:
+    found = page.engine.editor.get_component(component_id)
     return page.render(
         "component.html",
         section="library",
@@ -54,7 +54,7 @@ def component(page: EditorPage, component_id: ComponentId) -> Response:
 
 
 @router.get("/publications/{publication_id}")
-def publication(page: EditorPage, publication_id: PublicationId) -> Response:
+def publication(page: WorkbenchPage, publication_id: PublicationId) -> Response:
     lib = page.engine.library()
     found = lib.publications.get(publication_id)
     if found is None:
@@ -68,7 +68,7 @@ def publication(page: EditorPage, publication_id: PublicationId) -> Response:
 
 
 @router.get("/lint")
-def lint(page: EditorPage) -> Response:
+def lint(page: WorkbenchPage) -> Response:
     problems = page.engine.lint()
     return page.render(
         "lint.html",
@@ -80,13 +80,13 @@ def lint(page: EditorPage) -> Response:
 
 
 @router.get("/coverage")
-def coverage_index(page: EditorPage) -> Response:
+def coverage_index(page: WorkbenchPage) -> Response:
     publications = sorted(page.engine.library().publications.values(), key=lambda p: p.id)
     return page.render("coverage_index.html", section="coverage", publications=publications)
 
 
 @router.get("/coverage/{publication_id}")
-def coverage(page: EditorPage, publication_id: PublicationId) -> Response:
+def coverage(page: WorkbenchPage, publication_id: PublicationId) -> Response:
     report = page.engine.coverage(publication_id)
     return page.render(
         "coverage.html",

@@ -18,13 +18,13 @@ from content_engine.core.errors import InvalidContext, NotFound, RenderError
 from content_engine.core.locales import text_direction
 from content_engine.core.models import Block, Component, Context, Library, Publication
 from content_engine.core.selection import Selection
-from content_engine.engine.facade import Engine
+from content_engine.engine import Engine
 from content_engine.rendering.html import inline_assets, load_theme
 from content_engine.web.schemas import ComponentId, PublicationId
 from content_engine.web.ui import views
 from content_engine.web.ui.forms import ReaderDraft, ReaderQuery, context_of
 from content_engine.web.ui.routing import ui_router
-from content_engine.web.ui.templating import EditorPage, Page, environment
+from content_engine.web.ui.templating import Page, WorkbenchPage, environment
 
 router = ui_router()
 
@@ -102,7 +102,9 @@ def _reader(
 
 
 @router.get("/components/{component_id}/preview")
-def component_preview(page: EditorPage, component_id: ComponentId, reader: ReaderQuery) -> Response:
+def component_preview(
+    page: WorkbenchPage, component_id: ComponentId, reader: ReaderQuery
+) -> Response:
     library = page.engine.library()
     component = library.components.get(component_id)
     if component is None:
@@ -122,7 +124,7 @@ def component_preview(page: EditorPage, component_id: ComponentId, reader: Reade
 
 @router.get("/publications/{publication_id}/preview")
 def publication_preview(
-    page: EditorPage, publication_id: PublicationId, reader: ReaderQuery
+    page: WorkbenchPage, publication_id: PublicationId, reader: ReaderQuery
 ) -> Response:
     library = page.engine.library()
     publication = library.publications.get(publication_id)
@@ -173,7 +175,7 @@ def _preview_page(
 
 @router.get("/publications/{publication_id}/pdf")
 def publication_pdf(
-    page: EditorPage, publication_id: PublicationId, reader: ReaderQuery
+    page: WorkbenchPage, publication_id: PublicationId, reader: ReaderQuery
 ) -> Response:
     """The previewed publication as a PDF download (drafts included, receipt kept)."""
     library = page.engine.library()

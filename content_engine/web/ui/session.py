@@ -6,7 +6,7 @@ show; or a refusal (``SignInRequired``, ``CsrfRefused``) that ``routing`` turns 
 or a page.
 
 The session cookie holds a random session token, never the API key: the server keeps the
-token's digest with the key and an expiry (``store/sessions.py``), signing out deletes it, and
+token's digest with the key and an expiry (``engine.access``), signing out deletes it, and
 the session is looked up on every request, so a revoked key or an ended session stops working
 at once. The cookie is HttpOnly (no script reads it), SameSite=Strict (no other site's page
 sends it), Path=/, and Secure over https. A form's CSRF token is an HMAC of the session token
@@ -27,9 +27,9 @@ from fastapi import Depends, Query, Request, Response
 
 from content_engine.core.errors import InvalidContext
 from content_engine.core.locales import language_chain, negotiate, normalize_tag
-from content_engine.engine.facade import Engine
-from content_engine.store.sessions import SESSION_TTL
+from content_engine.engine import SESSION_TTL, Engine
 from content_engine.web.auth import ANONYMOUS_ADMIN, Principal
+from content_engine.web.dependencies import EngineDep
 from content_engine.web.headers import headers_of
 
 SESSION_COOKIE = "ce_session"
@@ -95,7 +95,7 @@ class Visitor:
         return response
 
     def start_session(self, response: Response, token: str) -> None:
-        """Hand the browser a session's token (``Repository.start_session``), never a key."""
+        """Hand the browser a session's token (``engine.access.start_session``), never a key."""
         self._set(response, SESSION_COOKIE, token, max_age=SESSION_MAX_AGE)
 
     def end_session(self, response: Response) -> None:
@@ -147,15 +147,16 @@ def _seed(request: Request) -> tuple[str, bool]:
 
 def visitor(
     request: Request,
+    engine: EngineDep,
     lang: Annotated[
         str | None, Query(max_length=35, description="Language of the pages: en, de, fr.")
     ] = None,
 ) -> Visitor:
-    """Who is at the browser; the session (and its key) is checked against the repository now."""
+    """Who is at the browser; the session (and its key) is checked with the engine now."""
     state = request.app.state
     language, remember = ui_language(request, lang)
     token = request.cookies.get(SESSION_COOKIE, "")
-    principal = ANONYMOUS_ADMIN if state.open_access else _editor(state.engine, token)
+    principal = ANONYMOUS_ADMIN if state.open_access else _editor(engine, token)
     session = token if principal is not None and not state.open_access else None
     if session is not None:
         seed, new_seed = session, False  # CSRF tokens bound to the session
@@ -177,7 +178,7 @@ def visitor(
 def _editor(engine: Engine, token: str) -> Principal | None:
     """The principal of a live session of an editor's or admin's key; ``None`` for anything
     else (no session, expired, signed out, the key revoked or of a lesser role)."""
-    info = engine.repository.session_key(token) if token else None
+    info = engine.access.session_key(token) if token else None
     if info is None or info.role not in EDITOR_ROLES:
         return None
     return Principal(key_id=info.id, role=info.role)

@@ -34,7 +34,7 @@ def sign_in(page: AnyPage, form: CheckedForm) -> Response:
     _ = page._
     key = form.get("key").strip()
     next_url = local_path(form.get("next"))
-    info = page.engine.repository.verify_key(key) if key else None
+    info = page.engine.access.verify_key(key) if key else None
     if info is None:
         error = _("This key is not valid: unknown, revoked or mistyped.")
         return page.render("sign_in.html", 401, next=next_url, error=error)
@@ -45,7 +45,7 @@ def sign_in(page: AnyPage, form: CheckedForm) -> Response:
         )
         return page.render("sign_in.html", 403, next=next_url, error=error)
     response = page.redirect(next_url)
-    page.visitor.start_session(response, page.engine.repository.start_session(info.id))
+    page.visitor.start_session(response, page.engine.access.start_session(info.id))
     return response
 
 
@@ -53,7 +53,7 @@ def sign_in(page: AnyPage, form: CheckedForm) -> Response:
 def sign_out(page: AnyPage, form: CheckedForm) -> Response:
     """End the session on the server (its token is worthless from now on) and in the browser."""
     if page.visitor.session is not None:
-        page.engine.repository.end_session(page.visitor.session)
+        page.engine.access.end_session(page.visitor.session)
     response = page.redirect("/sign-in")
     page.visitor.end_session(response)
     return response

@@ -21,8 +21,9 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from content_engine.core.models import STATUSES
-from content_engine.engine.facade import Engine
+from content_engine.engine import Engine
 from content_engine.web.auth import Principal
+from content_engine.web.dependencies import EngineDep, engine_of
 from content_engine.web.ui import views
 from content_engine.web.ui.session import (
     LANGUAGE_NAMES,
@@ -96,11 +97,7 @@ class Page:
 
     request: Request
     visitor: Visitor
-
-    @property
-    def engine(self) -> Engine:
-        engine: Engine = self.request.app.state.engine
-        return engine
+    engine: Engine
 
     @property
     def principal(self) -> Principal:
@@ -135,15 +132,17 @@ class Page:
         return response
 
 
-def editor_page(request: Request, visitor: SignedIn) -> Page:
-    return Page(request, visitor)
+def signed_in_page(request: Request, visitor: SignedIn, engine: EngineDep) -> Page:
+    return Page(request, visitor, engine)
 
 
-def any_page(request: Request, visitor: VisitorDep) -> Page:
-    return Page(request, visitor)
+def any_page(request: Request, visitor: VisitorDep, engine: EngineDep) -> Page:
+    return Page(request, visitor, engine)
 
 
-EditorPage = Annotated[Page, Depends(editor_page)]
+# A workbench page behind sign-in (an editor's or admin's session, or ``--open``).
+WorkbenchPage = Annotated[Page, Depends(signed_in_page)]
+# A page for anyone, signed in or not (signing in and out).
 AnyPage = Annotated[Page, Depends(any_page)]
 
 
@@ -164,7 +163,7 @@ _ERROR_TITLES = {
 
 def error_page(request: Request, status: int, kind: str, message: str = "") -> HTMLResponse:
     """A refusal as a page in the visitor's language (no lookups: it may be the DB that failed)."""
-    page = Page(request, anonymous(request))
+    page = Page(request, anonymous(request), engine_of(request))
     return page.render(
         "error.html",
         status_code=status,

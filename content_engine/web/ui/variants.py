@@ -15,17 +15,19 @@ from fastapi import Query, Response
 
 from content_engine.core.errors import (
     ConflictError,
+    ContentEngineError,
     InputError,
     LibraryFormatError,
     LibraryIntegrityError,
     NotFound,
 )
 from content_engine.core.models import STATUSES, Component, Variant
+from content_engine.web.errors import status_of
 from content_engine.web.schemas import ComponentId, VariantKey
 from content_engine.web.ui.diffs import Diff, DiffBudget, diff_rows, variant_diff, variant_text
 from content_engine.web.ui.forms import CheckedForm, Form, VariantDraft, variant_of
 from content_engine.web.ui.routing import ui_router
-from content_engine.web.ui.templating import EditorPage, Page
+from content_engine.web.ui.templating import Page, WorkbenchPage
 
 router = ui_router()
 
@@ -55,7 +57,7 @@ def _url(component_id: str, key: str, suffix: str = "") -> str:
     return f"/components/{component_id}/variants/{key}{suffix}"
 
 
-def editor_page(
+def variant_form(
     page: Page,
     component: Component,
     draft: VariantDraft,
@@ -85,29 +87,29 @@ def editor_page(
 
 @router.get("/components/{component_id}/variants/{key}")
 def edit(
-    page: EditorPage, component_id: ComponentId, key: VariantKey, saved: Saved = None
+    page: WorkbenchPage, component_id: ComponentId, key: VariantKey, saved: Saved = None
 ) -> Response:
-    component = page.engine.repository.get_component(component_id)
-    current = page.engine.repository.get_variant(component_id, key)
+    component = page.engine.editor.get_component(component_id)
+    current = page.engine.editor.get_variant(component_id, key)
     notice = page._("Saved as version {n}.", n=saved) if saved else None
     draft = VariantDraft.of_variant(current)
-    return editor_page(page, component, draft, current=current, notice=notice)
+    return variant_form(page, component, draft, current=current, notice=notice)
 
 
 @router.get("/components/{component_id}/new-variant")
-def new(page: EditorPage, component_id: ComponentId) -> Response:
-    component = page.engine.repository.get_component(component_id)
-    return editor_page(page, component, VariantDraft(), current=None)
+def new(page: WorkbenchPage, component_id: ComponentId) -> Response:
+    component = page.engine.editor.get_component(component_id)
+    return variant_form(page, component, VariantDraft(), current=None)
 
 
 @router.post("/components/{component_id}/variants")
-def create(page: EditorPage, form: CheckedForm, component_id: ComponentId) -> Response:
+def create(page: WorkbenchPage, form: CheckedForm, component_id: ComponentId) -> Response:
     return _save(page, component_id, VariantDraft.of_form(form, expected_version=""), None)
 
 
 @router.post("/components/{component_id}/variants/{key}")
 def save(
-    page: EditorPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
+    page: WorkbenchPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
 ) -> Response:
     draft = VariantDraft.of_form(form, key=key)
     return _save(page, component_id, draft, _current(page, component_id, key))
@@ -115,34 +117,43 @@ def save(
 
 def _current(page: Page, component_id: str, key: str) -> Variant | None:
     try:
-        return page.engine.repository.get_variant(component_id, key)
+        return page.engine.editor.get_variant(component_id, key)
     except NotFound:
         return None
 
 
 def _save(page: Page, component_id: str, draft: VariantDraft, current: Variant | None) -> Response:
     """Save the draft as a new version; on refusal, the form again with the reason."""
-    component = page.engine.repository.get_component(component_id)
+    component = page.engine.editor.get_component(component_id)
     variant, errors = variant_of(draft, page._)
     if variant is None:
-        return editor_page(page, component, draft, current=current, status_code=422, errors=errors)
+        return variant_form(page, component, draft, current=current, status_code=422, errors=errors)
     try:
         saved = page.engine.editor.save_variant(
             component_id, variant, expected_version=draft.expected()
         )
     except LibraryFormatError as exc:
         error = BodyError(_without_location(exc), exc.line, exc.column)
-        return editor_page(
-            page, component, draft, current=current, status_code=422, body_error=error
-        )
+        return _refused(page, component, draft, current, exc, error)
     except LibraryIntegrityError as exc:
-        error = BodyError(exc.message)
-        return editor_page(
-            page, component, draft, current=current, status_code=422, body_error=error
-        )
-    except ConflictError:
-        return _conflict(page, component, draft, variant)
+        return _refused(page, component, draft, current, exc, BodyError(exc.message))
+    except ConflictError as exc:
+        return _conflict(page, component, draft, variant, exc)
     return page.redirect(_url(component_id, saved.key, f"?saved={saved.version}"))
+
+
+def _refused(
+    page: Page,
+    component: Component,
+    draft: VariantDraft,
+    current: Variant | None,
+    exc: ContentEngineError,
+    error: BodyError,
+) -> Response:
+    """The form again, with the body's error next to it, at the refusal's status."""
+    return variant_form(
+        page, component, draft, current=current, status_code=status_of(exc), body_error=error
+    )
 
 
 def _without_location(exc: LibraryFormatError) -> str:
@@ -151,8 +162,11 @@ def _without_location(exc: LibraryFormatError) -> str:
     return exc.message.removeprefix(f"{where}: ") if where else exc.message
 
 
-def _conflict(page: Page, component: Component, draft: VariantDraft, yours: Variant) -> Response:
-    """Both versions side by side; the form keeps this edit, now based on theirs."""
+def _conflict(
+    page: Page, component: Component, draft: VariantDraft, yours: Variant, exc: ConflictError
+) -> Response:
+    """Both versions side by side; the form keeps this edit, now based on theirs (at the
+    conflict's status, the API's)."""
     theirs = _current(page, component.id, yours.key)
     theirs_text = variant_text(theirs)
     yours_text = variant_text(yours)
@@ -161,7 +175,9 @@ def _conflict(page: Page, component: Component, draft: VariantDraft, yours: Vari
     rebased = VariantDraft(
         **{**draft.to_dict(), "expected_version": str(theirs.version) if theirs else ""}
     )
-    return editor_page(page, component, rebased, current=theirs, status_code=409, conflict=conflict)
+    return variant_form(
+        page, component, rebased, current=theirs, status_code=status_of(exc), conflict=conflict
+    )
 
 
 # --- workflow and history ------------------------------------------------------------------
@@ -176,7 +192,7 @@ def _version(form: Form, name: str = "version") -> int:
 
 @router.post("/components/{component_id}/variants/{key}/status")
 def set_status(
-    page: EditorPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
+    page: WorkbenchPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
 ) -> Response:
     """draft → review → published (or back): a new version with the new status."""
     status = form.get("status")
@@ -186,40 +202,42 @@ def set_status(
         saved = page.engine.editor.set_status(
             component_id, key, status, expected_version=_version(form)
         )
-    except ConflictError:
-        return _stale(page, component_id, key)
+    except ConflictError as exc:
+        return _stale(page, component_id, key, exc)
     return page.redirect(_url(component_id, key, f"?saved={saved.version}"))
 
 
 @router.post("/components/{component_id}/variants/{key}/rollback")
 def rollback(
-    page: EditorPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
+    page: WorkbenchPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
 ) -> Response:
     """Make an earlier version current again, as a new version."""
     try:
         saved = page.engine.editor.rollback_variant(
             component_id, key, _version(form, "to_version"), expected_version=_version(form)
         )
-    except ConflictError:
-        return _stale(page, component_id, key)
+    except ConflictError as exc:
+        return _stale(page, component_id, key, exc)
     return page.redirect(_url(component_id, key, f"?saved={saved.version}"))
 
 
-def _stale(page: Page, component_id: str, key: str) -> Response:
-    component = page.engine.repository.get_component(component_id)
-    current = page.engine.repository.get_variant(component_id, key)
+def _stale(page: Page, component_id: str, key: str, exc: ConflictError) -> Response:
+    component = page.engine.editor.get_component(component_id)
+    current = page.engine.editor.get_variant(component_id, key)
     notice = page._(
         "Not done: someone saved version {n} meanwhile. Here it is; decide again.",
         n=current.version,
     )
     draft = VariantDraft.of_variant(current)
-    return editor_page(page, component, draft, current=current, status_code=409, notice=notice)
+    return variant_form(
+        page, component, draft, current=current, status_code=status_of(exc), notice=notice
+    )
 
 
 @router.get("/components/{component_id}/variants/{key}/history")
-def history(page: EditorPage, component_id: ComponentId, key: VariantKey) -> Response:
+def history(page: WorkbenchPage, component_id: ComponentId, key: VariantKey) -> Response:
     """Every version, newest first, each with what changed since the one before."""
-    versions = page.engine.repository.variant_history(component_id, key)
+    versions = page.engine.editor.variant_history(component_id, key)
     current = _current(page, component_id, key)
     # Newest first, so the page's budget of line-by-line diffing goes to the recent changes.
     budget = DiffBudget()
@@ -231,7 +249,7 @@ def history(page: EditorPage, component_id: ComponentId, key: VariantKey) -> Res
     return page.render(
         "history.html",
         section="library",
-        component=page.engine.repository.get_component(component_id),
+        component=page.engine.editor.get_component(component_id),
         key=key,
         current=current,
         entries=entries,

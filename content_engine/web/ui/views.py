@@ -13,22 +13,21 @@ from content_engine.core.assembly import query_matches
 from content_engine.core.coverage import CoverageReport, CoverageRow
 from content_engine.core.integrity import Problem
 from content_engine.core.models import DIMENSIONS, Component, Library, Publication, Slot, Variant
+from content_engine.core.search import find_components
 from content_engine.core.selection import Selection
 
 
 def search(library: Library, text: str = "", type: str = "", tag: str = "") -> list[Component]:
-    """Components of ``type`` carrying ``tag`` whose id, title or a body holds ``text``."""
-    needle = text.strip().casefold()
-
-    def found(c: Component) -> bool:
-        if (type and c.type != type) or (tag and tag not in c.tags):
-            return False
-        if not needle:
-            return True
-        haystacks = [c.id, c.title, *(v.body for v in c.variants.values())]
-        return any(needle in h.casefold() for h in haystacks)
-
-    return sorted(filter(found, library.components.values()), key=lambda c: (c.type, c.id))
+    """The library page's filters (empty: any) by the API's rules, bodies searched too; sorted
+    by type, then id, for ``by_type``."""
+    found = find_components(
+        library.components.values(),
+        text.strip(),  # a typed field's stray spaces are not part of what is looked for
+        type=type or None,
+        tag=tag or None,
+        in_bodies=True,
+    )
+    return sorted(found, key=lambda c: c.type)  # stable: id order within a type
 
 
 def by_type(components: list[Component]) -> list[tuple[str, list[Component]]]:

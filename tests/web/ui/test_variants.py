@@ -127,7 +127,7 @@ def test_a_conflict_shows_both_versions_and_overwrites_nothing(bench: Workbench)
     theirs = stored(bench).model_copy(update={"body": "<p>Theirs.</p>"})
     bench.api.engine.editor.save_variant(COMPONENT, theirs, expected_version=1)
     response = bench.post(EDITOR, mine, page=EDITOR)
-    assert response.status_code == 409
+    assert response.status_code == 412
     page = html.unescape(response.text)
     assert "Someone else saved this variant meanwhile" in page
     assert "Theirs: version 2, stored" in page
@@ -172,7 +172,7 @@ def test_create_refuses_a_bad_key_and_a_taken_one(bench: Workbench) -> None:
     taken = bench.post(
         f"/components/{COMPONENT}/variants", {"key": "default", "body": "<p>New</p>"}, page=new
     )
-    assert taken.status_code == 409
+    assert taken.status_code == 412
     assert "Theirs: version 1, stored" in taken.text
     assert stored(bench).version == 1
 
@@ -202,7 +202,7 @@ def test_workflow_draft_review_published_and_served(bench: Workbench) -> None:
 def test_a_stale_workflow_button_changes_nothing(bench: Workbench) -> None:
     bench.api.engine.editor.set_status(COMPONENT, "default", "review", expected_version=1)
     response = move(bench, "published", 1)
-    assert response.status_code == 409
+    assert response.status_code == 412
     assert "someone saved version 2 meanwhile" in response.text
     assert stored(bench).status == "review"
 

@@ -1,4 +1,5 @@
-"""Routes for editors: components, variants, publications, history, publish, lint, coverage.
+"""API routes that read and change the library: components, variants, publications, history,
+publish, rollback, lint, coverage (the editor role).
 
 Every write names the version it is based on: ``If-Match: "<version>"`` to change,
 ``If-None-Match: *`` to create. A stale version gets 412 and nothing is written.
@@ -8,14 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from content_engine.core.errors import NotFound
 from content_engine.core.models import Component
-from content_engine.engine.facade import Engine
-from content_engine.web.auth import EditorRole
+from content_engine.core.search import find_components
+from content_engine.web.auth import EditorKey
 from content_engine.web.bodies import CheckedRoute
+from content_engine.web.dependencies import EngineDep
 from content_engine.web.errors import ApiError
 from content_engine.web.schemas import (
     ComponentId,
@@ -35,11 +37,6 @@ router = APIRouter(tags=["editors"], route_class=CheckedRoute)
 IfMatch = Annotated[str | None, Header(description='The version edited: "3".')]
 IfNoneMatch = Annotated[str | None, Header(description="* to create.")]
 NO_STORE = {"Cache-Control": "private, no-store"}
-
-
-def engine_of(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
 
 
 def expected_version(
@@ -80,41 +77,30 @@ def versioned(data: dict[str, Any], version: int, status: int = 200) -> JSONResp
 
 @router.get("/v1/components", response_model=list[ComponentOut])
 def list_components(
-    request: Request,
-    principal: EditorRole,
+    engine: EngineDep,
+    principal: EditorKey,
     type: Annotated[str | None, Query(max_length=100)] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in id or title.")] = None,
 ) -> JSONResponse:
     """Current components, filtered by type, tag and text in id or title."""
-    components = engine_of(request).library().components.values()
-    needle = (q or "").lower()
-    found = [
-        ComponentOut.of(c).model_dump(mode="json")
-        for c in sorted(components, key=lambda c: c.id)
-        if (type is None or c.type == type)
-        and (tag is None or tag in c.tags)
-        and (needle in c.id.lower() or needle in c.title.lower())
-    ]
+    components = find_components(engine.library().components.values(), q or "", type=type, tag=tag)
+    found = [ComponentOut.of(c).model_dump(mode="json") for c in components]
     return JSONResponse(found, headers=NO_STORE)
-
-
-def _component(request: Request, component_id: ComponentId) -> Component:
-    return engine_of(request).repository.get_component(component_id)
 
 
 @router.get("/v1/components/{component_id}", response_model=ComponentOut)
 def get_component(
-    request: Request, principal: EditorRole, component_id: ComponentId
+    engine: EngineDep, principal: EditorKey, component_id: ComponentId
 ) -> JSONResponse:
-    component = _component(request, component_id)
+    component = engine.editor.get_component(component_id)
     return versioned(ComponentOut.of(component).model_dump(mode="json"), component.version)
 
 
 @router.put("/v1/components/{component_id}", response_model=ComponentOut)
 def put_component(
-    request: Request,
-    principal: EditorRole,
+    engine: EngineDep,
+    principal: EditorKey,
     component_id: ComponentId,
     body: ComponentIn,
     if_match: IfMatch = None,
@@ -123,18 +109,18 @@ def put_component(
     """Create (``If-None-Match: *``) or change a component's type, title, tags and folder."""
     expected = expected_version(if_match, if_none_match, create=True)
     component = Component(id=component_id, **body.model_dump())
-    saved = engine_of(request).editor.save_component(component, expected_version=expected)
+    saved = engine.editor.save_component(component, expected_version=expected)
     status = 201 if expected is None else 200
     return versioned(ComponentOut.of(saved).model_dump(mode="json"), saved.version, status)
 
 
 @router.delete("/v1/components/{component_id}", response_model=ComponentOut)
 def delete_component(
-    request: Request, principal: EditorRole, component_id: ComponentId, if_match: IfMatch = None
+    engine: EngineDep, principal: EditorKey, component_id: ComponentId, if_match: IfMatch = None
 ) -> JSONResponse:
     """Archive a component (its history is kept); refused while others include it."""
     expected = edited_version(if_match)
-    archived = engine_of(request).editor.archive_component(component_id, expected_version=expected)
+    archived = engine.editor.archive_component(component_id, expected_version=expected)
     return versioned(ComponentOut.of(archived).model_dump(mode="json"), archived.version)
 
 
@@ -143,16 +129,16 @@ def delete_component(
 
 @router.get("/v1/components/{component_id}/variants/{key}", response_model=VariantOut)
 def get_variant(
-    request: Request, principal: EditorRole, component_id: ComponentId, key: VariantKey
+    engine: EngineDep, principal: EditorKey, component_id: ComponentId, key: VariantKey
 ) -> JSONResponse:
-    variant = engine_of(request).repository.get_variant(component_id, key)
+    variant = engine.editor.get_variant(component_id, key)
     return versioned(VariantOut.of(component_id, variant).model_dump(mode="json"), variant.version)
 
 
 @router.put("/v1/components/{component_id}/variants/{key}", response_model=VariantSaved)
 def put_variant(
-    request: Request,
-    principal: EditorRole,
+    engine: EngineDep,
+    principal: EditorKey,
     component_id: ComponentId,
     key: VariantKey,
     body: VariantIn,
@@ -164,24 +150,24 @@ def put_variant(
     The body is stored sanitised to the allow-list; ``removed`` says what was taken out.
     """
     expected = expected_version(if_match, if_none_match, create=True)
-    saved = engine_of(request).editor.write_variant(
+    saved = engine.editor.write_variant(
         component_id, body.to_variant(key), expected_version=expected
     )
-    out = VariantSaved.saved(component_id, saved.variant, saved.removed)
+    out = VariantSaved.of(component_id, saved.variant, removed=saved.removed)
     status = 201 if expected is None else 200
     return versioned(out.model_dump(mode="json"), saved.variant.version, status)
 
 
 @router.delete("/v1/components/{component_id}/variants/{key}", status_code=204)
 def delete_variant(
-    request: Request,
-    principal: EditorRole,
+    engine: EngineDep,
+    principal: EditorKey,
     component_id: ComponentId,
     key: VariantKey,
     if_match: IfMatch = None,
 ) -> Response:
     expected = edited_version(if_match)
-    engine_of(request).editor.delete_variant(component_id, key, expected_version=expected)
+    engine.editor.delete_variant(component_id, key, expected_version=expected)
     return Response(status_code=204)
 
 
@@ -189,10 +175,10 @@ def delete_variant(
     "/v1/components/{component_id}/variants/{key}/versions", response_model=list[VariantOut]
 )
 def variant_versions(
-    request: Request, principal: EditorRole, component_id: ComponentId, key: VariantKey
+    engine: EngineDep, principal: EditorKey, component_id: ComponentId, key: VariantKey
 ) -> JSONResponse:
     """Every version of the variant, oldest first."""
-    history = engine_of(request).repository.variant_history(component_id, key)
+    history = engine.editor.variant_history(component_id, key)
     if not history:
         raise NotFound(f"unknown variant {component_id}/{key}")
     data = [VariantOut.of(component_id, v).model_dump(mode="json") for v in history]
@@ -201,24 +187,22 @@ def variant_versions(
 
 @router.post("/v1/components/{component_id}/variants/{key}/publish", response_model=VariantOut)
 def publish(
-    request: Request,
-    principal: EditorRole,
+    engine: EngineDep,
+    principal: EditorKey,
     component_id: ComponentId,
     key: VariantKey,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Publish the version named by ``If-Match`` (as a new version with status published)."""
     expected = edited_version(if_match)
-    saved = engine_of(request).editor.set_status(
-        component_id, key, "published", expected_version=expected
-    )
+    saved = engine.editor.set_status(component_id, key, "published", expected_version=expected)
     return versioned(VariantOut.of(component_id, saved).model_dump(mode="json"), saved.version)
 
 
 @router.post("/v1/components/{component_id}/variants/{key}/rollback", response_model=VariantOut)
 def rollback(
-    request: Request,
-    principal: EditorRole,
+    engine: EngineDep,
+    principal: EditorKey,
     component_id: ComponentId,
     key: VariantKey,
     body: RollbackIn,
@@ -226,7 +210,7 @@ def rollback(
 ) -> JSONResponse:
     """Make an earlier version current again, as a new version."""
     expected = edited_version(if_match)
-    saved = engine_of(request).editor.rollback_variant(
+    saved = engine.editor.rollback_variant(
         component_id, key, body.version, expected_version=expected
     )
     return versioned(VariantOut.of(component_id, saved).model_dump(mode="json"), saved.version)
@@ -236,31 +220,31 @@ def rollback(
 
 
 @router.get("/v1/publications")
-def list_publications(request: Request, principal: EditorRole) -> JSONResponse:
-    publications = engine_of(request).library().publications
+def list_publications(engine: EngineDep, principal: EditorKey) -> JSONResponse:
+    publications = engine.library().publications
     data = [p.model_dump(mode="json") for _, p in sorted(publications.items())]
     return JSONResponse(data, headers=NO_STORE)
 
 
 @router.get("/v1/publications/{publication_id}")
 def get_publication(
-    request: Request, principal: EditorRole, publication_id: PublicationId
+    engine: EngineDep, principal: EditorKey, publication_id: PublicationId
 ) -> JSONResponse:
-    publication = engine_of(request).repository.get_publication(publication_id)
+    publication = engine.editor.get_publication(publication_id)
     return versioned(publication.model_dump(mode="json"), publication.version)
 
 
 @router.put("/v1/publications/{publication_id}")
 def put_publication(
-    request: Request,
-    principal: EditorRole,
+    engine: EngineDep,
+    principal: EditorKey,
     publication_id: PublicationId,
     body: PublicationIn,
     if_match: IfMatch = None,
     if_none_match: IfNoneMatch = None,
 ) -> JSONResponse:
     expected = expected_version(if_match, if_none_match, create=True)
-    saved = engine_of(request).editor.save_publication(
+    saved = engine.editor.save_publication(
         body.to_publication(publication_id), expected_version=expected
     )
     status = 201 if expected is None else 200
@@ -268,16 +252,16 @@ def put_publication(
 
 
 @router.get("/v1/lint")
-def lint(request: Request, principal: EditorRole) -> JSONResponse:
+def lint(engine: EngineDep, principal: EditorKey) -> JSONResponse:
     """Problems in the library, as ``content-engine lint`` reports them."""
-    problems = engine_of(request).lint()
+    problems = engine.lint()
     data = [p.model_dump(exclude_none=True) for p in problems]
     return JSONResponse({"problems": data, "errors": sum(p.severity == "error" for p in problems)})
 
 
 @router.get("/v1/coverage/{publication_id}")
 def coverage(
-    request: Request, principal: EditorRole, publication_id: PublicationId
+    engine: EngineDep, principal: EditorKey, publication_id: PublicationId
 ) -> JSONResponse:
-    report = engine_of(request).coverage(publication_id)
+    report = engine.coverage(publication_id)
     return JSONResponse(report.model_dump(mode="json"), headers=NO_STORE)
