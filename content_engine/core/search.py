@@ -2,7 +2,7 @@
 
 In: components, a text, and optionally a type, a tag and whether bodies count. Out: the
 components that match, in id order. Pure. The text matches anywhere in the id or the title,
-ignoring case as ``str.lower`` does (the API's rule since its first version); ``in_bodies``
+ignoring case the way Unicode folds it (``str.casefold``: "STRASSE" finds "Straße"); ``in_bodies``
 searches the variants' bodies too, for the workbench, where an editor looks for a sentence
 they remember rather than an id.
 """
@@ -23,7 +23,7 @@ def find_components(
     in_bodies: bool = False,
 ) -> list[Component]:
     """Components of ``type`` carrying ``tag`` whose id or title (or body) holds ``text``."""
-    needle = text.lower()
+    needle = text.casefold()
 
     def found(component: Component) -> bool:
         if type is not None and component.type != type:
@@ -33,6 +33,6 @@ def find_components(
         haystacks = [component.id, component.title]
         if in_bodies:
             haystacks += [v.body for v in component.variants.values()]
-        return any(needle in h.lower() for h in haystacks)
+        return any(needle in h.casefold() for h in haystacks)
 
     return sorted(filter(found, components), key=lambda c: c.id)

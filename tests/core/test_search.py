@@ -28,7 +28,7 @@ COMPONENTS = [
         ("B.", None, None, False, ["b.one", "b.two"]),  # id, any case
         ("call", None, None, False, []),  # bodies only when asked
         ("call", None, None, True, ["a.one"]),
-        ("STRASSE", None, None, True, []),  # str.lower, not casefold: ß is not ss
+        ("STRASSE", None, None, True, ["b.two"]),  # casefold: ß is ss
         ("STRAßE", None, None, True, ["b.two"]),
         (" heat", None, None, False, []),  # the text as given
         ("", "brochure", None, False, ["b.one", "b.two"]),
