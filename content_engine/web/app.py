@@ -159,8 +159,8 @@ def create_app(
     open_access: bool | None = None,
     engine: Engine | None = None,
 ) -> FastAPI:
-    """The HTTP API. ``open_access`` (``serve --open``; default: the settings') lets anyone in
-    as admin: local use only."""
+    """The HTTP API. ``open_access`` (``serve --open``; unless given, as the settings say) lets
+    anyone in as admin: local use only."""
     settings = settings or Settings.from_env()
     open_access = settings.open_access if open_access is None else open_access
 
