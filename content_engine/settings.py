@@ -1,56 +1,168 @@
-"""Settings: one typed object built at the edge (CLI, app factory) and passed down.
+"""Settings: every option declared once, and the typed object built from them at the edge.
 
-Each option is declared once here with its default, environment variable and help text.
+In: the environment, and the values the CLI's flags were given. Out: a frozen ``Settings`` that
+the CLI and the app factory build once and pass down. Each ``Option`` in ``OPTIONS`` holds an
+option's field, type, default, environment variable, help and CLI flag: ``Settings.from_env``,
+the CLI's flags and ``serve --help``, ``serve``'s hand-over to its workers and the table in
+``docs/settings.md`` (kept true by a test) are all read from it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
 
 from content_engine.core.errors import InputError
 from content_engine.core.templates.sandbox import Limits
 
-DEFAULT_DB = "sqlite:///content-engine.db"
-DEFAULT_SQLITE_TIMEOUT = 30.0
-DEFAULT_REFRESH = 0.5
+T = TypeVar("T")
+
 # The engine's data folders (renderers/, locales/) sit beside the package in a checkout.
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
-class Option:
+class Kind(Generic[T]):
+    """What an option's value is (``wants`` says it): how it reads from text and is written
+    back to it.
+
+    ``convert`` raises ``ValueError`` on text it does not take, and a number outside
+    ``bounds`` is refused too (the CLI's flag checks the same range); the error says ``wants``.
+    """
+
+    wants: str
+    convert: Callable[[str], T]
+    text: Callable[[T], str] = str
+    bounds: tuple[float, float] | None = None
+
+    def parse(self, raw: str) -> T:
+        value = self.convert(raw)
+        if self.bounds is not None:
+            low, high = self.bounds
+            if not low <= cast(float, value) <= high:  # nan fails this too
+                raise ValueError(raw)
+        return value
+
+
+def _number(value: float) -> str:
+    """``30`` rather than ``30.0``; exact either way, so a worker reads back the same value."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _switch(raw: str) -> bool:
+    if raw not in ("0", "1"):
+        raise ValueError(raw)
+    return raw == "1"
+
+
+DAY = 86_400
+GIB = 1 << 30
+
+URL = Kind[str]("a database URL", str)
+FOLDER = Kind[Path]("a folder", Path)
+SECONDS = Kind[float](f"a number of seconds from 0 to {DAY}", float, _number, (0, DAY))
+BYTES = Kind[int](f"a whole number of bytes from 1 to {GIB}", int, str, (1, GIB))
+SWITCH = Kind[bool]("1 (on) or 0 (off)", _switch, lambda on: "1" if on else "")
+
+
+@dataclass(frozen=True)
+class Option(Generic[T]):
+    """One option: the ``Settings`` field ``name``, read from ``env`` (empty means unset)."""
+
     name: str
+    kind: Kind[T]
+    default: T
     env: str
     help: str
+    flag: str | None = None
+    shown: str = ""  # the default as the docs and ``--help`` say it, where its text would not do
+    # False where the CLI's flag alone decides: ``serve`` is open only with ``--open``, and
+    # sets the variable for its workers.
+    cli_reads_env: bool = True
+
+    @property
+    def shown_default(self) -> str:
+        return self.shown or self.kind.text(self.default)
+
+    def read(self, environ: Mapping[str, str]) -> T:
+        raw = environ.get(self.env)
+        if not raw:
+            return self.default
+        try:
+            return self.kind.parse(raw)
+        except ValueError:
+            raise InputError(f"{self.env} must be {self.kind.wants}, not {raw!r}") from None
 
 
-OPTIONS = (
-    Option("db_url", "CONTENT_ENGINE_DB", "database URL (SQLite file or PostgreSQL)"),
-    Option("home", "CONTENT_ENGINE_HOME", "folder holding the engine's renderers/ and locales/"),
-    Option(
-        "sqlite_timeout",
-        "CONTENT_ENGINE_SQLITE_TIMEOUT",
-        "seconds a SQLite writer waits for another writer's lock before giving up (default 30)",
-    ),
-    Option(
-        "refresh",
-        "CONTENT_ENGINE_REFRESH",
-        "seconds before a change made by another process (a publish through another server "
-        "worker or the CLI) is served; 0 checks the database on every request (default 0.5)",
-    ),
+DB = Option(
+    "db_url",
+    URL,
+    "sqlite:///content-engine.db",
+    "CONTENT_ENGINE_DB",
+    "The repository's database URL: a SQLite file or PostgreSQL.",
+    flag="--db",
 )
+HOME = Option(
+    "home",
+    FOLDER,
+    _CHECKOUT,
+    "CONTENT_ENGINE_HOME",
+    "The folder holding the engine's renderers/ and locales/.",
+    shown="the checkout",
+)
+SQLITE_TIMEOUT = Option(
+    "sqlite_timeout",
+    SECONDS,
+    30.0,
+    "CONTENT_ENGINE_SQLITE_TIMEOUT",
+    "Seconds a SQLite writer waits for another writer's lock before giving up.",
+)
+REFRESH = Option(
+    "refresh",
+    SECONDS,
+    0.5,
+    "CONTENT_ENGINE_REFRESH",
+    "Seconds before a change made by another process (another server worker, the CLI) is "
+    "served, and a key revoked elsewhere refused; 0 asks the database on every request.",
+    flag="--refresh",
+)
+OPEN_ACCESS = Option(
+    "open_access",
+    SWITCH,
+    False,
+    "CONTENT_ENGINE_OPEN",
+    "No API keys: every caller is admin. For local development only; the server says so loudly.",
+    flag="--open",
+    shown="0",
+    cli_reads_env=False,
+)
+MAX_BODY_BYTES = Option(
+    "max_body_bytes",
+    BYTES,
+    2 * 1024 * 1024,
+    "CONTENT_ENGINE_MAX_BODY_BYTES",
+    "Bytes of the largest request body the server accepts; a larger one is refused with 413 "
+    "before any handler reads it.",
+    shown="2097152 (2 MiB)",
+)
+
+OPTIONS: tuple[Option[Any], ...] = (DB, HOME, SQLITE_TIMEOUT, REFRESH, OPEN_ACCESS, MAX_BODY_BYTES)
 
 
 @dataclass(frozen=True)
 class Settings:
-    db_url: str = DEFAULT_DB
-    home: Path = _CHECKOUT
-    sqlite_timeout: float = DEFAULT_SQLITE_TIMEOUT
+    """The options' values (fields named as in ``OPTIONS``) and the sandbox's limits."""
+
+    db_url: str = DB.default
+    home: Path = HOME.default
+    sqlite_timeout: float = SQLITE_TIMEOUT.default
     # Bounds how stale the in-memory library and verified keys may be; see ``freshness``.
-    refresh: float = DEFAULT_REFRESH
+    refresh: float = REFRESH.default
+    open_access: bool = OPEN_ACCESS.default
+    max_body_bytes: int = MAX_BODY_BYTES.default
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -62,26 +174,23 @@ class Settings:
         return self.home / "locales"
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, db_url: str | None = None
-    ) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, /, **given: Any) -> Settings:
+        """Every option from ``environ`` (the process's by default), except those ``given`` by
+        name (a CLI flag's value): ``None`` or ``""`` there means the flag was not given."""
         env = os.environ if environ is None else environ
+        unknown = set(given) - {option.name for option in OPTIONS}
+        if unknown:
+            raise TypeError(f"not options: {', '.join(sorted(unknown))}")
         return cls(
-            db_url=db_url or env.get("CONTENT_ENGINE_DB") or DEFAULT_DB,
-            home=Path(env.get("CONTENT_ENGINE_HOME") or _CHECKOUT),
-            sqlite_timeout=_seconds(env, "CONTENT_ENGINE_SQLITE_TIMEOUT", DEFAULT_SQLITE_TIMEOUT),
-            refresh=_seconds(env, "CONTENT_ENGINE_REFRESH", DEFAULT_REFRESH),
+            **{
+                option.name: (
+                    option.read(env) if given.get(option.name) in (None, "") else given[option.name]
+                )
+                for option in OPTIONS
+            }
         )
 
-
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 86_400:
-        raise InputError(f"{name} must be a number of seconds from 0 to 86400, not {raw!r}")
-    return value
+    def as_environ(self) -> dict[str, str]:
+        """Every option as ``from_env`` reads it back: how ``serve`` hands the settings it
+        checked to its worker processes, which build their app from the environment."""
+        return {option.env: option.kind.text(getattr(self, option.name)) for option in OPTIONS}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, get_args, get_origin
@@ -31,8 +30,6 @@ from content_engine.web.headers import HeaderCheck, headers_of
 from content_engine.web.nosniff import NoSniff
 
 logger = logging.getLogger("content_engine.web")
-
-MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
 async def reject_unknown_query(request: Request) -> None:
@@ -81,7 +78,7 @@ def _all_query_params(dependant: Any) -> list[Any]:
 class BodyLimit:
     """Refuse request bodies over a size, whether announced by Content-Length or streamed."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -159,11 +156,13 @@ async def keep_fresh(
 def create_app(
     settings: Settings | None = None,
     *,
-    open_access: bool = False,
+    open_access: bool | None = None,
     engine: Engine | None = None,
 ) -> FastAPI:
-    """The HTTP API. ``open_access`` (``serve --open``) lets anyone in as admin: local use only."""
+    """The HTTP API. ``open_access`` (``serve --open``; unless given, as the settings say) lets
+    anyone in as admin: local use only."""
     settings = settings or Settings.from_env()
+    open_access = settings.open_access if open_access is None else open_access
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -204,7 +203,7 @@ def create_app(
     app.include_router(library_api.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, StaticFiles(directory=ui.STATIC_DIR), name="static")
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(BlockFastPath, state=app.state)
     app.add_middleware(HeaderCheck)  # every path reads the headers as the fast path did
     # Outside even Starlette's ServerErrorMiddleware, so that a 500 carries nosniff too.
@@ -215,4 +214,4 @@ def create_app(
 
 def app_from_env() -> FastAPI:
     """The app as ``serve`` runs it in each worker: settings from the environment."""
-    return create_app(Settings.from_env(), open_access=os.environ.get("CONTENT_ENGINE_OPEN") == "1")
+    return create_app(Settings.from_env())

@@ -1,0 +1,101 @@
+"""The commands that assemble for one reader: ``render``, ``block`` and ``explain``.
+
+In: an id and the reader options. Out: the rendered document, the block's fragment (or JSON),
+or the trace of every variant judged, on stdout or ``-o FILE``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from content_engine import Selection
+from content_engine.cli.errors import engine_for, fail, warn
+from content_engine.cli.options import DbOption, OutOption, Preview
+from content_engine.cli.output import dump_json, write_output
+from content_engine.cli.reader import ReaderOptions, takes_reader
+
+
+@takes_reader
+def render(
+    publication: Annotated[str, typer.Argument(help="Publication id.")],
+    reader: ReaderOptions,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="html, pdf, json or fragment.")
+    ] = "html",
+    output: OutOption = None,
+    preview: Preview = False,
+    db: DbOption = None,
+) -> None:
+    """Assemble and render a publication for one reader."""
+    with engine_for(db) as engine:
+        ctx = reader.build()
+        result = engine.render(
+            publication, ctx, format=format, preview=preview, strict=reader.strict
+        )
+    warn(result.warnings)
+    write_output(result.content, output, binary=format == "pdf")
+
+
+@takes_reader
+def block(
+    component: Annotated[str, typer.Argument(help="Component id.")],
+    reader: ReaderOptions,
+    format: Annotated[str, typer.Option("--format", "-f", help="html or json.")] = "html",
+    output: OutOption = None,
+    preview: Preview = False,
+    db: DbOption = None,
+) -> None:
+    """The assembled fragment of one component."""
+    if format not in ("html", "json"):
+        fail(f"unknown format {format!r} for block: use html or json")
+    with engine_for(db) as engine:
+        ctx = reader.build()
+        result = engine.block(component, ctx, preview=preview, strict=reader.strict)
+    warn(result.warnings)
+    if format == "json":
+        data = result.model_dump(mode="json", include={"component", "variant", "version", "locale"})
+        data |= {"html": result.html, "warnings": result.warnings}
+        write_output(dump_json(data), output)
+    else:
+        write_output(result.html.encode() + b"\n", output)
+
+
+@takes_reader
+def explain(
+    component: Annotated[str, typer.Argument(help="Component id.")],
+    reader: ReaderOptions,
+    format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    output: OutOption = None,
+    preview: Preview = False,
+    db: DbOption = None,
+) -> None:
+    """Every variant, whether it matched, why not, and the winner."""
+    if format not in ("text", "json"):
+        fail(f"unknown format {format!r} for explain: use text or json")
+    with engine_for(db) as engine:
+        ctx = reader.build()
+        selection = engine.explain(component, ctx, preview=preview, strict=reader.strict)
+    warn(selection.warnings)
+    if format == "json":
+        write_output(dump_json(selection.model_dump(mode="json")), output)
+        return
+    write_output(explain_text(selection, ctx.locale).encode(), output)
+
+
+def explain_text(selection: Selection, locale: str) -> str:
+    """The trace as lines: ``*`` the winner, ``+`` another candidate, ``-`` ruled out (why)."""
+    lines = [
+        f"component {selection.component} for {locale}",
+        f"chain: {' > '.join(selection.chain)}",
+        f"segments: {', '.join(selection.segments) or '-'}",
+    ]
+    for v in selection.variants:
+        mark = "*" if v.key == selection.winner else ("+" if v.candidate else "-")
+        lines.append(f" {mark} {v.key} v{v.version}" + (f"  rank {v.rank}" if v.rank else ""))
+        lines += [f"     {reason}" for reason in v.reasons]
+    lines.append(f"winner: {selection.winner or 'none'}")
+    if selection.ambiguous:
+        lines.append(f"ambiguous: {', '.join(selection.ambiguous)} tie; the key decided")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,53 @@
+"""The options several commands share, as typer annotations.
+
+A setting's flag (``--db``, ``--refresh``, ``--open``) is built from its one declaration in
+``content_engine.settings``: its name, help, default and range come from there, and the
+value given goes back to ``Settings.from_env``, which reads the environment when it is not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from content_engine.settings import DB, Option
+
+
+def setting_flag(option: Option[Any]) -> Any:
+    """The typer option for a setting's CLI flag; ``None`` when not given, so that
+    ``Settings.from_env`` falls back to the environment (one parser, one error message)."""
+    if option.flag is None:
+        raise ValueError(f"the setting {option.name} has no CLI flag")
+    notes = [] if isinstance(option.default, bool) else [f"Default {option.shown_default}"]
+    notes += [f"env {option.env}"] if option.cli_reads_env else []
+    said = "; ".join(notes)
+    low, high = option.kind.bounds or (None, None)
+    return typer.Option(
+        option.flag,
+        help=f"{option.help} {said}." if said else option.help,
+        show_default=False,
+        min=low,
+        max=high,
+    )
+
+
+DbOption = Annotated[str | None, setting_flag(DB)]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "-o",
+        "--output",
+        help="Write to FILE instead of stdout. Its folder must exist (it is not created).",
+    ),
+]
+Preview = Annotated[bool, typer.Option("--preview", help="Include drafts and variants in review.")]
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Refuse (exit 2) a role, region, segment or channel the library does not know, "
+        "instead of warning that it matched nothing.",
+    ),
+]

@@ -1,0 +1,71 @@
+"""``serve``: check the database, then run the HTTP API under uvicorn.
+
+In: the address, the worker count and the settings' flags (``--db``, ``--refresh``,
+``--open``). Out: a running server. The workers are separate processes that build their app
+from the environment, so the settings checked here are handed to them as variables.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from content_engine import ContentEngineError, Engine, Settings
+from content_engine.cli.errors import fail
+from content_engine.cli.options import DbOption, setting_flag
+from content_engine.settings import OPEN_ACCESS, OPTIONS, REFRESH
+
+# ``--help`` ends with the settings that have no flag: they are read from the environment.
+EPILOG = "\n\n".join(
+    [
+        "Settings read from the environment only:",
+        *(
+            f"{option.env}: {option.help} Default {option.shown_default}."
+            for option in OPTIONS
+            if option.flag is None
+        ),
+    ]
+)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)] = 8000,
+    open_access: Annotated[bool, setting_flag(OPEN_ACCESS)] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    refresh: Annotated[float | None, setting_flag(REFRESH)] = None,
+    db: DbOption = None,
+) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    if open_access:
+        typer.secho(
+            "WARNING: --open: no API keys are checked, every caller is admin. "
+            "Never expose this server.",
+            err=True,
+            fg="red",
+            bold=True,
+        )
+    try:
+        # --open alone opens the server: a variable left in the environment never does.
+        settings = Settings.from_env(db_url=db, refresh=refresh, open_access=open_access)
+        with Engine(settings):  # migrate and check the database before binding the port
+            pass
+    except ContentEngineError as exc:
+        fail(exc.message, exc.exit_code)
+    typer.echo(
+        f"content-engine on http://{host}:{port}/  (docs: http://{host}:{port}/docs)", err=True
+    )
+    os.environ.update(settings.as_environ())
+    uvicorn.run(
+        "content_engine.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
