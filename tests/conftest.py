@@ -60,8 +60,8 @@ def db_url(make_db_url: Callable[[], str]) -> str:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    """Debian's headless Chromium (Playwright's ``Browser``); see tests/browser.py."""
-    from tests.browser import chromium
+    """Debian's headless Chromium (Playwright's ``Browser``); see tests/support/browser.py."""
+    from tests.support.browser import chromium
 
     with chromium() as launched:
         yield launched
@@ -71,8 +71,8 @@ def browser() -> Iterator[Any]:
 def sample_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """``(database URL, folder)``: the sample library imported once per module by the real CLI,
     for tests that run commands against it (and do not write)."""
-    from tests.engine_factory import SAMPLE
-    from tests.servers import cli
+    from tests.support.engine_factory import SAMPLE
+    from tests.support.servers import cli
 
     where = tmp_path_factory.mktemp("sample")
     db = f"sqlite:///{where / 'ce.db'}"

@@ -45,8 +45,8 @@ from content_engine.web.schemas import (
     RenderIn,
     VariantIn,
 )
-from tests.engine_factory import ROOT, SAMPLE, make_engine, write_files
-from tests.servers import serve
+from tests.support.engine_factory import ROOT, SAMPLE, make_engine, write_files
+from tests.support.servers import serve
 
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.glob("*.md"))

@@ -24,7 +24,7 @@ from content_engine.cli import main
 from content_engine.core.errors import InputError
 from content_engine.settings import OPEN_ACCESS, OPTIONS, REFRESH, Option, Settings
 from content_engine.web import create_app
-from tests.engine_factory import ROOT, SAMPLE, make_engine
+from tests.support.engine_factory import ROOT, SAMPLE, make_engine
 
 SETTINGS_MD = ROOT / "docs" / "settings.md"
 ROW = re.compile(r"^\| `([a-z_]+)` \|(.*)\|$", re.M)

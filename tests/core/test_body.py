@@ -14,7 +14,7 @@ from content_engine.core.models import Library
 from content_engine.core.reader import make_reader
 from content_engine.core.templates.compile import compile_body
 from content_engine.core.templates.sandbox import BodySandbox
-from tests.factories import component, context, library, variant
+from tests.support.factories import component, context, library, variant
 
 SANDBOX = BodySandbox()
 

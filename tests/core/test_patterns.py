@@ -22,8 +22,8 @@ from content_engine.core.errors import LibraryFormatError
 from content_engine.core.models import Leaf, LibrarySettings
 from content_engine.core.reader import derived_segments
 from content_engine.library import load_library
-from tests.engine_factory import copy_sample
-from tests.factories import context
+from tests.support.engine_factory import copy_sample
+from tests.support.factories import context
 
 # Seconds one search may take: RE2 needs well under a millisecond for these; the old engine
 # needed longer than the age of the universe for most of them.

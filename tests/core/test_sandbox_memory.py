@@ -26,7 +26,7 @@ from content_engine.core.models import Component, Document, Library, Publication
 from content_engine.core.reader import make_reader
 from content_engine.core.templates.compile import CompiledBody, compile_body
 from content_engine.core.templates.sandbox import BodySandbox, Limits
-from tests.factories import component, context, library, variant
+from tests.support.factories import component, context, library, variant
 
 LIMITS = Limits(max_seconds=2.0)
 LARGEST = LIMITS.max_sequence

@@ -35,7 +35,7 @@ from content_engine.core.markup.xhtml import _spans, parse_body
 from content_engine.core.templates.compile import compile_body
 from content_engine.core.templates.sandbox import BodySandbox, Limits
 from tests import testdata
-from tests.engine_factory import SAMPLE
+from tests.support.engine_factory import SAMPLE
 
 SANDBOX = BodySandbox(Limits(max_seconds=1.0))
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from content_engine.core.models import Variant
 from content_engine.core.reader import make_reader
 from content_engine.core.selection import best_variant, explain
-from tests.factories import component, context, library, variant
+from tests.support.factories import component, context, library, variant
 
 LIB = library()
 

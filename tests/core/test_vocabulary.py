@@ -18,8 +18,8 @@ from content_engine.core.errors import InvalidContext, OutsideVocabulary
 from content_engine.core.models import Component, Variant
 from content_engine.core.templates.compile import body_conditions
 from content_engine.core.vocabulary import Vocabulary, countries, is_country
-from tests.factories import SETTINGS, component, context, library, variant
-from tests.imports import import_again
+from tests.support.factories import SETTINGS, component, context, library, variant
+from tests.support.imports import import_again
 
 COUNTRIES = countries()
 

@@ -27,7 +27,7 @@ from content_engine.rendering.pdf import (
     harfbuzz_subset_available,
     page_size,
 )
-from tests.imports import import_again
+from tests.support.imports import import_again
 
 from .conftest import ENGINE_RENDERERS, block, document, german_for
 

@@ -10,8 +10,8 @@ import pytest
 from content_engine.core.models import Component, Variant
 from content_engine.engine.facade import Engine
 from content_engine.settings import Settings
-from tests.engine_factory import ROOT, copy_sample, make_engine
-from tests.factories import context
+from tests.support.engine_factory import ROOT, copy_sample, make_engine
+from tests.support.factories import context
 
 
 def edit_variant(engine: Engine) -> None:

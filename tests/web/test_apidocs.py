@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.servers import serve
+from tests.support.servers import serve
 
 pytestmark = pytest.mark.slow
 

@@ -32,7 +32,7 @@ from content_engine.web.schemas import (
     RollbackIn,
     VariantIn,
 )
-from tests.web.conftest import Api
+from tests.support.apps import Api
 from tests.web.test_touchpoints import assert_error
 
 # Served by FastAPI itself (not APIRoutes) or public on purpose.

@@ -1,7 +1,7 @@
 """Faults of a SQLite database in-process, on any machine (no root needed): full
 (``PRAGMA max_page_count``) and read-only (``PRAGMA query_only``) answer 503
 ``database_unavailable``, write nothing, and recover when the fault ends. The serve-level
-twins on real file systems are in ``tests/test_faults.py``."""
+twins on real file systems are in ``tests/scenarios/test_faults.py``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event
 
 from content_engine.store import Repository
-from tests.web.conftest import Api
+from tests.support.apps import Api
 
 COMPONENT = "/v1/components/product.hp200.overview/variants"
 BLOCK = "/v1/blocks/product.hp200.overview?locale=fr"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from content_engine.core.models import Variant
-from tests.web.conftest import Api
+from tests.support.apps import Api
 
 BLOCK = "/v1/blocks/product.hp200.overview"
 PARAMS = {"locale": "de-AT", "region": "AT", "role": "buyer"}

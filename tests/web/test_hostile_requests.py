@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import Api
+from tests.support.apps import Api
 
 RENDER = "/v1/render"
 BLOCK = "/v1/blocks/product.hp200.overview"

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests import testdata
-from tests.web.conftest import Api
+from tests.support.apps import Api
 
 # Our own: attribute walks, cycler/joiner/namespace tricks, format strings, huge work, recursion.
 OWN = [

@@ -10,7 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from content_engine.store import Repository
-from tests.web.conftest import Api
+from tests.support.apps import Api
 
 BLOCK = "/v1/blocks/product.hp200.overview?locale=fr"
 

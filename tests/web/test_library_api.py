@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from tests.web.conftest import Api
+from tests.support.apps import Api
 from tests.web.test_touchpoints import assert_error
 
 COMP = "/v1/components/snippet.greeting"

@@ -18,9 +18,9 @@ from content_engine.core.names import name_problem
 from content_engine.library import load_library
 from content_engine.web.ui.forms import VariantDraft, variant_of
 from content_engine.web.ui.templating import Translator
-from tests.test_library_files import MINIMAL, make_library
-from tests.test_names import ISSUE_FOLDERS, ISSUE_IDS, near_folders, near_names
-from tests.web.conftest import Api
+from tests.library.test_read_write import MINIMAL, make_library
+from tests.scenarios.test_names import ISSUE_FOLDERS, ISSUE_IDS, near_folders, near_names
+from tests.support.apps import Api
 
 _ = Translator(gettext.NullTranslations())
 COMPONENT = "legal.warranty"  # one of the sample library's

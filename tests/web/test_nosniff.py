@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import Api
+from tests.support.apps import Api
 
 GETS = [
     "/static/ui.css",

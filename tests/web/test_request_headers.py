@@ -19,10 +19,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from content_engine.web import create_app
 from content_engine.web.fastpath import SCOPE_KEY, BlockFastPath
 from content_engine.web.headers import RepeatedHeader, RequestHeaders
-from tests.web.conftest import Api
+from tests.support.apps import Api, app_client
 from tests.web.test_touchpoints import assert_error
 
 Raw = list[tuple[bytes, bytes]]
@@ -104,10 +103,8 @@ class Pair:
 
 @pytest.fixture
 def pair(api: Api) -> Iterator[Pair]:
-    plain = create_app(api.engine.settings, engine=api.engine)
-    plain.user_middleware = [m for m in plain.user_middleware if m.cls is not BlockFastPath]
-    with TestClient(plain, raise_server_exceptions=False) as client:
-        yield Pair(api, api.client.app, plain, client)  # type: ignore[arg-type]
+    with app_client(api.engine, api.keys, without_middleware=[BlockFastPath]) as plain:
+        yield Pair(api, api.client.app, plain.client.app, plain.client)  # type: ignore[arg-type]
 
 
 @st.composite

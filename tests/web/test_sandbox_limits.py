@@ -14,15 +14,13 @@ from typing import Any
 
 import psutil
 import pytest
-from fastapi.testclient import TestClient
 
 from content_engine.core.templates.sandbox import Limits
 from content_engine.engine.facade import Engine
 from content_engine.settings import Settings
-from content_engine.web import create_app
 from tests.core.test_sandbox_memory import ISSUE_BOMBS
-from tests.engine_factory import ROOT, SAMPLE
-from tests.web.conftest import Api
+from tests.support.apps import Api, app_client, make_keys
+from tests.support.engine_factory import ROOT, SAMPLE
 
 SLOW = "{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}"
 BODY_SECONDS, REQUEST_SECONDS = 0.3, 1.5
@@ -45,10 +43,8 @@ BOMBS = [
 def engine_app(db_url: str, limits: Limits) -> Iterator[Api]:
     with Engine(Settings(db_url=db_url, home=ROOT, limits=limits)) as engine:
         engine.import_library(SAMPLE)
-        keys = {role: engine.repository.create_key(role, role)[1] for role in ("reader", "editor")}
-        app = create_app(engine.settings, engine=engine)
-        with TestClient(app, raise_server_exceptions=False) as client:
-            yield Api(client, engine, keys)
+        with app_client(engine, make_keys(engine, ("reader", "editor"))) as api:
+            yield api
 
 
 @pytest.fixture

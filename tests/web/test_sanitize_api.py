@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.web.conftest import Api
+from tests.support.apps import Api
 
 COMP = "/v1/components/snippet.unsafe"
 VAR = COMP + "/variants/en"

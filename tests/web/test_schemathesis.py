@@ -27,7 +27,7 @@ from content_engine.settings import Settings
 from content_engine.web import create_app
 from content_engine.web.errors import ApiError
 from content_engine.web.library_api import expected_version
-from tests.web.conftest import Api
+from tests.support.apps import Api
 
 # Importing schemathesis swaps Hypothesis' pretty-printer for one that prints nothing (a speed-up
 # for its own runs), which blanks "Failing test case: ..." in every other property test of the

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.engine_factory import SAMPLE
-from tests.servers import cli, serve
+from tests.support.engine_factory import SAMPLE
+from tests.support.servers import cli, serve
 
 pytestmark = pytest.mark.slow
 

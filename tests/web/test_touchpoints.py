@@ -7,7 +7,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from tests.web.conftest import Api
+from tests.support.apps import Api
 
 BLOCK = "/v1/blocks/product.hp200.overview"
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from content_engine.core.storable import MAX_DEPTH
-from tests.web.conftest import Api
+from tests.support.apps import Api
 
 BAD = ["\x00", "\ud800", "\udbff", "\udc00", "\udfff"]
 CREATE = {"If-None-Match": "*"}

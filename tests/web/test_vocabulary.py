@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from content_engine.web.fastpath import without_strict
-from tests.engine_factory import SAMPLE
-from tests.servers import cli, serve
-from tests.web.conftest import Api
+from tests.support.apps import Api
+from tests.support.engine_factory import SAMPLE
+from tests.support.servers import cli, serve
 
 BLOCK = "/v1/blocks/product.hp200.overview"
 ROLE = "role 'astronaut' is not one of the library's roles: buyer, technician, service-agent"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from content_engine.web.ui.session import CSRF_FIELD
-from tests.web.conftest import Api
+from tests.support.apps import Api
 
 TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 

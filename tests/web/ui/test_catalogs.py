@@ -10,7 +10,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from tests.engine_factory import ROOT
+from tests.support.engine_factory import ROOT
 
 UI = ROOT / "content_engine" / "web" / "ui"
 LOCALES = ROOT / "locales"

@@ -5,7 +5,7 @@ An editor signs in, finds a component, saves a body with an XHTML error and sees
 with its line and column, fixes it, meets a colleague's concurrent save, previews the block as
 two readers, publishes, and the reader API then serves the new version. With
 ``CE_SCREENSHOTS=1`` the main screens are saved to ``docs/screenshots/`` (CI leaves the tracked
-files alone). The ``browser`` fixture (tests/browser.py) skips only where Chromium could not
+files alone). The ``browser`` fixture (tests/support/browser.py) skips only where Chromium could not
 be installed.
 """
 
@@ -23,8 +23,8 @@ import pytest
 
 from content_engine.engine.facade import Engine
 from content_engine.settings import Settings
-from tests.engine_factory import ROOT, SAMPLE
-from tests.servers import serve
+from tests.support.engine_factory import ROOT, SAMPLE
+from tests.support.servers import serve
 
 pytestmark = pytest.mark.slow
 

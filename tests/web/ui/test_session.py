@@ -24,7 +24,7 @@ from content_engine.web.ui.session import (
     csrf_token,
     local_path,
 )
-from tests.web.conftest import Api
+from tests.support.apps import Api, app_client
 from tests.web.ui.conftest import Workbench
 
 # Values for the path parameters of every workbench route.
@@ -299,9 +299,8 @@ def test_forms_must_be_url_encoded(bench: Workbench) -> None:
 
 @pytest.fixture
 def open_bench(api: Api) -> Iterator[Workbench]:
-    app = create_app(api.engine.settings, engine=api.engine, open_access=True)
-    with TestClient(app) as client:
-        yield Workbench(Api(client, api.engine, api.keys))
+    with app_client(api.engine, api.keys, open_access=True) as opened:
+        yield Workbench(opened)
 
 
 def test_open_access_needs_no_sign_in_but_still_checks_forms(open_bench: Workbench) -> None:

@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from content_engine.cli import main
-from tests.engine_factory import SAMPLE
-from tests.mounts import fill, set_read_only, tmpfs
-from tests.servers import cli_env
+from tests.support.engine_factory import SAMPLE
+from tests.support.mounts import fill, set_read_only, tmpfs
+from tests.support.servers import cli_env
 
 PUBLICATION = "brochure.hp200"
 COMPONENT = "product.hp200.overview"

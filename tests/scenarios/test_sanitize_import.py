@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from content_engine.cli import main
-from tests.engine_factory import SAMPLE, copy_sample, make_engine
+from tests.support.engine_factory import SAMPLE, copy_sample, make_engine
 
 UNSAFE = (
     "---\nlocale: fr\n---\n"

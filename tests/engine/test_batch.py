@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from tests.engine_factory import SAMPLE
-from tests.test_cli import Cli
+from tests.cli.test_commands import Cli
+from tests.support.engine_factory import SAMPLE
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +81,7 @@ def test_batch_longer_than_one_worker_round_finishes(
     max_tasks_per_child hung here on Python 3.11)."""
     from content_engine.engine import batch
     from content_engine.settings import Settings
-    from tests.engine_factory import ROOT, make_engine
+    from tests.support.engine_factory import ROOT, make_engine
 
     with make_engine(db_url) as engine:
         engine.import_library(SAMPLE)

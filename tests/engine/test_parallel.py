@@ -13,8 +13,8 @@ from content_engine.core.integrity import BodyJob, Problem, check_jobs
 from content_engine.core.templates.sandbox import BodySandbox, Limits
 from content_engine.engine import facade as engine_module
 from content_engine.engine import parallel
-from tests.engine_factory import copy_sample, make_engine
-from tests.factories import context
+from tests.support.engine_factory import copy_sample, make_engine
+from tests.support.factories import context
 
 BODIES = [
     '<p>fine <ce-include component="a"/></p>',

@@ -25,7 +25,6 @@ from typing import Any
 
 import httpx2
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import make_url
 
 from content_engine import InputError, RepositoryBusy
@@ -33,9 +32,9 @@ from content_engine.core.models import Library
 from content_engine.engine.facade import Engine
 from content_engine.settings import OPTIONS, Settings
 from content_engine.store import Repository
-from content_engine.web import create_app
-from tests.engine_factory import ROOT, SAMPLE, copy_sample, make_engine, write_files
-from tests.servers import cli_command, cli_env, run_cli
+from tests.support.apps import app_client, make_keys
+from tests.support.engine_factory import ROOT, SAMPLE, copy_sample, make_engine, write_files
+from tests.support.servers import cli_command, cli_env, run_cli
 from tests.web.test_serve import serve
 
 pytestmark = pytest.mark.slow
@@ -466,35 +465,33 @@ def test_import_waits_for_the_other_writer_then_succeeds(
 
 def test_editor_saves_and_receipts_on_a_locked_database_say_so(sqlite_url: str) -> None:
     settings = Settings(db_url=sqlite_url, home=ROOT, sqlite_timeout=0.2)
-    with Engine(settings) as engine:
-        key = engine.repository.create_key("editor", "test")[1]
-        app = create_app(settings, engine=engine)
-        with TestClient(app, raise_server_exceptions=False) as client:
-            with write_locked(sqlite_url):
-                got = client.get(RACED, headers=bearer(key))
-                assert got.status_code == 200  # readers are not blocked by a writer
-                payload = {**_editable(got.json()), "body": "<p>Locked out.</p>"}
-                put = client.put(RACED, json=payload, headers=bearer(key, **{"If-Match": '"1"'}))
-                context = {"locale": "en", "region": "US", "role": "buyer"}
-                render = client.post(
-                    "/v1/render",
-                    json={"publication": "brochure.hp200", "context": context},
-                    headers=bearer(key),
-                )
-                with pytest.raises(RepositoryBusy, match="locked by another writer; try again"):
-                    engine.import_library(SAMPLE)
-            for response in (put, render):
-                assert response.status_code == 503, response.text
-                assert response.headers["Retry-After"] == "1"
-                assert response.json()["error"] == {
-                    "code": "busy",
-                    "message": "the database is locked by another writer; try again",
-                    "details": {"waited_seconds": 0.2},
-                }
-            assert client.get(RACED, headers=bearer(key)).json()["version"] == 1
-            # The lock gone, the same write goes through.
-            again = client.put(RACED, json=payload, headers=bearer(key, **{"If-Match": '"1"'}))
-            assert again.status_code == 200, again.text
+    with Engine(settings) as engine, app_client(engine, make_keys(engine, ["editor"])) as api:
+        client, key = api.client, api.keys["editor"]
+        with write_locked(sqlite_url):
+            got = client.get(RACED, headers=bearer(key))
+            assert got.status_code == 200  # readers are not blocked by a writer
+            payload = {**_editable(got.json()), "body": "<p>Locked out.</p>"}
+            put = client.put(RACED, json=payload, headers=bearer(key, **{"If-Match": '"1"'}))
+            context = {"locale": "en", "region": "US", "role": "buyer"}
+            render = client.post(
+                "/v1/render",
+                json={"publication": "brochure.hp200", "context": context},
+                headers=bearer(key),
+            )
+            with pytest.raises(RepositoryBusy, match="locked by another writer; try again"):
+                engine.import_library(SAMPLE)
+        for response in (put, render):
+            assert response.status_code == 503, response.text
+            assert response.headers["Retry-After"] == "1"
+            assert response.json()["error"] == {
+                "code": "busy",
+                "message": "the database is locked by another writer; try again",
+                "details": {"waited_seconds": 0.2},
+            }
+        assert client.get(RACED, headers=bearer(key)).json()["version"] == 1
+        # The lock gone, the same write goes through.
+        again = client.put(RACED, json=payload, headers=bearer(key, **{"If-Match": '"1"'}))
+        assert again.status_code == 200, again.text
     assert integrity_check(sqlite_url) == "ok"
 
 

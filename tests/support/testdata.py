@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
 
 
 def path(relative: str) -> Path:

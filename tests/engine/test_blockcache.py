@@ -12,8 +12,8 @@ import pytest
 from content_engine.core.models import Variant
 from content_engine.engine.blockcache import BlockCache, Dependence
 from content_engine.engine.facade import Engine
-from tests.engine_factory import make_engine, write_files
-from tests.factories import context
+from tests.support.engine_factory import make_engine, write_files
+from tests.support.factories import context
 
 LIBRARY = {
     "library.yaml": """

@@ -17,7 +17,7 @@ import pytest
 from benchmarks.synth import make_library, write_folder
 from content_engine.core.models import Library
 from content_engine.library import load_library
-from tests.engine_factory import ROOT
+from tests.support.engine_factory import ROOT
 
 pytestmark = pytest.mark.slow
 

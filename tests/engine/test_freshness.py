@@ -12,9 +12,9 @@ import pytest
 
 from content_engine.engine.facade import Engine
 from content_engine.settings import Settings
-from tests.engine_factory import ROOT, write_files
-from tests.factories import context
-from tests.servers import cli, serve
+from tests.support.engine_factory import ROOT, write_files
+from tests.support.factories import context
+from tests.support.servers import cli, serve
 
 LIBRARY = {
     "library.yaml": "default_locale: en\nlocales: [en]\n",

@@ -11,9 +11,9 @@ import pytest
 
 from content_engine.core.errors import OutsideVocabulary
 from content_engine.engine.facade import Engine
-from tests.engine_factory import SAMPLE, copy_sample, make_engine, write_files
-from tests.factories import context
-from tests.servers import run_cli
+from tests.support.engine_factory import SAMPLE, copy_sample, make_engine, write_files
+from tests.support.factories import context
+from tests.support.servers import run_cli
 
 ROLE = "role 'astronaut' is not one of the library's roles: buyer, technician, service-agent"
 BLOCK = "product.hp200.overview"

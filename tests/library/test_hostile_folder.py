@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from content_engine.core.errors import InputError, LibraryFormatError
 from content_engine.files import regular
 from content_engine.library import FolderLimits, load_library, write_library
-from tests.servers import run_cli
-from tests.test_library_files import MINIMAL, make_library
+from tests.library.test_read_write import MINIMAL, make_library
+from tests.support.servers import run_cli
 
 HANG_SECONDS = 60  # far above any real run: only a hang gets near it
 

@@ -19,8 +19,8 @@ import pytest
 from pypdf import PdfReader
 
 from content_engine.engine.facade import Engine
-from tests.engine_factory import make_engine, write_files
-from tests.factories import context
+from tests.support.engine_factory import make_engine, write_files
+from tests.support.factories import context
 
 pytestmark = pytest.mark.slow
 

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import make_url
 
 from tests.conftest import PG_ENV, _pg_admin_url
-from tests.engine_factory import SAMPLE
-from tests.mounts import fill, set_read_only, tmpfs
-from tests.servers import Server, cli, free_port, run_cli, serve
+from tests.support.engine_factory import SAMPLE
+from tests.support.mounts import fill, set_read_only, tmpfs
+from tests.support.servers import Server, cli, free_port, run_cli, serve
 
 pytestmark = pytest.mark.slow
 

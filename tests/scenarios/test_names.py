@@ -29,8 +29,8 @@ from content_engine.core.models import (
 from content_engine.core.names import MAX_NAME, NameKind, name_problem
 from content_engine.library import load_library, write_library
 from content_engine.web.ui.forms import VariantDraft
-from tests.engine_factory import make_engine
-from tests.test_library_files import MINIMAL, make_library
+from tests.library.test_read_write import MINIMAL, make_library
+from tests.support.engine_factory import make_engine
 
 # The names the hostile-input report saw accepted, then breaking export for everyone.
 ISSUE_FOLDERS = ["../../outside", "/abs", "assets", ".hidden", "a//b", "a/", "x/../y", "a\\b"]

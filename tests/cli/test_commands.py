@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from content_engine.cli import main
-from tests.engine_factory import SAMPLE, copy_sample, write_files
+from tests.support.engine_factory import SAMPLE, copy_sample, write_files
 
 
 class Cli:

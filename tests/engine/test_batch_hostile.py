@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from content_engine.engine.batch import Failure, Job, read_jobs
-from tests.engine_factory import SAMPLE
-from tests.servers import cli, run_cli
+from tests.support.engine_factory import SAMPLE
+from tests.support.servers import cli, run_cli
 
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")
 JSONISH = st.text(st.sampled_from('[]{}":,0123456789.-eE\\ntrufalsn u\x00\ud800'), max_size=60)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import run_cli
+from tests.support.servers import run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from content_engine.engine.facade import Engine
 from content_engine.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "components"
 
 

@@ -10,8 +10,8 @@ import pytest
 from pypdf import PdfReader
 
 from content_engine.engine.facade import Engine
-from tests.engine_factory import SAMPLE, make_engine
-from tests.factories import context
+from tests.support.engine_factory import SAMPLE, make_engine
+from tests.support.factories import context
 
 pytestmark = pytest.mark.slow
 

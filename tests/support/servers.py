@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.engine_factory import ROOT
+from tests.support.engine_factory import ROOT
 
 STARTUP_SECONDS = 30.0
 

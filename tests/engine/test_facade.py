@@ -15,8 +15,8 @@ from content_engine.core.errors import (
 )
 from content_engine.engine.facade import Engine
 from content_engine.library import load_library
-from tests.engine_factory import SAMPLE, copy_sample, make_engine, write_files
-from tests.factories import context
+from tests.support.engine_factory import SAMPLE, copy_sample, make_engine, write_files
+from tests.support.factories import context
 
 
 @pytest.fixture

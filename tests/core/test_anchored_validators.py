@@ -18,7 +18,7 @@ from content_engine.core import models
 from content_engine.core.errors import InvalidContext
 from content_engine.core.locales import normalize_tag
 from content_engine.rendering import html
-from tests.engine_factory import ROOT
+from tests.support.engine_factory import ROOT
 
 PACKAGE = ROOT / "content_engine"
 

@@ -1,0 +1,54 @@
+"""The one way tests build the HTTP app: an engine in, a client with a key per role out.
+
+Every test that talks to the ASGI app goes through ``app_client`` (the ``api`` fixture in
+``tests/web/conftest.py`` is the common case), so an option of ``create_app`` is passed the
+same way everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from content_engine.engine import Engine
+from content_engine.web import create_app
+
+ROLES = ("reader", "agent", "editor", "admin")
+
+
+@dataclass
+class Api:
+    client: TestClient
+    engine: Engine
+    keys: dict[str, str]
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+
+def make_keys(engine: Engine, roles: Sequence[str] = ROLES) -> dict[str, str]:
+    """A new key for each role, named ``test <role>``."""
+    return {role: engine.access.create_key(role, f"test {role}")[1] for role in roles}
+
+
+@contextmanager
+def app_client(
+    engine: Engine,
+    keys: dict[str, str] | None = None,
+    *,
+    without_middleware: Sequence[type] = (),
+    **options: Any,
+) -> Iterator[Api]:
+    """The app on ``engine`` (``options`` go to ``create_app``), served by a test client.
+
+    ``without_middleware`` leaves middleware out (e.g. the fast path, to compare against the
+    route); server errors come back as 500 answers rather than exceptions, as a client sees them.
+    """
+    app = create_app(engine.settings, engine=engine, **options)
+    app.user_middleware = [m for m in app.user_middleware if m.cls not in without_middleware]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client, engine, make_keys(engine) if keys is None else keys)
