@@ -660,3 +660,37 @@ def test_the_readme_points_into_docs_not_outside_the_checkout() -> None:
     for page in PAGES:
         if page.name != "README.md":
             assert f"]({page.name})" in index, f"docs/README.md does not list {page.name}"
+
+
+# --- README's layout table is the tree -----------------------------------------------------
+
+LAYOUT_ROW = re.compile(r"^\| `(content_engine/[\w/]*)` \| (\w+) \| .* \| (.*) \|$", re.M)
+
+
+def layout_table() -> dict[str, set[str]]:
+    """README's package rows: folder -> the modules it lists."""
+    layout = sections((ROOT / "README.md").read_text(encoding="utf-8"), 2)["Layout"]
+    return {
+        folder: set(re.findall(r"`(\w+)`", modules))
+        for folder, _, modules in LAYOUT_ROW.findall(layout)
+    }
+
+
+def package_tree() -> dict[str, set[str]]:
+    """Every package of ``content_engine`` (migrations aside) -> its modules."""
+    tree = {}
+    for init in sorted((ROOT / "content_engine").rglob("__init__.py")):
+        folder = init.parent
+        if "migrations" in folder.parts:
+            continue
+        name = folder.relative_to(ROOT).as_posix() + "/"
+        tree[name] = {p.stem for p in folder.glob("*.py") if p.name != "__init__.py"}
+    return tree
+
+
+def test_readme_layout_lists_every_package_and_module() -> None:
+    table, tree = layout_table(), package_tree()
+    assert len(tree) >= 10  # the walk itself found the packages
+    assert table.keys() == tree.keys()
+    for folder, modules in tree.items():
+        assert table[folder] == modules, folder
