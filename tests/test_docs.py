@@ -694,3 +694,14 @@ def test_readme_layout_lists_every_package_and_module() -> None:
     assert table.keys() == tree.keys()
     for folder, modules in tree.items():
         assert table[folder] == modules, folder
+
+
+def test_every_file_the_docs_name_exists() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    named = {
+        path
+        for page in pages
+        for path in re.findall(r"\b((?:content_engine|tests)/[\w/]+\.py)\b", text(page))
+    }
+    assert len(named) >= 5  # the pages do name files
+    assert sorted(p for p in named if not (ROOT / p).is_file()) == []
