@@ -20,7 +20,7 @@ from content_engine.core.locales import (
     range_matches,
     text_direction,
 )
-from tests import testdata
+from tests.support import testdata
 
 
 @pytest.mark.parametrize(

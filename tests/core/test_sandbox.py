@@ -9,7 +9,7 @@ import pytest
 from content_engine.core.errors import ContentEngineError, LibraryFormatError, TemplateError
 from content_engine.core.templates.compile import compile_body
 from content_engine.core.templates.sandbox import BodySandbox, Limits
-from tests import testdata
+from tests.support import testdata
 
 SANDBOX = BodySandbox(Limits(max_seconds=0.5))
 # What a leak of Python internals would print.

@@ -34,7 +34,7 @@ from content_engine.core.markup.sanitize import Sanitized, sanitize_body, url_pr
 from content_engine.core.markup.xhtml import _spans, parse_body
 from content_engine.core.templates.compile import compile_body
 from content_engine.core.templates.sandbox import BodySandbox, Limits
-from tests import testdata
+from tests.support import testdata
 from tests.support.engine_factory import SAMPLE
 
 SANDBOX = BodySandbox(Limits(max_seconds=1.0))

@@ -22,7 +22,7 @@ from content_engine.engine.facade import Engine
 from content_engine.rendering import RenderEnvironment, get_renderer
 from content_engine.rendering import html as html_module
 from content_engine.rendering.html import load_theme
-from tests import testdata
+from tests.support import testdata
 from tests.support.engine_factory import make_engine, write_files
 
 from .conftest import block, document

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests import testdata
+from tests.support import testdata
 from tests.support.apps import Api
 
 # Our own: attribute walks, cycler/joiner/namespace tricks, format strings, huge work, recursion.
