@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from content_engine.core.assembly import query_matches
 from content_engine.core.errors import NotFound
-from content_engine.core.models import Context, Library
+from content_engine.core.models import Context, Library, LibrarySettings
 from content_engine.core.reader import RegionGroups, make_reader
 from content_engine.core.selection import best_variant
 
@@ -50,14 +50,22 @@ class CoverageReport(BaseModel):
         return all(row.covered for row in self.rows)
 
 
-def _leaves(groups: RegionGroups, name: str) -> list[str]:
+def group_codes(groups: RegionGroups, name: str) -> list[str]:
     """The country codes a group stands for, transitively (a code stands for itself)."""
     if name not in groups.groups:
         return [name]
     codes: list[str] = []
     for member in groups.groups[name]:
-        codes += [c for c in _leaves(groups, member) if c not in codes]
+        codes += [c for c in group_codes(groups, member) if c not in codes]
     return codes
+
+
+def matrix(settings: LibrarySettings) -> tuple[list[str], list[str | None], list[str | None]]:
+    """The axes of coverage: the declared locales, roles and region groups (``None``: none)."""
+    locales = list(settings.locales) or [settings.default_locale]
+    roles: list[str | None] = list(settings.roles) or [None]
+    region_groups: list[str | None] = list(settings.regions) or [None]
+    return locales, roles, region_groups
 
 
 def coverage(library: Library, publication_id: str) -> CoverageReport:
@@ -67,12 +75,10 @@ def coverage(library: Library, publication_id: str) -> CoverageReport:
         raise NotFound(f"unknown publication {publication_id!r}") from None
     settings = library.settings
     groups = RegionGroups(settings.regions)
-    locales = list(settings.locales) or [settings.default_locale]
-    roles: list[str | None] = list(settings.roles) or [None]
-    region_groups: list[str | None] = list(settings.regions) or [None]
+    locales, roles, region_groups = matrix(settings)
     rows: list[CoverageRow] = []
     for locale, role, group in itertools.product(locales, roles, region_groups):
-        codes: list[str | None] = list(_leaves(groups, group)) if group else [None]
+        codes: list[str | None] = list(group_codes(groups, group)) if group else [None]
         gaps: dict[tuple[int, str], list[str]] = {}
         fallbacks: dict[str, str] = {}
         for code in codes:

@@ -10,6 +10,7 @@ from content_engine.engine.access import ROLES, SESSION_TTL, Access, KeyInfo
 from content_engine.engine.editing import Editor, SavedVariant
 from content_engine.engine.facade import Engine, Rendered
 from content_engine.engine.freshness import Freshness, Stamp
+from content_engine.engine.impact import VariantImpact, variant_impact
 from content_engine.library import format_variant
 from content_engine.store.faults import fault_of as domain_error_of
 
@@ -24,6 +25,8 @@ __all__ = [
     "Rendered",
     "SavedVariant",
     "Stamp",
+    "VariantImpact",
     "domain_error_of",
     "format_variant",
+    "variant_impact",
 ]

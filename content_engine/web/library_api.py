@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from content_engine.core.errors import NotFound
 from content_engine.core.models import Component
 from content_engine.core.search import find_components
+from content_engine.engine import VariantImpact, variant_impact
 from content_engine.web.auth import EditorKey
 from content_engine.web.bodies import CheckedRoute
 from content_engine.web.dependencies import EngineDep
@@ -197,6 +198,17 @@ def publish(
     expected = edited_version(if_match)
     saved = engine.editor.set_status(component_id, key, "published", expected_version=expected)
     return versioned(VariantOut.of(component_id, saved).model_dump(mode="json"), saved.version)
+
+
+@router.get("/v1/components/{component_id}/variants/{key}/impact", response_model=VariantImpact)
+def impact(
+    engine: EngineDep, principal: EditorKey, component_id: ComponentId, key: VariantKey
+) -> JSONResponse:
+    """What publishing the variant's working copy would change: the publications that reach
+    the component, the coverage cells (locale × role × region group) whose variant moves, and
+    how many readers get other content; ``capped`` when not every reader was asked."""
+    found = variant_impact(engine, component_id, key)
+    return JSONResponse(found.model_dump(mode="json"), headers=NO_STORE)
 
 
 @router.post("/v1/components/{component_id}/variants/{key}/rollback", response_model=VariantOut)
