@@ -8,6 +8,7 @@ text as typed is kept (``VariantDraft``, ``ReaderDraft``) so the page can show i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Annotated, Any, cast
@@ -48,31 +49,40 @@ class Form:
     def get(self, name: str, default: str = "") -> str:
         return next((v for k, v in self._pairs if k == name), default)
 
+    def has(self, name: str) -> bool:
+        return any(k == name for k, _ in self._pairs)
 
-async def read_form(request: Request) -> Form:
+
+async def read_form(request: Request, max_fields: int = MAX_FIELDS) -> Form:
     media = (headers_of(request.scope).content_type or "").partition(";")[0].strip().lower()
     if media != "application/x-www-form-urlencoded":
         raise InputError("a form must be sent as application/x-www-form-urlencoded")
     body = await request.body()
     try:
         text = body.decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise InputError("the form could not be read (not UTF-8, or too many fields)") from None
     return Form(pairs)
 
 
-async def checked_form(request: Request, visitor: VisitorDep) -> Form:
-    """The posted form, once its CSRF token proved it came from one of our pages."""
-    form = await read_form(request)
-    visitor.check_csrf(form.get(CSRF_FIELD) or None)
-    return form
+def checked_form_of(max_fields: int) -> Callable[..., Coroutine[Any, Any, Form]]:
+    """A dependency: the posted form (at most ``max_fields`` fields), once its CSRF token
+    proved it came from one of our pages."""
+
+    async def checked(request: Request, visitor: VisitorDep) -> Form:
+        form = await read_form(request, max_fields)
+        visitor.check_csrf(form.get(CSRF_FIELD) or None)
+        return form
+
+    return checked
 
 
+checked_form = checked_form_of(MAX_FIELDS)
 CheckedForm = Annotated[Form, Depends(checked_form)]
 
 
-def _words(text: str) -> tuple[str, ...]:
+def words(text: str) -> tuple[str, ...]:
     return tuple(text.replace(",", " ").split())
 
 
@@ -169,7 +179,7 @@ def variant_of(draft: VariantDraft, _: Translator) -> tuple[Variant | None, dict
         return None, errors
     try:
         conditions = Conditions(
-            locale=locale, **{d: _words(getattr(draft, d)) or None for d in _LISTS}
+            locale=locale, **{d: words(getattr(draft, d)) or None for d in _LISTS}
         )
         variant = Variant(
             key=draft.key,
@@ -180,11 +190,11 @@ def variant_of(draft: VariantDraft, _: Translator) -> tuple[Variant | None, dict
             **instants,
         )
     except ValidationError as exc:
-        return None, _field_errors(exc, "body")
+        return None, field_errors(exc, "body")
     return variant, {}
 
 
-def _field_errors(exc: ValidationError, fallback: str) -> dict[str, str]:
+def field_errors(exc: ValidationError, fallback: str) -> dict[str, str]:
     errors: dict[str, str] = {}
     for error in exc.errors():
         loc = [str(p) for p in error["loc"]]
@@ -243,8 +253,8 @@ def context_of(draft: ReaderDraft, _: Translator) -> tuple[Context | None, dict[
     data: dict[str, Any] = {"locale": draft.locale.strip()}
     if not data["locale"]:
         errors["locale"] = _("A locale is needed, such as en, de or de-AT.")
-    if _words(draft.segments):
-        data["segments"] = _words(draft.segments)
+    if words(draft.segments):
+        data["segments"] = words(draft.segments)
     for name in ("role", "region", "channel"):
         value = getattr(draft, name).strip()
         if value:
@@ -284,4 +294,4 @@ def context_of(draft: ReaderDraft, _: Translator) -> tuple[Context | None, dict[
     try:
         return Context.model_validate(data), {}
     except ValidationError as exc:
-        return None, _field_errors(exc, "locale")
+        return None, field_errors(exc, "locale")

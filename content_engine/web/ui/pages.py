@@ -10,18 +10,22 @@ from typing import Annotated
 from fastapi import Query, Response
 
 from content_engine.core.errors import NotFound
+from content_engine.core.models import Component
 from content_engine.web.schemas import ComponentId, PublicationId
 from content_engine.web.ui import views
 from content_engine.web.ui.routing import ui_router
-from content_engine.web.ui.templating import WorkbenchPage
+from content_engine.web.ui.templating import Page, WorkbenchPage
 
 router = ui_router()
 
 Filter = Annotated[str, Query(max_length=200)]
+Saved = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="The version just saved.")]
 
 
 @router.get("/")
-def library(page: WorkbenchPage, q: Filter = "", type: Filter = "", tag: Filter = "") -> Response:
+def library(
+    page: WorkbenchPage, q: Filter = "", type: Filter = "", tag: Filter = "", archived: Filter = ""
+) -> Response:
     """Components by type, filtered by type, tag and text; publications with their slots."""
     lib = page.engine.library()
     types, tags = views.types_and_tags(lib)
@@ -39,22 +43,41 @@ def library(page: WorkbenchPage, q: Filter = "", type: Filter = "", tag: Filter 
         tag=tag,
         publications=sorted(lib.publications.values(), key=lambda p: p.id),
         library=lib,
+        archived=archived,
     )
 
 
 @router.get("/components/{component_id}")
-def component(page: WorkbenchPage, component_id: ComponentId) -> Response:
+def component(page: WorkbenchPage, component_id: ComponentId, created: bool = False) -> Response:
     found = page.engine.editor.get_component(component_id)
+    notice = page._("Component created. Now add its first variant.") if created else None
+    return component_page(page, found, notice=notice)
+
+
+def component_page(
+    page: Page,
+    component: Component,
+    *,
+    status_code: int = 200,
+    notice: str | None = None,
+    archive_error: str | None = None,
+) -> Response:
+    """The component with its variants; the outcome of an archive that was refused."""
     return page.render(
         "component.html",
+        status_code,
         section="library",
-        component=found,
-        variants=[found.variants[k] for k in sorted(found.variants)],
+        component=component,
+        variants=[component.variants[k] for k in sorted(component.variants)],
+        notice=notice,
+        archive_error=archive_error,
     )
 
 
 @router.get("/publications/{publication_id}")
-def publication(page: WorkbenchPage, publication_id: PublicationId) -> Response:
+def publication(
+    page: WorkbenchPage, publication_id: PublicationId, saved: Saved = None
+) -> Response:
     lib = page.engine.library()
     found = lib.publications.get(publication_id)
     if found is None:
@@ -64,6 +87,7 @@ def publication(page: WorkbenchPage, publication_id: PublicationId) -> Response:
         section="library",
         publication=found,
         library=lib,
+        notice=page._("Saved as version {n}.", n=saved) if saved else None,
     )
 
 

@@ -8,7 +8,7 @@ saved meanwhile, both versions side by side with their differences, and nothing 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import Query, Response
@@ -21,7 +21,7 @@ from content_engine.core.errors import (
     LibraryIntegrityError,
     NotFound,
 )
-from content_engine.core.models import STATUSES, Component, Variant
+from content_engine.core.models import KEY_PATTERN, STATUSES, Component, Variant
 from content_engine.web.errors import status_of
 from content_engine.web.schemas import ComponentId, VariantKey
 from content_engine.web.ui.diffs import Diff, DiffBudget, diff_rows, variant_diff, variant_text
@@ -32,6 +32,9 @@ from content_engine.web.ui.templating import Page, WorkbenchPage
 router = ui_router()
 
 Saved = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="The version just saved.")]
+Start = Annotated[
+    str | None, Query(max_length=200, pattern=KEY_PATTERN, description="The variant to start from.")
+]
 
 
 @dataclass(frozen=True)
@@ -97,9 +100,21 @@ def edit(
 
 
 @router.get("/components/{component_id}/new-variant")
-def new(page: WorkbenchPage, component_id: ComponentId) -> Response:
+def new(page: WorkbenchPage, component_id: ComponentId, start: Start = None) -> Response:
+    """An empty editor, or one starting from another variant's body and conditions (to
+    translate it, say); the new variant does not record where it started (the library format
+    has no field for that yet)."""
     component = page.engine.editor.get_component(component_id)
-    return variant_form(page, component, VariantDraft(), current=None)
+    if start is None:
+        return variant_form(page, component, VariantDraft(), current=None)
+    source = page.engine.editor.get_variant(component_id, start)
+    draft = replace(VariantDraft.of_variant(source), key="", expected_version="")
+    notice = page._(
+        "Starting from {key} (version {n}): its body and conditions are copied.",
+        key=source.key,
+        n=source.version,
+    )
+    return variant_form(page, component, draft, current=None, notice=notice)
 
 
 @router.post("/components/{component_id}/variants")
