@@ -44,13 +44,15 @@ class Form:
     """The fields of a posted form; newlines as ``\\n`` whatever the browser sent."""
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self._pairs = [(k, v.replace("\r\n", "\n").replace("\r", "\n")) for k, v in pairs]
+        self._first: dict[str, str] = {}
+        for k, v in pairs:  # a field sent twice: its first value, as a browser's form has one
+            self._first.setdefault(k, v.replace("\r\n", "\n").replace("\r", "\n"))
 
     def get(self, name: str, default: str = "") -> str:
-        return next((v for k, v in self._pairs if k == name), default)
+        return self._first.get(name, default)
 
     def has(self, name: str) -> bool:
-        return any(k == name for k, _ in self._pairs)
+        return name in self._first
 
 
 async def read_form(request: Request, max_fields: int = MAX_FIELDS) -> Form:

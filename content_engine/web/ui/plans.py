@@ -20,9 +20,10 @@ from content_engine.core.names import name_problem
 from content_engine.web.ui.forms import Form, field_errors, words
 from content_engine.web.ui.templating import Translator
 
-# Blank rows a publication form offers for new slots; slots a form may hold in all.
+# Blank rows a publication form offers for new slots; slots a form may hold in all (the API's
+# bound: any stored publication can be edited without losing a slot).
 BLANK_SLOTS = 3
-MAX_SLOTS = 60
+MAX_SLOTS = 500
 # Fields of one slot row, and how many fields a publication form may send (the form reader's
 # default bound is for the variant editor).
 SLOT_FIELDS = ("component", "query_type", "query_tags", "title", "required", "position", "remove")

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from content_engine.core.models import Publication, Slot
+from content_engine.web.ui.plans import PUBLICATION_FIELDS
 from tests.web.ui.conftest import Workbench
 
 NEW = "/new-component"
@@ -200,6 +202,25 @@ def test_edit_a_publication_reorders_removes_and_adds(bench: Workbench) -> None:
     assert [s.titles for s in saved.slots[:-1]] == [s.titles for s in reversed(stored.slots[1:])]
 
 
+def test_a_long_publication_is_edited_without_losing_a_slot(bench: Workbench) -> None:
+    many = tuple(Slot(component="snippet.hotline", title=f"s{n}") for n in range(120))
+    long = Publication(id="long.list", title="Long", slots=many)
+    bench.api.engine.editor.save_publication(long, expected_version=None)
+    page = bench.get("/publications/long.list/edit").text
+    fields = dict(
+        re.findall(
+            r'name="(slot-\d+-\w+|title|layout|expected_version)"[^>]*? value="([^"]*)"', page
+        )
+    )
+    fields = {k: v for k, v in fields.items() if not k.endswith(("-required", "-remove"))}
+    fields |= {n: "1" for n in re.findall(r'name="(slot-\d+-required)"[^>]*checked', page)}
+    fields["title"] = "Longer"
+    response = bench.post("/publications/long.list", fields, page="/publications/long.list/edit")
+    assert response.status_code == 303, response.text
+    saved = bench.api.engine.editor.get_publication("long.list")
+    assert saved.title == "Longer" and saved.slots == many
+
+
 @pytest.mark.parametrize(
     ("fields", "field", "words"),
     [
@@ -251,7 +272,7 @@ def test_a_publication_id_taken_and_a_stale_edit_overwrite_nothing(bench: Workbe
 
 
 def test_too_many_fields_are_refused_not_a_500(bench: Workbench) -> None:
-    rows = {f"slot-{n}-title": "x" for n in range(2000)}
+    rows = {f"slot-{n}-title": "x" for n in range(PUBLICATION_FIELDS + 1)}
     response = create_publication(bench, **rows)
     assert response.status_code == 400
 
