@@ -10,7 +10,7 @@ PORT    ?= 8000
 export CONTENT_ENGINE_DB ?= sqlite:///content-engine.db
 
 
-.PHONY: setup lock sysdeps testdeps benchdeps bench bench-smoke run samples test check format clean soak
+.PHONY: setup lock sysdeps testdeps benchdeps bench bench-smoke run samples test check format clean soak editor
 
 # The venv is exactly the lock file: every package, direct and transitive, pinned with hashes.
 $(STAMP): $(LOCK) pyproject.toml
@@ -118,6 +118,11 @@ check: setup
 	$(VENV)/bin/ruff format --check content_engine tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
+
+# The body editor's bundle (content_engine/web/ui/static/editor.js, committed: neither CI nor
+# `make run` needs npm): CodeMirror and esbuild exactly as editor/package-lock.json pins them.
+editor:
+	cd editor && npm ci --no-audit --no-fund && node build.mjs
 
 format: setup
 	$(VENV)/bin/ruff format content_engine tests benchmarks

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from content_engine.core.errors import LibraryIntegrityError, NotFound
 from content_engine.core.integrity import (
+    Problem,
     default_locator,
     graph_problems,
     include_graph,
@@ -154,9 +155,14 @@ class Editor:
             for v in c.variants.values()
         }
 
-    def _check_graph(self, library: Library, changed: Component) -> None:
-        """Refuse a write after which the include graph has a cycle, gap or is too deep."""
+    def include_problems(self, library: Library, changed: Component) -> list[Problem]:
+        """The include graph's cycles, gaps and excess depth were ``changed`` stored as it is
+        (what a save would refuse; the body editor shows them as the editor types)."""
         after = library.model_copy(
             update={"components": {**library.components, changed.id: changed}}
         )
-        raise_first(graph_problems(after, include_graph(after, self._includes(after))))
+        return graph_problems(after, include_graph(after, self._includes(after)))
+
+    def _check_graph(self, library: Library, changed: Component) -> None:
+        """Refuse a write after which the include graph has a cycle, gap or is too deep."""
+        raise_first(self.include_problems(library, changed))

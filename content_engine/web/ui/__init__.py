@@ -2,23 +2,34 @@
 
 Pages: ``signin`` (the session), ``pages`` (library, component, publication, lint, coverage),
 ``variants`` (editor, workflow, history, rollback), ``preview`` (as any reader, and PDF),
-``creating`` (new components and publications, archiving) and ``impact`` (before publishing).
-Their templates and static files (CSS, a little plain JavaScript) ship in this package; nothing
-is fetched from elsewhere and nothing needs building. None of it is in the OpenAPI schema.
+``creating`` (new components and publications, archiving) and ``impact`` (before publishing);
+``bodyeditor`` answers the body editor's scripts (completions, the check as one types).
+Their templates and static files (CSS, a little plain JavaScript, and the body editor's bundle,
+built from ``editor/`` by ``make editor`` and committed) ship in this package; nothing is
+fetched from elsewhere and nothing needs building to run. None of it is in the OpenAPI schema.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from content_engine.web.ui import creating, impact, pages, preview, signin, variants
+from content_engine.web.ui import (
+    bodyeditor,
+    creating,
+    editorbundle,
+    impact,
+    pages,
+    preview,
+    signin,
+    variants,
+)
 from content_engine.web.ui.routing import ui_router
 from content_engine.web.ui.templating import STATIC_PATH
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 router = ui_router()
-for _module in (signin, pages, variants, preview, creating, impact):
+for _module in (signin, pages, variants, preview, creating, impact, bodyeditor, editorbundle):
     router.include_router(_module.router)
 
 __all__ = ["STATIC_DIR", "STATIC_PATH", "router"]

@@ -25,6 +25,8 @@ from content_engine.engine import Engine
 from content_engine.web.auth import Principal
 from content_engine.web.dependencies import EngineDep, engine_of
 from content_engine.web.ui import views
+from content_engine.web.ui.bodycheck import MAX_BODY_CHARS
+from content_engine.web.ui.editorbundle import script_url
 from content_engine.web.ui.session import (
     LANGUAGE_NAMES,
     UI_LANGUAGES,
@@ -59,6 +61,8 @@ def environment() -> jinja2.Environment:
         UI_LANGUAGES=UI_LANGUAGES,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         STATIC=STATIC_PATH,
+        editor_script=script_url,
+        BODY_CHECK_LIMIT=MAX_BODY_CHARS,
     )
     return env
 

@@ -83,6 +83,13 @@ def console_problems(message: Any) -> list[str]:
     return [f"console {message.type}: {message.text}"]
 
 
+def fill_body(page: Any, text: str) -> None:
+    """Type over the body in the body editor (CodeMirror), as pasted; the textarea follows."""
+    page.locator(".cm-editor .cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(text)
+
+
 def frame_heading(page: Any) -> str:
     text: str = page.frame_locator("iframe.frame").locator("h2").first.inner_text()
     return text
@@ -140,8 +147,8 @@ def test_edit_preview_publish_in_a_real_browser(server: Server, browser: Any) ->
     expect(page.get_by_role("heading", level=1)).to_contain_text("Variant de-AT")
 
     # --- an XHTML error is reported inline, with line and column; the text is kept ----------
-    body = page.get_by_label("Body (XHTML)")
-    body.fill(BROKEN)
+    body = page.locator("textarea#f-body")  # hidden under the body editor, which it follows
+    fill_body(page, BROKEN)
     page.get_by_role("button", name="Save", exact=True).click()
     error = page.locator("#f-body-error")
     expect(error).to_contain_text(re.compile(r"Line 2, column \d+:"))
@@ -149,23 +156,20 @@ def test_edit_preview_publish_in_a_real_browser(server: Server, browser: Any) ->
     assert body.input_value() == BROKEN
     expect(body).to_have_attribute("aria-invalid", "true")
     page.get_by_role("button", name="Show the place in the text").click()
-    expect(body).to_be_focused()
-    line = page.evaluate(
-        "(() => { const a = document.getElementById('f-body');"
-        " return a.value.slice(0, a.selectionStart).split('\\n').length; })()"
-    )
-    assert line == 2
+    expect(page.locator(".cm-editor .cm-content")).to_be_focused()
+    expect(page.locator("[data-caret-for=f-body]")).to_have_text(re.compile(r"^L2:\d+$"))
+    expect(page.locator(".cm-lintRange-error").first).to_be_visible()  # marked as typed too
     page.mouse.move(0, 0)
     screens.take(page, "03-editor-error")
 
     # --- fix and save: a draft, version 2 ---------------------------------------------------
-    body.fill(FIXED)
+    fill_body(page, FIXED)
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Saved as version 2.")).to_be_visible()
     expect(page.locator(".workflow")).to_contain_text("draft")
 
     # --- a colleague saves through the API while this editor types: a conflict, no loss ----
-    body.fill(MINE)
+    fill_body(page, MINE)
     put = httpx2.put(
         f"{server.url}/v1/components/{OVERVIEW}/variants/de-AT",
         json={"conditions": {"locale": "de-AT"}, "status": "draft", "body": THEIRS},
@@ -232,7 +236,7 @@ def test_edit_preview_publish_in_a_real_browser(server: Server, browser: Any) ->
     # --- a new variant with an undeclared role: lint finds it and links to it ----------------
     page.goto(f"{server.url}/components/snippet.hotline/new-variant")
     page.get_by_label("Variant key").fill("en-installer")
-    page.get_by_label("Body (XHTML)").fill("<p>Installer line: +49 40 3344 5577</p>")
+    fill_body(page, "<p>Installer line: +49 40 3344 5577</p>")
     page.get_by_label("Locale", exact=True).fill("en")
     page.get_by_label("Roles").fill("installer")
     page.get_by_role("button", name="Save", exact=True).click()
