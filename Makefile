@@ -120,9 +120,9 @@ check: setup
 	$(VENV)/bin/lint-imports --no-cache
 
 # The body editor's bundle (content_engine/web/ui/static/editor.js, committed: neither CI nor
-# `make run` needs npm): CodeMirror and esbuild exactly as editor/package-lock.json pins them.
+# `make run` needs npm): CodeMirror and esbuild exactly as content_engine/web/ui/editor/package-lock.json pins them.
 editor:
-	cd editor && npm ci --no-audit --no-fund && node build.mjs
+	cd content_engine/web/ui/editor && npm ci --no-audit --no-fund && node build.mjs
 
 format: setup
 	$(VENV)/bin/ruff format content_engine tests benchmarks

@@ -5,7 +5,7 @@ Pages: ``signin`` (the session), ``pages`` (library, component, publication, lin
 ``creating`` (new components and publications, archiving) and ``impact`` (before publishing);
 ``bodyeditor`` answers the body editor's scripts (completions, the check as one types).
 Their templates and static files (CSS, a little plain JavaScript, and the body editor's bundle,
-built from ``editor/`` by ``make editor`` and committed) ship in this package; nothing is
+built from ``editor/`` here by ``make editor`` and committed) ship in this package; nothing is
 fetched from elsewhere and nothing needs building to run. None of it is in the OpenAPI schema.
 """
 

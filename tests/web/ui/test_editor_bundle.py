@@ -9,7 +9,7 @@ import re
 
 from tests.support.engine_factory import ROOT
 
-EDITOR = ROOT / "editor"
+EDITOR = ROOT / "content_engine" / "web" / "ui" / "editor"
 STATIC = ROOT / "content_engine" / "web" / "ui" / "static"
 HEADER = re.compile(
     rb"^/\*! content-engine body editor \(CodeMirror 6\); sources-sha256: ([0-9a-f]{64});"

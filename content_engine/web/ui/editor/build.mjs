@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const STATIC = join(here, "..", "content_engine", "web", "ui", "static");
+const STATIC = join(here, "..", "static");
 const OUT = join(STATIC, "editor.js");
 const LICENSES = join(STATIC, "editor.licenses.txt");
 
