@@ -22,8 +22,9 @@ Filter = Annotated[str, Query(max_length=200)]
 
 @router.get("/")
 def library(page: WorkbenchPage, q: Filter = "", type: Filter = "", tag: Filter = "") -> Response:
-    """Components by type, filtered by type, tag and text; publications with their slots."""
-    lib = page.engine.library()
+    """Components by type, filtered by type, tag and text; publications with their slots.
+    Variants as editors work on them: each one's newest version (its working copy if any)."""
+    lib = page.engine.working_library()
     types, tags = views.types_and_tags(lib)
     found = views.search(lib, q, type, tag)
     return page.render(
