@@ -267,9 +267,9 @@ class Engine:
         reading the library's bodies.
         """
         state = self._current.fresh()
-        if state is None:
+        view = state.built_view(preview) if state is not None else None
+        if state is None or view is None:
             return None
-        view = state.view(preview)
         block = view.blocks.get(component_id, state.reader(context, preview))
         if block is not None and strict:
             if not view.vocabulary.settled(context):

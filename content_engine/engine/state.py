@@ -74,6 +74,10 @@ class LibraryState:
                     self._preview = found
         return found
 
+    def built_view(self, preview: bool) -> LibraryView | None:
+        """``view(preview)`` if it is there already, else ``None``: no work at all."""
+        return self._preview if preview else self.live
+
     def _preview_view(self) -> LibraryView:
         if not self.working:
             return LibraryView(self.live.library, self.live.assembler, self.live.vocabulary)
