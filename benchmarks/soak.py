@@ -378,7 +378,8 @@ def lockstep_writer(editor: Client, shared: Shared, pause: float) -> None:
 
 
 def publisher(editor: Client, shared: Shared, pause: float) -> None:
-    """Save a draft of C's fresh variant, then publish it: readers see stable, then fresh."""
+    """Save a draft of C's fresh variant, then publish it: the draft is a working copy, so
+    readers keep the fresh text last published until the new one is."""
     path = "/v1/components/soak.c/variants/fresh"
     n = 0
     while not shared.stop.is_set():

@@ -15,6 +15,7 @@ from content_engine.cli.errors import engine_for, fail, warn
 from content_engine.cli.options import DbOption, OutOption, Preview
 from content_engine.cli.output import dump_json, write_output
 from content_engine.cli.reader import ReaderOptions, takes_reader
+from content_engine.core.selection import VariantTrace
 
 
 @takes_reader
@@ -85,7 +86,9 @@ def explain(
 
 
 def explain_text(selection: Selection, locale: str) -> str:
-    """The trace as lines: ``*`` the winner, ``+`` another candidate, ``-`` ruled out (why)."""
+    """The trace as lines: ``*`` the winner, ``+`` another candidate, ``-`` ruled out (why);
+    each variant with the version judged and, unless that is simply the live one, its live
+    version and working copy."""
     lines = [
         f"component {selection.component} for {locale}",
         f"chain: {' > '.join(selection.chain)}",
@@ -93,9 +96,18 @@ def explain_text(selection: Selection, locale: str) -> str:
     ]
     for v in selection.variants:
         mark = "*" if v.key == selection.winner else ("+" if v.candidate else "-")
-        lines.append(f" {mark} {v.key} v{v.version}" + (f"  rank {v.rank}" if v.rank else ""))
+        rank = f"  rank {v.rank}" if v.rank else ""
+        lines.append(f" {mark} {v.key} v{v.version}{_roles(v)}{rank}")
         lines += [f"     {reason}" for reason in v.reasons]
     lines.append(f"winner: {selection.winner or 'none'}")
     if selection.ambiguous:
         lines.append(f"ambiguous: {', '.join(selection.ambiguous)} tie; the key decided")
     return "\n".join(lines) + "\n"
+
+
+def _roles(trace: VariantTrace) -> str:
+    """``  (live v5, working v6)``; nothing for a live version without a working copy."""
+    if trace.live == trace.version and trace.working is None:
+        return ""
+    live = f"live v{trace.live}" if trace.live else "live none"
+    return f"  ({live}, working v{trace.working})" if trace.working else f"  ({live})"

@@ -31,11 +31,20 @@ def import_(
 
 
 def export(
-    path: Annotated[Path, typer.Argument(help="The folder to write.")], db: DbOption = None
+    path: Annotated[Path, typer.Argument(help="The folder to write.")],
+    working: Annotated[
+        bool,
+        typer.Option(
+            "--working",
+            help="Write each variant's working copy (draft or review) where it has one, "
+            "instead of the live version readers get.",
+        ),
+    ] = False,
+    db: DbOption = None,
 ) -> None:
-    """Write the repository's library back out as files."""
+    """Write the repository's library back out as files: the live versions readers get."""
     with engine_for(db) as engine:
-        library = engine.export_library(path)
+        library = engine.export_library(path, working=working)
     typer.echo(f"exported {len(library.components)} components to {path}", err=True)
 
 

@@ -2,7 +2,9 @@
 
 In: a ``Library`` as of revision N and the ``LibraryChanges`` the repository reads for "after
 N": every component, publication and file written since, as it is now (``None``: gone), and the
-settings if they changed. Out: the library as of the newer revision. Pure: no I/O.
+settings if they changed; components as readers get them (live versions, ``working``), with
+the working copies of those components beside them. Out: the library and the working overlay
+as of the newer revision. Pure: no I/O.
 
 A server holding 100 k components then reloads a handful after a publish, not all of them (a
 whole snapshot of that size takes most of a minute to read).
@@ -14,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from content_engine.core.models import Component, Library, LibrarySettings, Publication
+from content_engine.core.models import Component, Library, LibrarySettings, Publication, Variant
 
 T = TypeVar("T")
 
@@ -26,6 +28,8 @@ class LibraryChanges:
     components: Mapping[str, Component | None] = field(default_factory=dict)
     publications: Mapping[str, Publication | None] = field(default_factory=dict)
     files: Mapping[str, bytes | None] = field(default_factory=dict)
+    # The working copies over live versions of the changed ``components`` (none: not named).
+    working: Mapping[str, Mapping[str, Variant]] = field(default_factory=dict)
 
     def apply(self, library: Library) -> Library:
         """``library`` with these changes; it is not modified."""
@@ -37,6 +41,21 @@ class LibraryChanges:
         if self.settings is not None:
             update["settings"] = self.settings
         return library.model_copy(update=update)
+
+    def apply_working(
+        self, overlay: Mapping[str, Mapping[str, Variant]]
+    ) -> dict[str, Mapping[str, Variant]]:
+        """The working overlay ``overlay`` with these changes; it is not modified."""
+        merged = {k: v for k, v in overlay.items() if k not in self.components}
+        merged.update({k: v for k, v in self.working.items() if v})
+        return merged
+
+    def blocks_unchanged(self, library: Library) -> bool:
+        """Whether every block of ``library`` stays as it is after these changes: only working
+        copies (and publications, which no block reads) moved."""
+        if self.settings is not None or self.files:
+            return False
+        return all(library.components.get(k) == v for k, v in self.components.items())
 
 
 def _merged(current: Mapping[str, T], changed: Mapping[str, T | None]) -> dict[str, T]:

@@ -29,6 +29,10 @@ class VariantTrace(BaseModel):
     # Smaller sorts first: [locale position in chain, -stated dimensions, region distance,
     # -priority, key]. Present for candidates only.
     rank: list[int | str] | None = None
+    # The key's live version (what readers get) and working copy (what preview gets), each
+    # null when there is none (CONTRACT 7); ``version`` is the one judged here.
+    live: int | None = None
+    working: int | None = None
 
 
 class Selection(BaseModel):

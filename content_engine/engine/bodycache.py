@@ -8,7 +8,7 @@ body, so it happens once; ``forget_superseded`` keeps the cache to the versions 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from content_engine.core.conditions import InlineCondition
 from content_engine.core.errors import LibraryFormatError
@@ -86,8 +86,15 @@ class BodyCache:
                 self._inline[key] = conditions
         return conditions
 
-    def forget_superseded(self, library: Library, touched: Iterable[str] | None = None) -> None:
-        """Drop what is kept of the versions that ``library`` no longer holds.
+    def forget_superseded(
+        self,
+        library: Library,
+        touched: Iterable[str] | None = None,
+        *,
+        working: Mapping[str, Mapping[str, Variant]] | None = None,
+    ) -> None:
+        """Drop what is kept of the versions that ``library`` no longer holds, nor its
+        ``working`` copies (``core.working``: preview serves those).
 
         Every edit is a new version: kept compiled, the old ones made a server under a steady
         stream of edits grow by several KB per write (found by the soak). Replaying an old
@@ -95,12 +102,19 @@ class BodyCache:
         (default: any may have).
         """
         changed = None if touched is None else set(touched)
+        scope = library.components.keys() if changed is None else changed
         held = {
             (component.id, variant.key, variant.version)
-            for cid in (library.components.keys() if changed is None else changed)
+            for cid in scope
             if (component := library.components.get(cid)) is not None
             for variant in component.variants.values()
         }
+        copies = working or {}
+        held.update(
+            (cid, variant.key, variant.version)
+            for cid in scope
+            for variant in copies.get(cid, {}).values()
+        )
 
         def keep(key: Key) -> bool:
             return key in held or (changed is not None and key[0] not in changed)

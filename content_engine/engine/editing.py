@@ -5,6 +5,10 @@ their edit on. Out: the stored item, or an error that says what is wrong (malfor
 line and column, an include that would break the graph, a stale version). The same checks as
 ``import`` run on the library as it would be after the write, and a variant's body is stored
 sanitised (``sanitize``): ``write_variant`` also says what was taken out.
+
+Saving a variant makes its newest version; a ``draft`` or ``review`` one is a working copy
+that readers do not get until it is published, and ``unpublish`` takes a variant offline
+(``core.working``). The checks run on the working library, the one the writes change.
 """
 
 from __future__ import annotations
@@ -24,16 +28,17 @@ from content_engine.core.markup.sanitize import sanitize_body
 from content_engine.core.models import Component, Library, Publication, Variant
 from content_engine.core.templates.compile import compile_body
 from content_engine.core.templates.sandbox import BodySandbox
+from content_engine.core.working import VersionRoles
 from content_engine.store import Repository
 
 
 class Workspace(Protocol):
-    """What the editor needs of the engine: the current library and its compiled bodies."""
+    """What the editor needs of the engine: the working library and its compiled bodies."""
 
     @property
     def sandbox(self) -> BodySandbox: ...
 
-    def library(self) -> Library: ...
+    def working_library(self) -> Library: ...
 
     def includes_of(self, component: Component, variant: Variant) -> tuple[str, ...]: ...
 
@@ -61,8 +66,16 @@ class Editor:
     def get_variant(self, component_id: str, key: str, version: int | None = None) -> Variant:
         return self.repository.get_variant(component_id, key, version)
 
+    def variant_with_live(self, component_id: str, key: str) -> tuple[Variant, int | None]:
+        """The newest version of a variant and the version readers get (``None``: none)."""
+        return self.repository.get_variant_and_live(component_id, key)
+
     def variant_history(self, component_id: str, key: str) -> list[Variant]:
         return self.repository.variant_history(component_id, key)
+
+    def version_roles(self, component_id: str, key: str) -> VersionRoles:
+        """Which stored version of a variant is live and which is its working copy."""
+        return self.repository.version_roles(component_id, key)
 
     def get_publication(self, publication_id: str, version: int | None = None) -> Publication:
         return self.repository.get_publication(publication_id, version)
@@ -79,7 +92,7 @@ class Editor:
         self, component_id: str, variant: Variant, *, expected_version: int | None
     ) -> SavedVariant:
         """Check, sanitise and store the variant; say what sanitising removed."""
-        library = self.engine.library()
+        library = self.engine.working_library()
         component = library.components.get(component_id)
         if component is None:
             raise NotFound(f"unknown component {component_id!r}")
@@ -103,6 +116,14 @@ class Editor:
         changed = current.model_copy(update={"status": status})
         return self.save_variant(component_id, changed, expected_version=expected_version)
 
+    def unpublish(self, component_id: str, key: str, *, expected_version: int) -> Variant:
+        """Take a variant offline: a new ``archived`` version of what readers got, after which
+        they fall to other variants. A working copy stays the newest version, unchanged. Where
+        nothing is live, nothing is written; see ``Repository.unpublish_variant``."""
+        return self.repository.unpublish_variant(
+            component_id, key, expected_version=expected_version
+        )
+
     def rollback_variant(
         self, component_id: str, key: str, to_version: int, *, expected_version: int
     ) -> Variant:
@@ -111,7 +132,7 @@ class Editor:
         return self.save_variant(component_id, earlier, expected_version=expected_version)
 
     def delete_variant(self, component_id: str, key: str, *, expected_version: int) -> None:
-        library = self.engine.library()
+        library = self.engine.working_library()
         component = library.components.get(component_id)
         if component is None or key not in component.variants:
             raise NotFound(f"unknown variant {component_id}/{key}")
@@ -125,7 +146,7 @@ class Editor:
         return self.repository.save_component(component, expected_version=expected_version)
 
     def archive_component(self, component_id: str, *, expected_version: int) -> Component:
-        library = self.engine.library()
+        library = self.engine.working_library()
         users = sorted(
             cid
             for cid, targets in include_graph(library, self._includes(library)).items()

@@ -10,7 +10,7 @@ variant and version) and ``state`` (the current library until the repository's r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from content_engine.core.assembly import Assembler
@@ -49,6 +49,7 @@ from content_engine.core.reader import Reader, describe_context, make_reader
 from content_engine.core.selection import Selection, explain
 from content_engine.core.templates.compile import CompiledBody
 from content_engine.core.templates.sandbox import BodySandbox
+from content_engine.core.working import roles_in, with_working
 from content_engine.engine.access import Access
 from content_engine.engine.blockcache import dependence
 from content_engine.engine.bodycache import BodyCache
@@ -163,7 +164,12 @@ class Engine:
         return Assembler(library, self.sandbox, self.compile, self.catalogs.for_locale)
 
     def library(self) -> Library:
+        """The live library: what readers get (``core.working``)."""
         return self._current.get().library
+
+    def working_library(self) -> Library:
+        """The library as preview sees it: every working copy in place of its live version."""
+        return self._current.get().view(True).library
 
     def reader(self, context: Context, *, preview: bool = False) -> Reader:
         return self._current.get().reader(context, preview)
@@ -186,7 +192,7 @@ class Engine:
 
     def _check_new_bodies(self, jobs: Sequence[BodyJob]) -> list[tuple[str, ...] | Problem]:
         """A ``BodyChecker`` that compiles (on every core) only bodies not stored as they are."""
-        stored = self.library().components
+        stored = self.working_library().components
         held: dict[BodyJob, tuple[str, ...]] = {}
         for job in jobs:
             component = stored.get(job.component)
@@ -197,8 +203,14 @@ class Engine:
         checked = dict(zip(new, check_in_parallel(new, self.settings.limits), strict=True))
         return [held[job] if job in held else checked[job] for job in jobs]
 
-    def export_library(self, path: Path) -> Library:
-        library = self.repository.load_library()
+    def export_library(self, path: Path, *, working: bool = False) -> Library:
+        """Write the live library to ``path`` (``working``: working copies where there are).
+
+        A variant with no live version is written as it stands (draft, review or archived),
+        so importing the folder again loses nothing.
+        """
+        state = self.repository.live_and_working()
+        library = with_working(state.library, state.working) if working else state.library
         write_library(library, path)
         return library
 
@@ -221,12 +233,23 @@ class Engine:
         preview: bool = False,
         strict: bool = False,
     ) -> Selection:
-        """The selection trace, warned of (``strict``: refused for) values the library lacks."""
+        """The selection trace, warned of (``strict``: refused for) values the library lacks;
+        each variant names its live and working versions."""
         state = self._current.get()
-        component = state.assembler.component(component_id)
-        warnings = state.vocabulary.check(context, strict=strict)
+        view = state.view(preview)
+        component = view.assembler.component(component_id)
+        warnings = view.vocabulary.check(context, strict=strict)
         selection = explain(component, state.reader(context, preview))
-        return selection.model_copy(update={"warnings": warnings}) if warnings else selection
+        live = state.live.assembler.component(component_id)
+        roles = roles_in(live, state.working.get(component_id, {}))
+        traces = [
+            trace.model_copy(update=asdict(roles[trace.key])) if trace.key in roles else trace
+            for trace in selection.variants
+        ]
+        update: dict[str, object] = {"variants": traces}
+        if warnings:
+            update["warnings"] = warnings
+        return selection.model_copy(update=update)
 
     def cached_block(
         self,
@@ -244,13 +267,14 @@ class Engine:
         reading the library's bodies.
         """
         state = self._current.fresh()
-        if state is None:
+        view = state.built_view(preview) if state is not None else None
+        if state is None or view is None:
             return None
-        block = state.blocks.get(component_id, state.reader(context, preview))
+        block = view.blocks.get(component_id, state.reader(context, preview))
         if block is not None and strict:
-            if not state.vocabulary.settled(context):
+            if not view.vocabulary.settled(context):
                 return None
-            state.vocabulary.check(context, strict=True)
+            view.vocabulary.check(context, strict=True)
         return block
 
     def request_budget(self) -> Budget:
@@ -274,15 +298,16 @@ class Engine:
         one assembled draws on ``budget`` (the request's; by default one of its own).
         """
         state = self._current.get()
+        view = state.view(preview)
         reader = state.reader(context, preview)
-        block = state.blocks.get(component_id, reader)
+        block = view.blocks.get(component_id, reader)
         if block is not None:
             # Cached with its warnings: they depend on the dimensions only, as the cache does.
             if strict:
-                state.vocabulary.check(context, strict=True)
+                view.vocabulary.check(context, strict=True)
             return block
-        unknown = state.vocabulary.check(context, strict=strict)
-        block = state.assembler.block(component_id, reader, budget or self.request_budget())
+        unknown = view.vocabulary.check(context, strict=strict)
+        block = view.assembler.block(component_id, reader, budget or self.request_budget())
         if block is None:
             raise RenderError(
                 f"no variant of {component_id} applies to "
@@ -291,8 +316,8 @@ class Engine:
             )
         if unknown:
             block = block.model_copy(update={"warnings": [*unknown, *block.warnings]})
-        state.blocks.put(
-            component_id, reader, block, dependence(block, reader, state.library, self.compile)
+        view.blocks.put(
+            component_id, reader, block, dependence(block, reader, view.library, self.compile)
         )
         return block
 
@@ -342,10 +367,11 @@ class Engine:
         """The publication for one reader, all its slots drawing on one request budget; values
         the library lacks are its first warnings."""
         state = self._current.get()
+        view = state.view(preview)
         publication = state.publication(publication_id)
-        unknown = state.vocabulary.check(context, strict=strict)
+        unknown = view.vocabulary.check(context, strict=strict)
         reader = state.reader(context, preview)
-        document = state.assembler.document(publication, reader, budget or self.request_budget())
+        document = view.assembler.document(publication, reader, budget or self.request_budget())
         document.warnings[:0] = unknown
         return document
 

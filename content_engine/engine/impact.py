@@ -16,6 +16,7 @@ from typing import Protocol
 from content_engine.core.errors import NotFound
 from content_engine.core.impact import Impact, impact
 from content_engine.core.models import Component, Library, Variant
+from content_engine.core.working import roles_of
 from content_engine.engine.editing import Editor
 
 
@@ -38,14 +39,10 @@ class VariantImpact(Impact):
 
 
 def live_of(history: list[Variant]) -> Variant | None:
-    """The version readers get: the newest published one, unless an unpublish (a newer
-    archived version) took the variant offline. ``history`` is oldest first."""
-    for variant in reversed(history):
-        if variant.status == "published":
-            return variant
-        if variant.status == "archived":
-            return None
-    return None
+    """The version readers get, by the one rule of ``core.working``; ``history`` is oldest
+    first."""
+    live = roles_of((variant.version, variant.status, False) for variant in history).live
+    return next((variant for variant in history if variant.version == live), None)
 
 
 def _with_variant(

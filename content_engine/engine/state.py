@@ -1,23 +1,28 @@
 """The engine's current library: the repository's revision, and what is built on it.
 
 In: the repository, the freshness policy, the compiled-body cache and a way to build an
-assembler for a library. Out: a ``LibraryState`` (the library, its assembler, region groups,
-vocabulary and block cache) current within the ``refresh`` interval. When the revision moves,
-the state is rebuilt from the repository's changes since, or from a whole snapshot when the
-changes cannot be told; the caches of a superseded state go with it.
+assembler for a library. Out: a ``LibraryState`` current within the ``refresh`` interval: the
+live library readers get and the working copies over it (``core.working``), each served by a
+``LibraryView`` (the library, its assembler, vocabulary and block cache) with the region
+groups. When the revision moves, the state is rebuilt from the repository's changes since, or
+from a whole snapshot when the changes cannot be told; the caches of a superseded state go
+with it, except that readers' blocks are kept when only working copies moved: saving a draft
+changes nothing a reader gets, so it costs them nothing either.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from threading import Lock
 
 from content_engine.core.assembly import Assembler
+from content_engine.core.changes import LibraryChanges
 from content_engine.core.errors import NotFound
-from content_engine.core.models import Context, Library, Publication
+from content_engine.core.models import Context, Library, Publication, Variant
 from content_engine.core.reader import Reader, RegionGroups, make_reader
 from content_engine.core.vocabulary import Vocabulary
+from content_engine.core.working import with_working
 from content_engine.engine.blockcache import BlockCache
 from content_engine.engine.bodycache import BodyCache
 from content_engine.engine.freshness import Freshness, Stamp
@@ -25,16 +30,58 @@ from content_engine.store import Repository
 
 
 @dataclass
+class LibraryView:
+    """One library as some readers get it: the live one, or preview's with working copies."""
+
+    library: Library
+    assembler: Assembler
+    vocabulary: Vocabulary
+    blocks: BlockCache = field(default_factory=BlockCache)
+
+
+@dataclass
 class LibraryState:
     """One revision of the library and what serving it needs; a new revision gets a new one."""
 
     revision: int
-    library: Library
-    assembler: Assembler
+    live: LibraryView
+    working: Mapping[str, Mapping[str, Variant]]  # the working copies over live versions
     groups: RegionGroups
-    vocabulary: Vocabulary
     checked: Stamp  # when ``revision`` was last confirmed current
-    blocks: BlockCache = field(default_factory=BlockCache)
+    view_of: Callable[[Library], LibraryView]
+    _preview: LibraryView | None = None
+    _lock: Lock = field(default_factory=Lock)
+
+    @property
+    def library(self) -> Library:
+        """The live library: what every reader who does not preview is served from."""
+        return self.live.library
+
+    def view(self, preview: bool) -> LibraryView:
+        """Readers' view, or (``preview``) the working library's, built on first use.
+
+        Preview has a block cache of its own even without working copies: readers' blocks
+        outlive a working copy's save, preview's must not.
+        """
+        if not preview:
+            return self.live
+        found = self._preview
+        if found is None:
+            with self._lock:
+                found = self._preview
+                if found is None:
+                    found = self._preview_view()
+                    self._preview = found
+        return found
+
+    def built_view(self, preview: bool) -> LibraryView | None:
+        """``view(preview)`` if it is there already, else ``None``: no work at all."""
+        return self._preview if preview else self.live
+
+    def _preview_view(self) -> LibraryView:
+        if not self.working:
+            return LibraryView(self.live.library, self.live.assembler, self.live.vocabulary)
+        return self.view_of(with_working(self.live.library, self.working))
 
     def reader(self, context: Context, preview: bool) -> Reader:
         settings = self.library.settings
@@ -89,18 +136,37 @@ class CurrentLibrary:
                 return state
             changes = self.repository.changes_since(state.revision) if state else None
             if state is not None and changes is not None:
-                revision, library = changes.revision, changes.apply(state.library)
-                self.bodies.forget_superseded(library, changes.components)
+                state = self._changed(state, changes, checked)
             else:
-                revision, library = self.repository.snapshot()
-                self.bodies.forget_superseded(library)
-            state = LibraryState(
-                revision,
-                library,
-                self.assembler(library),
-                RegionGroups(library.settings.regions),
-                Vocabulary(library, self.bodies.inline_conditions),
-                checked,
-            )
+                whole = self.repository.live_and_working()
+                self.bodies.forget_superseded(whole.library, working=whole.working)
+                live = self.view_of(whole.library)
+                groups = RegionGroups(whole.library.settings.regions)
+                state = LibraryState(
+                    whole.revision, live, whole.working, groups, checked, self.view_of
+                )
             self._state = state
             return state
+
+    def _changed(
+        self, state: LibraryState, changes: LibraryChanges, checked: Stamp
+    ) -> LibraryState:
+        """``state`` moved on by ``changes``; readers' view kept if only working copies moved."""
+        library = changes.apply(state.library)
+        working = changes.apply_working(state.working)
+        self.bodies.forget_superseded(library, changes.components, working=working)
+        if changes.blocks_unchanged(state.library):
+            live = LibraryView(
+                library, self.assembler(library), state.live.vocabulary, state.live.blocks
+            )
+            groups = state.groups
+        else:
+            live = self.view_of(library)
+            groups = RegionGroups(library.settings.regions)
+        return LibraryState(changes.revision, live, working, groups, checked, self.view_of)
+
+    def view_of(self, library: Library) -> LibraryView:
+        """A fresh view of ``library``: its assembler, vocabulary and an empty block cache."""
+        return LibraryView(
+            library, self.assembler(library), Vocabulary(library, self.bodies.inline_conditions)
+        )

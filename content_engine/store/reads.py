@@ -1,8 +1,9 @@
 """Reading the library: its current state, what changed since a revision, and history.
 
 In: ids, keys and (for replaying a render receipt) version numbers. Out: the current
-``Library`` with its revision, ``LibraryChanges`` since a revision, single components,
-variants and publications (current or at a given version), and their stored versions.
+``Library`` with its revision (the live one readers get, and the working copies over it:
+``core.working``), ``LibraryChanges`` since a revision, single components, variants and
+publications (current or at a given version), their live versions, and their stored versions.
 
 Each read is one transaction (``Database._read``), so what it returns belongs to one revision.
 """
@@ -18,6 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from content_engine.core.changes import LibraryChanges
 from content_engine.core.errors import NotFound
 from content_engine.core.models import Component, Library, LibrarySettings, Publication, Variant
+from content_engine.core.working import LiveAndWorking, VersionRoles, roles_of, split_components
 from content_engine.store.database import Database, current_revision
 from content_engine.store.mapping import component_of, publication_of, variant_of
 from content_engine.store.tables import (
@@ -36,6 +38,8 @@ from content_engine.store.versions import (
     current_settings,
     current_variants,
     latest_row,
+    live_row,
+    newest_components,
     present,
 )
 
@@ -48,12 +52,19 @@ MAX_CHANGED_ITEMS = 5_000
 class Reads(Database):
     """The reading methods of ``Repository``."""
 
-    def load_library(self) -> Library:
-        """The current library: latest versions, without archived or deleted items."""
-        return self.snapshot()[1]
+    def load_library(self, *, working: bool = False) -> Library:
+        """The current library as readers get it (live versions; ``working``: as editors
+        preview it, every working copy in place), without archived or deleted items."""
+        state = self.live_and_working()
+        return state.working_library() if working else state.library
 
     def snapshot(self) -> tuple[int, Library]:
-        """The current library and its revision, read together.
+        """The current (live) library and its revision, read together (``live_and_working``)."""
+        state = self.live_and_working()
+        return state.revision, state.library
+
+    def live_and_working(self) -> LiveAndWorking:
+        """The live library, the working copies over it and their revision, read together.
 
         Reading ``revision()`` and ``load_library()`` separately could pair a library with a
         revision it does not contain; a cache keyed on this pair never misses a change.
@@ -61,15 +72,16 @@ class Reads(Database):
         with self._read() as conn:
             revision = current_revision(conn)
             settings = current_settings(conn) or LibrarySettings()
-            components = current_components(conn)
+            components, overlay = split_components(*newest_components(conn))
             publications = current_publications(conn)
             files = current_files(conn)
-        return revision, Library(
+        library = Library(
             settings=settings,
             components=present(components),
             publications=present(publications),
             files=present(files),
         )
+        return LiveAndWorking(revision, library, overlay)
 
     def changes_since(
         self, revision: int, *, limit: int = MAX_CHANGED_ITEMS
@@ -92,13 +104,46 @@ class Reads(Database):
                 return None
             if not (components or publications or files or settings):
                 return None  # the revision moved but no row says why: written before 0005
+            live, working = split_components(*newest_components(conn, components))
             return LibraryChanges(
                 current,
                 settings=current_settings(conn) if settings else None,
-                components=current_components(conn, components),
+                components=live,
                 publications=current_publications(conn, publications),
                 files=current_files(conn, files),
+                working=working,
             )
+
+    def get_variant_and_live(self, component_id: str, key: str) -> tuple[Variant, int | None]:
+        """The newest version of a variant (as ``get_variant``) and, read with it, the version
+        readers get (``None``: it is offline)."""
+        criteria = {VariantVersion.component_id: component_id, VariantVersion.key: key}
+        with self._read() as conn:
+            row = latest_row(conn, VariantVersion, criteria)
+            live = live_row(conn, component_id, key)
+        if row is None or row.deleted:
+            raise NotFound(
+                f"no variant {component_id}/{key}",
+                details={"component": component_id, "variant": key, "version": None},
+            )
+        return variant_of(row), None if live is None else int(live.version)
+
+    def version_roles(self, component_id: str, key: str) -> VersionRoles:
+        """Which of a variant's versions is live and which its working copy (``core.working``);
+        ``NotFound`` if the variant never existed."""
+        columns = (VariantVersion.version, VariantVersion.status, VariantVersion.deleted)
+        with self._read() as conn:
+            rows = conn.execute(
+                select(*columns)
+                .where(VariantVersion.component_id == component_id, VariantVersion.key == key)
+                .order_by(VariantVersion.version)
+            ).all()
+        if not rows:
+            raise NotFound(
+                f"no variant {component_id}/{key}",
+                details={"component": component_id, "variant": key},
+            )
+        return roles_of((int(r.version), str(r.status), bool(r.deleted)) for r in rows)
 
     def get_component(self, component_id: str) -> Component:
         """The current component with its current variants; ``NotFound`` if none or archived."""

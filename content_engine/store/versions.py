@@ -2,11 +2,14 @@
 
 In: an open ``Connection`` and which items to look at. Out: each item's latest version row,
 the current components, variants, publications, files and settings built from those rows
-(``None`` for archived or deleted ones), the items changed since a revision, and new version
-rows inserted with the revision the write under way will make.
+(``None`` for archived or deleted ones), the live versions of variants where a working copy
+stands over them, the items changed since a revision, and new version rows inserted with the
+revision the write under way will make.
 
 Every table keeps one row per version of an item, never updating one; "current" is always
-"the row with the highest version", found by the same grouped subquery.
+"the row with the highest version", found by the same grouped subquery. A variant's live
+version (``core.working``) is found by it too, over the rows that decide it: its latest
+``published`` or ``archived`` version or deletion, live if it is a ``published`` one.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, and_, func, insert, select
+from sqlalchemy import Connection, Row, and_, func, insert, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from content_engine.core.models import Component, LibrarySettings, Publication, Variant
@@ -39,6 +42,9 @@ __all__ = [
     "insert_versions",
     "latest_row",
     "latest_rows",
+    "live_row",
+    "live_variants",
+    "newest_components",
     "next_version",
     "present",
 ]
@@ -100,27 +106,88 @@ def current_variants(conn: Connection, component_id: str) -> dict[str, Variant]:
     return {row.key: variant_of(row) for row in rows if not row.deleted}
 
 
+# Rows that decide whether a variant has a live version: the latest of them is it, if published.
+_DECIDING = or_(VariantVersion.status.in_(("published", "archived")), VariantVersion.deleted)
+_VARIANT_KEY = (VariantVersion.component_id, VariantVersion.key)
+_CHUNK = 500  # (component, key, version) triples per query, well inside any backend's limit
+
+
+def live_row(conn: Connection, component_id: str, key: str) -> Row[Any] | None:
+    """The live version row of one variant key, or ``None`` when it has none."""
+    query = select(VariantVersion).where(
+        VariantVersion.component_id == component_id, VariantVersion.key == key, _DECIDING
+    )
+    row = conn.execute(query.order_by(VariantVersion.version.desc()).limit(1)).first()
+    return row if row is not None and row.status == "published" and not row.deleted else None
+
+
+def live_variants(
+    conn: Connection, newest: Sequence[Row[Any]], ids: set[str] | None = None
+) -> dict[str, dict[str, Variant]]:
+    """The live versions of the keys among ``newest`` (their latest rows) whose latest row is
+    a working copy over one, by component and key (``core.working``). ``ids``: the components
+    ``newest`` was read for (default: all)."""
+    working = {
+        (row.component_id, row.key)
+        for row in newest
+        if not row.deleted and row.status in ("draft", "review")
+    }
+    if not working:
+        return {}
+    where = _DECIDING if ids is None else and_(_DECIDING, VariantVersion.component_id.in_(ids))
+    columns = (*_VARIANT_KEY, VariantVersion.version, VariantVersion.status, VariantVersion.deleted)
+    deciding = latest_rows(conn, VariantVersion, _VARIANT_KEY, where=where, columns=columns)
+    wanted = [
+        (row.component_id, row.key, row.version)
+        for row in deciding
+        if (row.component_id, row.key) in working and row.status == "published" and not row.deleted
+    ]
+    found: dict[str, dict[str, Variant]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        triples = wanted[start : start + _CHUNK]
+        rows = conn.execute(
+            select(VariantVersion).where(
+                tuple_(VariantVersion.component_id, VariantVersion.key, VariantVersion.version).in_(
+                    triples
+                )
+            )
+        )
+        for row in rows:
+            found.setdefault(row.component_id, {})[row.key] = variant_of(row)
+    return found
+
+
 def current_components(
     conn: Connection, ids: set[str] | None = None
 ) -> dict[str, Component | None]:
     """Every component (or those of ``ids``) with its variants; ``None`` for archived ones."""
+    return newest_components(conn, ids, live=False)[0]
+
+
+def newest_components(
+    conn: Connection, ids: set[str] | None = None, *, live: bool = True
+) -> tuple[dict[str, Component | None], dict[str, dict[str, Variant]]]:
+    """``current_components`` (their newest variant versions), and beside them the live
+    versions those newest ones stand over as working copies (``live_variants``; with
+    ``live=False`` none are read)."""
     variant_rows = latest_rows(
         conn,
         VariantVersion,
-        (VariantVersion.component_id, VariantVersion.key),
+        _VARIANT_KEY,
         where=None if ids is None else VariantVersion.component_id.in_(ids),
     )
     variants: dict[str, dict[str, Variant]] = {}
     for row in variant_rows:
         if not row.deleted:
             variants.setdefault(row.component_id, {})[row.key] = variant_of(row)
-    return _current_items(
+    components = _current_items(
         conn,
         ComponentVersion,
         ComponentVersion.id,
         ids,
         lambda row: None if row.archived else component_of(row, variants.get(row.id, {})),
     )
+    return components, live_variants(conn, variant_rows, ids) if live else {}
 
 
 def current_publications(

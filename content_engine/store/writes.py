@@ -35,6 +35,7 @@ from content_engine.store.versions import (
     current_variants,
     insert_versions,
     latest_row,
+    live_row,
     next_version,
 )
 
@@ -88,6 +89,37 @@ class Writes(Database):
             rows = [variant_row(component_id, last, row.version + 1, utc_now(), deleted=True)]
             insert_versions(conn, VariantVersion, rows)
             bump_revision(conn)
+
+    def unpublish_variant(self, component_id: str, key: str, *, expected_version: int) -> Variant:
+        """Take a variant offline: a new ``archived`` version of its live one (CONTRACT 7).
+
+        Readers then fall to other variants. A working copy over the live version is stated
+        again after it, unchanged, so it stays the newest version and nothing an editor was
+        working on is lost. Returns the newest version as stored; where nothing is live, that
+        is the current one and nothing is written. ``NotFound`` and ``ConflictError`` as for
+        ``delete_variant``.
+        """
+        target = _Target.variant(component_id, key)
+        with self._conflicts_on_duplicate(target, expected_version), self._write() as conn:
+            _require_component(conn, component_id)
+            row = latest_row(conn, VariantVersion, target.criteria)
+            if row is None or row.deleted:
+                raise target.not_found()
+            _check_version(target, row, expected_version)
+            newest = variant_of(row)
+            live = live_row(conn, component_id, key)
+            if live is None:
+                return newest
+            now, version = utc_now(), row.version + 1
+            archived = variant_of(live).model_copy(update={"status": "archived"})
+            rows = [variant_row(component_id, archived, version, now)]
+            if live.version != row.version:
+                version += 1
+                rows.append(variant_row(component_id, newest, version, now))
+            insert_versions(conn, VariantVersion, rows)
+            bump_revision(conn)
+        stored = newest if live.version != row.version else archived
+        return stored.model_copy(update={"version": version})
 
     def save_component(self, component: Component, *, expected_version: int | None) -> Component:
         """Store a new version of a component's metadata (type, title, tags, folder).

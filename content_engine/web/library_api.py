@@ -1,5 +1,5 @@
 """API routes that read and change the library: components, variants, publications, history,
-publish, rollback, lint, coverage (the editor role).
+publish, unpublish, rollback, lint, coverage (the editor role).
 
 Every write names the version it is based on: ``If-Match: "<version>"`` to change,
 ``If-None-Match: *`` to create. A stale version gets 412 and nothing is written.
@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from content_engine.core.errors import NotFound
-from content_engine.core.models import Component
+from content_engine.core.models import Component, Variant
 from content_engine.core.search import find_components
 from content_engine.engine import VariantImpact, variant_impact
 from content_engine.web.auth import EditorKey
@@ -27,6 +27,7 @@ from content_engine.web.schemas import (
     PublicationId,
     PublicationIn,
     RollbackIn,
+    VariantCurrent,
     VariantIn,
     VariantKey,
     VariantOut,
@@ -128,12 +129,19 @@ def delete_component(
 # --- variants ------------------------------------------------------------------------------
 
 
-@router.get("/v1/components/{component_id}/variants/{key}", response_model=VariantOut)
+@router.get("/v1/components/{component_id}/variants/{key}", response_model=VariantCurrent)
 def get_variant(
     engine: EngineDep, principal: EditorKey, component_id: ComponentId, key: VariantKey
 ) -> JSONResponse:
-    variant = engine.editor.get_variant(component_id, key)
-    return versioned(VariantOut.of(component_id, variant).model_dump(mode="json"), variant.version)
+    """The newest version (a working copy when draft or in review) and ``live_version``, the
+    one readers get."""
+    variant, live = engine.editor.variant_with_live(component_id, key)
+    return _current(component_id, variant, live)
+
+
+def _current(component_id: str, variant: Variant, live: int | None) -> JSONResponse:
+    out = VariantCurrent.of(component_id, variant, live_version=live)
+    return versioned(out.model_dump(mode="json"), variant.version)
 
 
 @router.put("/v1/components/{component_id}/variants/{key}", response_model=VariantSaved)
@@ -209,6 +217,24 @@ def impact(
     how many readers get other content; ``capped`` when not every reader was asked."""
     found = variant_impact(engine, component_id, key)
     return JSONResponse(found.model_dump(mode="json"), headers=NO_STORE)
+
+
+@router.post(
+    "/v1/components/{component_id}/variants/{key}/unpublish", response_model=VariantCurrent
+)
+def unpublish(
+    engine: EngineDep,
+    principal: EditorKey,
+    component_id: ComponentId,
+    key: VariantKey,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Take the variant offline: a new ``archived`` version of the live one; readers fall to
+    other variants. A working copy stays the newest version; where nothing is live, nothing
+    is written."""
+    expected = edited_version(if_match)
+    newest = engine.editor.unpublish(component_id, key, expected_version=expected)
+    return _current(component_id, newest, None)
 
 
 @router.post("/v1/components/{component_id}/variants/{key}/rollback", response_model=VariantOut)

@@ -139,6 +139,12 @@ class VariantIn(Strict):
     valid_from: ValidFrom = None
     valid_until: ValidUntil = None
     body: str = Field(max_length=1_000_000)
+    # What GET answers beside the variant; sent back, it is ignored (the store decides it).
+    live_version: int | None = Field(
+        default=None,
+        exclude=True,
+        description="Ignored: GET answers it, so a client may PUT back what it got.",
+    )
 
     def to_variant(self, key: str) -> Variant:
         return Variant(key=key, **self.model_dump())
@@ -165,6 +171,20 @@ VariantOut = create_model(
         "valid_from",
         "valid_until",
         "body",
+    ),
+)
+
+VariantCurrent = create_model(
+    "VariantCurrent",
+    __doc__=(
+        "A variant's newest version, and the version readers get (CONTRACT 7): null when\n"
+        "none is live; the newest one is a working copy when it is a draft or in review."
+    ),
+    __base__=VariantOut,
+    __module__=__name__,
+    live_version=(
+        int | None,
+        Field(description="The version readers get; null when the variant is offline."),
     ),
 )
 

@@ -38,6 +38,23 @@ def archive_component(engine: Engine) -> None:
     engine.editor.archive_component("note.new", expected_version=component.version)
 
 
+def save_working_copy(engine: Engine) -> None:
+    variant = engine.library().components["docs.safety"].variants["de"]
+    draft = variant.model_copy(update={"body": "<p>Entwurf</p>", "status": "draft"})
+    engine.editor.save_variant("docs.safety", draft, expected_version=variant.version)
+
+
+def publish_working_copy(engine: Engine) -> None:
+    newest = engine.editor.get_variant("docs.safety", "de")
+    engine.editor.set_status("docs.safety", "de", "published", expected_version=newest.version)
+
+
+def unpublish_with_a_working_copy(engine: Engine) -> None:
+    save_working_copy(engine)
+    newest = engine.editor.get_variant("docs.safety", "de")
+    engine.editor.unpublish("docs.safety", "de", expected_version=newest.version)
+
+
 def edit_publication(engine: Engine) -> None:
     publication = engine.library().publications["service.sheet"]
     retitled = publication.model_copy(update={"title": "Service sheet, revised"})
@@ -58,6 +75,9 @@ def test_changes_since_apply_to_the_same_library_as_a_snapshot(
     folder = copy_sample(tmp_path)
     steps: list[Callable[[Engine], None]] = [
         edit_variant,
+        save_working_copy,
+        publish_working_copy,
+        unpublish_with_a_working_copy,
         delete_variant,
         add_component,
         archive_component,
@@ -71,18 +91,19 @@ def test_changes_since_apply_to_the_same_library_as_a_snapshot(
         writer.import_library(folder)
         reader.block("docs.safety", context("de"))
         snapshots = 0
-        whole = reader.repository.snapshot
+        whole = reader.repository.live_and_working
 
         def counted() -> object:
             nonlocal snapshots
             snapshots += 1
             return whole()
 
-        monkeypatch.setattr(reader.repository, "snapshot", counted)
+        monkeypatch.setattr(reader.repository, "live_and_working", counted)
         for step in steps:
             step(writer)
             reader.refresh()
             assert reader.library() == writer.repository.load_library(), step
+            assert reader.working_library() == writer.repository.load_library(working=True)
             for locale in ("de", "fr"):
                 ours = reader.block("docs.safety", context(locale))
                 assert ours.html == writer.block("docs.safety", context(locale)).html

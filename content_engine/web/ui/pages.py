@@ -26,8 +26,9 @@ Saved = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="The version
 def library(
     page: WorkbenchPage, q: Filter = "", type: Filter = "", tag: Filter = "", archived: Filter = ""
 ) -> Response:
-    """Components by type, filtered by type, tag and text; publications with their slots."""
-    lib = page.engine.library()
+    """Components by type, filtered by type, tag and text; publications with their slots.
+    Variants as editors work on them: each one's newest version (its working copy if any)."""
+    lib = page.engine.working_library()
     types, tags = views.types_and_tags(lib)
     found = views.search(lib, q, type, tag)
     return page.render(

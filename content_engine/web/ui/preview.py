@@ -105,7 +105,7 @@ def _reader(
 def component_preview(
     page: WorkbenchPage, component_id: ComponentId, reader: ReaderQuery
 ) -> Response:
-    library = page.engine.library()
+    library = page.engine.working_library()
     component = library.components.get(component_id)
     if component is None:
         raise NotFound(f"unknown component {component_id!r}")
@@ -126,7 +126,7 @@ def component_preview(
 def publication_preview(
     page: WorkbenchPage, publication_id: PublicationId, reader: ReaderQuery
 ) -> Response:
-    library = page.engine.library()
+    library = page.engine.working_library()
     publication = library.publications.get(publication_id)
     if publication is None:
         raise NotFound(f"unknown publication {publication_id!r}")
@@ -178,7 +178,7 @@ def publication_pdf(
     page: WorkbenchPage, publication_id: PublicationId, reader: ReaderQuery
 ) -> Response:
     """The previewed publication as a PDF download (drafts included, receipt kept)."""
-    library = page.engine.library()
+    library = page.engine.working_library()
     context, errors, reader = _reader(page, reader, library)
     if context is None:
         message = "; ".join(f"{k}: {v}" for k, v in errors.items())

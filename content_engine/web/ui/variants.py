@@ -1,4 +1,5 @@
-"""The variant editor: edit and create variants, move them along the workflow, roll back.
+"""The variant editor: edit and create variants, move them along the workflow, unpublish,
+roll back; the live version readers get shown beside the working copy being edited.
 
 In: the editor's form (body, conditions, the version it was based on). Out: a new version
 saved through ``engine.editor`` and a redirect to it; or the same form again with the error
@@ -47,6 +48,27 @@ class BodyError:
 
 
 @dataclass(frozen=True)
+class Live:
+    """What readers get of a variant: its live version (``None``: offline), and where a working
+    copy stands over it, what publishing would change."""
+
+    version: int | None
+    variant: Variant | None = None
+    diff: Diff | None = None
+
+
+def live_of(page: Page, component_id: str, key: str, current: Variant | None) -> Live | None:
+    """The live side of ``current`` (the newest version), read for the variant page."""
+    if current is None:
+        return None
+    roles = page.engine.editor.version_roles(component_id, key)
+    if roles.live is None or roles.live == current.version:
+        return Live(roles.live)
+    live = page.engine.editor.get_variant(component_id, key, roles.live)
+    return Live(roles.live, live, variant_diff(live, current))
+
+
+@dataclass(frozen=True)
 class Conflict:
     """Someone saved meanwhile: their stored version (none if deleted) and this edit."""
 
@@ -79,6 +101,7 @@ def variant_form(
         section="library",
         component=component,
         current=current,
+        live=live_of(page, component.id, current.key, current) if current else None,
         draft=draft,
         errors=errors or {},
         body_error=body_error,
@@ -222,6 +245,18 @@ def set_status(
     return page.redirect(_url(component_id, key, f"?saved={saved.version}"))
 
 
+@router.post("/components/{component_id}/variants/{key}/unpublish")
+def unpublish(
+    page: WorkbenchPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
+) -> Response:
+    """Take the variant offline (a new archived version); a working copy stays as it is."""
+    try:
+        saved = page.engine.editor.unpublish(component_id, key, expected_version=_version(form))
+    except ConflictError as exc:
+        return _stale(page, component_id, key, exc)
+    return page.redirect(_url(component_id, key, f"?saved={saved.version}"))
+
+
 @router.post("/components/{component_id}/variants/{key}/rollback")
 def rollback(
     page: WorkbenchPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
@@ -267,5 +302,6 @@ def history(page: WorkbenchPage, component_id: ComponentId, key: VariantKey) -> 
         component=page.engine.editor.get_component(component_id),
         key=key,
         current=current,
+        roles=page.engine.editor.version_roles(component_id, key),
         entries=entries,
     )

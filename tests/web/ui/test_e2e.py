@@ -247,9 +247,15 @@ def test_edit_preview_publish_in_a_real_browser(server: Server, browser: Any) ->
     page.get_by_role("link", name="Edit snippet.hotline/en-installer").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Variant en-installer")
 
-    # --- coverage: take the English contact block back to draft, and see the gaps -----------
+    # --- coverage: a draft changes nothing readers get; taking the block offline does -------
     page.goto(f"{server.url}/components/brochure.contact/variants/en")
     page.get_by_role("button", name="Back to draft").click()
+    expect(page.locator("p.state")).to_contain_text("Readers get version")
+    page.goto(f"{server.url}/coverage/brochure.hp200")
+    expect(page.locator("td.gap")).to_have_count(0)
+    page.goto(f"{server.url}/components/brochure.contact/variants/en")
+    page.get_by_role("button", name="Take offline").click()
+    expect(page.locator("p.state")).to_contain_text("No version is live")
     page.goto(f"{server.url}/coverage/brochure.hp200")
     expect(page.locator("td.gap").first).to_contain_text("brochure.contact")
     fallbacks = page.locator("td.fallback details").first

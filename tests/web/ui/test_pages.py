@@ -111,8 +111,11 @@ def test_lint_links_each_problem_to_its_variant(bench: Workbench) -> None:
 
 
 def test_coverage_highlights_gaps_and_notes_fallbacks(bench: Workbench) -> None:
-    # Without its English variant, brochure.contact (a required slot) has nothing for en.
+    # A working copy of its English variant changes nothing readers get...
     bench.api.engine.editor.set_status("brochure.contact", "en", "draft", expected_version=1)
+    assert "have a gap" not in bench.get("/coverage/brochure.hp200").text
+    # ...without it (unpublished), brochure.contact (a required slot) has nothing for en.
+    bench.api.engine.editor.unpublish("brochure.contact", "en", expected_version=2)
     page = bench.get("/coverage/brochure.hp200").text
     assert "9 of 36 readers have a gap" in page
     gap = re.search(r'<td class="gap">(.*?)</td>', page, re.S)
