@@ -159,7 +159,7 @@ def test_each_file_is_bounded(tmp_path: Path, place: str) -> None:
 def test_the_whole_library_is_bounded(tmp_path: Path) -> None:
     root = library_with(tmp_path)
     for n in range(20):
-        (root / f"assets/{n}.bin").write_bytes(b"x" * 100)
+        (root / f"assets/{n}.png").write_bytes(b"x" * 100)
     limits = FolderLimits(max_file_bytes=1000, max_library_bytes=1500)
     assert "add up to over 1500 bytes" in refused(root, limits).message
 
