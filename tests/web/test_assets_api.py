@@ -14,7 +14,10 @@ from tests.support.apps import Api, app_client
 from tests.support.engine_factory import SAMPLE, make_engine
 
 BLOCK = "/v1/blocks/product.hp200.overview"
-SVG = b"<svg xmlns='http://www.w3.org/2000/svg' width='4' height='4'><rect width='4' height='4'/></svg>"
+SVG = (
+    b"<svg xmlns='http://www.w3.org/2000/svg' width='4' height='4'>"
+    b"<rect width='4' height='4'/></svg>"
+)
 
 
 def short(data: bytes) -> str:
