@@ -12,9 +12,8 @@ versions as JSON, every write conflict-checked (412 when stale, nothing written)
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -71,12 +70,7 @@ def _out(engine: EngineDep, version: AssetVersion) -> AssetOut:
     "/assets/{hash}/{path:path}",
     responses={200: {"content": {"image/svg+xml": {}, "image/png": {}}}},
 )
-async def get_asset(
-    engine: EngineDep,
-    hash: str,
-    path: str,
-    if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Response:
+async def get_asset(engine: EngineDep, request: Request, hash: str, path: str) -> Response:
     """One version of a library asset, by the first 16 hex digits of its SHA-256; no key.
 
     Immutable: any version ever stored answers for good (pages and receipts name them)."""
@@ -89,7 +83,7 @@ async def get_asset(
     }
     if found.media_type in SANDBOXED_TYPES:
         headers["Content-Security-Policy"] = SANDBOX_CSP
-    asked = headers_of_none_match(if_none_match)
+    asked = headers_of_none_match(headers_of(request.scope).if_none_match)
     if found.hash in asked or "*" in asked:
         return Response(status_code=304, headers=headers)
     return Response(found.content, media_type=found.media_type, headers=headers)
