@@ -205,6 +205,14 @@ def test_a_rendered_page_names_asset_urls_and_replays_byte_identically(api: Api)
     assert asset_url_in(fresh.text, "hp200.svg") != url
 
 
+def test_a_fragment_names_asset_urls(api: Api) -> None:
+    body = {"publication": "brochure.hp200", "context": {"locale": "en"}, "format": "fragment"}
+    rendered = api.client.post("/v1/render", json=body, headers=api.auth("reader"))
+    assert rendered.status_code == 200
+    assert 'src="assets/' not in rendered.text
+    assert api.client.get(asset_url_in(rendered.text, "hp200.svg")).status_code == 200
+
+
 def test_a_receipt_from_before_asset_urls_replays_inlined(api: Api) -> None:
     """A receipt without asset URLs (all before migration 0008) is replayed as rendered then."""
     rendered = api.engine.render("brochure.hp200", Context(locale="en"))
