@@ -112,6 +112,8 @@ class AssetDesk:
                 for path, data in files.items()
                 if path.startswith(_PREFIX) and asset_type(path) is not None
             }
+            # Forget the digests of files no longer current, so the cache stays the library's size.
+            self._digests = {p: d for p, d in self._digests.items() if p in files}
             self._urls = (files, urls)
             return urls
 
