@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
+from urllib.parse import urlsplit
 
 from content_engine.core.errors import InputError
 from content_engine.core.templates.sandbox import Limits
@@ -58,6 +59,22 @@ def _switch(raw: str) -> bool:
     return raw == "1"
 
 
+def _public_url(raw: str) -> str:
+    """An http(s) URL with a host and neither query nor fragment, without a trailing ``/``."""
+    parts = urlsplit(raw)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.query
+        or parts.fragment
+        or "?" in raw
+        or "#" in raw
+        or any(c.isspace() or ord(c) < 0x20 or c in "\"'<>" for c in raw)
+    ):
+        raise ValueError(raw)
+    return raw.rstrip("/")
+
+
 DAY = 86_400
 GIB = 1 << 30
 
@@ -65,6 +82,7 @@ URL = Kind[str]("a database URL", str)
 FOLDER = Kind[Path]("a folder", Path)
 SECONDS = Kind[float](f"a number of seconds from 0 to {DAY}", float, _number, (0, DAY))
 BYTES = Kind[int](f"a whole number of bytes from 1 to {GIB}", int, str, (1, GIB))
+PUBLIC = Kind[str]("an http:// or https:// URL without query or fragment", _public_url)
 SWITCH = Kind[bool]("1 (on) or 0 (off)", _switch, lambda on: "1" if on else "")
 
 
@@ -86,6 +104,17 @@ class Option(Generic[T]):
     @property
     def shown_default(self) -> str:
         return self.shown or self.kind.text(self.default)
+
+    def given(self, value: Any) -> T:
+        """A flag's value: text is read as the variable's would be (so ``--public-url`` is
+        checked like ``CONTENT_ENGINE_PUBLIC_URL``); a typed value as it is."""
+        if not isinstance(value, str):
+            return cast(T, value)
+        try:
+            return self.kind.parse(value)
+        except ValueError:
+            shown = self.flag or self.env
+            raise InputError(f"{shown} must be {self.kind.wants}, not {value!r}") from None
 
     def read(self, environ: Mapping[str, str]) -> T:
         raw = environ.get(self.env)
@@ -149,7 +178,26 @@ MAX_BODY_BYTES = Option(
     shown="2097152 (2 MiB)",
 )
 
-OPTIONS: tuple[Option[Any], ...] = (DB, HOME, SQLITE_TIMEOUT, REFRESH, OPEN_ACCESS, MAX_BODY_BYTES)
+PUBLIC_URL = Option(
+    "public_url",
+    PUBLIC,
+    "",
+    "CONTENT_ENGINE_PUBLIC_URL",
+    "The URL readers reach the server at: block and page HTML then name assets by absolute "
+    "URLs under it (/assets/<hash>/<path> relative to the server otherwise).",
+    flag="--public-url",
+    shown="none",
+)
+
+OPTIONS: tuple[Option[Any], ...] = (
+    DB,
+    HOME,
+    SQLITE_TIMEOUT,
+    REFRESH,
+    OPEN_ACCESS,
+    MAX_BODY_BYTES,
+    PUBLIC_URL,
+)
 
 
 @dataclass(frozen=True)
@@ -163,6 +211,7 @@ class Settings:
     refresh: float = REFRESH.default
     open_access: bool = OPEN_ACCESS.default
     max_body_bytes: int = MAX_BODY_BYTES.default
+    public_url: str = PUBLIC_URL.default
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -184,7 +233,9 @@ class Settings:
         return cls(
             **{
                 option.name: (
-                    option.read(env) if given.get(option.name) in (None, "") else given[option.name]
+                    option.read(env)
+                    if given.get(option.name) in (None, "")
+                    else option.given(given[option.name])
                 )
                 for option in OPTIONS
             }

@@ -449,6 +449,9 @@ class Receipt(BaseModel):
     sha256: str
     preview: bool = False
     key_id: str | None = None
+    # The URL each asset the output named had (``assets/x.svg`` -> ``/assets/<hash>/x.svg``),
+    # so a replay names the same ones; ``None``: assets were inlined (older receipts too).
+    assets: dict[str, str] | None = None
 
 
 def is_valid_id(value: str) -> bool:

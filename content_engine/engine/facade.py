@@ -51,6 +51,7 @@ from content_engine.core.templates.compile import CompiledBody
 from content_engine.core.templates.sandbox import BodySandbox
 from content_engine.core.working import roles_in, with_working
 from content_engine.engine.access import Access
+from content_engine.engine.assets import AssetDesk
 from content_engine.engine.blockcache import dependence
 from content_engine.engine.bodycache import BodyCache
 from content_engine.engine.editing import Editor
@@ -61,6 +62,8 @@ from content_engine.engine.receipts import pinned_library, receipt_for
 from content_engine.engine.state import CurrentLibrary
 from content_engine.library import load_library, read_library_text, write_library
 from content_engine.rendering import RenderEnvironment, RenderResult, get_renderer
+from content_engine.rendering.html import asset_links as asset_links_of
+from content_engine.rendering.html import link_assets
 from content_engine.settings import Settings
 from content_engine.store import ImportReport, Repository
 
@@ -120,6 +123,7 @@ class Engine:
         )
         self.editor = Editor(self, self.repository)
         self.access = Access(self.repository)
+        self.assets = AssetDesk(self, self.repository, settings.public_url)
 
     def close(self) -> None:
         self.repository.close()
@@ -316,6 +320,8 @@ class Engine:
             )
         if unknown:
             block = block.model_copy(update={"warnings": [*unknown, *block.warnings]})
+        # Embedded in another site's page, "assets/x.svg" would resolve against that site.
+        block = block.model_copy(update={"html": link_assets(block.html, self.assets.urls())})
         view.blocks.put(
             component_id, reader, block, dependence(block, reader, view.library, self.compile)
         )
@@ -384,11 +390,22 @@ class Engine:
         preview: bool = False,
         strict: bool = False,
         key_id: str | None = None,
+        asset_links: bool = False,
     ) -> Rendered:
-        """Assemble, render and store a receipt of exactly what was used."""
+        """Assemble, render and store a receipt of exactly what was used.
+
+        HTML names the library's assets by their URLs with ``asset_links`` (over HTTP) or a
+        ``public_url``; otherwise a page inlines them (a saved file shows them anywhere). The
+        receipt keeps the URLs used, so a replay names the same versions.
+        """
         renderer = get_renderer(format)
         document = self.document(publication_id, context, preview=preview, strict=strict)
-        result = renderer.render(document, self.render_environment())
+        urls = None
+        if asset_links or self.settings.public_url:
+            known = self.assets.urls()
+            named = set().union(*(asset_links_of(b.html) for b in document.blocks))
+            urls = {path: known[path] for path in sorted(named) if path in known}
+        result = renderer.render(document, self.render_environment(urls))
         receipt = receipt_for(
             document,
             context,
@@ -396,6 +413,7 @@ class Engine:
             format=format,
             preview=preview,
             key_id=key_id,
+            assets=urls,
         )
         self.repository.save_receipt(receipt)
         return _rendered(result, document, receipt)
@@ -403,8 +421,9 @@ class Engine:
     def replay(self, receipt_id: str) -> Rendered:
         """Render a receipt's pinned versions again, in its format: the same bytes for HTML.
 
-        The variants, the publication and the context are the receipt's; library settings,
-        themes and assets are today's (receipts do not pin those yet).
+        The variants, the publication, the context and the asset URLs are the receipt's
+        (a receipt from before those were kept inlines its assets, as its render did);
+        library settings and themes are today's (receipts do not pin those yet).
         """
         receipt = self.repository.get_receipt(receipt_id)
         pinned, publication = pinned_library(self.repository, receipt, self.library())
@@ -413,14 +432,16 @@ class Engine:
         )
         reader = make_reader(receipt.context, pinned.settings, preview=receipt.preview)
         document = assembler.replay(publication, reader, receipt.blocks, self.request_budget())
-        result = get_renderer(receipt.format).render(document, self.render_environment())
+        env = self.render_environment(receipt.assets)
+        result = get_renderer(receipt.format).render(document, env)
         return _rendered(result, document, receipt)
 
-    def render_environment(self) -> RenderEnvironment:
+    def render_environment(self, asset_urls: dict[str, str] | None = None) -> RenderEnvironment:
         library = self.library()
         return RenderEnvironment(
             engine_renderers_dir=self.settings.renderers_dir,
             library_files=library.files,
             gettext_for=self.catalogs.for_locale,
             default_locale=library.settings.default_locale,
+            asset_urls=asset_urls,
         )

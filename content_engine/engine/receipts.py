@@ -32,6 +32,7 @@ def receipt_for(
     format: str,
     preview: bool,
     key_id: str | None,
+    assets: dict[str, str] | None = None,
 ) -> Receipt:
     """A new receipt of ``document`` rendered as ``content``: every version it used."""
     return Receipt(
@@ -49,6 +50,7 @@ def receipt_for(
         sha256=hashlib.sha256(content).hexdigest(),
         preview=preview,
         key_id=key_id,
+        assets=assets,
     )
 
 

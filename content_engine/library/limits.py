@@ -21,6 +21,9 @@ class FolderLimits:
 
     max_file_bytes: int = 16 * 2**20
     max_library_bytes: int = 256 * 2**20
+    # Files under assets/, which browsers fetch: each, and all together.
+    max_asset_bytes: int = 16 * 2**20
+    max_assets_bytes: int = 128 * 2**20
     max_entries: int = 100_000  # files and folders walked
     max_yaml_depth: int = 64  # nested mappings and lists in one YAML document
     max_yaml_nodes: int = 200_000  # scalars, mappings and lists in one YAML document

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from content_engine.core.assettypes import ASSET_FOLDER, ASSET_TYPES, asset_type
 from content_engine.core.errors import ContentEngineError, LibraryFormatError
 from content_engine.core.locales import normalize_tag
 from content_engine.core.models import Component, Library, LibrarySettings, Publication, Variant
@@ -222,14 +223,37 @@ def _load_publication(folder: Folder, file: str, stem: str) -> Publication:
 
 def _load_files(folder: Folder) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
+    assets = 0
     for top in FILE_FOLDERS:
         if folder.kind(top) not in ("dir", "link"):
             continue
         for rel, _dirnames, filenames in folder.walk(top):
             for name in filenames:
                 path = (PurePosixPath(top) / rel / name).as_posix()
+                if top == ASSET_FOLDER and asset_type(path) is None:
+                    # Served to browsers without a key: only what the allow-list names.
+                    raise LibraryFormatError(
+                        "not an asset type the engine serves; assets may be "
+                        + ", ".join(sorted(ASSET_TYPES)),
+                        file=path,
+                    )
                 files[path] = folder.read(path)
+                if top == ASSET_FOLDER:
+                    assets += len(files[path])
+                    _check_asset_size(folder.limits, path, len(files[path]), assets)
     return files
+
+
+def _check_asset_size(limits: FolderLimits, path: str, size: int, total: int) -> None:
+    if size > limits.max_asset_bytes:
+        raise LibraryFormatError(
+            f"an asset of {size} bytes: over the limit of {limits.max_asset_bytes} bytes",
+            file=path,
+        )
+    if total > limits.max_assets_bytes:
+        raise LibraryFormatError(
+            f"the library's assets add up to over {limits.max_assets_bytes} bytes", file=path
+        )
 
 
 def _join(rel: PurePosixPath, name: str) -> str:

@@ -60,13 +60,16 @@ class RenderEnvironment:
 
     ``library_files`` holds the library's extra files keyed by relative path
     (``assets/logo.svg``, ``renderers/<theme>/print.css``); a library's
-    ``renderers/<name>/`` wins over the engine's folder of the same name.
+    ``renderers/<name>/`` wins over the engine's folder of the same name. ``asset_urls``
+    maps asset paths to the URLs screen HTML names them by (``/assets/<hash>/<path>``); without
+    it a full page inlines its images and a fragment keeps ``assets/...`` as written.
     """
 
     engine_renderers_dir: Path
     library_files: Mapping[str, bytes] = field(default_factory=dict)
     gettext_for: GettextFor = null_translations
     default_locale: str = "en"
+    asset_urls: Mapping[str, str] | None = None
 
 
 @dataclass

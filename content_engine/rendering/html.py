@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import unquote
 
 import jinja2
 from babel.dates import format_date
@@ -314,29 +315,66 @@ class PageBlock:
     html: Markup
 
 
-# Images only: a data: URL is harmless in <img src> but not as a link a reader may follow.
-_ASSET_REF = re.compile(r'(<img\b[^>]*?\ssrc=")(assets/[^"#?]+)(")')
+# Images only: a data: URL is harmless in <img src> but not as a link a reader may follow. An
+# image named by its asset URL (a block assembled for the web) is inlined just the same.
+_ASSET_REF = re.compile(
+    r'(<img\b[^>]*?\ssrc=")(?:assets/|[^"]*?/assets/([0-9a-f]{16})/)([^"#?]+)(")'
+)
+# Every src or href that names a library asset, as the sanitizer lets bodies write them.
+_ASSET_LINK = re.compile(r'(\s(?:src|href)=")(assets/[^"#?]+)(")')
 
 
 def inline_assets(html: str, files: Mapping[str, bytes]) -> str:
     """Library assets as ``data:`` URLs, so a saved page shows its images anywhere.
 
-    Only references to files the library holds are rewritten; the rest stay as written.
+    Only references to files the library holds are rewritten (by an asset URL: only to the
+    version of that hash); the rest stay as written.
     """
 
     def replace(match: re.Match[str]) -> str:
-        path = match.group(2)
+        path = "assets/" + unquote(match.group(3))
         data = files.get(path)
         if data is None:
             return match.group(0)
+        wanted = match.group(2)
+        if wanted is not None and hashlib.sha256(data).hexdigest()[:16] != wanted:
+            return match.group(0)
         media = mimetypes.guess_type(path)[0] or "application/octet-stream"
         encoded = base64.b64encode(data).decode("ascii")
-        return f"{match.group(1)}data:{media};base64,{encoded}{match.group(3)}"
+        return f"{match.group(1)}data:{media};base64,{encoded}{match.group(4)}"
 
     return _ASSET_REF.sub(replace, html)
 
 
-def _page_blocks(doc: Document, files: Mapping[str, bytes] | None = None) -> list[PageBlock]:
+def asset_links(html: str) -> set[str]:
+    """The library paths (``assets/...``) that ``html`` refers to by ``src`` or ``href``."""
+    return {match.group(2) for match in _ASSET_LINK.finditer(html)}
+
+
+def link_assets(html: str, urls: Mapping[str, str]) -> str:
+    """Each ``src``/``href`` naming a library asset rewritten to its URL in ``urls`` (by
+    library path; an asset URL is ``/assets/<hash>/<path>``, absolute under a public URL),
+    so the HTML shows its images wherever it is embedded. Others stay as written."""
+
+    def replace(match: re.Match[str]) -> str:
+        url = urls.get(match.group(2))
+        return match.group(0) if url is None else f"{match.group(1)}{escape(url)}{match.group(3)}"
+
+    return _ASSET_LINK.sub(replace, html)
+
+
+def _block_html(html: str, env: RenderEnvironment, *, screen: bool, page: bool) -> str:
+    """A block's HTML as shown on screen: assets by their URLs when the environment has them,
+    else inlined on a full page, else as written. Not on screen (the PDF, which resolves them
+    itself from the library): always as written."""
+    if not screen:
+        return html
+    if env.asset_urls is not None:
+        return link_assets(html, env.asset_urls)
+    return inline_assets(html, env.library_files) if page and env.library_files else html
+
+
+def _page_blocks(doc: Document, env: RenderEnvironment, screen: bool) -> list[PageBlock]:
     out = []
     for index, block in enumerate(doc.blocks, start=1):
         own = _own_locale(block, doc.context.locale)
@@ -349,7 +387,7 @@ def _page_blocks(doc: Document, files: Mapping[str, bytes] | None = None) -> lis
                 lang=own[0] if own else None,
                 dir=own[1] if own else None,
                 # Trusted: the assembly escaped every placeholder value already.
-                html=Markup(inline_assets(block.html, files) if files else block.html),
+                html=Markup(_block_html(block.html, env, screen=screen, page=True)),
             )
         )
     return out
@@ -408,7 +446,7 @@ def render_page(doc: Document, env: RenderEnvironment, *, inline_css: bool = Tru
         "prepared_for": prepared_for,
         "generated_on": translated(translations, "Generated on {date}", warnings, date=when),
         "contents_label": translated(translations, "Contents", warnings),
-        "blocks": _page_blocks(doc, env.library_files if inline_css else None),
+        "blocks": _page_blocks(doc, env, inline_css),
         "publication": doc.publication,
         "context": ctx,
     }
@@ -445,5 +483,6 @@ class FragmentRenderer:
             own = _own_locale(block, doc.context.locale)
             if own:
                 attrs += f' lang="{escape(own[0])}" dir="{own[1]}"'
-            parts.append(f'<section class="ce-block"{attrs}>\n{block.html}\n</section>\n')
+            html = _block_html(block.html, env, screen=True, page=False)
+            parts.append(f'<section class="ce-block"{attrs}>\n{html}\n</section>\n')
         return RenderResult("".join(parts).encode("utf-8"), self.media_type, [])

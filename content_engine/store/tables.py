@@ -204,6 +204,9 @@ class RenderReceipt(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     preview: Mapped[bool]
     key_id: Mapped[str | None]
+    # The asset URLs the output named, by library path (migration 0008); NULL: assets were
+    # inlined, as every render before 0008 did.
+    assets: Mapped[dict[str, Any] | None]
 
 
 class ApiKey(Base):

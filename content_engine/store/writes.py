@@ -1,4 +1,4 @@
-"""Single edits: one variant, component or publication saved, deleted or archived.
+"""Single edits: one variant, component, publication or file saved, deleted or archived.
 
 In: the edited item and ``expected_version``, the version the edit was based on (``None`` to
 create). Out: the item as stored, at its new version; a ``ConflictError`` carrying
@@ -24,13 +24,21 @@ from content_engine.store.database import Database, bump_revision
 from content_engine.store.mapping import (
     component_of,
     component_row,
+    file_row,
     publication_of,
     publication_row,
+    sha256,
     utc_now,
     variant_of,
     variant_row,
 )
-from content_engine.store.tables import Base, ComponentVersion, PublicationVersion, VariantVersion
+from content_engine.store.tables import (
+    Base,
+    ComponentVersion,
+    FileVersion,
+    PublicationVersion,
+    VariantVersion,
+)
 from content_engine.store.versions import (
     current_variants,
     insert_versions,
@@ -182,6 +190,22 @@ class Writes(Database):
             bump_revision(conn)
         return publication.model_copy(update={"version": version})
 
+    def save_file(self, path: str, content: bytes, *, expected_version: int | None) -> int:
+        """Store a new version of one library file (an asset), with ``save_variant``'s
+        version rules; returns the version now current (the same one for equal bytes)."""
+        target = _Target.file(path)
+        with self._conflicts_on_duplicate(target, expected_version), self._write() as conn:
+            row = latest_row(conn, FileVersion, target.criteria)
+            current = _check_version(target, row, expected_version)
+            digest = sha256(content)
+            if current is not None and current.sha256 == digest:
+                return int(current.version)
+            version = next_version(row)
+            rows = [file_row(path, content, version, utc_now(), digest=digest)]
+            insert_versions(conn, FileVersion, rows)
+            bump_revision(conn)
+        return version
+
     @contextmanager
     def _conflicts_on_duplicate(
         self, target: _Target, expected_version: int | None
@@ -228,6 +252,11 @@ class _Target:
         criteria = {PublicationVersion.id: publication_id}
         details = {"publication": publication_id}
         return cls(PublicationVersion, criteria, f"publication {publication_id!r}", details)
+
+    @classmethod
+    def file(cls, path: str) -> _Target:
+        criteria = {FileVersion.path: path}
+        return cls(FileVersion, criteria, f"file {path!r}", {"path": path})
 
     def not_found(self) -> NotFound:
         return NotFound(f"no {self.name}", details=self.details)

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from content_engine.engine import Engine
 from content_engine.settings import Settings
-from content_engine.web import apidocs, errors, library_api, touchpoints, ui
+from content_engine.web import apidocs, assets_api, errors, library_api, touchpoints, ui
 from content_engine.web.auth import VerifiedKeys
 from content_engine.web.bodies import refuse_unstorable_query
 from content_engine.web.errors import ApiError, error_body
@@ -201,6 +201,7 @@ def create_app(
     apidocs.install(app)
     app.include_router(touchpoints.router)
     app.include_router(library_api.router)
+    app.include_router(assets_api.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, StaticFiles(directory=ui.STATIC_DIR), name="static")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

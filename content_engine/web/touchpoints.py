@@ -196,6 +196,7 @@ def post_render(engine: EngineDep, principal: ReaderKey, body: RenderIn) -> Resp
         preview=body.preview,
         strict=body.strict,
         key_id=principal.key_id,
+        asset_links=True,
     )
     return rendered_response(rendered)
 

@@ -159,7 +159,7 @@ def test_each_file_is_bounded(tmp_path: Path, place: str) -> None:
 def test_the_whole_library_is_bounded(tmp_path: Path) -> None:
     root = library_with(tmp_path)
     for n in range(20):
-        (root / f"assets/{n}.bin").write_bytes(b"x" * 100)
+        (root / f"assets/{n}.png").write_bytes(b"x" * 100)
     limits = FolderLimits(max_file_bytes=1000, max_library_bytes=1500)
     assert "add up to over 1500 bytes" in refused(root, limits).message
 
@@ -345,3 +345,31 @@ def test_a_file_swapped_after_its_check_is_still_refused(
     error = refused(root)
     assert error.file == "assets/logo.svg"
     assert ("leads out" if swap_to == "symlink" else "FIFO") in error.message
+
+
+# --- assets: served to browsers, so only allow-listed types and bounded sizes --------------
+
+
+@pytest.mark.parametrize("name", ["evil.js", "page.mjs", "noext", "x.svg.exe", "a.PHP"])
+def test_an_asset_of_a_type_not_served_stops_the_import(tmp_path: Path, name: str) -> None:
+    root = library_with(tmp_path)
+    (root / "assets" / name).write_bytes(b"alert(1)")
+    error = refused(root)
+    assert error.file == f"assets/{name}" and "not an asset type" in error.message
+
+
+def test_assets_are_bounded_each_and_together(tmp_path: Path) -> None:
+    root = library_with(tmp_path)
+    (root / "assets/big.png").write_bytes(b"x" * 300)
+    one = refused(root, FolderLimits(max_asset_bytes=200))
+    assert one.file == "assets/big.png" and "over the limit of 200 bytes" in one.message
+    for n in range(5):
+        (root / f"assets/{n}.png").write_bytes(b"x" * 100)
+    total = refused(root, FolderLimits(max_assets_bytes=500))
+    assert "assets add up to over 500 bytes" in total.message
+
+
+def test_upper_case_extensions_of_allowed_types_load(tmp_path: Path) -> None:
+    root = library_with(tmp_path)
+    (root / "assets/PHOTO.JPG").write_bytes(b"\xff\xd8")
+    assert "assets/PHOTO.JPG" in load_library(root).files

@@ -420,7 +420,7 @@ def test_round_trip_of_edge_cases(tmp_path: Path) -> None:
                 },
             )
         },
-        files={"assets/a b/ü.bin": bytes(range(256))},
+        files={"assets/a b/ü.png": bytes(range(256))},
     )
     write_library(lib, tmp_path / "out")
     text = (tmp_path / "out/c/times.html").read_text()

@@ -187,7 +187,7 @@ def big_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
         path.write_text(text, encoding="utf-8")
     for n in range(BIG_ASSETS):
         (root / "assets").mkdir(exist_ok=True)
-        (root / "assets" / f"blob-{n:02d}.bin").write_bytes(random.Random(n).randbytes(ASSET_BYTES))
+        (root / "assets" / f"blob-{n:02d}.png").write_bytes(random.Random(n).randbytes(ASSET_BYTES))
     return root
 
 

@@ -72,9 +72,10 @@ class Server:
 
 
 @contextmanager
-def serve(db_url: str, tmp_path: Path, *extra: str) -> Iterator[Server]:
-    """A running ``serve``; waits (bounded) until /healthz answers, stops it whatever happens."""
-    port = free_port()
+def serve(db_url: str, tmp_path: Path, *extra: str, port: int | None = None) -> Iterator[Server]:
+    """A running ``serve`` (on ``port``, else a free one); waits (bounded) until /healthz
+    answers, stops it whatever happens."""
+    port = port or free_port()
     log = tmp_path / f"serve-{port}.log"
     command = cli_command("serve", "--host", "127.0.0.1", "--port", str(port), "--db", db_url)
     command += extra

@@ -52,3 +52,14 @@ def test_serve_open_warns_loudly_and_needs_no_key(db_url: str, tmp_path: Path) -
         log = server.log()
     assert "WARNING: --open: no API keys are checked" in log
     assert "Never expose this server" in log
+
+
+@pytest.mark.parametrize("url", ["ftp://cdn.example", "https://cdn.example/?x=1", "cdn.example"])
+def test_serve_refuses_a_public_url_that_is_not_plain_http(
+    db_url: str, tmp_path: Path, url: str
+) -> None:
+    from tests.support.servers import run_cli
+
+    result = run_cli("serve", "--public-url", url, "--db", db_url, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "--public-url must be an http:// or https:// URL" in result.stderr

@@ -2,7 +2,8 @@
 
 Pages: ``signin`` (the session), ``pages`` (library, component, publication, lint, coverage),
 ``variants`` (editor, workflow, history, rollback), ``preview`` (as any reader, and PDF),
-``creating`` (new components and publications, archiving) and ``impact`` (before publishing);
+``creating`` (new components and publications, archiving), ``impact`` (before publishing) and
+``assets`` (list, upload, replace);
 ``bodyeditor`` answers the body editor's scripts (completions, the check as one types).
 Their templates and static files (CSS, a little plain JavaScript, and the body editor's bundle,
 built from ``editor/`` here by ``make editor`` and committed) ship in this package; nothing is
@@ -14,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from content_engine.web.ui import (
+    assets,
     bodyeditor,
     creating,
     editorbundle,
@@ -29,7 +31,17 @@ from content_engine.web.ui.templating import STATIC_PATH
 STATIC_DIR = Path(__file__).parent / "static"
 
 router = ui_router()
-for _module in (signin, pages, variants, preview, creating, impact, bodyeditor, editorbundle):
+for _module in (
+    signin,
+    pages,
+    variants,
+    preview,
+    creating,
+    impact,
+    assets,
+    bodyeditor,
+    editorbundle,
+):
     router.include_router(_module.router)
 
 __all__ = ["STATIC_DIR", "STATIC_PATH", "router"]
