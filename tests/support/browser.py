@@ -42,3 +42,11 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def fill_body(page: Any, text: str) -> None:
+    """Type over the body in the workbench's body editor (CodeMirror), as pasted; the textarea
+    it stands over follows, and is what the form posts."""
+    page.locator(".cm-editor .cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(text)

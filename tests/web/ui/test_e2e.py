@@ -23,6 +23,7 @@ import pytest
 
 from content_engine.engine.facade import Engine
 from content_engine.settings import Settings
+from tests.support.browser import fill_body
 from tests.support.engine_factory import ROOT, SAMPLE
 from tests.support.servers import serve
 
@@ -81,13 +82,6 @@ def console_problems(message: Any) -> list[str]:
     if message.type != "error" or message.text.startswith(HTTP_STATUS_NOTE):
         return []
     return [f"console {message.type}: {message.text}"]
-
-
-def fill_body(page: Any, text: str) -> None:
-    """Type over the body in the body editor (CodeMirror), as pasted; the textarea follows."""
-    page.locator(".cm-editor .cm-content").click()
-    page.keyboard.press("Control+a")
-    page.keyboard.insert_text(text)
 
 
 def frame_heading(page: Any) -> str:

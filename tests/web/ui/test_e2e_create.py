@@ -15,6 +15,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.support.browser import fill_body
 from tests.web.ui.test_e2e import WIDE, Server, console_problems, server  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,7 @@ def sign_in(page: Any, running: Server, url: str) -> None:
 
 def new_variant(page: Any, key: str, locale: str, body: str) -> None:
     page.get_by_label("Variant key").fill(key)
-    page.get_by_label("Body (XHTML)").fill(body)
+    fill_body(page, body)
     page.get_by_label("Locale", exact=True).fill(locale)
     page.get_by_label("Status of the saved version").select_option("published")
     page.get_by_role("button", name="Save", exact=True).click()
@@ -70,7 +71,7 @@ def test_create_a_component_two_variants_and_a_publication(server: Server, brows
     page.get_by_role("link", name=SNIPPET).click()
     page.get_by_role("link", name="New variant from it (en)").click()
     expect(page.get_by_text("Starting from en (version 1)")).to_be_visible()
-    body = page.get_by_label("Body (XHTML)")
+    body = page.locator("#f-body")  # the textarea the body editor stands over
     assert body.input_value() == "<p>Open Monday to Friday, 8:00 to 18:00.</p>"
     assert page.get_by_label("Locale", exact=True).input_value() == "en"
     new_variant(page, "de", "de", "<p>Geöffnet Montag bis Freitag, 8 bis 18 Uhr.</p>")
@@ -113,7 +114,7 @@ def test_create_a_component_two_variants_and_a_publication(server: Server, brows
 
     # --- a draft of the snippet: the impact page names the publication it reaches ---------------
     page.goto(f"{server.url}/components/{SNIPPET}/variants/de")
-    page.get_by_label("Body (XHTML)").fill("<p>Geöffnet Montag bis Samstag.</p>")
+    fill_body(page, "<p>Geöffnet Montag bis Samstag.</p>")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Saved as version 2.")).to_be_visible()
     page.get_by_role("link", name="What publishing changes").click()
