@@ -256,6 +256,14 @@ ValidFrom = Annotated[datetime | None, BeforeValidator(_valid_from)]
 ValidUntil = Annotated[datetime | None, BeforeValidator(_valid_until)]
 
 
+class TranslatedFrom(Strict):
+    """The variant a translation was made from, at the version it was made from (CONTRACT 10):
+    when that variant's live version moves past it, the translation is out of date."""
+
+    variant: VariantKeyName
+    version: int = Field(ge=1)
+
+
 class Variant(Strict):
     key: VariantKeyName
     conditions: Conditions = Field(default_factory=Conditions)
@@ -264,6 +272,7 @@ class Variant(Strict):
     valid_from: ValidFrom = None
     valid_until: ValidUntil = None
     body: str = ""
+    translated_from: TranslatedFrom | None = None
     version: int = 0
 
     def content_equals(self, other: Variant) -> bool:

@@ -111,6 +111,8 @@ def format_variant(variant: Variant) -> str:
         front["valid_from"] = format_instant(variant.valid_from, end_of_day=False)
     if variant.valid_until is not None:
         front["valid_until"] = format_instant(variant.valid_until, end_of_day=True)
+    if variant.translated_from is not None:
+        front["translated_from"] = variant.translated_from.model_dump()
     if front:
         return f"---\n{dump_yaml(front)}---\n{variant.body}"
     first_line = variant.body.split("\n", 1)[0]

@@ -52,6 +52,7 @@ def variant_of(row: Row[Any]) -> Variant:
             "valid_from": row.valid_from,
             "valid_until": row.valid_until,
             "body": row.body,
+            "translated_from": row.translated_from,
             "version": row.version,
         },
         context=STORED,
@@ -71,6 +72,9 @@ def variant_row(
         "valid_from": variant.valid_from,
         "valid_until": variant.valid_until,
         "body": variant.body,
+        "translated_from": None
+        if variant.translated_from is None
+        else variant.translated_from.model_dump(mode="json"),
         "deleted": deleted,
         "created_at": now,
     }

@@ -150,6 +150,8 @@ class VariantVersion(Base):
     valid_from: Mapped[datetime | None]
     valid_until: Mapped[datetime | None]
     body: Mapped[str] = mapped_column(Text)
+    # The variant and version this one was translated from (migration 0009); NULL: none.
+    translated_from: Mapped[dict[str, Any] | None]
     deleted: Mapped[bool]
     created_at: Mapped[datetime]
     # The library revision this row made (0: written before migration 0005).

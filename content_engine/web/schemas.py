@@ -25,6 +25,7 @@ from content_engine.core.models import (
     Status,
     Strict,
     Titles,
+    TranslatedFrom,
     ValidFrom,
     ValidUntil,
     Variant,
@@ -98,7 +99,15 @@ VariantSummary = create_model(
     "VariantSummary",
     __module__=__name__,
     **picked(
-        Variant, "key", "version", "status", "priority", "conditions", "valid_from", "valid_until"
+        Variant,
+        "key",
+        "version",
+        "status",
+        "priority",
+        "conditions",
+        "valid_from",
+        "valid_until",
+        "translated_from",
     ),
 )
 
@@ -139,6 +148,7 @@ class VariantIn(Strict):
     valid_from: ValidFrom = None
     valid_until: ValidUntil = None
     body: str = Field(max_length=1_000_000)
+    translated_from: TranslatedFrom | None = None
     # What GET answers beside the variant; sent back, it is ignored (the store decides it).
     live_version: int | None = Field(
         default=None,
@@ -170,6 +180,7 @@ VariantOut = create_model(
         "conditions",
         "valid_from",
         "valid_until",
+        "translated_from",
         "body",
     ),
 )

@@ -24,6 +24,7 @@ from content_engine.core.models import (
     Conditions,
     Context,
     Status,
+    TranslatedFrom,
     Variant,
     format_instant,
     parse_instant,
@@ -108,6 +109,8 @@ class VariantDraft:
     valid_until: str = ""
     # The version the edit is based on; empty when creating a variant.
     expected_version: str = ""
+    # The variant this one is a translation of, as ``KEY@VERSION`` (CONTRACT 10); kept on edit.
+    translated_from: str = ""
 
     @classmethod
     def of_variant(cls, variant: Variant) -> VariantDraft:
@@ -123,6 +126,7 @@ class VariantDraft:
             valid_from=_instant(variant.valid_from, end_of_day=False),
             valid_until=_instant(variant.valid_until, end_of_day=True),
             expected_version=str(variant.version),
+            translated_from=source_text(variant.translated_from),
         )
 
     @classmethod
@@ -177,6 +181,11 @@ def variant_of(draft: VariantDraft, _: Translator) -> tuple[Variant | None, dict
             instants[name] = parse_instant(getattr(draft, name), end_of_day=end_of_day)
         except ValueError:
             errors[name] = _("A date (2026-01-31) or a time (2026-01-31T08:00:00Z), or empty.")
+    translated_from = None
+    if draft.translated_from.strip():
+        translated_from = source_of(draft.translated_from.strip())
+        if translated_from is None:
+            errors["body"] = _("The variant this one was translated from is not a KEY@VERSION.")
     if errors:
         return None, errors
     try:
@@ -189,11 +198,28 @@ def variant_of(draft: VariantDraft, _: Translator) -> tuple[Variant | None, dict
             priority=priority,
             status=cast(Status, draft.status),  # checked against STATUSES above
             body=draft.body,
+            translated_from=translated_from,
             **instants,
         )
     except ValidationError as exc:
         return None, field_errors(exc, "body")
     return variant, {}
+
+
+def source_text(source: TranslatedFrom | None) -> str:
+    """``translated_from`` as the form carries it: ``KEY@VERSION``, or empty."""
+    return "" if source is None else f"{source.variant}@{source.version}"
+
+
+def source_of(text: str) -> TranslatedFrom | None:
+    """``KEY@VERSION`` back to a ``TranslatedFrom``; ``None`` for anything else."""
+    key, at, version = text.rpartition("@")
+    if not at or not (version.isascii() and version.isdigit()) or len(version) > 9:
+        return None
+    try:
+        return TranslatedFrom(variant=key, version=int(version))
+    except ValidationError:
+        return None
 
 
 def field_errors(exc: ValidationError, fallback: str) -> dict[str, str]:

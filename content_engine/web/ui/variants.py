@@ -22,11 +22,17 @@ from content_engine.core.errors import (
     LibraryIntegrityError,
     NotFound,
 )
-from content_engine.core.models import KEY_PATTERN, STATUSES, Component, Variant
+from content_engine.core.models import KEY_PATTERN, STATUSES, Component, TranslatedFrom, Variant
 from content_engine.web.errors import status_of
 from content_engine.web.schemas import ComponentId, VariantKey
 from content_engine.web.ui.diffs import Diff, DiffBudget, diff_rows, variant_diff, variant_text
-from content_engine.web.ui.forms import CheckedForm, Form, VariantDraft, variant_of
+from content_engine.web.ui.forms import (
+    CheckedForm,
+    Form,
+    VariantDraft,
+    source_text,
+    variant_of,
+)
 from content_engine.web.ui.routing import ui_router
 from content_engine.web.ui.templating import Page, WorkbenchPage
 
@@ -125,13 +131,18 @@ def edit(
 @router.get("/components/{component_id}/new-variant")
 def new(page: WorkbenchPage, component_id: ComponentId, start: Start = None) -> Response:
     """An empty editor, or one starting from another variant's body and conditions (to
-    translate it, say); the new variant does not record where it started (the library format
-    has no field for that yet)."""
+    translate it, say); the new variant records that variant and version as
+    ``translated_from``, so that a later change of the source shows as drift."""
     component = page.engine.editor.get_component(component_id)
     if start is None:
         return variant_form(page, component, VariantDraft(), current=None)
     source = page.engine.editor.get_variant(component_id, start)
-    draft = replace(VariantDraft.of_variant(source), key="", expected_version="")
+    draft = replace(
+        VariantDraft.of_variant(source),
+        key="",
+        expected_version="",
+        translated_from=source_text(TranslatedFrom(variant=source.key, version=source.version)),
+    )
     notice = page._(
         "Starting from {key} (version {n}): its body and conditions are copied.",
         key=source.key,
