@@ -35,7 +35,7 @@ __all__ = [
 # A serial number, a customer id, an e-mail address: far below this.
 MAX_KEY_CHARS = 256
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 Outcome = Literal["found", "not_found", "unavailable", "skipped"]
 
@@ -87,7 +87,7 @@ def substitute(text: str, environ: Mapping[str, str]) -> str:
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
-        if not _NAME.match(name) or name not in environ:
+        if not _IDENTIFIER.fullmatch(name) or name not in environ:
             raise MissingVariable(name)
         return environ[name]
 
@@ -150,7 +150,7 @@ def check_lookup(lookup: Mapping[str, Any]) -> dict[str, str]:
     checked: dict[str, str] = {}
     for name, value in lookup.items():
         where = f"lookup.{name}" if isinstance(name, str) and len(name) <= 64 else "lookup"
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
             raise InvalidContext(
                 f"{where}: a lookup key's name is letters, digits and _", details={"at": where}
             )
