@@ -132,3 +132,47 @@ class TemplateError(RenderError):
     """A body could not be rendered: sandbox violation, time or size limit, broken template."""
 
     code = "template_error"
+
+
+class SourcesConfigError(LibraryFormatError):
+    """The data-sources file is malformed; the message starts with ``file:line:col:``.
+
+    Deployment configuration rather than library content, with the same way of naming the
+    place: unknown kind, a missing key, a cycle in ``from``, an unknown ``${VAR}``, bad YAML.
+    """
+
+    code = "malformed_sources"
+
+
+class LookupNotFound(NotFound):
+    """A required data source found nothing for its key (exit 2, HTTP 404).
+
+    ``details`` is ``{"source": name, "key": key name}``: the key's value is the caller's own
+    and never echoed, nor is any of the source's configuration.
+    """
+
+    code = "lookup_not_found"
+
+    def __init__(self, source: str, key: str, *, reason: str = "found nothing") -> None:
+        super().__init__(
+            f"data source {source!r} {reason} for lookup key {key!r}",
+            details={"source": source, "key": key},
+        )
+        self.source, self.key = source, key
+
+
+class SourceUnavailable(Unavailable):
+    """A data source failed, ran past its timeout or the request's deadline (exit 1, HTTP 503).
+
+    ``details`` is ``{"source": name, "reason": short words}``; the reason never carries the
+    source's URL, headers or the error text of the system behind it (they may hold secrets).
+    """
+
+    code = "source_unavailable"
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(
+            f"data source {source!r} is unavailable: {reason}",
+            details={"source": source, "reason": reason},
+        )
+        self.source, self.reason = source, reason

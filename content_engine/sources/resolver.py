@@ -1,0 +1,245 @@
+"""Fetch what one request needs from the data sources, concurrently, within one deadline.
+
+In: the sources file (``Sources.load``), then per request the caller's lookup keys, the names
+the request reads (a selected body, a segment rule) and its deadline. Out: a ``Fetched`` (the
+values by source name, every source asked with its key name, time and cache use, warnings), or
+``LookupNotFound`` when a required source finds nothing and ``SourceUnavailable`` when one fails
+or runs past its timeout or the deadline. Only the sources needed and those their ``from``
+chains read are asked; each starts as soon as the one it reads has answered, independent ones
+at once, on one bounded pool of threads shared by every request. The request never waits past
+its deadline or a source past its timeout: a call still running then is left to end on its own
+bounds (timeouts at the database and on the socket) and its answer, if any, goes to the cache.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from content_engine.core.errors import LookupNotFound, SourcesConfigError, SourceUnavailable
+from content_engine.core.lookups import Asked, Fetched, Outcome, check_lookup, order, value_problem
+from content_engine.sources.cache import LookupCache
+from content_engine.sources.config import SourcesConfig, SourceSpec, load_config
+from content_engine.sources.file import FileSource
+from content_engine.sources.http import HttpSource
+from content_engine.sources.limits import DEFAULT_LIMITS, SourcesLimits
+from content_engine.sources.rows import Failure
+from content_engine.sources.sql import SqlSource
+
+__all__ = ["Sources"]
+
+
+class _Kind(Protocol):
+    def fetch(self, value: str, due: float) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class _Running:
+    spec: SourceSpec
+    future: Future[Any]
+    started: float
+    due: float  # this request stops waiting then
+    shared: bool
+
+
+class Sources:
+    """The data sources of a deployment: load once, ``fetch`` per request, ``close`` at the end."""
+
+    def __init__(self, config: SourcesConfig, limits: SourcesLimits = DEFAULT_LIMITS) -> None:
+        self.config = config
+        self.limits = limits
+        self._kinds = {
+            name: _kind(spec, config.file, limits) for name, spec in config.sources.items()
+        }
+        self._cache = LookupCache(max_entries=limits.max_cached)
+        self._pool = ThreadPoolExecutor(limits.workers, thread_name_prefix="content-engine-source")
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        environ: Mapping[str, str],
+        limits: SourcesLimits = DEFAULT_LIMITS,
+    ) -> Sources:
+        """The sources of the file at ``path``, ``${NAME}`` read from ``environ``."""
+        return cls(load_config(path, environ, limits), limits)
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.config.sources)
+
+    def fetch(
+        self,
+        lookup: Mapping[str, Any],
+        needed: Iterable[str],
+        deadline: float | None = None,
+    ) -> Fetched:
+        """Ask the sources ``needed`` names read. ``deadline`` (``time.monotonic()``) bounds the
+        request with the file's own ``deadline`` seconds from now, whichever comes first."""
+        keys = check_lookup(lookup)
+        due = time.monotonic() + self.config.deadline
+        if deadline is not None:
+            due = min(due, deadline)
+        return _Request(self, keys, due).run(needed)
+
+    def _start(self, spec: SourceSpec, value: str, due: float) -> tuple[Future[Any], bool]:
+        kind = self._kinds[spec.name]
+
+        def call() -> Any:
+            if time.monotonic() >= due:  # waited in the queue past its time
+                raise Failure("timed out")
+            return kind.fetch(value, due)
+
+        return self._cache.get(
+            (spec.name, value),
+            lambda: self._pool.submit(call),
+            ttl=spec.cache_ttl,
+            negative_ttl=spec.negative_ttl,
+        )
+
+    def close(self) -> None:
+        """Stop taking lookups and close every connection pool (calls running end on their own)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for kind in self._kinds.values():
+            kind.close()
+
+    def __enter__(self) -> Sources:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _kind(spec: SourceSpec, file: str, limits: SourcesLimits) -> _Kind:
+    if spec.kind == "http":
+        return HttpSource(spec, limits)
+    if spec.kind == "file":
+        return FileSource(spec, limits)
+    try:
+        return SqlSource(spec)
+    except ValueError as exc:
+        raise SourcesConfigError(f"sources.{spec.name}.url: {exc}", file=file) from None
+
+
+class _Request:
+    """One request's lookups: started as their keys become known, awaited until ``due``."""
+
+    def __init__(self, sources: Sources, keys: dict[str, str], due: float) -> None:
+        self.sources = sources
+        self.specs = sources.config.sources
+        self.keys = keys
+        self.due = due
+        self.values: dict[str, Any] = {}
+        self.asked: list[Asked] = []
+        self.warnings: list[str] = []
+        self.running: dict[str, _Running] = {}
+        self.waiting: dict[str, list[str]] = {}  # source -> the sources that read it
+
+    def run(self, needed: Iterable[str]) -> Fetched:
+        depends_on = {name: spec.depends_on for name, spec in self.specs.items()}
+        for name in order(depends_on, needed):
+            upstream = depends_on[name]
+            if upstream is None:
+                self._begin(self.specs[name], self.keys.get(self.specs[name].key))
+            else:
+                self.waiting.setdefault(upstream, []).append(name)
+        while self.running:
+            now = time.monotonic()
+            soonest = min(r.due for r in self.running.values())
+            if soonest > now:
+                futures = [r.future for r in self.running.values()]
+                wait(futures, timeout=soonest - now, return_when=FIRST_COMPLETED)
+            for name, running in list(self.running.items()):
+                if running.future.done():
+                    self._finish(name, running)
+                elif time.monotonic() >= running.due:
+                    del self.running[name]
+                    past = "the deadline" if running.due >= self.due else "its timeout"
+                    self._failed(running.spec, f"ran past {past}", running)
+        return Fetched(values=self.values, asked=self.asked, warnings=self.warnings)
+
+    def _begin(self, spec: SourceSpec, value: str | None, why: str | None = None) -> None:
+        """Start ``spec``'s lookup of ``value``, or settle it at once when there is no value."""
+        if value is None:
+            self._record(spec, 0.0, False, "skipped")
+            reason = why or f"has no value for lookup key {spec.key!r}"
+            self._nothing(spec, reason)
+            return
+        started = time.monotonic()
+        due = min(self.due, started + spec.timeout)
+        future, shared = self.sources._start(spec, value, due)
+        self.running[spec.name] = _Running(spec, future, started, due, shared)
+
+    def _finish(self, name: str, running: _Running) -> None:
+        del self.running[name]
+        spec = running.spec
+        try:
+            value = running.future.result()
+        except Failure as exc:
+            self._failed(spec, exc.reason, running)
+            return
+        except Exception as exc:  # a driver's own bug must not become a 500
+            self._failed(spec, f"failed ({type(exc).__name__})", running)
+            return
+        if value is None or (spec.required and value == []):
+            self._record(spec, self._took(running), running.shared, "not_found")
+            self._nothing(spec, "found nothing")
+            return
+        self._record(spec, self._took(running), running.shared, "found")
+        self.values[name] = value
+        for reader in self.waiting.pop(name, []):
+            self._follow(self.specs[reader], value)
+
+    def _follow(self, spec: SourceSpec, upstream_row: Any) -> None:
+        """Start ``spec`` with the field its ``from`` names in the row just found."""
+        assert spec.from_field is not None and isinstance(upstream_row, dict)
+        found = upstream_row.get(spec.from_field)
+        if isinstance(found, bool) or not isinstance(found, str | int | float):
+            value = None
+        else:
+            value = str(found)
+        why = f"found no usable {spec.from_field!r} in {spec.depends_on!r}"
+        if value is not None and value_problem(value) is not None:
+            value = None
+        self._begin(spec, value, why)
+
+    def _failed(self, spec: SourceSpec, reason: str, running: _Running) -> None:
+        self._record(spec, self._took(running), running.shared, "unavailable")
+        if spec.required:
+            raise SourceUnavailable(spec.name, reason)
+        self.warnings.append(f"data source {spec.name!r} is unavailable: {reason}")
+        self._readers_left_without(spec, unavailable=True)
+
+    def _nothing(self, spec: SourceSpec, reason: str) -> None:
+        if spec.required:
+            raise LookupNotFound(spec.name, spec.key, reason=reason)
+        self.warnings.append(f"data source {spec.name!r} {reason}; {spec.name!r} is undefined")
+        self._readers_left_without(spec, unavailable=False)
+
+    def _readers_left_without(self, spec: SourceSpec, *, unavailable: bool) -> None:
+        """The sources that read ``spec`` have no key now: each settles as found-nothing (or,
+        when ``spec`` failed, as unavailable, so a required reader says which it was)."""
+        for reader_name in self.waiting.pop(spec.name, []):
+            reader = self.specs[reader_name]
+            if unavailable:
+                self._record(reader, 0.0, False, "skipped")
+                reason = f"it reads {spec.name!r}, which is unavailable"
+                if reader.required:
+                    raise SourceUnavailable(reader.name, reason)
+                self.warnings.append(f"data source {reader.name!r} is unavailable: {reason}")
+                self._readers_left_without(reader, unavailable=True)
+            else:
+                self._begin(reader, None, f"has no key: {spec.name!r} found nothing")
+
+    def _record(self, spec: SourceSpec, seconds: float, shared: bool, outcome: Outcome) -> None:
+        self.asked.append(Asked(spec.name, spec.key, round(seconds, 6), shared, outcome))
+
+    @staticmethod
+    def _took(running: _Running) -> float:
+        return time.monotonic() - running.started

@@ -1,0 +1,50 @@
+"""Fixtures of the data-sources tests: a hostile HTTP service and sources files in a tmp folder."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from content_engine.sources import Sources, SourcesLimits
+from tests.sources.service import Service, running
+
+MakeSources = Callable[..., Sources]
+
+
+@pytest.fixture
+def service() -> Iterator[Service]:
+    with running() as started:
+        yield started
+
+
+@pytest.fixture
+def write_sources(tmp_path: Path) -> Callable[[str], Path]:
+    """Write a sources file (YAML, dedented) into ``tmp_path``; its path."""
+
+    def write(text: str, name: str = "sources.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def make_sources(write_sources: Callable[[str], Path]) -> Iterator[MakeSources]:
+    """``Sources`` loaded from YAML text, closed after the test."""
+    made: list[Sources] = []
+
+    def make(
+        text: str, environ: Mapping[str, str] | None = None, limits: SourcesLimits | None = None
+    ) -> Sources:
+        path = write_sources(text)
+        sources = Sources.load(path, environ or {}, limits or SourcesLimits())
+        made.append(sources)
+        return sources
+
+    yield make
+    for sources in made:
+        sources.close()
