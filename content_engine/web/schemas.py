@@ -94,21 +94,21 @@ class RenderIn(Strict):
     )
 
 
+# What an answer says of a variant besides its body (``VariantOut`` adds the body).
+VARIANT_FIELDS = (
+    "key",
+    "version",
+    "status",
+    "priority",
+    "conditions",
+    "valid_from",
+    "valid_until",
+    "translated_from",
+)
+
 # What ``ComponentOut`` lists of each variant: all but its body.
 VariantSummary = create_model(
-    "VariantSummary",
-    __module__=__name__,
-    **picked(
-        Variant,
-        "key",
-        "version",
-        "status",
-        "priority",
-        "conditions",
-        "valid_from",
-        "valid_until",
-        "translated_from",
-    ),
+    "VariantSummary", __module__=__name__, **picked(Variant, *VARIANT_FIELDS)
 )
 
 
@@ -171,18 +171,7 @@ VariantOut = create_model(
     __base__=_VariantAnswer,
     __module__=__name__,
     component=(str, ...),
-    **picked(
-        Variant,
-        "key",
-        "version",
-        "status",
-        "priority",
-        "conditions",
-        "valid_from",
-        "valid_until",
-        "translated_from",
-        "body",
-    ),
+    **picked(Variant, *VARIANT_FIELDS, "body"),
 )
 
 VariantCurrent = create_model(
