@@ -9,6 +9,7 @@ saved meanwhile, both versions side by side with their differences, and nothing 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
@@ -247,13 +248,13 @@ def set_status(
     status = form.get("status")
     if status not in STATUSES:
         raise InputError(f"unknown status {status!r}; known: {', '.join(STATUSES)}")
-    try:
-        saved = page.engine.editor.set_status(
-            component_id, key, status, expected_version=_version(form)
-        )
-    except ConflictError as exc:
-        return _stale(page, component_id, key, exc)
-    return page.redirect(_url(component_id, key, f"?saved={saved.version}"))
+    editor = page.engine.editor
+    return _written(
+        page,
+        component_id,
+        key,
+        lambda: editor.set_status(component_id, key, status, expected_version=_version(form)),
+    )
 
 
 @router.post("/components/{component_id}/variants/{key}/unpublish")
@@ -261,11 +262,13 @@ def unpublish(
     page: WorkbenchPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
 ) -> Response:
     """Take the variant offline (a new archived version); a working copy stays as it is."""
-    try:
-        saved = page.engine.editor.unpublish(component_id, key, expected_version=_version(form))
-    except ConflictError as exc:
-        return _stale(page, component_id, key, exc)
-    return page.redirect(_url(component_id, key, f"?saved={saved.version}"))
+    editor = page.engine.editor
+    return _written(
+        page,
+        component_id,
+        key,
+        lambda: editor.unpublish(component_id, key, expected_version=_version(form)),
+    )
 
 
 @router.post("/components/{component_id}/variants/{key}/rollback")
@@ -273,10 +276,23 @@ def rollback(
     page: WorkbenchPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
 ) -> Response:
     """Make an earlier version current again, as a new version."""
+    editor = page.engine.editor
+    to_version = _version(form, "to_version")
+    return _written(
+        page,
+        component_id,
+        key,
+        lambda: editor.rollback_variant(
+            component_id, key, to_version, expected_version=_version(form)
+        ),
+    )
+
+
+def _written(page: Page, component_id: str, key: str, write: Callable[[], Variant]) -> Response:
+    """Run one conflict-checked write of the variant: to its page on success, to the stale
+    page (what was saved meanwhile) on a conflict."""
     try:
-        saved = page.engine.editor.rollback_variant(
-            component_id, key, _version(form, "to_version"), expected_version=_version(form)
-        )
+        saved = write()
     except ConflictError as exc:
         return _stale(page, component_id, key, exc)
     return page.redirect(_url(component_id, key, f"?saved={saved.version}"))
