@@ -189,6 +189,17 @@ PUBLIC_URL = Option(
     shown="none",
 )
 
+SOURCES = Option(
+    "sources",
+    Kind[str]("the path of a data-sources file", str),
+    "",
+    "CONTENT_ENGINE_SOURCES",
+    "The data-sources file (docs/sources.md): the systems of record a context's lookup keys "
+    "are looked up in.",
+    flag="--sources",
+    shown="none",
+)
+
 OPTIONS: tuple[Option[Any], ...] = (
     DB,
     HOME,
@@ -197,6 +208,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     OPEN_ACCESS,
     MAX_BODY_BYTES,
     PUBLIC_URL,
+    SOURCES,
 )
 
 
@@ -212,6 +224,7 @@ class Settings:
     open_access: bool = OPEN_ACCESS.default
     max_body_bytes: int = MAX_BODY_BYTES.default
     public_url: str = PUBLIC_URL.default
+    sources: str = SOURCES.default
     limits: Limits = field(default_factory=Limits)
 
     @property

@@ -16,7 +16,7 @@ import typer
 
 from content_engine import ContentEngineError, Settings
 from content_engine.cli.errors import engine_for, fail
-from content_engine.cli.options import DbOption, StrictOption
+from content_engine.cli.options import DbOption, SourcesOption, StrictOption
 from content_engine.engine.batch import EXTENSIONS, BatchReport, run_batch
 from content_engine.files.userfiles import MAX_CONTEXTS_BYTES, read_regular
 
@@ -33,13 +33,14 @@ def batch(
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
     strict: StrictOption = False,
     db: DbOption = None,
+    sources: SourcesOption = None,
 ) -> None:
     """Render a publication once per context line, with a progress bar; bad lines are reported
     (and listed in OUT/failures.jsonl) while the rest is still done."""
     if format not in EXTENSIONS:
         fail(f"unknown format {format!r}: use one of {', '.join(EXTENSIONS)}")
-    settings = Settings.from_env(db_url=db)
-    with engine_for(db) as engine:
+    settings = Settings.from_env(db_url=db, sources=sources)
+    with engine_for(db, sources) as engine:
         engine.document_plan(publication)  # unknown publication: exit 2 before any work
     lines = _read_lines(contexts)
     with typer.progressbar(length=1, label="rendering", file=sys.stderr) as bar:

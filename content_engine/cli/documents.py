@@ -12,7 +12,7 @@ import typer
 
 from content_engine import Selection
 from content_engine.cli.errors import engine_for, fail, warn
-from content_engine.cli.options import DbOption, OutOption, Preview
+from content_engine.cli.options import DbOption, OutOption, Preview, SourcesOption
 from content_engine.cli.output import dump_json, write_output
 from content_engine.cli.reader import ReaderOptions, takes_reader
 from content_engine.core.selection import VariantTrace
@@ -28,9 +28,10 @@ def render(
     output: OutOption = None,
     preview: Preview = False,
     db: DbOption = None,
+    sources: SourcesOption = None,
 ) -> None:
     """Assemble and render a publication for one reader."""
-    with engine_for(db) as engine:
+    with engine_for(db, sources) as engine:
         ctx = reader.build()
         result = engine.render(
             publication, ctx, format=format, preview=preview, strict=reader.strict
@@ -47,11 +48,12 @@ def block(
     output: OutOption = None,
     preview: Preview = False,
     db: DbOption = None,
+    sources: SourcesOption = None,
 ) -> None:
     """The assembled fragment of one component."""
     if format not in ("html", "json"):
         fail(f"unknown format {format!r} for block: use html or json")
-    with engine_for(db) as engine:
+    with engine_for(db, sources) as engine:
         ctx = reader.build()
         result = engine.block(component, ctx, preview=preview, strict=reader.strict)
     warn(result.warnings)
@@ -71,11 +73,12 @@ def explain(
     output: OutOption = None,
     preview: Preview = False,
     db: DbOption = None,
+    sources: SourcesOption = None,
 ) -> None:
     """Every variant, whether it matched, why not, and the winner."""
     if format not in ("text", "json"):
         fail(f"unknown format {format!r} for explain: use text or json")
-    with engine_for(db) as engine:
+    with engine_for(db, sources) as engine:
         ctx = reader.build()
         selection = engine.explain(component, ctx, preview=preview, strict=reader.strict)
     warn(selection.warnings)
@@ -88,7 +91,7 @@ def explain(
 def explain_text(selection: Selection, locale: str) -> str:
     """The trace as lines: ``*`` the winner, ``+`` another candidate, ``-`` ruled out (why);
     each variant with the version judged and, unless that is simply the live one, its live
-    version and working copy."""
+    version and working copy; then every data source asked, by which lookup key."""
     lines = [
         f"component {selection.component} for {locale}",
         f"chain: {' > '.join(selection.chain)}",
@@ -102,6 +105,9 @@ def explain_text(selection: Selection, locale: str) -> str:
     lines.append(f"winner: {selection.winner or 'none'}")
     if selection.ambiguous:
         lines.append(f"ambiguous: {', '.join(selection.ambiguous)} tie; the key decided")
+    for s in selection.sources:
+        cached = ", from the cache" if s.cache_hit else ""
+        lines.append(f"source {s.source} by {s.key}: {s.outcome} in {s.seconds:.3f} s{cached}")
     return "\n".join(lines) + "\n"
 
 

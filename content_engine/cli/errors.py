@@ -43,11 +43,11 @@ def domain_error(exc: BaseException) -> ContentEngineError | None:
 
 
 @contextmanager
-def engine_for(db: str | None) -> Iterator[Engine]:
+def engine_for(db: str | None, sources: str | None = None) -> Iterator[Engine]:
     """Open the engine and turn every domain error, database fault and OS error met while
-    using it into one line and its exit code."""
+    using it into one line and its exit code (a bad ``sources`` file among them)."""
     try:
-        with Engine(Settings.from_env(db_url=db)) as engine:
+        with Engine(Settings.from_env(db_url=db, sources=sources)) as engine:
             yield engine
     except Exception as exc:
         error = domain_error(exc)

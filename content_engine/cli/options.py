@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from content_engine.settings import DB, Option
+from content_engine.settings import DB, SOURCES, Option
 
 
 def setting_flag(option: Option[Any]) -> Any:
@@ -34,6 +34,7 @@ def setting_flag(option: Option[Any]) -> Any:
 
 
 DbOption = Annotated[str | None, setting_flag(DB)]
+SourcesOption = Annotated[str | None, setting_flag(SOURCES)]
 OutOption = Annotated[
     Path | None,
     typer.Option(

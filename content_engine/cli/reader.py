@@ -33,6 +33,14 @@ ContextFile = Annotated[
     Path | None, typer.Option("--context", help="Context JSON file; options override it.")
 ]
 At = Annotated[str | None, typer.Option("--at", help="ISO 8601 time to render for.")]
+Lookup = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--lookup",
+        help="A lookup key for the data sources, NAME=VALUE, e.g. serial=HP200-0042 "
+        "(repeatable; overrides the file's).",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class ReaderOptions:
     channel: str | None = None
     context: Path | None = None
     at: str | None = None
+    lookup: list[str] | None = None
     strict: bool = False
 
     def build(self) -> Context:
@@ -61,6 +70,9 @@ class ReaderOptions:
             data["segments"] = (
                 [*existing, *self.segment] if isinstance(existing, list) else existing
             )
+        if self.lookup:
+            given = data.get("lookup")
+            data["lookup"] = {**(given if isinstance(given, dict) else {}), **_lookups(self.lookup)}
         if "locale" not in data:
             raise InputError("a locale is required: give --locale or a context file with 'locale'")
         return parse_context(data)
@@ -74,8 +86,22 @@ READER_OPTIONS: dict[str, Any] = {
     "channel": Channel,
     "context": ContextFile,
     "at": At,
+    "lookup": Lookup,
     "strict": StrictOption,
 }
+
+
+def _lookups(given: list[str]) -> dict[str, str]:
+    """``--lookup NAME=VALUE`` options as a mapping; the same name twice is refused."""
+    found: dict[str, str] = {}
+    for item in given:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InputError("--lookup takes NAME=VALUE, e.g. serial=HP200-0042")
+        if name in found:
+            raise InputError(f"--lookup {name} is given twice")
+        found[name] = value
+    return found
 
 
 def _read_context_file(path: Path) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """``serve``: check the database, then run the HTTP API under uvicorn.
 
 In: the address, the worker count and the settings' flags (``--db``, ``--refresh``,
-``--open``, ``--public-url``). Out: a running server. The workers are separate processes that
-build their app from the environment, so the settings checked here are handed to them as
-variables.
+``--open``, ``--public-url``, ``--sources``). Out: a running server. The workers are separate
+processes that build their app from the environment, so the settings checked here are handed to
+them as variables.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import typer
 
 from content_engine import ContentEngineError, Engine, Settings
 from content_engine.cli.errors import fail
-from content_engine.cli.options import DbOption, setting_flag
+from content_engine.cli.options import DbOption, SourcesOption, setting_flag
 from content_engine.settings import OPEN_ACCESS, OPTIONS, PUBLIC_URL, REFRESH
 
 # ``--help`` ends with the settings that have no flag: they are read from the environment.
@@ -39,6 +39,7 @@ def serve(
     refresh: Annotated[float | None, setting_flag(REFRESH)] = None,
     db: DbOption = None,
     public_url: Annotated[str | None, setting_flag(PUBLIC_URL)] = None,
+    sources: SourcesOption = None,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
@@ -54,7 +55,11 @@ def serve(
     try:
         # --open alone opens the server: a variable left in the environment never does.
         settings = Settings.from_env(
-            db_url=db, refresh=refresh, open_access=open_access, public_url=public_url
+            db_url=db,
+            refresh=refresh,
+            open_access=open_access,
+            public_url=public_url,
+            sources=sources,
         )
         with Engine(settings):  # migrate and check the database before binding the port
             pass

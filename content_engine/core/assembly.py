@@ -154,6 +154,7 @@ class Assembler:
         context = ctx.model_dump(mode="json")
         context["segments"] = sorted(reader.segments)
         return {
+            **ctx.data,  # each data source's values by its name; the engine's own names win
             "customer": ctx.customer,
             "product": ctx.product,
             "context": context,

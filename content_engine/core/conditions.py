@@ -96,9 +96,11 @@ def evaluate(condition: Condition, data: Mapping[str, Any]) -> bool:
 
 
 def context_data(context: Context) -> dict[str, Any]:
-    """The namespace segment rules see: ``customer.x``, ``product.x`` and ``context.x``."""
+    """The namespace segment rules see: ``customer.x``, ``product.x``, ``context.x`` and each
+    data source's values by its name (``installation.model``)."""
     plain = context.model_dump(mode="json")
-    return {"customer": context.customer, "product": context.product, "context": plain, **plain}
+    named = {"customer": context.customer, "product": context.product, "context": plain}
+    return {**context.data, **named, **plain}
 
 
 # --- inline conditions -----------------------------------------------------------------------

@@ -29,6 +29,7 @@ from pydantic import (
 from content_engine.core import patterns, storable
 from content_engine.core.errors import InvalidContext
 from content_engine.core.locales import normalize_tag
+from content_engine.core.lookups import value_problem
 from content_engine.core.names import (
     ComponentIdName,
     FolderName,
@@ -357,6 +358,14 @@ class Library(BaseModel):
 
 # Segments, roles, regions and channels are names an author writes: letters, digits, - _ .
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)]
+LookupKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]{0,63}$")]
+MAX_LOOKUP_KEYS = 16
+MAX_DATA_SOURCES = 64
+# What a template already reads under these names: a data source's values never take them.
+RESERVED_DATA_NAMES = frozenset(
+    {"customer", "product", "context", "at", "now", "_", "gettext", "ngettext", "lookup", "data"}
+)
 
 
 class Context(Strict):
@@ -370,6 +379,28 @@ class Context(Strict):
     customer: dict[str, Any] = Field(default_factory=dict)
     product: dict[str, Any] = Field(default_factory=dict)
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    # CONTRACT 8: the keys data sources are asked with (``{"serial": "HP200-0042"}``) ...
+    lookup: dict[LookupKey, str] = Field(default_factory=dict, max_length=MAX_LOOKUP_KEYS)
+    # ... and what sources other than ``customer``/``product`` gave, by source name: template
+    # variables and segment-rule fields. A receipt keeps them, so a replay asks nothing.
+    data: dict[SourceName, Any] = Field(default_factory=dict, max_length=MAX_DATA_SOURCES)
+
+    @field_validator("lookup")
+    @classmethod
+    def _lookup(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, value in v.items():
+            reason = value_problem(value)
+            if reason is not None:
+                raise ValueError(f"lookup.{name}: {reason}")
+        return v
+
+    @field_validator("data")
+    @classmethod
+    def _data(cls, v: dict[str, Any]) -> dict[str, Any]:
+        taken = sorted(RESERVED_DATA_NAMES.intersection(v))
+        if taken:
+            raise ValueError(f"data.{taken[0]}: the name is the engine's own")
+        return v
 
     @field_validator("locale")
     @classmethod

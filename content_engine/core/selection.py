@@ -35,6 +35,17 @@ class VariantTrace(BaseModel):
     working: int | None = None
 
 
+class SourceAsked(BaseModel):
+    """One data source asked for this context (CONTRACT 8): its name, the lookup key's name
+    (never its value), the seconds waited, whether the cache answered, and the outcome."""
+
+    source: str
+    key: str
+    seconds: float
+    cache_hit: bool
+    outcome: str
+
+
 class Selection(BaseModel):
     """The outcome of section 3 for one component and one context, with its reasons."""
 
@@ -47,6 +58,8 @@ class Selection(BaseModel):
     ambiguous: list[str] = []
     # Values of the context the library does not know (``vocabulary``): they matched nothing.
     warnings: list[str] = []
+    # Every data source asked to fill the context (empty without a lookup).
+    sources: list[SourceAsked] = []
 
 
 def _fmt(at: datetime) -> str:

@@ -26,15 +26,13 @@ from content_engine.core.errors import (
 )
 from content_engine.core.integrity import (
     BodyJob,
-    Location,
-    Locator,
     Problem,
     check_library,
-    default_locator,
     raise_first,
     sanitize_library,
 )
 from content_engine.core.lint import lint
+from content_engine.core.lookups import Fetched
 from content_engine.core.models import (
     Block,
     Component,
@@ -57,10 +55,12 @@ from content_engine.engine.bodycache import BodyCache
 from content_engine.engine.editing import Editor
 from content_engine.engine.freshness import Freshness
 from content_engine.engine.i18n import Catalogs
+from content_engine.engine.locate import file_locator
+from content_engine.engine.lookup import Lookups, asked_of, publication_components
 from content_engine.engine.parallel import check_in_parallel
 from content_engine.engine.receipts import pinned_library, receipt_for
 from content_engine.engine.state import CurrentLibrary
-from content_engine.library import load_library, read_library_text, write_library
+from content_engine.library import load_library, write_library
 from content_engine.rendering import RenderEnvironment, RenderResult, get_renderer
 from content_engine.rendering.html import asset_links as asset_links_of
 from content_engine.rendering.html import link_assets
@@ -90,20 +90,11 @@ def _rendered(result: RenderResult, document: Document, receipt: Receipt) -> Ren
     )
 
 
-def file_locator(root: Path) -> Locator:
-    """Locate bodies in a library folder, counting front-matter lines for true line numbers."""
-
-    def locate(component: Component, variant: Variant) -> Location:
-        where = default_locator(component, variant)
-        try:
-            # The folder's own safe reader: the file may have changed since the import read it.
-            text = read_library_text(root, where.file)
-        except ContentEngineError:
-            return where
-        head = text[: len(text) - len(variant.body)] if text.endswith(variant.body) else ""
-        return Location(where.file, head.count("\n"))
-
-    return locate
+def _warned(block: Block, fetched: Fetched | None) -> Block:
+    """``block`` with the data sources' warnings first (a new object: cached ones are shared)."""
+    if fetched is None or not fetched.warnings:
+        return block
+    return block.model_copy(update={"warnings": [*fetched.warnings, *block.warnings]})
 
 
 class Engine:
@@ -111,6 +102,7 @@ class Engine:
 
     def __init__(self, settings: Settings, repository: Repository | None = None) -> None:
         self.settings = settings
+        self.lookups = Lookups(settings.sources)  # first: a bad sources file opens nothing
         self.repository = repository or Repository(
             settings.db_url, sqlite_timeout=settings.sqlite_timeout
         )
@@ -126,6 +118,7 @@ class Engine:
         self.assets = AssetDesk(self, self.repository, settings.public_url)
 
     def close(self) -> None:
+        self.lookups.close()
         self.repository.close()
 
     def __enter__(self) -> Engine:
@@ -242,7 +235,9 @@ class Engine:
         state = self._current.get()
         view = state.view(preview)
         component = view.assembler.component(component_id)
+        context, fetched = self.lookups.fill(context, view.library, [component_id], self.compile)
         warnings = view.vocabulary.check(context, strict=strict)
+        warnings += fetched.warnings if fetched else []
         selection = explain(component, state.reader(context, preview))
         live = state.live.assembler.component(component_id)
         roles = roles_in(live, state.working.get(component_id, {}))
@@ -250,7 +245,7 @@ class Engine:
             trace.model_copy(update=asdict(roles[trace.key])) if trace.key in roles else trace
             for trace in selection.variants
         ]
-        update: dict[str, object] = {"variants": traces}
+        update: dict[str, object] = {"variants": traces, "sources": asked_of(fetched)}
         if warnings:
             update["warnings"] = warnings
         return selection.model_copy(update=update)
@@ -272,8 +267,8 @@ class Engine:
         """
         state = self._current.fresh()
         view = state.built_view(preview) if state is not None else None
-        if state is None or view is None:
-            return None
+        if state is None or view is None or context.lookup or context.data:
+            return None  # a customer's own data is never served from a cache
         block = view.blocks.get(component_id, state.reader(context, preview))
         if block is not None and strict:
             if not view.vocabulary.settled(context):
@@ -299,12 +294,26 @@ class Engine:
         A value the library does not know (``vocabulary``) is the block's first warning, or
         with ``strict`` an ``OutsideVocabulary`` error. The same ``Block`` object may be
         returned to several callers: do not change it. A block from the cache costs nothing;
-        one assembled draws on ``budget`` (the request's; by default one of its own).
+        one assembled draws on ``budget`` (the request's; by default one of its own). A context
+        with lookup keys is filled from the data sources first (``lookup``), never cached.
         """
+        view = self._current.get().view(preview)
+        context, fetched = self.lookups.fill(context, view.library, [component_id], self.compile)
+        return _warned(self._block(component_id, context, preview, strict, budget), fetched)
+
+    def _block(
+        self,
+        component_id: str,
+        context: Context,
+        preview: bool,
+        strict: bool,
+        budget: Budget | None,
+    ) -> Block:
         state = self._current.get()
         view = state.view(preview)
         reader = state.reader(context, preview)
-        block = view.blocks.get(component_id, reader)
+        personal = bool(context.lookup or context.data)  # what the block cache's key lacks
+        block = None if personal else view.blocks.get(component_id, reader)
         if block is not None:
             # Cached with its warnings: they depend on the dimensions only, as the cache does.
             if strict:
@@ -322,9 +331,9 @@ class Engine:
             block = block.model_copy(update={"warnings": [*unknown, *block.warnings]})
         # Embedded in another site's page, "assets/x.svg" would resolve against that site.
         block = block.model_copy(update={"html": link_assets(block.html, self.assets.urls())})
-        view.blocks.put(
-            component_id, reader, block, dependence(block, reader, view.library, self.compile)
-        )
+        if not personal:
+            dependent = dependence(block, reader, view.library, self.compile)
+            view.blocks.put(component_id, reader, block, dependent)
         return block
 
     def blocks(
@@ -345,12 +354,13 @@ class Engine:
         if unknown:
             raise NotFound(f"unknown component {unknown[0]!r}", details={"unknown": unknown})
         budget = self.request_budget()
+        library = self._current.get().view(preview).library
+        context, fetched = self.lookups.fill(context, library, component_ids, self.compile)
         done: dict[str, Block | ContentEngineError] = {}
         for component_id in dict.fromkeys(component_ids):
             try:
-                done[component_id] = self.block(
-                    component_id, context, preview=preview, strict=strict, budget=budget
-                )
+                block = self._block(component_id, context, preview, strict, budget)
+                done[component_id] = _warned(block, fetched)
             except (OutsideVocabulary, Unavailable):
                 raise
             except ContentEngineError as exc:
@@ -375,10 +385,12 @@ class Engine:
         state = self._current.get()
         view = state.view(preview)
         publication = state.publication(publication_id)
+        wanted = publication_components(view.library, publication)
+        context, fetched = self.lookups.fill(context, view.library, wanted, self.compile)
         unknown = view.vocabulary.check(context, strict=strict)
         reader = state.reader(context, preview)
         document = view.assembler.document(publication, reader, budget or self.request_budget())
-        document.warnings[:0] = unknown
+        document.warnings[:0] = [*unknown, *(fetched.warnings if fetched else [])]
         return document
 
     def render(
@@ -408,7 +420,7 @@ class Engine:
         result = renderer.render(document, self.render_environment(urls))
         receipt = receipt_for(
             document,
-            context,
+            document.context,  # with what the data sources gave: a replay asks none
             result.content,
             format=format,
             preview=preview,

@@ -28,6 +28,7 @@ from content_engine.web.errors import ApiError, error_body
 from content_engine.web.fastpath import BlockFastPath
 from content_engine.web.headers import HeaderCheck, headers_of
 from content_engine.web.nosniff import NoSniff
+from content_engine.web.touchpoints import LOOKUP_PREFIX, query_context
 
 logger = logging.getLogger("content_engine.web")
 
@@ -43,6 +44,8 @@ async def reject_unknown_query(request: Request) -> None:
     params = _all_query_params(dependant)
     known = {p.alias for p in params}
     unknown = sorted(set(request.query_params) - known)
+    if _takes_lookup(dependant):  # ``lookup.<name>``: the reader's lookup keys (CONTRACT 8)
+        unknown = [n for n in unknown if not n.startswith(LOOKUP_PREFIX)]
     if unknown:
         raise ApiError(
             400,
@@ -66,6 +69,10 @@ def _repeatable(annotation: Any) -> bool:
     """Whether a parameter takes a list (``list[str] | None``): those may come more than once."""
     kinds = (annotation, *get_args(annotation))
     return any(get_origin(k) in (list, tuple, set, frozenset) for k in kinds)
+
+
+def _takes_lookup(dependant: Any) -> bool:
+    return any(d.call is query_context or _takes_lookup(d) for d in dependant.dependencies)
 
 
 def _all_query_params(dependant: Any) -> list[Any]:

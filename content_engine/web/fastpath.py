@@ -24,6 +24,8 @@ The next request with the same key is answered here when all of these hold:
 
 Anything else (first sight, an error, an expired key, a reload under way, a new revision or a
 schedule boundary crossed) goes to FastAPI unchanged, which validates, answers and stores anew.
+A query that names ``lookup`` at all (``lookup.serial=...``: a customer's data from the data
+sources) is never looked up nor kept here; the route does not leave such an answer either.
 """
 
 from __future__ import annotations
@@ -138,6 +140,11 @@ class BlockFastPath:
             or scope["method"] != "GET"
             or not scope["path"].startswith(PATH_PREFIX)
         ):
+            await self.app(scope, receive, send)
+            return
+        if b"lookup" in scope["query_string"].lower():
+            # Lookup keys (``lookup.serial``, however escaped) bring a customer's own data:
+            # answered by the route every time, never kept here.
             await self.app(scope, receive, send)
             return
         headers = headers_of(scope)  # the routes' own reading (``HeaderCheck`` made it)

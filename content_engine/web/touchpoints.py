@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from content_engine.core.errors import ContentEngineError
+from content_engine.core.errors import ContentEngineError, InvalidContext
 from content_engine.core.locales import negotiate
 from content_engine.core.models import Context, parse_context
 from content_engine.core.selection import Selection
@@ -84,7 +84,27 @@ async def query_context(
     data: dict[str, Any] = {"locale": locale, "segments": segment or []}
     optional = (("role", role), ("region", region), ("channel", channel), ("at", at))
     data |= {k: v for k, v in optional if v}
+    if lookup := lookup_params(request):
+        data["lookup"] = lookup
     return parse_context(data)
+
+
+LOOKUP_PREFIX = "lookup."
+
+
+def lookup_params(request: Request) -> dict[str, str]:
+    """``lookup.serial=HP200-0042`` query parameters as ``{"serial": "HP200-0042"}``; a name
+    given twice is refused (which value would a source be asked with?). ``Context`` checks
+    the names, values and how many there are."""
+    found: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if not name.startswith(LOOKUP_PREFIX):
+            continue
+        key = name[len(LOOKUP_PREFIX) :]
+        if key in found:
+            raise InvalidContext(f"{name[:80]}: given twice", details={"at": name[:80]})
+        found[key] = value
+    return found
 
 
 QueryContext = Annotated[Context, Depends(query_context)]
@@ -135,14 +155,16 @@ async def get_block(
         block = await run_in_threadpool(
             engine.block, component, context, preview=preview, strict=strict
         )
+    personal = bool(context.lookup)  # a customer's own data: never kept, never shared
     answer = BlockAnswer.of(
         block,
         context,
-        preview=preview,
+        preview=preview or personal,
         fixed_at="at" in request.query_params,
         as_json=wants_json(request),
     )
-    answer.remember(request)  # for the next identical request (``fastpath``)
+    if not personal:
+        answer.remember(request)  # for the next identical request (``fastpath``)
     return answer.response(headers_of(request.scope).if_none_match)
 
 
