@@ -13,7 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from content_engine.core.errors import LibraryFormatError
-from content_engine.core.models import DIMENSIONS, Variant, format_instant
+from content_engine.core.instants import format_instant
+from content_engine.core.models import DIMENSIONS, Variant
 from content_engine.core.names import name_problem
 from content_engine.library.layout import CONDITION_KEYS, FRONT_MATTER_KEYS, VARIANT_FIELDS
 from content_engine.library.limits import FolderLimits

@@ -17,14 +17,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from content_engine.core.errors import InputError, LibraryFormatError
+from content_engine.core.instants import format_instant, parse_instant
 from content_engine.core.models import (
     Component,
     Library,
     Publication,
     Slot,
     Variant,
-    format_instant,
-    parse_instant,
 )
 from content_engine.core.names import MAX_NAME, NameKind, name_problem
 from content_engine.library import load_library, write_library

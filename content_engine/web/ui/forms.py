@@ -18,6 +18,7 @@ from fastapi import Depends, Query, Request
 from pydantic import ValidationError
 
 from content_engine.core.errors import InputError, InvalidContext, UnstorableText
+from content_engine.core.instants import format_instant, parse_instant
 from content_engine.core.locales import normalize_tag
 from content_engine.core.models import (
     STATUSES,
@@ -26,8 +27,6 @@ from content_engine.core.models import (
     Status,
     TranslatedFrom,
     Variant,
-    format_instant,
-    parse_instant,
 )
 from content_engine.core.names import name_problem
 from content_engine.core.storable import check, load_json
@@ -147,7 +146,7 @@ class VariantDraft:
 
 
 def _instant(value: datetime | None, *, end_of_day: bool) -> str:
-    """As an author writes it in a file (``models.format_instant``), as text."""
+    """As an author writes it in a file (``instants.format_instant``), as text."""
     return "" if value is None else str(format_instant(value, end_of_day=end_of_day))
 
 
