@@ -87,6 +87,13 @@ class ConflictError(InputError):
     code = "conflict"
 
 
+class UnsupportedMediaType(InputError):
+    """A body sent with a Content-Type the target does not take (HTTP 415): the bytes were not
+    even looked at, so the client's fix is the header, not the content."""
+
+    code = "unsupported_media_type"
+
+
 class RepositoryBusy(ContentEngineError):
     """Another writer held the database's write lock for longer than a writer waits.
 

@@ -30,7 +30,7 @@ from content_engine.core.assettypes import (
     asset_type,
     short_hash,
 )
-from content_engine.core.errors import InputError, NotFound
+from content_engine.core.errors import InputError, NotFound, UnsupportedMediaType
 from content_engine.core.models import Library
 from content_engine.library import FolderLimits
 from content_engine.store import Repository
@@ -159,10 +159,9 @@ class AssetDesk:
         allowed = asset_type(path)
         declared = (media_type or "").split(";")[0].strip().lower()
         if allowed is None or declared != allowed.split(";")[0]:
-            raise InputError(
+            raise UnsupportedMediaType(
                 f"an asset {path.rsplit('.', 1)[-1]!r} is sent as Content-Type "
                 f"{(allowed or '').split(';')[0]}, not {declared or 'none'!r}",
-                code="unsupported_media_type",
                 details={"expected": (allowed or "").split(";")[0], "got": declared},
             )
         if len(content) > MAX_UPLOAD:

@@ -31,6 +31,7 @@ from content_engine.core.errors import (
     RepositoryBusy,
     Unavailable,
     UnstorableText,
+    UnsupportedMediaType,
 )
 from content_engine.engine import domain_error_of
 
@@ -47,6 +48,7 @@ STATUS: dict[type, int] = {
     LibraryFormatError: 422,
     LibraryIntegrityError: 422,
     RenderError: 422,
+    UnsupportedMediaType: 415,
     RepositoryBusy: 503,
     Unavailable: 503,
 }

@@ -147,8 +147,8 @@ def test_editor_creates_replaces_and_old_hash_stays_reachable(api: Api) -> None:
         ("evil.js", "text/javascript", 400, "bad_asset_path"),
         ("%2e%2e/x.svg", "image/svg+xml", 400, "bad_asset_path"),
         ("a//b.svg", "image/svg+xml", 400, "bad_asset_path"),
-        ("dot.svg", "text/html", 400, "unsupported_media_type"),
-        ("dot.svg", None, 400, "unsupported_media_type"),
+        ("dot.svg", "text/html", 415, "unsupported_media_type"),
+        ("dot.svg", None, 415, "unsupported_media_type"),
         ("x" * 600 + ".svg", "image/svg+xml", 400, "bad_asset_path"),
     ],
 )
