@@ -32,6 +32,7 @@ from content_engine.web.schemas import (
     VariantKey,
     VariantOut,
     VariantSaved,
+    VariantVersion,
 )
 
 router = APIRouter(tags=["editors"], route_class=CheckedRoute)
@@ -181,16 +182,22 @@ def delete_variant(
 
 
 @router.get(
-    "/v1/components/{component_id}/variants/{key}/versions", response_model=list[VariantOut]
+    "/v1/components/{component_id}/variants/{key}/versions", response_model=list[VariantVersion]
 )
 def variant_versions(
     engine: EngineDep, principal: EditorKey, component_id: ComponentId, key: VariantKey
 ) -> JSONResponse:
-    """Every version of the variant, oldest first."""
+    """Every version of the variant, oldest first, the live one and the working copy marked."""
     history = engine.editor.variant_history(component_id, key)
     if not history:
         raise NotFound(f"unknown variant {component_id}/{key}")
-    data = [VariantOut.of(component_id, v).model_dump(mode="json") for v in history]
+    roles = engine.editor.version_roles(component_id, key)
+    data = [
+        VariantVersion.of(
+            component_id, v, live=v.version == roles.live, working=v.version == roles.working
+        ).model_dump(mode="json")
+        for v in history
+    ]
     return JSONResponse(data, headers=NO_STORE)
 
 

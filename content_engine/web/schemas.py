@@ -188,6 +188,15 @@ VariantCurrent = create_model(
     ),
 )
 
+VariantVersion = create_model(
+    "VariantVersion",
+    __doc__="One stored version of a variant, and whether it is the live one or the working copy.",
+    __base__=VariantOut,
+    __module__=__name__,
+    live=(bool, Field(description="Readers get this version.")),
+    working=(bool, Field(description="This version is the working copy preview shows.")),
+)
+
 VariantSaved = create_model(
     "VariantSaved",
     __doc__=(

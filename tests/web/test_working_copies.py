@@ -120,17 +120,19 @@ def test_unpublish_takes_a_variant_offline_and_keeps_its_working_copy(api: Api) 
     )
     assert_error(missing, 404, "not_found")
 
+    before = api.client.get(f"{VARIANT}/versions", headers=editor).json()
+    assert [(v["live"], v["working"]) for v in before] == [(True, False), (False, True)]
     done = api.client.post(f"{VARIANT}/unpublish", headers={**editor, "If-Match": '"2"'})
     assert done.status_code == 200, done.text
     answer = done.json()
     assert (answer["version"], answer["status"], answer["live_version"]) == (4, "draft", None)
     assert answer["body"] == DRAFT_BODY and done.headers["etag"] == '"4"'
     history = api.client.get(f"{VARIANT}/versions", headers=editor).json()
-    assert [(v["version"], v["status"]) for v in history] == [
-        (1, "published"),
-        (2, "draft"),
-        (3, "archived"),
-        (4, "draft"),
+    assert [(v["version"], v["status"], v["live"], v["working"]) for v in history] == [
+        (1, "published", False, False),  # offline since version 3
+        (2, "draft", False, False),
+        (3, "archived", False, False),
+        (4, "draft", False, True),
     ]
     block = api.client.get(
         BLOCK, params=READER, headers={**api.auth("reader"), "Accept": "application/json"}
