@@ -17,7 +17,14 @@ import os
 import stat
 from collections.abc import Callable
 
-__all__ = ["FileTooLarge", "NotRegularFile", "Unreadable", "kind_of", "read_regular_file"]
+__all__ = [
+    "FileTooLarge",
+    "HardLink",
+    "NotRegularFile",
+    "Unreadable",
+    "kind_of",
+    "read_regular_file",
+]
 
 # O_NONBLOCK: opening a FIFO swapped in after the check must not wait for a writer.
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -51,6 +58,16 @@ class NotRegularFile(Unreadable):
         self.mode = mode
 
 
+class HardLink(Unreadable):
+    """A file with more than one name: the other may lie anywhere on the same file system."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a hard link (the file has other names, perhaps outside the folder): "
+            "put a copy there instead"
+        )
+
+
 class FileTooLarge(Unreadable):
     """Larger than ``limit`` bytes (perhaps only by growing while it was read)."""
 
@@ -74,11 +91,14 @@ def read_regular_file(
     limit: int,
     dir_fd: int | None = None,
     follow_symlinks: bool = True,
+    single_name: bool = False,
 ) -> bytes:
     """The bytes of the regular file at ``path`` (relative to ``dir_fd`` when given).
 
     With ``follow_symlinks=False`` a symlink at ``path`` raises ``OSError(ELOOP)``, as
-    ``O_NOFOLLOW`` does, so that the caller decides whether its target may be read.
+    ``O_NOFOLLOW`` does, so that the caller decides whether its target may be read. With
+    ``single_name`` a hard link raises ``HardLink``: a folder that must not reach outside
+    itself cannot tell where a file's other names are, as it can for a symlink's target.
     """
     # stat first, so that a FIFO or a device is never even opened.
     mode = os.stat(path, dir_fd=dir_fd, follow_symlinks=follow_symlinks).st_mode
@@ -88,15 +108,17 @@ def read_regular_file(
         raise NotRegularFile(mode)
     fd = os.open(path, _FLAGS | (0 if follow_symlinks else os.O_NOFOLLOW), dir_fd=dir_fd)
     try:
-        return _read_bounded(fd, limit)
+        return _read_bounded(fd, limit, single_name)
     finally:
         os.close(fd)
 
 
-def _read_bounded(fd: int, limit: int) -> bytes:
-    found = os.fstat(fd)
+def _read_bounded(fd: int, limit: int, single_name: bool) -> bytes:
+    found = os.fstat(fd)  # of what was opened: a link swapped in after the check counts
     if not stat.S_ISREG(found.st_mode):  # swapped after the check
         raise NotRegularFile(found.st_mode)
+    if single_name and found.st_nlink > 1:
+        raise HardLink
     if found.st_size > limit:
         raise FileTooLarge(limit)
     chunks: list[bytes] = []

@@ -4,7 +4,7 @@ In: the folder's path and its ``FolderLimits``. Out: the bytes or text of one fi
 entries of a folder, or a sorted walk; every problem is a ``LibraryFormatError`` naming the
 file (and, for text that is not UTF-8, the line and column).
 
-No symlink leads out of the folder, no FIFO or device is opened (``files.regular`` reads each
+No symlink leads out of the folder, no hard link is read, no FIFO or device is opened (``files.regular`` reads each
 file), and each file, the whole library and the number of entries walked are bounded.
 """
 
@@ -82,6 +82,7 @@ class Folder:
                     limit=self.limits.max_file_bytes,
                     dir_fd=fds[-1],
                     follow_symlinks=False,
+                    single_name=True,
                 )
             except OSError as exc:
                 if exc.errno == errno.ELOOP:  # a symlink, or swapped for one meanwhile

@@ -86,6 +86,18 @@ def test_a_symlink_leaving_the_folder_is_refused(tmp_path: Path, secret: Path, p
 
 
 @pytest.mark.parametrize("place", sorted(READ_PLACES))
+def test_a_hard_link_is_refused_wherever_its_other_name_is(
+    tmp_path: Path, secret: Path, place: str
+) -> None:
+    root = library_with(tmp_path)
+    (root / place).unlink()
+    os.link(secret, root / place)
+    error = refused(root)
+    assert error.file == place and "hard link" in error.message
+    assert "secret" not in error.message
+
+
+@pytest.mark.parametrize("place", sorted(READ_PLACES))
 def test_a_relative_symlink_climbing_out_is_refused(
     tmp_path: Path, secret: Path, place: str
 ) -> None:
