@@ -10,6 +10,7 @@ variant and version) and ``state`` (the current library until the repository's r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -392,6 +393,16 @@ class Engine:
         document = view.assembler.document(publication, reader, budget or self.request_budget())
         document.warnings[:0] = [*unknown, *(fetched.warnings if fetched else [])]
         return document
+
+    def bulk_lookups(
+        self, publication_id: str, contexts: Sequence[Context], *, preview: bool = False
+    ) -> AbstractContextManager[None]:
+        """Ask the data sources at once for all ``contexts``' lookups (a chunk of a batch);
+        renders inside the ``with`` take those answers instead of asking one by one."""
+        state = self._current.get()
+        view = state.view(preview)
+        wanted = publication_components(view.library, state.publication(publication_id))
+        return self.lookups.bulk(contexts, view.library, wanted, self.compile)
 
     def render(
         self,
