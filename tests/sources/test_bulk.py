@@ -52,8 +52,11 @@ def statements() -> Iterator[list[str]]:
     sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
 
 
+SELECT = "SELECT serial, model, customer_id FROM installations WHERE serial = :serial"
+
+
 def sources_text(*, bulk: bool = True, customer: str = "", **extra: Any) -> str:
-    options = {"key": "serial", "required": True, "timeout": 2.0} | extra
+    options = {"key": "serial", "query": SELECT, "required": True, "timeout": 2.0} | extra
     if bulk:
         options["bulk_query"] = (
             "SELECT serial, model, customer_id FROM installations WHERE serial IN :serial"
@@ -64,10 +67,7 @@ def sources_text(*, bulk: bool = True, customer: str = "", **extra: Any) -> str:
         "sources:\n"
         "  installation:\n"
         "    kind: sql\n"
-        "    url: ${CRM_DB_URL}\n"
-        '    query: "SELECT serial, model, customer_id FROM installations WHERE serial = :serial"\n'
-        + lines
-        + customer
+        "    url: ${CRM_DB_URL}\n" + lines + customer
     )
 
 
@@ -122,6 +122,36 @@ def test_without_a_bulk_query_and_when_it_fails_each_key_is_asked_alone(
         assert known.answers == {}
         fetched = sources.fetch({"serial": SERIALS[3]}, {"installation"}, known=known)
         assert fetched.values["installation"]["serial"] == SERIALS[3]
+
+
+def test_many_rows_per_key_and_their_bound(
+    make_sources: MakeSources, crm: str, statements: list[str]
+) -> None:
+    by_customer = {
+        "query": "SELECT serial FROM installations WHERE customer_id = :serial ORDER BY serial",
+        "bulk_query": (
+            "SELECT serial, customer_id FROM installations WHERE customer_id IN :serial"
+            " ORDER BY serial"
+        ),
+        "bulk_key": "customer_id",
+        "many": True,
+    }
+    sources = make_sources(sources_text(bulk=False, **by_customer), {"CRM_DB_URL": crm})
+    known = sources.prefetch(lookups(["C-1", "C-2", "C-3"]), {"installation"})
+    assert len(statements) == 1
+    assert [row["serial"] for row in known.answers[("installation", "C-1")]] == sorted(
+        [*SERIALS, *ODD][0::2]
+    )
+    assert known.answers[("installation", "C-3")] == []  # a many source's "found nothing"
+    with pytest.raises(LookupNotFound):
+        sources.fetch({"serial": "C-3"}, {"installation"}, known=known)
+    # Over max_rows for one key: that key is not answered in bulk; its line asks and fails.
+    sources = make_sources(
+        sources_text(bulk=False, max_rows=10, **by_customer), {"CRM_DB_URL": crm}
+    )
+    assert set(sources.prefetch(lookups(["C-1", "C-3"]), {"installation"}).answers) == {
+        ("installation", "C-3")
+    }
 
 
 def test_chained_sources_are_asked_level_by_level(
