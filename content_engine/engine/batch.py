@@ -3,16 +3,21 @@
 In: JSON lines, each a context (or ``{"id": name, "context": {...}}``). Out: files in a folder,
 named by the line's id or number, and a report of the lines that failed; a bad line never stops
 the others. Work is spread over worker processes, each with its own engine (WeasyPrint is not
-thread-safe, and a process keeps its fonts and stylesheets warm between documents).
+thread-safe, and a process keeps its fonts and stylesheets warm between documents), in chunks of
+lines: a worker asks the data sources once for all its chunk's lookup keys (in bulk where the
+kind allows), then renders the chunk's lines one by one with those answers; what the bulk could
+not answer each line asks itself, and its failure is that line's.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,8 @@ from content_engine.settings import Settings
 EXTENSIONS = {"pdf": "pdf", "html": "html", "json": "json", "fragment": "html"}
 # Recycle workers now and then: WeasyPrint does not always give memory back (NOTES.md).
 TASKS_PER_WORKER = 100
+# Lines a worker takes at once: their lookups are asked together (one query for the chunk).
+LINES_PER_CHUNK = 50
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 
@@ -121,6 +128,19 @@ def _render(publication: str, fmt: str, job: Job, target: str, strict: bool = Fa
     return job.line, None, target, rendered.warnings
 
 
+def _render_chunk(
+    publication: str, fmt: str, work: list[tuple[Job, str]], strict: bool = False
+) -> list[Outcome]:
+    """Ask the sources once for the chunk's lookups, then render each of its jobs."""
+    scope: AbstractContextManager[object]
+    try:
+        scope = _worker_engine.bulk_lookups(publication, [job.context for job, _ in work])
+    except Exception:  # e.g. the database: each line then meets (and reports) it itself
+        scope = nullcontext()
+    with scope:
+        return [_render(publication, fmt, job, target, strict) for job, target in work]
+
+
 def run_batch(
     settings: Settings,
     publication: str,
@@ -158,28 +178,27 @@ def run_batch(
     # a worker retires with work still queued (CPython gh-115634).
     per_round = workers * TASKS_PER_WORKER
     for start in range(0, total, per_round):
+        work = [
+            (job, str(out_dir / f"{job.name}.{EXTENSIONS[fmt]}"))
+            for job in jobs[start : start + per_round]
+        ]
+        # Every worker gets a chunk even when the round is short.
+        size = max(1, min(LINES_PER_CHUNK, math.ceil(len(work) / workers)))
         with ProcessPoolExecutor(
             max_workers=workers, initializer=_start_worker, initargs=(settings,)
         ) as pool:
-            futures: list[Future[Outcome]] = [
-                pool.submit(
-                    _render,
-                    publication,
-                    fmt,
-                    job,
-                    str(out_dir / f"{job.name}.{EXTENSIONS[fmt]}"),
-                    strict,
-                )
-                for job in jobs[start : start + per_round]
+            futures: list[Future[list[Outcome]]] = [
+                pool.submit(_render_chunk, publication, fmt, work[at : at + size], strict)
+                for at in range(0, len(work), size)
             ]
             for future in as_completed(futures):
-                line, code, message, warnings = future.result()
-                if code is None:
-                    report.written.append(Path(message))
-                    report.warnings += [LineWarning(line, w) for w in warnings]
-                else:
-                    report.failures.append(Failure(line, code, message))
-                done += 1
+                for line, code, message, warnings in future.result():
+                    if code is None:
+                        report.written.append(Path(message))
+                        report.warnings += [LineWarning(line, w) for w in warnings]
+                    else:
+                        report.failures.append(Failure(line, code, message))
+                    done += 1
                 on_progress(done, total)
     report.failures.sort(key=lambda f: f.line)
     report.warnings.sort(key=lambda w: w.line)

@@ -13,18 +13,26 @@ What a block can depend on, and how the key covers it:
   consulted (the ones used and every include target of a used variant);
 - the reader's data when one of its templates names it: ``customer`` and ``product`` make the
   entry match those values too; ``context``, ``at`` or ``now`` the whole context, ``at``
-  included.
+  included;
+- a reader's own data (a context with lookup keys or ``data``; after the data sources
+  answered): the key also holds ``personal_key``, a digest of every value fetched and of the
+  context's ``customer``, ``product``, ``data`` and ``lookup``, so the same customer with the
+  same data finds their block again and a reader with any other value never does. These
+  entries are bounded apart (``MAX_PERSONAL``), so customers' blocks never crowd out the
+  blocks every reader shares.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
+from typing import Any
 
-from content_engine.core.models import Block, Component, Library, Variant
+from content_engine.core.models import Block, Component, Context, Library, Variant
 from content_engine.core.reader import Reader
 from content_engine.core.templates.compile import CompiledBody
 
@@ -33,6 +41,10 @@ from content_engine.core.templates.compile import CompiledBody
 DATA_NAMES = frozenset({"customer", "product", "context", "at", "now"})
 WHOLE_CONTEXT = frozenset({"context", "at", "now"})
 MAX_ENTRIES = 20_000
+# Entries keyed by a reader's own data: one customer's blocks, rarely asked for twice in a row.
+MAX_PERSONAL = 2_000
+# What of a context is a reader's own, beside what the data sources fetched.
+PERSONAL_FIELDS = frozenset({"customer", "product", "data", "lookup"})
 
 Key = tuple[object, ...]
 
@@ -66,6 +78,16 @@ def dimensions(component_id: str, reader: Reader) -> Key:
         ctx.region,
         ctx.channel,
     )
+
+
+def personal_key(context: Context, fetched: Mapping[str, Any] | None) -> str:
+    """The digest (SHA-256 of canonical JSON) of a reader's own data: every value the data
+    sources gave (``fetched``, by source name) and the context's customer, product, data and
+    lookup keys. JSON keeps what Python's equality would blur (``1``, ``1.0`` and ``true``)."""
+    own = context.model_dump(mode="json", include=set(PERSONAL_FIELDS))
+    own["fetched"] = dict(fetched or {})
+    text = json.dumps(own, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def data_read(reader: Reader, names: frozenset[str]) -> str | None:
@@ -118,30 +140,50 @@ def _boundaries(library: Library, component_ids: Iterable[str]) -> Iterator[date
 
 
 class BlockCache:
-    """Blocks by reader dimensions, each with the ``Dependence`` it was stored with.
+    """Blocks by reader dimensions (and ``personal_key``), each with the ``Dependence`` it was
+    stored with.
 
-    One entry per dimensions: a block that reads the data keeps the last reader's. Bounded:
-    at ``MAX_ENTRIES`` the oldest entries go first.
+    One entry per key: a block that reads the data keeps the last reader's. Bounded: at
+    ``max_entries`` (``max_personal`` for entries with a personal key) the oldest go first.
     """
 
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_personal: int = MAX_PERSONAL) -> None:
         self.max_entries = max_entries
+        self.max_personal = max_personal
         self._entries: dict[Key, tuple[Block, Dependence]] = {}
+        self._personal: dict[Key, tuple[Block, Dependence]] = {}
         self._lock = Lock()  # for eviction; reads need none
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + len(self._personal)
 
-    def get(self, component_id: str, reader: Reader) -> Block | None:
-        found = self._entries.get(dimensions(component_id, reader))
+    def get(self, component_id: str, reader: Reader, personal: str | None = None) -> Block | None:
+        entries = self._entries if personal is None else self._personal
+        found = entries.get(_key(component_id, reader, personal))
         if found is None:
             return None
         block, depends = found
         return block if depends.holds(reader) else None
 
-    def put(self, component_id: str, reader: Reader, block: Block, depends: Dependence) -> None:
+    def put(
+        self,
+        component_id: str,
+        reader: Reader,
+        block: Block,
+        depends: Dependence,
+        personal: str | None = None,
+    ) -> None:
+        entries, most = (
+            (self._entries, self.max_entries)
+            if personal is None
+            else (self._personal, self.max_personal)
+        )
         with self._lock:
-            entries = self._entries
-            while len(entries) >= self.max_entries:
+            while len(entries) >= most:
                 del entries[next(iter(entries))]
-            entries[dimensions(component_id, reader)] = (block, depends)
+            entries[_key(component_id, reader, personal)] = (block, depends)
+
+
+def _key(component_id: str, reader: Reader, personal: str | None) -> Key:
+    key = dimensions(component_id, reader)
+    return key if personal is None else (*key, personal)

@@ -10,6 +10,7 @@ variant and version) and ``state`` (the current library until the repository's r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -50,7 +51,7 @@ from content_engine.core.templates.sandbox import BodySandbox
 from content_engine.core.working import roles_in, with_working
 from content_engine.engine.access import Access
 from content_engine.engine.assets import AssetDesk
-from content_engine.engine.blockcache import dependence
+from content_engine.engine.blockcache import dependence, personal_key
 from content_engine.engine.bodycache import BodyCache
 from content_engine.engine.editing import Editor
 from content_engine.engine.freshness import Freshness
@@ -95,6 +96,14 @@ def _warned(block: Block, fetched: Fetched | None) -> Block:
     if fetched is None or not fetched.warnings:
         return block
     return block.model_copy(update={"warnings": [*fetched.warnings, *block.warnings]})
+
+
+def _personal(context: Context, fetched: Fetched | None) -> str | None:
+    """The block cache's personal key of a context filled from the data sources (or given its
+    own ``data``), ``None`` for a reader described by dimensions and customer/product only."""
+    if not (context.lookup or context.data):
+        return None
+    return personal_key(context, fetched.values if fetched is not None else None)
 
 
 class Engine:
@@ -268,7 +277,9 @@ class Engine:
         state = self._current.fresh()
         view = state.built_view(preview) if state is not None else None
         if state is None or view is None or context.lookup or context.data:
-            return None  # a customer's own data is never served from a cache
+            # A reader's own data: only after the sources answered may its (personal) entry
+            # be looked up, and that is I/O.
+            return None
         block = view.blocks.get(component_id, state.reader(context, preview))
         if block is not None and strict:
             if not view.vocabulary.settled(context):
@@ -295,11 +306,14 @@ class Engine:
         with ``strict`` an ``OutsideVocabulary`` error. The same ``Block`` object may be
         returned to several callers: do not change it. A block from the cache costs nothing;
         one assembled draws on ``budget`` (the request's; by default one of its own). A context
-        with lookup keys is filled from the data sources first (``lookup``), never cached.
+        with lookup keys is filled from the data sources first (``lookup``); its block is cached
+        under a digest of that data too (``blockcache.personal_key``), never served to another.
         """
         view = self._current.get().view(preview)
         context, fetched = self.lookups.fill(context, view.library, [component_id], self.compile)
-        return _warned(self._block(component_id, context, preview, strict, budget), fetched)
+        personal = _personal(context, fetched)
+        block = self._block(component_id, context, preview, strict, budget, personal)
+        return _warned(block, fetched)
 
     def _block(
         self,
@@ -308,12 +322,12 @@ class Engine:
         preview: bool,
         strict: bool,
         budget: Budget | None,
+        personal: str | None,
     ) -> Block:
         state = self._current.get()
         view = state.view(preview)
         reader = state.reader(context, preview)
-        personal = bool(context.lookup or context.data)  # what the block cache's key lacks
-        block = None if personal else view.blocks.get(component_id, reader)
+        block = view.blocks.get(component_id, reader, personal)
         if block is not None:
             # Cached with its warnings: they depend on the dimensions only, as the cache does.
             if strict:
@@ -331,9 +345,8 @@ class Engine:
             block = block.model_copy(update={"warnings": [*unknown, *block.warnings]})
         # Embedded in another site's page, "assets/x.svg" would resolve against that site.
         block = block.model_copy(update={"html": link_assets(block.html, self.assets.urls())})
-        if not personal:
-            dependent = dependence(block, reader, view.library, self.compile)
-            view.blocks.put(component_id, reader, block, dependent)
+        dependent = dependence(block, reader, view.library, self.compile)
+        view.blocks.put(component_id, reader, block, dependent, personal)
         return block
 
     def blocks(
@@ -356,10 +369,11 @@ class Engine:
         budget = self.request_budget()
         library = self._current.get().view(preview).library
         context, fetched = self.lookups.fill(context, library, component_ids, self.compile)
+        personal = _personal(context, fetched)
         done: dict[str, Block | ContentEngineError] = {}
         for component_id in dict.fromkeys(component_ids):
             try:
-                block = self._block(component_id, context, preview, strict, budget)
+                block = self._block(component_id, context, preview, strict, budget, personal)
                 done[component_id] = _warned(block, fetched)
             except (OutsideVocabulary, Unavailable):
                 raise
@@ -392,6 +406,16 @@ class Engine:
         document = view.assembler.document(publication, reader, budget or self.request_budget())
         document.warnings[:0] = [*unknown, *(fetched.warnings if fetched else [])]
         return document
+
+    def bulk_lookups(
+        self, publication_id: str, contexts: Sequence[Context], *, preview: bool = False
+    ) -> AbstractContextManager[None]:
+        """Ask the data sources at once for all ``contexts``' lookups (a chunk of a batch);
+        renders inside the ``with`` take those answers instead of asking one by one."""
+        state = self._current.get()
+        view = state.view(preview)
+        wanted = publication_components(view.library, state.publication(publication_id))
+        return self.lookups.bulk(contexts, view.library, wanted, self.compile)
 
     def render(
         self,

@@ -7,7 +7,9 @@ components (or publication) about to be assembled. Out: the context with what th
 becomes ``context.data[name]``, a template variable and segment-rule field of that name; values
 the context gives itself always win) and the ``Fetched`` record (every source asked, warnings)
 for ``explain`` and the block's warnings. The filled context is what a receipt keeps, so a
-replay reads the same values without asking any source.
+replay reads the same values without asking any source. Many contexts at once (a chunk of a
+batch, ``bulk``): the sources are asked once for all their keys first, and each ``fill`` inside
+takes those answers.
 
 Which sources are asked: those whose names a segment rule reads, or a body of **any** variant
 of the components concerned and of every component they may include (a publication: every
@@ -19,7 +21,9 @@ may ask a source that the variant finally chosen does not read; it never misses 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 
 from content_engine.core.assembly import query_matches
 from content_engine.core.models import (
@@ -38,13 +42,16 @@ from content_engine.core.models import (
 )
 from content_engine.core.selection import SourceAsked
 from content_engine.core.templates.compile import CompiledBody
-from content_engine.sources import Fetched, Sources
+from content_engine.sources import Fetched, Prefetched, Sources
 
 __all__ = ["Lookups", "asked_of"]
 
 Compiler = Callable[[Component, Variant], CompiledBody]
 # These fill the context's own keys; every other source becomes ``context.data[name]``.
 FILLS_KEYS = ("customer", "product")
+# Answers asked in bulk for the contexts being rendered now (a chunk of a batch), seen only
+# by the code running inside ``Lookups.bulk``: never another thread's request, never later.
+_KNOWN: ContextVar[Prefetched | None] = ContextVar("content_engine_known", default=None)
 
 
 class Lookups:
@@ -74,8 +81,34 @@ class Lookups:
             warning = "the context has lookup keys, but no data sources are configured"
             return context, Fetched(warnings=[warning])
         names = needed_names(library, component_ids, compile) & self.sources.names
-        fetched = self.sources.fetch(context.lookup, names)
+        fetched = self.sources.fetch(context.lookup, names, known=_KNOWN.get())
         return with_values(context, fetched), fetched
+
+    def bulk(
+        self,
+        contexts: Sequence[Context],
+        library: Library,
+        component_ids: Iterable[str],
+        compile: Compiler,
+    ) -> AbstractContextManager[None]:
+        """Ask the sources at once for every context's lookup (what ``fill`` would ask for
+        each, in bulk where the kind allows); inside the ``with``, ``fill`` takes those answers.
+        Never raises for a source: what the bulk could not answer, each ``fill`` asks itself."""
+        lookups = [context.lookup for context in contexts if context.lookup]
+        known = None
+        if self.sources is not None and lookups:
+            names = needed_names(library, component_ids, compile) & self.sources.names
+            known = self.sources.prefetch(lookups, names)
+        return _using(known)
+
+
+@contextmanager
+def _using(known: Prefetched | None) -> Iterator[None]:
+    token = _KNOWN.set(known)
+    try:
+        yield
+    finally:
+        _KNOWN.reset(token)
 
 
 def publication_components(library: Library, publication: Publication) -> list[str]:

@@ -58,6 +58,10 @@ class _Sql(_Common):
     url: Annotated[str, Field(min_length=1, max_length=4096)]
     query: Annotated[str, Field(min_length=1, max_length=20_000)]
     max_rows: Annotated[int, Field(ge=1)] | None = None
+    # Asked in bulk (a batch): ``... WHERE serial IN :serial``, the key bound as a list, and
+    # the column of each row that holds its key (default: the key's name).
+    bulk_query: Annotated[str, Field(min_length=1, max_length=20_000)] | None = None
+    bulk_key: Annotated[str, Field(pattern=_KEY)] | None = None
 
 
 class _Http(_Common):
@@ -99,6 +103,8 @@ class SourceSpec:
     many: bool
     query: str = ""
     max_rows: int = 1
+    bulk_query: str = ""  # none: asked in bulk, the source is asked once per key
+    bulk_key: str = ""
     retries: int = 0
     url: str = field(default="", repr=False)
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -269,14 +275,28 @@ def _spec(
         if not url.startswith(("sqlite:", "sqlite+", "postgresql:", "postgresql+")):
             message = f"sources.{name}.url: an sql source's database is SQLite or PostgreSQL"
             raise _at(message, file, text, ("sources", name, "url"))
-        binds = set(sql_text(source.query).compile().params)
-        if binds != {source.key}:
-            message = (
-                f"sources.{name}.query: the query binds exactly :{source.key}, its key"
-                f" (it binds {', '.join(':' + b for b in sorted(binds)) or 'nothing'})"
-            )
-            raise _at(message, file, text, ("sources", name, "query"))
-        return SourceSpec(**common, url=url, query=source.query, max_rows=rows)
+        _check_binds(name, "query", source.query, source.key, file, text)
+        bulk_query, bulk_key = "", ""
+        if source.bulk_query is not None:
+            _check_binds(name, "bulk_query", source.bulk_query, source.key, file, text)
+            if re.search(rf"\(\s*:{source.key}\s*\)", source.bulk_query):
+                message = (
+                    f"sources.{name}.bulk_query: write IN :{source.key}, without parentheses"
+                    " (the list of keys brings its own)"
+                )
+                raise _at(message, file, text, ("sources", name, "bulk_query"))
+            bulk_query, bulk_key = source.bulk_query, source.bulk_key or source.key
+        elif source.bulk_key is not None:
+            message = f"sources.{name}.bulk_key: there is no bulk_query to read it from"
+            raise _at(message, file, text, ("sources", name, "bulk_key"))
+        return SourceSpec(
+            **common,
+            url=url,
+            query=source.query,
+            max_rows=rows,
+            bulk_query=bulk_query,
+            bulk_key=bulk_key,
+        )
     if isinstance(source, _Http):
         url = filled(source.url, "url")
         if not url.lower().startswith(("http://", "https://")):
@@ -286,6 +306,17 @@ def _spec(
         headers = {key: filled(value, "headers", key) for key, value in source.headers.items()}
         return SourceSpec(**common, url=url, headers=headers, retries=source.retries)
     return SourceSpec(**common, path=base / filled(source.path, "path"))
+
+
+def _check_binds(name: str, key: str, query: str, bound: str, file: str, text: str) -> None:
+    """A query binds exactly the source's key: no value ever reaches it any other way."""
+    binds = set(sql_text(query).compile().params)
+    if binds != {bound}:
+        message = (
+            f"sources.{name}.{key}: the query binds exactly :{bound}, its key"
+            f" (it binds {', '.join(':' + b for b in sorted(binds)) or 'nothing'})"
+        )
+        raise _at(message, file, text, ("sources", name, key))
 
 
 def _refuse_variables_outside(name: str, raw: dict[str, Any], file: str, text: str) -> None:

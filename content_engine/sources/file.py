@@ -5,7 +5,8 @@ In: a ``file`` source (its path, resolved against the sources file's folder; ``.
 the value as text, ``None`` when none does, or ``Failure`` in a few words. The file is read by
 ``files.regular`` (a regular file only, up to ``max_file_bytes``), JSON by the one bounded JSON
 reader; it is read again only when its size or modification time changes, and indexed by the
-key column so a lookup costs a dictionary access.
+key column so a lookup costs a dictionary access; asked in bulk (a batch), the index is read
+once for all the keys.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import io
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from content_engine.core.errors import UnstorableText
@@ -23,7 +24,7 @@ from content_engine.core.storable import load_json
 from content_engine.files.regular import Unreadable, read_regular_file
 from content_engine.sources.config import SourceSpec
 from content_engine.sources.limits import SourcesLimits
-from content_engine.sources.rows import Failure, answer
+from content_engine.sources.rows import Failure, answer, as_text
 
 __all__ = ["FileSource"]
 
@@ -45,7 +46,22 @@ class FileSource:
 
     def fetch(self, value: str, due: float) -> Any:
         """The row(s) whose key column reads ``value``, ``None`` when none does."""
-        rows = self._current().get(value, [])
+        return self._answer(self._current(), value)
+
+    def fetch_many(self, values: Sequence[str], due: float) -> dict[str, Any]:
+        """Asked in bulk, a file is its index read once: the answer for each of ``values``
+        (found nothing included), leaving out a value whose own answer is a failure."""
+        index = self._current()
+        answers: dict[str, Any] = {}
+        for value in values:
+            try:
+                answers[value] = self._answer(index, value)
+            except Failure:
+                continue  # that line asks on its own and meets the failure there
+        return answers
+
+    def _answer(self, index: _Index, value: str) -> Any:
+        rows = index.get(value, [])
         if len(rows) > self.limits.max_rows and self.spec.many:
             raise Failure(f"the file holds over {self.limits.max_rows} matching rows")
         return answer(rows, many=self.spec.many)
@@ -94,14 +110,8 @@ class FileSource:
             value = row.get(key)
             if value is None or isinstance(value, dict | list):
                 continue
-            index.setdefault(_as_text(value), []).append(row)
+            index.setdefault(as_text(value), []).append(row)
         return index
 
     def close(self) -> None:
         """Nothing to close: the file is read whole and let go."""
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -35,6 +35,10 @@ class SourcesLimits:
     max_cached: int = 10_000  # lookups kept per source; the oldest go first
     max_redirects: int = 3  # on the same host only
     workers: int = 8  # lookups running at once, for every request of a process together
+    # Asked in bulk (a batch): keys bound to one ``bulk_query``, and the rows one such query
+    # may read (more is a failure of the bulk query; its lines are then asked one by one).
+    max_bulk_keys: int = 500
+    max_bulk_rows: int = 100_000
 
 
 DEFAULT_LIMITS = SourcesLimits()

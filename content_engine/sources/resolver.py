@@ -9,6 +9,8 @@ chains read are asked; each starts as soon as the one it reads has answered, ind
 at once, on one bounded pool of threads shared by every request. The request never waits past
 its deadline or a source past its timeout: a call still running then is left to end on its own
 bounds (timeouts at the database and on the socket) and its answer, if any, goes to the cache.
+Many requests at once (a chunk of a batch) are asked in bulk first (``prefetch``), and each
+request's ``fetch`` takes the answers found there (``known``) instead of asking again.
 """
 
 from __future__ import annotations
@@ -17,10 +19,15 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from content_engine.core.errors import LookupNotFound, SourcesConfigError, SourceUnavailable
+from content_engine.core.errors import (
+    InvalidContext,
+    LookupNotFound,
+    SourcesConfigError,
+    SourceUnavailable,
+)
 from content_engine.core.lookups import Asked, Fetched, Outcome, check_lookup, order, value_problem
 from content_engine.sources.cache import LookupCache
 from content_engine.sources.config import SourcesConfig, SourceSpec, load_config
@@ -30,13 +37,22 @@ from content_engine.sources.limits import DEFAULT_LIMITS, SourcesLimits
 from content_engine.sources.rows import Failure
 from content_engine.sources.sql import SqlSource
 
-__all__ = ["Sources"]
+__all__ = ["Prefetched", "Sources"]
 
 
 class _Kind(Protocol):
     def fetch(self, value: str, due: float) -> Any: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """Answers asked in bulk for many requests' lookups (a chunk of a batch), by source name
+    and key value; kept only by whoever holds this object, never in the shared cache, so a
+    source with ``cache_ttl: 0`` serves no later request from it."""
+
+    answers: Mapping[tuple[str, str], Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -79,14 +95,75 @@ class Sources:
         lookup: Mapping[str, Any],
         needed: Iterable[str],
         deadline: float | None = None,
+        known: Prefetched | None = None,
     ) -> Fetched:
         """Ask the sources ``needed`` names read. ``deadline`` (``time.monotonic()``) bounds the
-        request with the file's own ``deadline`` seconds from now, whichever comes first."""
+        request with the file's own ``deadline`` seconds from now, whichever comes first. An
+        answer ``known`` holds (asked in bulk) is taken as it is, as a cache hit."""
         keys = check_lookup(lookup)
+        return _Request(self, keys, self._due(deadline), known).run(needed)
+
+    def prefetch(
+        self,
+        lookups: Iterable[Mapping[str, Any]],
+        needed: Iterable[str],
+        deadline: float | None = None,
+    ) -> Prefetched:
+        """Ask in bulk what ``fetch`` would ask for each of ``lookups``: the sources keyed by a
+        lookup key first, then those whose ``from`` reads them, level by level, each source
+        once for all the distinct keys (``sql`` with a ``bulk_query``: one query per
+        ``max_bulk_keys`` keys; ``file``: one read of its index; ``http`` and ``sql`` without
+        one have no bulk form: a call per key, at once on the pool, coalesced and cached as
+        ever). Never raises: a lookup that is invalid, a bulk call that fails or runs past the
+        deadline (the file's, from now) and a key whose own answer failed are simply not
+        answered, and each request asks those on its own, with its own clear failure."""
+        due = self._due(deadline)
+        keysets: list[dict[str, str]] = []
+        for lookup in lookups:
+            try:
+                keysets.append(check_lookup(lookup))
+            except InvalidContext:
+                continue
+        depends_on = {name: spec.depends_on for name, spec in self.config.sources.items()}
+        answers: dict[tuple[str, str], Any] = {}
+        asked: dict[str, list[str]] = {}
+        for name in order(depends_on, needed):  # a source comes after the one it reads
+            spec = self.config.sources[name]
+            if spec.depends_on is None:
+                found: Iterable[str | None] = (keys.get(spec.key) for keys in keysets)
+            else:
+                upstream = (answers.get((spec.depends_on, v)) for v in asked[spec.depends_on])
+                found = (from_value(spec, row) for row in upstream)
+            values = list(dict.fromkeys(v for v in found if v is not None))
+            asked[name] = values
+            if values and time.monotonic() < due:
+                for value, got in self._ask_many(spec, values, due).items():
+                    answers[(name, value)] = got
+        return Prefetched(answers)
+
+    def _ask_many(self, spec: SourceSpec, values: list[str], due: float) -> dict[str, Any]:
+        """The answers one source gives for ``values`` by ``due``; those it could not give are
+        left out."""
+        due = min(due, time.monotonic() + spec.timeout)
+        kind = self._kinds[spec.name]
+        if isinstance(kind, FileSource) or (isinstance(kind, SqlSource) and spec.bulk_query):
+            future = self._pool.submit(kind.fetch_many, values, due)
+            wait([future], timeout=max(0.0, due - time.monotonic()))
+            if not future.done() or future.exception() is not None:
+                return {}
+            answers: dict[str, Any] = future.result()
+            return answers
+        futures = {value: self._start(spec, value, due)[0] for value in values}
+        wait(list(futures.values()), timeout=max(0.0, due - time.monotonic()))
+        return {
+            value: future.result()
+            for value, future in futures.items()
+            if future.done() and not future.cancelled() and future.exception() is None
+        }
+
+    def _due(self, deadline: float | None) -> float:
         due = time.monotonic() + self.config.deadline
-        if deadline is not None:
-            due = min(due, deadline)
-        return _Request(self, keys, due).run(needed)
+        return due if deadline is None else min(due, deadline)
 
     def _start(self, spec: SourceSpec, value: str, due: float) -> tuple[Future[Any], bool]:
         kind = self._kinds[spec.name]
@@ -122,16 +199,32 @@ def _kind(spec: SourceSpec, file: str, limits: SourcesLimits) -> _Kind:
     if spec.kind == "file":
         return FileSource(spec, limits)
     try:
-        return SqlSource(spec)
+        return SqlSource(spec, limits)
     except ValueError as exc:
         raise SourcesConfigError(f"sources.{spec.name}.url: {exc}", file=file) from None
+
+
+def from_value(spec: SourceSpec, upstream_row: Any) -> str | None:
+    """The key ``spec`` takes from the row of the source its ``from`` reads, or ``None`` when
+    that row has no usable value there (none, not text or a number, not a valid lookup value).
+    """
+    if not isinstance(upstream_row, dict):
+        return None
+    found = upstream_row.get(spec.from_field or "")
+    if isinstance(found, bool) or not isinstance(found, str | int | float):
+        return None
+    value = str(found)
+    return value if value_problem(value) is None else None
 
 
 class _Request:
     """One request's lookups: started as their keys become known, awaited until ``due``."""
 
-    def __init__(self, sources: Sources, keys: dict[str, str], due: float) -> None:
+    def __init__(
+        self, sources: Sources, keys: dict[str, str], due: float, known: Prefetched | None
+    ) -> None:
         self.sources = sources
+        self.known = known.answers if known is not None else {}
         self.specs = sources.config.sources
         self.keys = keys
         self.due = due
@@ -173,7 +266,12 @@ class _Request:
             return
         started = time.monotonic()
         due = min(self.due, started + spec.timeout)
-        future, shared = self.sources._start(spec, value, due)
+        if (spec.name, value) in self.known:
+            future: Future[Any] = Future()
+            future.set_result(self.known[(spec.name, value)])
+            shared = True
+        else:
+            future, shared = self.sources._start(spec, value, due)
         self.running[spec.name] = _Running(spec, future, started, due, shared)
 
     def _finish(self, name: str, running: _Running) -> None:
@@ -198,16 +296,8 @@ class _Request:
 
     def _follow(self, spec: SourceSpec, upstream_row: Any) -> None:
         """Start ``spec`` with the field its ``from`` names in the row just found."""
-        assert spec.from_field is not None and isinstance(upstream_row, dict)
-        found = upstream_row.get(spec.from_field)
-        if isinstance(found, bool) or not isinstance(found, str | int | float):
-            value = None
-        else:
-            value = str(found)
         why = f"found no usable {spec.from_field!r} in {spec.depends_on!r}"
-        if value is not None and value_problem(value) is not None:
-            value = None
-        self._begin(spec, value, why)
+        self._begin(spec, from_value(spec, upstream_row), why)
 
     def _failed(self, spec: SourceSpec, reason: str, running: _Running) -> None:
         self._record(spec, self._took(running), running.shared, "unavailable")

@@ -19,7 +19,7 @@ from typing import Any
 from content_engine.core.errors import UnstorableText
 from content_engine.core.storable import check
 
-__all__ = ["Failure", "answer", "plain"]
+__all__ = ["Failure", "answer", "as_text", "plain"]
 
 
 class Failure(Exception):
@@ -63,3 +63,10 @@ def answer(rows: Sequence[Mapping[str, Any]], *, many: bool) -> Any:
         return check(found)
     except UnstorableText as exc:
         raise Failure(f"the answer cannot be kept: {exc.message}") from None
+
+
+def as_text(value: Any) -> str:
+    """A key column's value as the text a lookup key is compared with (``true``, ``42``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

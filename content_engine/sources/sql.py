@@ -7,21 +7,25 @@ key's value or a secret). Read-only at the mechanism, whatever the query says: S
 file ``mode=ro`` with ``PRAGMA query_only``; PostgreSQL runs every transaction
 ``default_transaction_read_only`` and rolls it back. Time is bounded by the database itself:
 ``statement_timeout`` (PostgreSQL, set per query to what is left) and an interrupt from SQLite's
-progress handler when the moment passes; the resolver never waits longer in any case.
+progress handler when the moment passes; the resolver never waits longer in any case. Asked in
+bulk (a batch, ``bulk_query``), the keys are bound as one expanding list: one query for up to
+``max_bulk_keys`` keys, never a value spliced into the SQL text.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy import TextClause, bindparam, create_engine, event, make_url, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from content_engine.sources.config import SourceSpec
-from content_engine.sources.rows import Failure, answer
+from content_engine.sources.limits import DEFAULT_LIMITS, SourcesLimits
+from content_engine.sources.rows import Failure, answer, as_text
 
 __all__ = ["SqlSource", "database_url"]
 
@@ -58,8 +62,9 @@ def database_url(raw: str) -> URL:
 class SqlSource:
     """One ``sql`` source and its connection pool (opened on first use, kept for the process)."""
 
-    def __init__(self, spec: SourceSpec) -> None:
+    def __init__(self, spec: SourceSpec, limits: SourcesLimits = DEFAULT_LIMITS) -> None:
         self.spec = spec
+        self.limits = limits
         self._url = database_url(spec.url)
         self._sqlite = self._url.get_backend_name() == "sqlite"
         self._engine: Engine | None = None
@@ -87,6 +92,46 @@ class SqlSource:
     def fetch(self, value: str, due: float) -> Any:
         """The row(s) whose key is ``value``, ``None`` when none, or ``Failure``."""
         spec = self.spec
+        limit = spec.max_rows + 1 if spec.many else 1
+        rows = self._rows(text(spec.query), {spec.key: value}, due, limit)
+        if len(rows) > spec.max_rows:
+            raise Failure(f"the query found over {spec.max_rows} rows")
+        return answer(rows, many=spec.many)
+
+    def fetch_many(self, values: Sequence[str], due: float) -> dict[str, Any]:
+        """Asked in bulk: ``bulk_query`` with the keys bound as one expanding list (at most
+        ``max_bulk_keys`` per query), its rows grouped by the text of their ``bulk_key`` column.
+        The answer for each of ``values``: found nothing when no row holds it; a value whose own
+        answer is a failure (too many rows, unstorable) is left out. ``Failure`` for the whole
+        when a query fails or reads over ``max_bulk_rows`` rows."""
+        spec, most = self.spec, self.limits.max_bulk_keys
+        statement = text(spec.bulk_query).bindparams(bindparam(spec.key, expanding=True))
+        found: dict[str, list[dict[str, Any]]] = {}
+        for start in range(0, len(values), most):
+            part = list(values[start : start + most])
+            rows = self._rows(statement, {spec.key: part}, due, self.limits.max_bulk_rows + 1)
+            if len(rows) > self.limits.max_bulk_rows:
+                raise Failure(f"the bulk query found over {self.limits.max_bulk_rows} rows")
+            for row in rows:
+                if spec.bulk_key not in row:
+                    raise Failure(f"the bulk query's rows have no column {spec.bulk_key!r}")
+                if row[spec.bulk_key] is not None:
+                    found.setdefault(as_text(row[spec.bulk_key]), []).append(row)
+        answers: dict[str, Any] = {}
+        for value in values:
+            rows = found.get(value, [])
+            if spec.many and len(rows) > spec.max_rows:
+                continue  # that line asks on its own and meets the failure there
+            try:
+                answers[value] = answer(rows if spec.many else rows[:1], many=spec.many)
+            except Failure:
+                continue
+        return answers
+
+    def _rows(
+        self, statement: TextClause, params: dict[str, Any], due: float, limit: int
+    ) -> list[dict[str, Any]]:
+        """At most ``limit`` rows of ``statement``, read-only, interrupted at ``due``."""
         try:
             with self._connect().connect() as conn:
                 left = due - time.monotonic()
@@ -103,10 +148,10 @@ class SqlSource:
                         text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": ms}
                     )
                 try:
-                    result = conn.execute(text(spec.query), {spec.key: value})
+                    result = conn.execute(statement, params)
                     if not result.returns_rows:
                         raise Failure("the query returns no rows")
-                    rows = result.mappings().fetchmany(spec.max_rows + 1 if spec.many else 1)
+                    rows = result.mappings().fetchmany(limit)
                 finally:
                     if self._sqlite and raw is not None:
                         raw.set_progress_handler(None, _STEPS)
@@ -115,9 +160,7 @@ class SqlSource:
             raise Failure(_reason(exc)) from None
         except SQLAlchemyError as exc:
             raise Failure(f"database error ({type(exc).__name__})") from None
-        if len(rows) > spec.max_rows:
-            raise Failure(f"the query found over {spec.max_rows} rows")
-        return answer([dict(row) for row in rows], many=spec.many)
+        return [dict(row) for row in rows]
 
     def close(self) -> None:
         if self._engine is not None:

@@ -155,7 +155,7 @@ async def get_block(
         block = await run_in_threadpool(
             engine.block, component, context, preview=preview, strict=strict
         )
-    personal = bool(context.lookup)  # a customer's own data: never kept, never shared
+    personal = bool(context.lookup)  # a customer's own data: never kept here, never shared
     answer = BlockAnswer.of(
         block,
         context,

@@ -179,3 +179,21 @@ def test_a_required_source_that_finds_nothing_is_lookup_not_found(
     with engine_on(setup) as engine, pytest.raises(LookupNotFound) as caught:
         engine.render("letter", reader("HP200-9999"))
     assert caught.value.details == {"source": "installation", "key": "serial"}
+
+
+def test_a_batch_chunk_is_asked_once_and_its_answers_end_with_it(
+    setup: tuple[str, Path], service: Service
+) -> None:
+    readers = [reader("HP200-0042"), reader("HP200-0077"), reader("HP200-0042")]
+    with engine_on(setup) as engine:
+        with engine.bulk_lookups("letter", readers):
+            assert service.count("/customers") == 2  # two customers, each asked once
+            documents = [engine.document("letter", r) for r in readers]
+            assert service.count("/customers") == 2
+        assert [d.blocks[0].html.strip() for d in documents] == [
+            "<p>Dear Anna Huber (gold), your HP200 Pro.</p>",
+            "<p>Hello Ben Ort, your HP200 Eco.</p>",
+            "<p>Dear Anna Huber (gold), your HP200 Pro.</p>",
+        ]
+        engine.document("letter", readers[1])  # outside the chunk, cache_ttl 0: asked again
+        assert service.count("/customers") == 3
