@@ -8,6 +8,7 @@ path and query it received; the rest misbehave as their names say.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import sys
@@ -27,6 +28,14 @@ CUSTOMERS = {
 }
 SLOW_SECONDS = 0.4
 HUGE = 50 * 2**20
+
+
+@functools.cache
+def _gzip_bomb() -> bytes:
+    """50 MB of spaces in about 50 kB, compressed once before serving: compressing while a
+    request waits took longer than a source's timeout on a loaded machine, so the test saw a
+    timeout, not the bomb."""
+    return gzip.compress(b" " * HUGE, compresslevel=9)
 
 
 @dataclass
@@ -119,8 +128,7 @@ def _handler(service: Service) -> type[BaseHTTPRequestHandler]:
             elif what == "huge":
                 self._huge(declared=rest != "chunked")
             elif what == "gzipbomb":
-                bomb = gzip.compress(b" " * HUGE, compresslevel=9)
-                self._bytes(200, bomb, "application/json", Content_Encoding="gzip")
+                self._bytes(200, _gzip_bomb(), "application/json", Content_Encoding="gzip")
             elif what == "drip":
                 self._drip()
             elif what == "redirect":
@@ -179,6 +187,7 @@ class _Server(ThreadingHTTPServer):
 @contextmanager
 def running() -> Iterator[Service]:
     """A fresh service on a free port, stopped (hung requests released) at the end."""
+    _gzip_bomb()  # made before any request waits for it
     server = _Server(("127.0.0.1", 0), BaseHTTPRequestHandler)
     service = Service(port=server.server_address[1])
     server.RequestHandlerClass = _handler(service)
