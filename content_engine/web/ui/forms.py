@@ -422,7 +422,8 @@ def console_context(
     if not value:
         errors["value"] = _("Type the {key} to look up.", key=draft.key[:64] or "value")
     reader = ReaderDraft(locale=draft.locale, role=draft.role)
-    context, reader_errors = context_of(reader, _, {draft.key or "key": value} if value else {})
+    lookup = {draft.key: value} if value and "key" not in errors else {}
+    context, reader_errors = context_of(reader, _, lookup)
     if "lookup" in reader_errors:
         errors.setdefault("value", reader_errors.pop("lookup"))
     errors.update(reader_errors)

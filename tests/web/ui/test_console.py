@@ -89,25 +89,29 @@ def test_an_agent_signs_in_to_the_console_and_sees_only_it(guest: Workbench) -> 
     assert guest.get("/console", follow_redirects=False).status_code == 303
 
 
-@pytest.mark.parametrize(("method", "path"), UI_ROUTES, ids=lambda v: str(v))
-def test_an_agent_gets_403_on_every_editor_page_and_write(
-    guest: Workbench, method: str, path: str
-) -> None:
-    if path in PUBLIC | ASSETS | CONSOLE or path == "/":
-        return
+def test_an_agent_gets_403_on_every_editor_page_and_write(guest: Workbench) -> None:
+    """Every workbench route but sign-in/out, the console and the public bundle: one session
+    for all (one app), each refused, nothing written."""
     guest.sign_in("agent")
-    url = path.format(**PATH_VALUES, version="0" * 16)
     revision = guest.api.engine.repository.revision()
-    if method == "GET":
-        response = guest.get(url, follow_redirects=False)
-    else:  # with this session's own CSRF token: the role alone refuses it
-        response = guest.post(url, {"body": "<p>x</p>", "status": "published"}, page="/console")
-    assert response.status_code == 403, response.text
-    if response.headers["content-type"].startswith("application/json"):  # the body editor's
-        assert response.json()["error"]["code"] == "forbidden"
-    else:
-        assert "This page is for editors" in response.text
-        assert 'href="/console"' in response.text
+    checked = 0
+    for method, path in UI_ROUTES:
+        if path in PUBLIC | ASSETS | CONSOLE or path == "/":
+            continue
+        url = path.format(**PATH_VALUES, version="0" * 16)
+        if method == "GET":
+            response = guest.get(url, follow_redirects=False)
+        else:  # with this session's own CSRF token: the role alone refuses it
+            form = {"body": "<p>x</p>", "status": "published"}
+            response = guest.post(url, form, page="/console")
+        assert response.status_code == 403, (method, path, response.text)
+        if response.headers["content-type"].startswith("application/json"):  # body editor
+            assert response.json()["error"]["code"] == "forbidden"
+        else:
+            assert "This page is for editors" in response.text, (method, path)
+            assert 'href="/console"' in response.text
+        checked += 1
+    assert checked >= 20
     assert guest.api.engine.repository.revision() == revision
 
 
@@ -254,6 +258,9 @@ def test_preview_takes_lookup_keys_and_shows_the_provenance(
     assert [row[0] for row in provenance(page.text)] == ["installation", "customer"]
     assert service.count("/customers/C-1") == 1  # once for the render and all traces
     assert "the sources take: serial" in page.text
+    console = ask(editor, "HP200-0042")  # editors use the console too; their traces link
+    assert console.status_code == 200 and ANNA in frame(console.text)
+    assert 'href="/components/greeting"' in console.text
     block = editor.get(
         "/components/greeting/preview",
         params={"locale": "en", "lookup": "serial=HP200-0077", "customer": '{"name": "B."}'},
