@@ -14,6 +14,7 @@ import pytest
 
 from content_engine.engine import Engine
 from content_engine.settings import Settings
+from content_engine.web.ui.forms import ConsoleDraft
 from tests.sources.service import Service, running
 from tests.support.apps import Api, app_client
 from tests.support.engine_factory import ROOT, write_files
@@ -123,6 +124,9 @@ def test_editors_use_the_console_too_with_their_whole_navigation(bench: Workbenc
     # No data sources are configured for this app: said plainly, and no form to fill.
     assert "No data sources are configured" in page.text
     assert 'action="/console"' not in page.text
+    # With sources, the sample library's console starts at its service sheet, as service staff.
+    draft = ConsoleDraft.default(bench.api.engine.library(), ("customer_id", "serial"))
+    assert draft == ConsoleDraft("service.sheet", "customer_id", "", "en", "service-agent")
 
 
 # --- answers -------------------------------------------------------------------------------
