@@ -238,13 +238,14 @@ class Engine:
         *,
         preview: bool = False,
         strict: bool = False,
+        fetched: Fetched | None = None,
     ) -> Selection:
         """The selection trace, warned of (``strict``: refused for) values the library lacks;
-        each variant names its live and working versions."""
+        each variant names its live and working versions. ``fetched``: see ``fill``."""
         state = self._current.get()
         view = state.view(preview)
         component = view.assembler.component(component_id)
-        context, fetched = self.lookups.fill(context, view.library, [component_id], self.compile)
+        context, fetched = self._filled(context, view.library, [component_id], fetched)
         warnings = view.vocabulary.check(context, strict=strict)
         warnings += fetched.warnings if fetched else []
         selection = explain(component, state.reader(context, preview))
@@ -299,6 +300,7 @@ class Engine:
         preview: bool = False,
         strict: bool = False,
         budget: Budget | None = None,
+        fetched: Fetched | None = None,
     ) -> Block:
         """The assembled fragment; ``RenderError`` when no variant applies.
 
@@ -306,11 +308,12 @@ class Engine:
         with ``strict`` an ``OutsideVocabulary`` error. The same ``Block`` object may be
         returned to several callers: do not change it. A block from the cache costs nothing;
         one assembled draws on ``budget`` (the request's; by default one of its own). A context
-        with lookup keys is filled from the data sources first (``lookup``); its block is cached
-        under a digest of that data too (``blockcache.personal_key``), never served to another.
+        with lookup keys is filled from the data sources first (``lookup``; or was, with
+        ``fetched``: see ``fill``); its block is cached under a digest of that data too
+        (``blockcache.personal_key``), never served to another.
         """
         view = self._current.get().view(preview)
-        context, fetched = self.lookups.fill(context, view.library, [component_id], self.compile)
+        context, fetched = self._filled(context, view.library, [component_id], fetched)
         personal = _personal(context, fetched)
         block = self._block(component_id, context, preview, strict, budget, personal)
         return _warned(block, fetched)
@@ -381,6 +384,35 @@ class Engine:
                 done[component_id] = exc
         return [done[c] for c in component_ids]
 
+    def fill(
+        self,
+        context: Context,
+        component_ids: Sequence[str] = (),
+        *,
+        publication_id: str | None = None,
+        preview: bool = False,
+    ) -> tuple[Context, Fetched | None]:
+        """``context`` filled from the sources once for what the components (or publication)
+        read; with it as ``fetched=``, ``explain``, ``block``, ``document`` and ``render`` ask
+        nothing again, so a render and the traces beside it show one lookup's data."""
+        view = self._current.get().view(preview)
+        ids = list(component_ids)
+        if publication_id is not None:
+            publication = self._current.get().publication(publication_id)
+            ids += publication_components(view.library, publication)
+        return self.lookups.fill(context, view.library, ids, self.compile)
+
+    def _filled(
+        self, context: Context, library: Library, ids: Sequence[str], fetched: Fetched | None
+    ) -> tuple[Context, Fetched | None]:
+        if fetched is not None:  # filled by ``fill`` already
+            return context, fetched
+        return self.lookups.fill(context, library, ids, self.compile)
+
+    def lookup_keys(self) -> tuple[str, ...]:
+        """The lookup keys a caller may give: those of the sources that read no other one."""
+        return self.lookups.keys
+
     def document_plan(self, publication_id: str) -> Publication:
         """The publication as stored now; ``NotFound`` if there is none."""
         return self._current.get().publication(publication_id)
@@ -393,14 +425,15 @@ class Engine:
         preview: bool = False,
         strict: bool = False,
         budget: Budget | None = None,
+        fetched: Fetched | None = None,
     ) -> Document:
         """The publication for one reader, all its slots drawing on one request budget; values
-        the library lacks are its first warnings."""
+        the library lacks are its first warnings. ``fetched``: see ``fill``."""
         state = self._current.get()
         view = state.view(preview)
         publication = state.publication(publication_id)
         wanted = publication_components(view.library, publication)
-        context, fetched = self.lookups.fill(context, view.library, wanted, self.compile)
+        context, fetched = self._filled(context, view.library, wanted, fetched)
         unknown = view.vocabulary.check(context, strict=strict)
         reader = state.reader(context, preview)
         document = view.assembler.document(publication, reader, budget or self.request_budget())
@@ -427,15 +460,19 @@ class Engine:
         strict: bool = False,
         key_id: str | None = None,
         asset_links: bool = False,
+        fetched: Fetched | None = None,
     ) -> Rendered:
         """Assemble, render and store a receipt of exactly what was used.
 
         HTML names the library's assets by their URLs with ``asset_links`` (over HTTP) or a
         ``public_url``; otherwise a page inlines them (a saved file shows them anywhere). The
-        receipt keeps the URLs used, so a replay names the same versions.
+        receipt keeps the URLs used, so a replay names the same versions. ``fetched``: see
+        ``fill``.
         """
         renderer = get_renderer(format)
-        document = self.document(publication_id, context, preview=preview, strict=strict)
+        document = self.document(
+            publication_id, context, preview=preview, strict=strict, fetched=fetched
+        )
         urls = None
         if asset_links or self.settings.public_url:
             known = self.assets.urls()

@@ -24,6 +24,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
 from content_engine.core.assembly import query_matches
 from content_engine.core.models import (
@@ -44,7 +46,7 @@ from content_engine.core.selection import SourceAsked
 from content_engine.core.templates.compile import CompiledBody
 from content_engine.sources import Fetched, Prefetched, Sources
 
-__all__ = ["Lookups", "asked_of"]
+__all__ = ["Lookups", "Provenance", "asked_of", "provenance"]
 
 Compiler = Callable[[Component, Variant], CompiledBody]
 # These fill the context's own keys; every other source becomes ``context.data[name]``.
@@ -62,6 +64,14 @@ class Lookups:
         self.sources = (
             Sources.load(path, os.environ if environ is None else environ) if path else None
         )
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The lookup key names the sources take from the caller (a ``from`` source takes its
+        own from another source's answer), sorted; none without sources."""
+        if self.sources is None:
+            return ()
+        return tuple(sorted(self.sources.keys))
 
     def close(self) -> None:
         if self.sources is not None:
@@ -176,3 +186,55 @@ def asked_of(fetched: Fetched | None) -> list[SourceAsked]:
         )
         for a in fetched.asked
     ]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """One source asked for a request and the fields of its answer the context took (templates
+    read them as ``{{ source.field }}``): for whoever reads a filled document and must know
+    where each value came from."""
+
+    source: str
+    key: str  # the lookup key's name, never its value
+    outcome: str
+    seconds: float
+    cache_hit: bool
+    fields: tuple[str, ...] = ()  # the fields it supplied (the context's own ones won)
+    rows: int | None = None  # a ``many`` source: how many rows it found
+
+
+def provenance(own: Context, fetched: Fetched | None) -> list[Provenance]:
+    """Every source ``fetched`` asked for ``own`` (the context as given, before filling) and the
+    fields each supplied, by ``with_values``' rule: the context's own keys win."""
+    if fetched is None:
+        return []
+    rows = []
+    for asked in fetched.asked:
+        value = fetched.values.get(asked.source) if asked.outcome == "found" else None
+        fields, count = _supplied(asked.source, value, own)
+        rows.append(
+            Provenance(
+                source=asked.source,
+                key=asked.key,
+                outcome=asked.outcome,
+                seconds=asked.seconds,
+                cache_hit=asked.cache_hit,
+                fields=fields,
+                rows=count,
+            )
+        )
+    return rows
+
+
+def _supplied(name: str, value: Any, own: Context) -> tuple[tuple[str, ...], int | None]:
+    if name in FILLS_KEYS:
+        given = own.customer if name == "customer" else own.product
+        if not isinstance(value, dict):
+            return (), None  # a list is unused there (``with_values`` warns)
+        return tuple(k for k in value if k not in given), None
+    if name in RESERVED_DATA_NAMES or name.startswith("__") or name in own.data:
+        return (), None
+    if isinstance(value, list):
+        names = dict.fromkeys(k for row in value if isinstance(row, dict) for k in row)
+        return tuple(names), len(value)
+    return (tuple(value) if isinstance(value, dict) else ()), None

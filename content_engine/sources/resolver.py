@@ -90,6 +90,11 @@ class Sources:
     def names(self) -> frozenset[str]:
         return frozenset(self.config.sources)
 
+    @property
+    def keys(self) -> frozenset[str]:
+        """The lookup keys a request may bring: those of the sources that read no other one."""
+        return frozenset(s.key for s in self.config.sources.values() if s.depends_on is None)
+
     def fetch(
         self,
         lookup: Mapping[str, Any],

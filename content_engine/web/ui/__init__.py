@@ -1,6 +1,8 @@
-"""The editors' workbench: server-rendered pages at ``/`` over the engine the API uses.
+"""The workbench: server-rendered pages at ``/`` over the engine the API uses.
 
-Pages: ``signin`` (the session), ``pages`` (library, component, publication, lint, coverage),
+Pages: ``signin`` (the session), ``console`` (the agent's: a customer's live document from a
+lookup key; agents may use nothing else), ``pages`` (library, component, publication, lint,
+coverage),
 ``variants`` (editor, workflow, history, rollback), ``preview`` (as any reader, and PDF),
 ``creating`` (new components and publications, archiving), ``impact`` (before publishing) and
 ``assets`` (list, upload, replace);
@@ -17,6 +19,7 @@ from pathlib import Path
 from content_engine.web.ui import (
     assets,
     bodyeditor,
+    console,
     creating,
     editorbundle,
     impact,
@@ -33,6 +36,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 router = ui_router()
 for _module in (
     signin,
+    console,
     pages,
     variants,
     preview,

@@ -7,8 +7,9 @@ that body would meet, each at its line and column (``bodycheck``), stored nowher
 
 Both are workbench routes: no session is a redirect to the sign-in page, as for every page (the
 editor then says it cannot check). Every other refusal is the API's JSON error shape, since a
-script reads it: a form without this session's CSRF token is 403 ``csrf_refused``, a body over
-``MAX_BODY_CHARS`` is 413 ``payload_too_large``, an unknown component 404.
+script reads it: a form without this session's CSRF token is 403 ``csrf_refused``, an agent's
+session 403 ``forbidden``, a body over ``MAX_BODY_CHARS`` is 413 ``payload_too_large``, an
+unknown component 404.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from content_engine.web.ui.bodycheck import MAX_BODY_CHARS, check_body
 from content_engine.web.ui.bodyhints import hints
 from content_engine.web.ui.forms import CheckedForm
 from content_engine.web.ui.routing import HEADERS, sign_in_redirect
-from content_engine.web.ui.session import CsrfRefused, SignInRequired
+from content_engine.web.ui.session import CsrfRefused, EditorsOnly, SignInRequired
 from content_engine.web.ui.templating import WorkbenchPage
 
 
@@ -45,6 +46,13 @@ class JsonUiRoute(APIRoute):
             except CsrfRefused:
                 response = error_response(
                     403, "csrf_refused", "the form does not carry this session's CSRF token"
+                )
+            except EditorsOnly as exc:
+                response = error_response(
+                    403,
+                    "forbidden",
+                    f"the body editor needs the editor role; the session has {exc.role}",
+                    {"required": "editor", "role": exc.role},
                 )
             response.headers.update(HEADERS)
             return response

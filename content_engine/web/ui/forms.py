@@ -2,7 +2,8 @@
 
 In: an ``application/x-www-form-urlencoded`` body, or the query of a preview. Out: a
 ``Variant`` or a ``Context``, or a message for each wrong field in the visitor's language; the
-text as typed is kept (``VariantDraft``, ``ReaderDraft``) so the page can show it again.
+text as typed is kept (``VariantDraft``, ``ReaderDraft``, ``ConsoleDraft``) so the page can
+show it again.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from pydantic import ValidationError
 from content_engine.core.errors import InputError, InvalidContext, UnstorableText
 from content_engine.core.instants import format_instant, parse_instant
 from content_engine.core.locales import normalize_tag
+from content_engine.core.lookups import MAX_KEY_CHARS, check_lookup
 from content_engine.core.models import (
+    MAX_LOOKUP_KEYS,
     STATUSES,
     Conditions,
     Context,
+    Library,
     Status,
     TranslatedFrom,
     Variant,
@@ -249,6 +253,8 @@ class ReaderDraft:
     customer: str = ""
     product: str = ""
     at: str = ""
+    # Keys for the data sources, one ``name=value`` a line (``serial=HP200-0042``).
+    lookup: str = ""
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -267,15 +273,19 @@ def reader_query(
     customer: JsonText = "",
     product: JsonText = "",
     at: Text = "",
+    lookup: JsonText = "",
 ) -> ReaderDraft:
-    return ReaderDraft(locale, segments, role, region, channel, customer, product, at)
+    return ReaderDraft(locale, segments, role, region, channel, customer, product, at, lookup)
 
 
 ReaderQuery = Annotated[ReaderDraft, Depends(reader_query)]
 
 
-def context_of(draft: ReaderDraft, _: Translator) -> tuple[Context | None, dict[str, str]]:
-    """The ``Context`` of the preview form, or what is wrong with each field."""
+def context_of(
+    draft: ReaderDraft, _: Translator, lookup: dict[str, str] | None = None
+) -> tuple[Context | None, dict[str, str]]:
+    """The ``Context`` of the preview form, or what is wrong with each field; ``lookup``
+    stands for the form's lookup lines (the console has a field of its own)."""
     errors: dict[str, str] = {}
     data: dict[str, Any] = {"locale": draft.locale.strip()}
     if not data["locale"]:
@@ -316,9 +326,105 @@ def context_of(draft: ReaderDraft, _: Translator) -> tuple[Context | None, dict[
             )
             continue
         data[name] = value
+    try:
+        found = lookup_pairs(draft.lookup, _) if lookup is None else lookup
+        if found:
+            data["lookup"] = check_lookup(found)
+    except (InputError, InvalidContext) as exc:
+        errors["lookup"] = exc.message
     if errors:
         return None, errors
     try:
         return Context.model_validate(data), {}
     except ValidationError as exc:
         return None, field_errors(exc, "locale")
+
+
+def lookup_pairs(text: str, _: Translator) -> dict[str, str]:
+    """The lookup lines (``serial=HP200-0042``, one a line, blank lines left out) as a mapping;
+    an ``InputError`` in the visitor's language for a line that is no pair or a name twice.
+    The values are checked by ``check_lookup`` as every edge checks them."""
+    pairs: dict[str, str] = {}
+    for line in text.split("\n"):
+        if not line.strip():
+            continue
+        name, eq, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq or not name:
+            raise InputError(_("One name=value a line, such as serial=HP200-0042."))
+        if name in pairs:
+            raise InputError(_("The lookup key {name} is given twice.", name=name[:64]))
+        if len(pairs) == MAX_LOOKUP_KEYS:
+            raise InputError(_("At most {n} lookup keys.", n=MAX_LOOKUP_KEYS))
+        pairs[name] = value
+    return pairs
+
+
+# --- the agent's console -------------------------------------------------------------------
+
+# The library's role for service staff, if it has one: the console's default reader role.
+SERVICE_ROLES = ("service-agent", "agent")
+DEFAULT_PUBLICATION = "service.sheet"
+
+
+@dataclass
+class ConsoleDraft:
+    """The console's fields as typed: which publication, whose data, in which language."""
+
+    publication: str = ""
+    key: str = ""
+    value: str = ""
+    locale: str = ""
+    role: str = ""
+
+    @classmethod
+    def of_form(cls, form: Form) -> ConsoleDraft:
+        return cls(**{f.name: form.get(f.name) for f in fields(cls)})
+
+    @classmethod
+    def default(cls, library: Library, keys: tuple[str, ...]) -> ConsoleDraft:
+        """A new console: the service sheet (or the first publication), the first key."""
+        publications = sorted(library.publications)
+        publication = DEFAULT_PUBLICATION if DEFAULT_PUBLICATION in publications else ""
+        roles = library.settings.roles
+        return cls(
+            publication=publication or next(iter(publications), ""),
+            key=next(iter(keys), ""),
+            locale=library.settings.default_locale,
+            role=next((r for r in SERVICE_ROLES if r in roles), ""),
+        )
+
+    def shown(self) -> ConsoleDraft:
+        """The fields as the page may show them again: no control characters, and no
+        more of a value than a lookup key can hold (a 10 kB paste is not echoed whole)."""
+
+        def clean(text: str, limit: int) -> str:
+            return "".join(c for c in text if c >= " " and c != "\x7f")[:limit]
+
+        return ConsoleDraft(
+            **{f.name: clean(getattr(self, f.name), MAX_KEY_CHARS) for f in fields(self)}
+        )
+
+
+def console_context(
+    draft: ConsoleDraft, library: Library, keys: tuple[str, ...], _: Translator
+) -> tuple[Context | None, dict[str, str]]:
+    """The ``Context`` the console asks with (live content, the one lookup key), or what is
+    wrong with each field."""
+    errors: dict[str, str] = {}
+    if draft.publication not in library.publications:
+        errors["publication"] = _("Choose one of the publications.")
+    if draft.key not in keys:
+        errors["key"] = _("Choose one of the lookup keys.")
+    if draft.role and draft.role not in library.settings.roles:
+        errors["role"] = _("Choose one of the roles, or none.")
+    value = draft.value.strip()
+    if not value:
+        errors["value"] = _("Type the {key} to look up.", key=draft.key[:64] or "value")
+    reader = ReaderDraft(locale=draft.locale, role=draft.role)
+    lookup = {draft.key: value} if value and "key" not in errors else {}
+    context, reader_errors = context_of(reader, _, lookup)
+    if "lookup" in reader_errors:
+        errors.setdefault("value", reader_errors.pop("lookup"))
+    errors.update(reader_errors)
+    return (None, errors) if errors else (context, {})

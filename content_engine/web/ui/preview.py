@@ -1,10 +1,12 @@
 """Preview as any reader: a block or a whole publication, drafts included, with the reasons.
 
 In: a component or publication and the preview form (locale, segments, role, region, channel,
-customer and product JSON, time). Out: the assembled HTML shown in ``<iframe srcdoc sandbox>``
-(the previewed markup runs no script and gets an origin of its own, not the workbench's), next
-to the explain trace of every component involved: which variant won and why each other lost.
-And the publication as a PDF, rendered from the same preview.
+customer and product JSON, time, lookup keys for the data sources). Out: the assembled HTML
+shown in ``<iframe srcdoc sandbox>`` (the previewed markup runs no script and gets an origin of
+its own, not the workbench's), next to the explain trace of every component involved (which
+variant won and why each other lost) and the provenance of the data the sources gave. And the
+publication as a PDF, rendered from the same preview. The agent's console (``console``) shows
+live content the same way.
 """
 
 from __future__ import annotations
@@ -14,17 +16,24 @@ from dataclasses import dataclass, field
 from fastapi import Response
 from markupsafe import Markup
 
-from content_engine.core.errors import InvalidContext, NotFound, RenderError
+from content_engine.core.errors import (
+    InvalidContext,
+    LookupNotFound,
+    NotFound,
+    RenderError,
+    SourceUnavailable,
+)
 from content_engine.core.locales import text_direction
+from content_engine.core.lookups import Fetched
 from content_engine.core.models import Block, Component, Context, Library, Publication
 from content_engine.core.selection import Selection
-from content_engine.engine import Engine
+from content_engine.engine import Engine, Provenance, Rendered, provenance
 from content_engine.rendering.html import inline_assets, load_theme
 from content_engine.web.schemas import ComponentId, PublicationId
 from content_engine.web.ui import views
 from content_engine.web.ui.forms import ReaderDraft, ReaderQuery, context_of
 from content_engine.web.ui.routing import ui_router
-from content_engine.web.ui.templating import Page, WorkbenchPage, environment
+from content_engine.web.ui.templating import Page, Translator, WorkbenchPage, environment
 
 router = ui_router()
 
@@ -37,6 +46,43 @@ class Preview:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     selections: list[Selection] = field(default_factory=list)
+    # Every data source asked, and the fields each supplied (empty without lookup keys).
+    sources: list[Provenance] = field(default_factory=list)
+    # 404 when a required source found nothing, 503 when one failed: the page's status.
+    status: int = 200
+    receipt: str | None = None  # the render's receipt id (publications)
+
+
+def looked_up(
+    engine: Engine,
+    context: Context,
+    _: Translator,
+    component_ids: list[str],
+    *,
+    publication_id: str | None = None,
+    preview: bool = True,
+) -> tuple[Context, Fetched | None, Preview | None]:
+    """``context`` filled from the data sources once, for the traces and the render that
+    follow; or a ``Preview`` that says, in the visitor's language, which source failed."""
+    try:
+        filled, fetched = engine.fill(
+            context, component_ids, publication_id=publication_id, preview=preview
+        )
+    except LookupNotFound as exc:
+        message = _(
+            "Nothing found: data source {source} has no record for this {key}.",
+            source=exc.source,
+            key=exc.key,
+        )
+        return context, None, Preview(error=message, status=404)
+    except SourceUnavailable as exc:
+        message = _(
+            "Data source {source} is unavailable ({reason}). Try again in a moment.",
+            source=exc.source,
+            reason=exc.reason,
+        )
+        return context, None, Preview(error=message, status=503)
+    return filled, fetched, None
 
 
 def block_document(engine: Engine, block: Block, context: Context) -> str:
@@ -57,10 +103,16 @@ def block_document(engine: Engine, block: Block, context: Context) -> str:
     )
 
 
-def preview_block(engine: Engine, component_id: str, context: Context) -> Preview:
-    preview = Preview(selections=[engine.explain(component_id, context, preview=True)])
+def preview_block(engine: Engine, component_id: str, context: Context, _: Translator) -> Preview:
+    filled, fetched, failed = looked_up(engine, context, _, [component_id])
+    if failed is not None:
+        return failed
+    preview = Preview(
+        selections=[engine.explain(component_id, filled, preview=True, fetched=fetched)],
+        sources=provenance(context, fetched),
+    )
     try:
-        block = engine.block(component_id, context, preview=True)
+        block = engine.block(component_id, filled, preview=True, fetched=fetched)
     except RenderError as exc:
         preview.error = exc.message
         return preview
@@ -70,25 +122,49 @@ def preview_block(engine: Engine, component_id: str, context: Context) -> Previe
 
 
 def preview_publication(
-    engine: Engine, library: Library, publication_id: str, context: Context, key_id: str | None
+    engine: Engine,
+    library: Library,
+    publication_id: str,
+    context: Context,
+    key_id: str | None,
+    _: Translator,
+    *,
+    preview: bool = True,
 ) -> Preview:
+    """The publication as ``context``'s reader gets it (``preview``: working copies in place
+    of live versions), the trace of each component and the data's provenance, from one
+    lookup; rendered with a receipt under ``key_id``."""
     publication = library.publications[publication_id]
     ids = views.publication_components(library, publication)
-    preview = Preview(
+    filled, fetched, failed = looked_up(
+        engine, context, _, [], publication_id=publication_id, preview=preview
+    )
+    if failed is not None:
+        return failed
+    shown = Preview(
         selections=[
-            engine.explain(c, context, preview=True) for c in ids if c in library.components
-        ]
+            engine.explain(c, filled, preview=preview, fetched=fetched)
+            for c in ids
+            if c in library.components
+        ],
+        sources=provenance(context, fetched),
     )
     try:
         rendered = engine.render(
-            publication_id, context, format="html", preview=True, key_id=key_id
+            publication_id,
+            filled,
+            format="html",
+            preview=preview,
+            key_id=key_id,
+            fetched=fetched,
         )
     except RenderError as exc:
-        preview.error = exc.message
-        return preview
-    preview.srcdoc = rendered.content.decode("utf-8")
-    preview.warnings = rendered.warnings
-    return preview
+        shown.error = exc.message
+        return shown
+    shown.srcdoc = rendered.content.decode("utf-8")
+    shown.warnings = rendered.warnings
+    shown.receipt = rendered.receipt.id
+    return shown
 
 
 def _reader(
@@ -110,7 +186,7 @@ def component_preview(
     if component is None:
         raise NotFound(f"unknown component {component_id!r}")
     context, errors, reader = _reader(page, reader, library)
-    preview = preview_block(page.engine, component_id, context) if context else None
+    preview = preview_block(page.engine, component_id, context, page._) if context else None
     return _preview_page(
         page,
         library,
@@ -132,7 +208,9 @@ def publication_preview(
         raise NotFound(f"unknown publication {publication_id!r}")
     context, errors, reader = _reader(page, reader, library)
     preview = (
-        preview_publication(page.engine, library, publication_id, context, page.principal.key_id)
+        preview_publication(
+            page.engine, library, publication_id, context, page.principal.key_id, page._
+        )
         if context
         else None
     )
@@ -152,7 +230,7 @@ def _preview_page(
     library: Library,
     reader: ReaderDraft,
     errors: dict[str, str],
-    preview: object,
+    preview: Preview | None,
     action: str,
     *,
     component: Component | None = None,
@@ -161,7 +239,7 @@ def _preview_page(
     """The preview page of a component or a publication: the reader form, then the preview."""
     return page.render(
         "preview.html",
-        422 if errors else 200,
+        422 if errors else (preview.status if preview else 200),
         section="library",
         component=component,
         publication=publication,
@@ -170,6 +248,7 @@ def _preview_page(
         preview=preview,
         settings=library.settings,
         action=action,
+        lookup_keys=page.engine.lookup_keys(),
     )
 
 
@@ -186,7 +265,11 @@ def publication_pdf(
     rendered = page.engine.render(
         publication_id, context, format="pdf", preview=True, key_id=page.principal.key_id
     )
-    filename = f"{publication_id}-{context.locale}-preview.pdf"
+    return pdf_response(rendered, f"{publication_id}-{context.locale}-preview.pdf")
+
+
+def pdf_response(rendered: Rendered, filename: str) -> Response:
+    """A rendered PDF as a download, naming its receipt."""
     return Response(
         rendered.content,
         media_type=rendered.media_type,

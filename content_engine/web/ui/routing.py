@@ -18,7 +18,13 @@ from fastapi.routing import APIRoute
 
 from content_engine.core.errors import ContentEngineError
 from content_engine.web.errors import ApiError, status_of
-from content_engine.web.ui.session import SESSION_COOKIE, CsrfRefused, SignInRequired
+from content_engine.web.ui.session import (
+    CONSOLE_PATH,
+    SESSION_COOKIE,
+    CsrfRefused,
+    EditorsOnly,
+    SignInRequired,
+)
 from content_engine.web.ui.templating import error_page
 
 # The previewed documents arrive in <iframe srcdoc sandbox>, which inherits this policy: they
@@ -50,6 +56,8 @@ class UiRoute(APIRoute):
                 response = sign_in_redirect(request, exc)
             except CsrfRefused:
                 response = _error(request, 400, "csrf")
+            except EditorsOnly:
+                response = _editors_only(request)
             except ContentEngineError as exc:
                 response = _error(request, status_of(exc), "domain", exc.message)
             except ApiError as exc:
@@ -73,6 +81,13 @@ def sign_in_redirect(request: Request, exc: SignInRequired) -> Response:
         # Revoked or otherwise dead: the browser need not send it again.
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response
+
+
+def _editors_only(request: Request) -> Response:
+    """An agent's home is the console; any other page or form is refused, nothing done."""
+    if request.method == "GET" and request.url.path == "/":
+        return RedirectResponse(CONSOLE_PATH, 303)
+    return _error(request, 403, "editors_only")
 
 
 def _readable(exc: RequestValidationError) -> str:

@@ -39,7 +39,11 @@ CSRF_FIELD = "csrf_token"
 # The workbench's own languages; the catalogs of locales/ hold their strings.
 UI_LANGUAGES = ("en", "de", "fr")
 LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "fr": "Français"}
+# Who may sign in; agents reach only the console (``AtConsole``), every other page needs an
+# editor's or admin's key (``SignedIn``).
+WORKBENCH_ROLES = frozenset({"agent", "editor", "admin"})
 EDITOR_ROLES = frozenset({"editor", "admin"})
+CONSOLE_PATH = "/console"
 LANG_MAX_AGE = 365 * 24 * 3600
 SESSION_MAX_AGE = int(SESSION_TTL.total_seconds())  # the browser forgets it when the server does
 
@@ -57,6 +61,14 @@ class SignInRequired(Exception):
 
 class CsrfRefused(Exception):
     """A form without this session's token: not sent by one of our pages in this browser."""
+
+
+class EditorsOnly(Exception):
+    """A signed-in agent at a page or form for editors: refused, pointed to the console."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__(role)
+        self.role = role
 
 
 def csrf_token(seed: str) -> str:
@@ -78,6 +90,16 @@ class Visitor:
     @property
     def csrf_token(self) -> str:
         return csrf_token(self.seed)
+
+    @property
+    def may_edit(self) -> bool:
+        """Whether the editors' pages are open to this visitor (the navigation shows them)."""
+        return self.principal is not None and self.principal.role in EDITOR_ROLES
+
+    @property
+    def home(self) -> str:
+        """The first page this visitor may use: the library, or an agent's console."""
+        return "/" if self.may_edit or self.principal is None else CONSOLE_PATH
 
     def check_csrf(self, presented: str | None) -> None:
         expected = self.csrf_token.encode()
@@ -156,7 +178,7 @@ def visitor(
     state = request.app.state
     language, remember = ui_language(request, lang)
     token = request.cookies.get(SESSION_COOKIE, "")
-    principal = ANONYMOUS_ADMIN if state.open_access else _editor(engine, token)
+    principal = ANONYMOUS_ADMIN if state.open_access else _member(engine, token)
     session = token if principal is not None and not state.open_access else None
     if session is not None:
         seed, new_seed = session, False  # CSRF tokens bound to the session
@@ -175,11 +197,11 @@ def visitor(
     )
 
 
-def _editor(engine: Engine, token: str) -> Principal | None:
-    """The principal of a live session of an editor's or admin's key; ``None`` for anything
-    else (no session, expired, signed out, the key revoked or of a lesser role)."""
+def _member(engine: Engine, token: str) -> Principal | None:
+    """The principal of a live session of an agent's, editor's or admin's key; ``None`` for
+    anything else (no session, expired, signed out, the key revoked or of the reader role)."""
     info = engine.access.session_key(token) if token else None
-    if info is None or info.role not in EDITOR_ROLES:
+    if info is None or info.role not in WORKBENCH_ROLES:
         return None
     return Principal(key_id=info.id, role=info.role)
 
@@ -187,8 +209,8 @@ def _editor(engine: Engine, token: str) -> Principal | None:
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 
 
-def signed_in(request: Request, visitor: VisitorDep) -> Visitor:
-    """The visitor, if an editor's key (or ``--open``) lets them in; else to the sign-in page."""
+def at_console(request: Request, visitor: VisitorDep) -> Visitor:
+    """The visitor, if signed in with any workbench role (or ``--open``); else to sign in."""
     if visitor.principal is None:
         # After signing in, back to the page asked for; the answer to a form is no page.
         back = "/"
@@ -196,6 +218,18 @@ def signed_in(request: Request, visitor: VisitorDep) -> Visitor:
             query = request.url.query
             back = request.url.path + (f"?{query}" if query else "")
         raise SignInRequired(back, stale_cookie=visitor.stale_session)
+    return visitor
+
+
+AtConsole = Annotated[Visitor, Depends(at_console)]
+
+
+def signed_in(visitor: AtConsole) -> Visitor:
+    """The visitor, if an editor's or admin's key (or ``--open``) lets them in: an agent is
+    refused (``EditorsOnly``), whatever the page or form."""
+    assert visitor.principal is not None
+    if not visitor.may_edit:
+        raise EditorsOnly(visitor.principal.role)
     return visitor
 
 

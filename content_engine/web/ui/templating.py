@@ -30,6 +30,7 @@ from content_engine.web.ui.editorbundle import script_url
 from content_engine.web.ui.session import (
     LANGUAGE_NAMES,
     UI_LANGUAGES,
+    AtConsole,
     SignedIn,
     Visitor,
     VisitorDep,
@@ -115,7 +116,7 @@ class Page:
     def lang_url(self, language: str) -> str:
         """This page in another language (the choice is then remembered in a cookie)."""
         if self.request.method != "GET":  # the answer to a form: its URL shows no page
-            return f"/?{urlencode({'lang': language})}"
+            return f"{self.visitor.home}?{urlencode({'lang': language})}"
         query = [(k, v) for k, v in self.request.query_params.multi_items() if k != "lang"]
         return f"{self.request.url.path}?{urlencode([*query, ('lang', language)])}"
 
@@ -140,12 +141,18 @@ def signed_in_page(request: Request, visitor: SignedIn, engine: EngineDep) -> Pa
     return Page(request, visitor, engine)
 
 
+def console_page(request: Request, visitor: AtConsole, engine: EngineDep) -> Page:
+    return Page(request, visitor, engine)
+
+
 def any_page(request: Request, visitor: VisitorDep, engine: EngineDep) -> Page:
     return Page(request, visitor, engine)
 
 
 # A workbench page behind sign-in (an editor's or admin's session, or ``--open``).
 WorkbenchPage = Annotated[Page, Depends(signed_in_page)]
+# The agent's console: behind sign-in with any workbench role (agent, editor, admin).
+ConsolePage = Annotated[Page, Depends(console_page)]
 # A page for anyone, signed in or not (signing in and out).
 AnyPage = Annotated[Page, Depends(any_page)]
 

@@ -128,8 +128,7 @@ def test_over_https_the_cookie_is_secure(api: Api) -> None:
     [
         ("ce_000000000000_nothing", 401, "This key is not valid"),
         ("", 401, "This key is not valid"),
-        ("reader", 403, "This key has the reader role"),
-        ("agent", 403, "This key has the agent role"),
+        ("reader", 403, "This key has the reader role"),  # agents sign in: test_console
     ],
 )
 def test_sign_in_refuses_unknown_and_lesser_keys(
