@@ -7,7 +7,7 @@ standard error) and a one-line summary; no repository is opened, so ``--db`` has
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -26,12 +26,13 @@ def crm(
         str | None,
         typer.Option(
             "--today",
-            help="The day contract end dates are counted from (YYYY-MM-DD). Default: today.",
+            help="The day contract end dates are counted from (YYYY-MM-DD). Default: today"
+            " (UTC, as SQLite counts the days left).",
         ),
     ] = None,
 ) -> None:
     """Write a sample CRM (SQLite), a CSV of its contracts and a sources file reading both."""
-    day = _day(today) if today is not None else datetime.now().astimezone().date()
+    day = _day(today) if today is not None else datetime.now(UTC).date()
     written = write_sample_crm(out, customers, day)
     for path in (written.database, written.contracts, written.sources):
         typer.echo(f"wrote {path}", err=True)
