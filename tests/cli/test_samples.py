@@ -16,7 +16,7 @@ from content_engine.core.models import parse_context
 from content_engine.engine.facade import Engine
 from content_engine.settings import Settings
 from tests.support.engine_factory import ROOT, SAMPLE
-from tests.support.servers import cli, run_cli
+from tests.support.servers import cli
 
 # Enough customers to reach the tour's installation HP200-0042; a tenth of the real sample.
 CUSTOMERS = "150"
@@ -56,10 +56,12 @@ def test_samples_crm_says_what_it_wrote(crm: tuple[Path, str]) -> None:
     ]  # fmt: skip
 
 
-def test_a_bad_day_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    result = run_cli("samples", "crm", "--out", "crm", "--today", "tomorrow", cwd=tmp_path)
-    assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr == "error: --today: a date as YYYY-MM-DD, not 'tomorrow'\n"
+def test_a_bad_day_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["samples", "crm", "--out", str(tmp_path / "crm"), "--today", "tomorrow"]) == 2
+    assert capsys.readouterr() == ("", "error: --today: a date as YYYY-MM-DD, not 'tomorrow'\n")
     assert not (tmp_path / "crm").exists()
 
 
