@@ -89,6 +89,7 @@ run: setup
 	@echo
 	@echo "Sample documents written to $(OUT)/, the sample CRM to $(CRM)/:"
 	@ls -1p $(OUT) | grep -v / | sed 's/^/  /'
+	@echo "  renewals/  one renewal letter per contract ending within 90 days ($(CRM)/renewals.jsonl)"
 	@echo "Open $(OUT)/index.html in a browser, or the PDFs in any viewer."
 	@KEY=$$($(CE) keys create --role editor --name "make run" 2>/dev/null) && echo && \
 	  echo "Starting the server with the sample CRM as its data sources (Ctrl-C stops it):" && \
@@ -110,6 +111,7 @@ samples:
 	$(CE) render manual.hp200 --locale de --region DE --role technician --channel print --format pdf -o $(OUT)/manual-de-technician.pdf
 	$(CE) render service.sheet --sources $(CRM)/sources.yaml --lookup serial=$(SERIAL) --locale de-AT --region AT --role service-agent --format pdf -o $(OUT)/service-sheet-$(SERIAL).pdf
 	$(CE) render renewal.letter --sources $(CRM)/sources.yaml --lookup serial=$(SERIAL) --locale de-AT --region AT --format pdf -o $(OUT)/renewal-letter-$(SERIAL).pdf
+	$(CE) batch renewal.letter --contexts $(CRM)/renewals.jsonl --sources $(CRM)/sources.yaml --format html --workers 2 --out $(OUT)/renewals
 	$(CE) explain service.history --sources $(CRM)/sources.yaml --lookup serial=$(SERIAL) --locale de-AT --region AT -o $(OUT)/explain-service-history-$(SERIAL).txt
 	$(CE) block product.hp200.overview --locale en --region US --role buyer --format json -o $(OUT)/block-en-US.json
 	$(CE) explain product.hp200.overview --locale de-AT --region AT --role technician -o $(OUT)/explain-de-AT-technician.txt

@@ -1,5 +1,6 @@
 """``samples crm``: write the sample CRM that the sample library's service sheet and renewal
-letter read, with a sources file ready for ``--sources``.
+letter read, with a sources file ready for ``--sources`` and the renewal campaign's ``batch``
+lines.
 
 In: a folder, how many customers, the day counted as today. Out: the files written (named on
 standard error) and a one-line summary; no repository is opened, so ``--db`` has no place here.
@@ -29,10 +30,11 @@ def crm(
         ),
     ] = None,
 ) -> None:
-    """Write a sample CRM (SQLite), a CSV of its contracts and a sources file reading both."""
+    """Write a sample CRM (SQLite), a CSV of its contracts, a sources file reading both and
+    the batch lines of the renewal letters due."""
     day = _day(today) if today is not None else datetime.now(UTC).date()
     written = write_sample_crm(out, customers, day)
-    for path in (written.database, written.contracts, written.sources):
+    for path in (written.database, written.contracts, written.sources, written.renewals):
         typer.echo(f"wrote {path}", err=True)
     summary = (
         f"{written.customers} customers, {written.installations} installations,"

@@ -2,9 +2,11 @@
 
 In: a folder (created when missing), how many customers, the day counted as "today". Out:
 ``crm.sqlite`` (tables ``customers``, ``installations``, ``contracts``, ``visits``),
-``contracts.csv`` (the contracts again, as a system of record's export) and ``sources.yaml``
+``contracts.csv`` (the contracts again, as a system of record's export), ``sources.yaml``
 (sources ``product``, ``customer``, ``service_history`` and ``contracts`` over them, paths
-relative to itself, so the folder works wherever it is moved), each replaced whole
+relative to itself, so the folder works wherever it is moved) and ``renewals.jsonl`` (one
+``batch`` line per installation whose contract ends within 90 days: the campaign of renewal
+letters, by serial number, in the customer's locale and country), each replaced whole
 (``files.userfiles.write_file``). The same arguments give the same bytes: the rows come from
 ``core.samplecrm``, and the database is built in memory and serialized, so no journal, page
 order or file-system detail of this run reaches the file.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +30,9 @@ __all__ = ["MAX_CUSTOMERS", "SampleCrmFiles", "write_sample_crm"]
 
 MAX_CUSTOMERS = 100_000
 DATABASE, CONTRACTS, SOURCES = "crm.sqlite", "contracts.csv", "sources.yaml"
+RENEWALS = "renewals.jsonl"
+# A contract ending within this many days is due for renewal (the library's ``renewal-due``).
+RENEWAL_DAYS = 90
 
 _SCHEMA = """
 CREATE TABLE customers (
@@ -110,6 +116,7 @@ class SampleCrmFiles:
     database: Path
     contracts: Path
     sources: Path
+    renewals: Path
     customers: int
     installations: int
     renewals_due: int  # contracts ending within 90 days of ``today``
@@ -117,7 +124,7 @@ class SampleCrmFiles:
 
 
 def write_sample_crm(folder: Path, customers: int, today: date) -> SampleCrmFiles:
-    """Generate the CRM for ``today`` and write its three files into ``folder``."""
+    """Generate the CRM for ``today`` and write its four files into ``folder``."""
     if not 1 <= customers <= MAX_CUSTOMERS:
         raise InputError(
             f"--customers: from 1 to {MAX_CUSTOMERS}", details={"customers": customers}
@@ -130,16 +137,16 @@ def write_sample_crm(folder: Path, customers: int, today: date) -> SampleCrmFile
     write_file(folder / DATABASE, _database(crm))
     write_file(folder / CONTRACTS, _csv(crm))
     write_file(folder / SOURCES, _SOURCES.encode())
-    due = sum(
-        1 for row in crm.contracts if 0 <= (date.fromisoformat(str(row[5])) - today).days <= 90
-    )
+    renewals = _renewals(crm, today)
+    write_file(folder / RENEWALS, "".join(line + "\n" for line in renewals).encode())
     return SampleCrmFiles(
         database=folder / DATABASE,
         contracts=folder / CONTRACTS,
         sources=folder / SOURCES,
+        renewals=folder / RENEWALS,
         customers=len(crm.customers),
         installations=len(crm.installations),
-        renewals_due=due,
+        renewals_due=len(renewals),
         tour_serial=TOUR_SERIAL if any(r[0] == TOUR_SERIAL for r in crm.installations) else None,
     )
 
@@ -156,6 +163,31 @@ def _database(crm: SampleCrm) -> bytes:
         data = db.serialize()
     db.close()
     return data
+
+
+def _renewals(crm: SampleCrm, today: date) -> list[str]:
+    """``batch`` lines for the contracts ending within ``RENEWAL_DAYS``, soonest first."""
+    customers = {row[0]: row for row in crm.customers}
+    due = sorted(
+        (str(row[5]), str(row[2]), customers[row[1]])
+        for row in crm.contracts
+        if 0 <= (date.fromisoformat(str(row[5])) - today).days <= RENEWAL_DAYS
+    )
+    return [
+        json.dumps(
+            {
+                "id": f"renewal-{serial}",
+                "context": {
+                    "locale": customer[7],
+                    "region": customer[5],
+                    "channel": "print",
+                    "lookup": {"serial": serial},
+                },
+            },
+            ensure_ascii=False,
+        )
+        for _, serial, customer in due
+    ]
 
 
 def _csv(crm: SampleCrm) -> bytes:

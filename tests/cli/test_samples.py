@@ -5,6 +5,7 @@ through the real CLI against the generated SQLite CRM; replay that needs no CRM.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -46,13 +47,12 @@ def serial_where(folder: Path, condition: str) -> str:
 def test_samples_crm_says_what_it_wrote(crm: tuple[Path, str]) -> None:
     folder, stderr = crm
     lines = stderr.splitlines()
-    assert lines[:3] == [
-        f"wrote {Path('crm') / name}" for name in ("crm.sqlite", "contracts.csv", "sources.yaml")
-    ]
-    assert lines[3].startswith(f"{CUSTOMERS} customers, ")
-    assert lines[3].endswith("; try --sources crm/sources.yaml --lookup serial=HP200-0042")
+    names = ("crm.sqlite", "contracts.csv", "sources.yaml", "renewals.jsonl")
+    assert lines[:4] == [f"wrote {Path('crm') / name}" for name in names]
+    assert lines[4].startswith(f"{CUSTOMERS} customers, ")
+    assert lines[4].endswith("; try --sources crm/sources.yaml --lookup serial=HP200-0042")
     assert sorted(p.name for p in (folder / "crm").iterdir()) == [
-        "contracts.csv", "crm.sqlite", "sources.yaml",
+        "contracts.csv", "crm.sqlite", "renewals.jsonl", "sources.yaml",
     ]  # fmt: skip
 
 
@@ -112,6 +112,24 @@ def test_the_renewal_letters_variant_follows_the_contracts_end(
     explained = json.loads(capsys.readouterr().out)
     assert explained["winner"] == variant
     assert ("renewal-due" in explained["segments"]) == variant.endswith("-due")
+
+
+def test_the_renewal_campaign_renders_the_offer_for_every_line(
+    crm: tuple[Path, str], db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, _ = crm
+    assert main(["import", str(SAMPLE), "--db", db_url]) == 0
+    args = ["batch", "renewal.letter", "--contexts", str(folder / "crm" / "renewals.jsonl")]
+    args += ["--sources", str(folder / "crm" / "sources.yaml"), "--format", "html"]
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "letters"), "--db", db_url]) == 0
+    lines = (folder / "crm" / "renewals.jsonl").read_text("utf-8").splitlines()
+    assert f"{len(lines)} written, 0 failed" in capsys.readouterr().err
+    letters = sorted((tmp_path / "letters").glob("renewal-*.html"))
+    assert len(letters) == len(lines) > 10
+    # Every letter is the renewal offer, whatever the customer's language.
+    due = re.compile(r"(endet am|ends on|prend fin le)\s")
+    assert all(due.search(letter.read_text("utf-8")) for letter in letters)
 
 
 def test_replay_needs_no_crm_and_ignores_its_changes(

@@ -4,6 +4,7 @@ wherever the command starts."""
 from __future__ import annotations
 
 import csv
+import json
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ TODAY = datetime.now(UTC).date()  # the database counts days from its today, in 
 def test_two_runs_write_the_same_bytes(tmp_path: Path) -> None:
     first = write_sample_crm(tmp_path / "a", 200, TODAY)
     second = write_sample_crm(tmp_path / "b", 200, TODAY)
-    names = ("crm.sqlite", "contracts.csv", "sources.yaml")
+    names = ("crm.sqlite", "contracts.csv", "sources.yaml", "renewals.jsonl")
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(names)
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
@@ -57,6 +58,25 @@ def test_the_database_and_the_csv_hold_the_same_contracts(tmp_path: Path) -> Non
         "monthly_fee",
     ]
     assert rows[1:] == [[str(v) for v in row] for row in contracts]
+
+
+def test_the_renewal_campaign_is_every_contract_ending_within_90_days(tmp_path: Path) -> None:
+    written = write_sample_crm(tmp_path, 200, TODAY)
+    lines = [json.loads(line) for line in written.renewals.read_text("utf-8").splitlines()]
+    assert len(lines) == written.renewals_due > 10
+    with sqlite3.connect(written.database) as db:
+        due = db.execute(
+            "SELECT k.serial, c.locale, c.country FROM contracts AS k JOIN customers AS c"
+            " ON c.id = k.customer_id WHERE julianday(k.valid_until) - julianday(date('now'))"
+            " BETWEEN 0 AND 90 ORDER BY k.valid_until, k.serial"
+        ).fetchall()
+    db.close()
+    assert [
+        (line["context"]["lookup"]["serial"], line["context"]["locale"], line["context"]["region"])
+        for line in lines
+    ] == due
+    assert all(line["id"] == f"renewal-{line['context']['lookup']['serial']}" for line in lines)
+    assert "renewal-HP200-0042" in {line["id"] for line in lines}
 
 
 def test_the_sources_file_reads_the_crm_from_any_folder(
