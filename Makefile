@@ -7,6 +7,10 @@ STAMP   := $(VENV)/.installed
 LOCK    := requirements.lock
 OUT     ?= out
 PORT    ?= 8000
+# The sample CRM that `make run` writes (`content-engine samples crm`) and the serial number
+# its tour starts from.
+CRM     := $(OUT)/crm
+SERIAL  := HP200-0042
 export CONTENT_ENGINE_DB ?= sqlite:///content-engine.db
 
 
@@ -83,30 +87,37 @@ run: setup
 	$(CE) lint
 	@$(MAKE) --no-print-directory samples
 	@echo
-	@echo "Sample documents written to $(OUT)/:"
-	@ls -1 $(OUT) | sed 's/^/  /'
+	@echo "Sample documents written to $(OUT)/, the sample CRM to $(CRM)/:"
+	@ls -1p $(OUT) | grep -v / | sed 's/^/  /'
+	@echo "  renewals/  one renewal letter per contract ending within 90 days ($(CRM)/renewals.jsonl)"
 	@echo "Open $(OUT)/index.html in a browser, or the PDFs in any viewer."
 	@KEY=$$($(CE) keys create --role editor --name "make run" 2>/dev/null) && echo && \
-	  echo "Starting the server (Ctrl-C stops it):" && \
+	  echo "Starting the server with the sample CRM as its data sources (Ctrl-C stops it):" && \
 	  echo "  workbench  http://127.0.0.1:$(PORT)/  (sign in with the key below)" && \
 	  echo "  API docs   http://127.0.0.1:$(PORT)/docs" && \
 	  echo "  key        $$KEY  (role editor)" && \
-	  echo "  try        curl -H 'Authorization: Bearer $$KEY' 'http://127.0.0.1:$(PORT)/v1/blocks/product.hp200.overview?locale=de-AT&region=AT'" && \
-	  echo && exec $(CE) serve --port $(PORT)
+	  echo "  try        curl -H 'Authorization: Bearer $$KEY' 'http://127.0.0.1:$(PORT)/v1/blocks/service.customer-summary?locale=de-AT&region=AT&lookup.serial=$(SERIAL)'" && \
+	  echo "             curl -H 'Authorization: Bearer $$KEY' 'http://127.0.0.1:$(PORT)/v1/explain/renewal.offer?locale=de-AT&lookup.serial=$(SERIAL)'" && \
+	  echo "             curl -H 'Authorization: Bearer $$KEY' 'http://127.0.0.1:$(PORT)/v1/blocks/product.hp200.overview?locale=de-AT&region=AT'" && \
+	  echo && exec $(CE) serve --port $(PORT) --sources $(CRM)/sources.yaml
 
 samples:
 	@mkdir -p $(OUT)
+	$(CE) samples crm --out $(CRM)
 	$(CE) render brochure.hp200 --locale de-AT --region AT --role buyer --segment residential -o $(OUT)/brochure-de-AT-buyer.html
 	$(CE) render brochure.hp200 --locale de-AT --region AT --role buyer --segment residential --format pdf -o $(OUT)/brochure-de-AT-buyer.pdf
 	$(CE) render brochure.hp200 --locale fr --region FR --role buyer --format pdf -o $(OUT)/brochure-fr-buyer.pdf
 	$(CE) render manual.hp200 --locale en-US --region US --role technician --channel print --format pdf -o $(OUT)/manual-en-US-technician.pdf
 	$(CE) render manual.hp200 --locale de --region DE --role technician --channel print --format pdf -o $(OUT)/manual-de-technician.pdf
-	$(CE) render service.sheet --context docs/examples/service-call.json --format pdf -o $(OUT)/service-sheet-de-AT.pdf
+	$(CE) render service.sheet --sources $(CRM)/sources.yaml --lookup serial=$(SERIAL) --locale de-AT --region AT --role service-agent --format pdf -o $(OUT)/service-sheet-$(SERIAL).pdf
+	$(CE) render renewal.letter --sources $(CRM)/sources.yaml --lookup serial=$(SERIAL) --locale de-AT --region AT --format pdf -o $(OUT)/renewal-letter-$(SERIAL).pdf
+	$(CE) batch renewal.letter --contexts $(CRM)/renewals.jsonl --sources $(CRM)/sources.yaml --format html --workers 2 --out $(OUT)/renewals
+	$(CE) explain service.history --sources $(CRM)/sources.yaml --lookup serial=$(SERIAL) --locale de-AT --region AT -o $(OUT)/explain-service-history-$(SERIAL).txt
 	$(CE) block product.hp200.overview --locale en --region US --role buyer --format json -o $(OUT)/block-en-US.json
 	$(CE) explain product.hp200.overview --locale de-AT --region AT --role technician -o $(OUT)/explain-de-AT-technician.txt
 	$(CE) coverage manual.hp200 > $(OUT)/coverage-manual.txt
 	@$(PY) -c "import pathlib; o = pathlib.Path('$(OUT)'); \
-	  items = ''.join(f'<li><a href=\"{p.name}\">{p.name}</a></li>' for p in sorted(o.iterdir()) if p.name != 'index.html'); \
+	  items = ''.join(f'<li><a href=\"{p.name}\">{p.name}</a></li>' for p in sorted(o.iterdir()) if p.is_file() and p.name != 'index.html'); \
 	  (o / 'index.html').write_text(f'<!DOCTYPE html><meta charset=utf-8><title>content-engine samples</title><h1>Samples</h1><ul>{items}</ul>')"
 
 test: setup testdeps check

@@ -159,6 +159,16 @@ def is_leaf(path: tuple[str, ...]) -> bool:
     return not getattr(COMMANDS[path], "commands", None)
 
 
+# Groups of commands: no options of their own, their commands have the sections.
+GROUPS = frozenset({("keys",), ("samples",)})
+# Commands that open no repository, so take no ``--db``.
+NO_REPOSITORY = frozenset({("samples", "crm")})
+
+
+def common_options(path: tuple[str, ...]) -> set[str]:
+    return COMMON - {"--db"} if path in NO_REPOSITORY else COMMON
+
+
 CLI_MD = text(DOCS / "cli.md")
 
 
@@ -189,7 +199,7 @@ def documented_options(path: tuple[str, ...]) -> set[str]:
     body = SECTIONS[path]
     found = table_options(body)
     if is_leaf(path):
-        found |= COMMON
+        found |= common_options(path)
     if "(#reader-options)" in body:
         found |= READER
     return found
@@ -229,11 +239,10 @@ def invocations(markdown: str, *, langs: tuple[str, ...]) -> Iterator[Invocation
 
 def test_every_command_has_a_section_and_every_section_a_command() -> None:
     assert len(SECTIONS) >= 12, "the page's command headings were not found"
-    # The ``keys`` group has no options of its own: its three commands have sections.
-    assert set(SECTIONS) == set(COMMANDS) - {("keys",)}, (
+    assert set(SECTIONS) == set(COMMANDS) - GROUPS, (
         "documented but not in the app: "
         f"{sorted(set(SECTIONS) - set(COMMANDS))}; in the app but not documented: "
-        f"{sorted(set(COMMANDS) - set(SECTIONS) - {('keys',)})}"
+        f"{sorted(set(COMMANDS) - set(SECTIONS) - GROUPS)}"
     )
 
 
@@ -247,7 +256,8 @@ def test_a_commands_section_names_exactly_its_options(path: tuple[str, ...]) -> 
 def test_common_and_reader_options_are_what_those_commands_take() -> None:
     assert {"--db", "--help"} <= COMMON
     leaves = [p for p in COMMANDS if is_leaf(p)]
-    assert all(options_of(p) >= COMMON for p in leaves)
+    assert all(options_of(p) >= common_options(p) for p in leaves)
+    assert all("--db" not in options_of(p) for p in NO_REPOSITORY)
     for path in (("render",), ("block",), ("explain",)):
         assert READER - options_of(path) <= excused(path)
         assert "(#reader-options)" in SECTIONS[path]
@@ -309,7 +319,8 @@ def test_the_cli_examples_of_every_page_run_on_the_sample_library(
         if call.path[:1] in (("serve",), ("batch",)) or not call.line.startswith("content-"):
             continue
         capsysbinary.readouterr()
-        code = main([*runnable(call, tmp_path), "--db", db_url])
+        db = [] if call.path in NO_REPOSITORY else ["--db", db_url]
+        code = main([*runnable(call, tmp_path), *db])
         _, err = capsysbinary.readouterr()
         assert code == 0, f"{call.line}\n{err.decode()}"
         ran += 1

@@ -13,6 +13,7 @@ from content_engine.engine.freshness import Freshness, Stamp
 from content_engine.engine.impact import VariantImpact, variant_impact
 from content_engine.engine.lookup import Provenance, provenance
 from content_engine.library import format_variant
+from content_engine.sources.samplecrm import SampleCrmFiles, write_sample_crm
 from content_engine.store.faults import fault_of as domain_error_of
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "KeyInfo",
     "Provenance",
     "Rendered",
+    "SampleCrmFiles",
     "SavedVariant",
     "Stamp",
     "VariantImpact",
@@ -32,4 +34,5 @@ __all__ = [
     "format_variant",
     "provenance",
     "variant_impact",
+    "write_sample_crm",
 ]

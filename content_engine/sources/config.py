@@ -4,7 +4,8 @@ In: the path of the sources file, the environment (a mapping) and the ``SourcesL
 ``SourcesConfig`` (the deadline and one ``SourceSpec`` per source, ``${NAME}`` filled in), or a
 ``SourcesConfigError`` naming the file, line and column: bad YAML, an unknown kind or key, a
 missing one, ``from`` naming no source or forming a cycle, an unknown ``${VAR}``, a file over the
-size bound. The file holds connection details, so values read from the environment appear in no
+size bound. A relative path, a ``file`` source's or a SQLite URL's, is relative to the sources
+file. The file holds connection details, so values read from the environment appear in no
 error: the document is checked before they are filled in, and a check after that (a URL's
 scheme) names the key, never the value.
 """
@@ -20,7 +21,9 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import make_url
 from sqlalchemy import text as sql_text
+from sqlalchemy.exc import ArgumentError
 
 from content_engine.core.errors import LibraryFormatError, SourcesConfigError
 from content_engine.core.lookups import MissingVariable, find_cycle, substitute, variables
@@ -291,7 +294,7 @@ def _spec(
             raise _at(message, file, text, ("sources", name, "bulk_key"))
         return SourceSpec(
             **common,
-            url=url,
+            url=_anchored(url, base),
             query=source.query,
             max_rows=rows,
             bulk_query=bulk_query,
@@ -317,6 +320,22 @@ def _check_binds(name: str, key: str, query: str, bound: str, file: str, text: s
             f" (it binds {', '.join(':' + b for b in sorted(binds)) or 'nothing'})"
         )
         raise _at(message, file, text, ("sources", name, key))
+
+
+def _anchored(url: str, base: Path) -> str:
+    """A SQLite URL with a relative path (``sqlite:///crm.sqlite``) names a file beside the
+    sources file, as a ``file`` source's path does: not one in whatever folder the command or
+    server happens to start in."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url  # the source says what is wrong with it when it is built
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:") or os.path.isabs(database):
+        return url
+    return parsed.set(database=str(base / database)).render_as_string(hide_password=False)
 
 
 def _refuse_variables_outside(name: str, raw: dict[str, Any], file: str, text: str) -> None:

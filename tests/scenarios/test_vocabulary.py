@@ -69,7 +69,7 @@ def test_explain_warns_and_refuses(engine: Engine) -> None:
     selection = engine.explain(BLOCK, context("en", segments=["astronauts"]))
     assert selection.warnings == [
         "segment 'astronauts' is not one of the library's segments: "
-        "residential, enterprise, installer-partner"
+        "residential, enterprise, installer-partner, renewal-due"
     ]
     assert engine.explain(BLOCK, context("en", segments=["enterprise"])).warnings == []
     with pytest.raises(OutsideVocabulary):

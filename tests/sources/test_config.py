@@ -240,3 +240,35 @@ def test_no_sources_at_all_is_fine(write_sources: Write) -> None:
     with Sources.load(write_sources("sources: {}\n"), {}) as sources:
         assert sources.names == frozenset()
         assert sources.fetch({"serial": "x"}, {"installation"}).values == {}
+
+
+def test_a_relative_sqlite_path_is_beside_the_sources_file(
+    write_sources: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a ``file`` source's path: the same file whatever folder the command starts in."""
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "crm.db") as db:
+        db.execute("CREATE TABLE installations (serial TEXT, model TEXT)")
+        db.execute("INSERT INTO installations VALUES ('HP200-0042', 'HP200')")
+    db.close()
+    query = "SELECT model FROM installations WHERE serial = :serial"
+    path = write_sources(
+        f"""\
+        sources:
+          rel: {{kind: sql, url: "sqlite:///crm.db", key: serial, query: "{query}"}}
+          abs: {{kind: sql, url: "sqlite:////srv/crm.db", key: serial, query: "{query}"}}
+          up: {{kind: sql, url: "sqlite+pysqlite:///../x/crm.db", key: serial, query: "{query}"}}
+        """
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(path, {})
+    assert config.sources["rel"].url == f"sqlite:///{tmp_path / 'crm.db'}"
+    assert config.sources["abs"].url == "sqlite:////srv/crm.db"
+    assert config.sources["up"].url == f"sqlite+pysqlite:///{tmp_path / '../x/crm.db'}"
+    with Sources.load(path, {}) as sources:
+        fetched = sources.fetch({"serial": "HP200-0042"}, {"rel"})
+    assert fetched.values == {"rel": {"model": "HP200"}}
+    assert not (elsewhere / "crm.db").exists()
