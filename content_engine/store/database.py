@@ -12,7 +12,7 @@ so a read of the whole library never mixes two revisions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Self
@@ -22,6 +22,7 @@ from sqlalchemy import URL, Connection, func, inspect, select, text, update
 from content_engine.core.errors import DatabaseUnavailable
 from content_engine.store.connect import SQLITE_BUSY_TIMEOUT, connect, normalize_url, sqlite_file
 from content_engine.store.faults import translated
+from content_engine.store.listen import ChangeListener, announce
 from content_engine.store.tables import LibraryState
 
 __all__ = ["HEAD_REVISION", "MIGRATIONS", "Database", "bump_revision", "current_revision"]
@@ -109,6 +110,13 @@ class Database:
         assert row is not None, "library_state row missing: the migrations insert it"
         return int(row[0])
 
+    def listener(self, on_change: Callable[[], None]) -> ChangeListener | None:
+        """A listener (not started) that calls ``on_change`` when another process commits a
+        write (``listen``); ``None`` on SQLite, which has no notifications: caches poll."""
+        if self._is_sqlite:
+            return None
+        return ChangeListener(self.engine, on_change)
+
     def check_file(self) -> None:
         """``DatabaseUnavailable`` if a SQLite database file was deleted or replaced since it
         was opened (a no-op for PostgreSQL and in-memory databases)."""
@@ -174,9 +182,11 @@ def current_revision(conn: Connection) -> int:
 
 def bump_revision(conn: Connection) -> int:
     """Move the revision on by one, inside a write: caches everywhere see the library changed."""
-    return conn.execute(
+    revision: int = conn.execute(
         update(LibraryState)
         .where(LibraryState.id == 1)
         .values(revision=LibraryState.revision + 1)
         .returning(LibraryState.revision)
     ).scalar_one()
+    announce(conn, str(revision))
+    return revision
