@@ -10,7 +10,7 @@ One dedicated autocommit connection, outside the pool (a connection waiting for 
 can run nothing else), named ``content-engine listener <pid>`` (``application_name``) so that
 an operator can tell it apart in ``pg_stat_activity``. A lost connection (a restart,
 ``pg_terminate_backend``, the network) is opened again with exponential backoff and jitter
-(tenacity): 0.1 s, doubling, at most 30 s; TCP keepalives and a ``SELECT 1`` after a quiet
+(tenacity): at once, then after 0.1 s, doubling, at most 30 s; TCP keepalives and a ``SELECT 1`` after a quiet
 spell notice one dropped silently. Meanwhile the caller's polling is what sees changes.
 
 Payloads are not read: any role that may connect to the database may ``NOTIFY`` on any
@@ -55,6 +55,7 @@ QUIET = 15.0
 # once), at most this long (a database away for a while is not hammered).
 BACKOFF_INITIAL = 0.1
 BACKOFF_MAX = 30.0
+BACKOFF_JITTER = 0.5  # up to this much more: servers restarted together do not come in step
 CONNECT_TIMEOUT = 5  # seconds, libpq's connect_timeout
 # libpq keepalives: an idle connection whose peer vanished is given up in about 30 s.
 _KEEPALIVES = {"keepalives": 1, "keepalives_idle": 15, "keepalives_interval": 5}
@@ -146,7 +147,9 @@ class ChangeListener:
     def _connect(self) -> psycopg.Connection[Any] | None:
         """A listening connection, tried again with backoff; ``None`` if stopped meanwhile."""
         retrying = Retrying(
-            wait=wait_exponential_jitter(initial=BACKOFF_INITIAL, max=BACKOFF_MAX, jitter=0.1),
+            wait=wait_exponential_jitter(
+                multiplier=BACKOFF_INITIAL, max=BACKOFF_MAX, jitter=BACKOFF_JITTER
+            ),
             stop=_Stopped(self._stop),
             sleep=self._sleep,
             retry=retry_if_exception(is_psycopg),
