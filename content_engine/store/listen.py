@@ -9,9 +9,9 @@ the caller must then assume that anything may have changed (a full resynchronisa
 One dedicated autocommit connection, outside the pool (a connection waiting for notifications
 can run nothing else), named ``content-engine listener <pid>`` (``application_name``) so that
 an operator can tell it apart in ``pg_stat_activity``. A lost connection (a restart,
-``pg_terminate_backend``, the network) is opened again with exponential backoff and jitter
-(tenacity): at once, then after 0.1 s, doubling, at most 30 s; TCP keepalives and a ``SELECT 1`` after a quiet
-spell notice one dropped silently. Meanwhile the caller's polling is what sees changes.
+``pg_terminate_backend``, the network) is opened again at once, then with exponential backoff
+and jitter (tenacity): 0.1 s, doubling, at most 30 s. TCP keepalives and a ``SELECT 1`` after
+a quiet spell notice one dropped silently. Meanwhile the caller's polling sees the changes.
 
 Payloads are not read: any role that may connect to the database may ``NOTIFY`` on any
 channel, so a notification only ever means "ask the database". Notifications that arrive
