@@ -9,9 +9,10 @@ the caller must then assume that anything may have changed (a full resynchronisa
 One dedicated autocommit connection, outside the pool (a connection waiting for notifications
 can run nothing else), named ``content-engine listener <pid>`` (``application_name``) so that
 an operator can tell it apart in ``pg_stat_activity``. A lost connection (a restart,
-``pg_terminate_backend``, the network) is opened again at once, then with exponential backoff
-and jitter (tenacity): 0.1 s, doubling, at most 30 s. TCP keepalives and a ``SELECT 1`` after
-a quiet spell notice one dropped silently. Meanwhile the caller's polling sees the changes.
+``pg_terminate_backend``, the network) is opened again at once if it had been listening for a
+while, else (and while attempts fail) with exponential backoff and jitter, 0.1 s doubling to
+30 s, in tenacity's retry loop. TCP keepalives and a ``SELECT 1`` after a quiet spell notice a
+connection dropped silently. Meanwhile the caller's polling sees the changes.
 
 Payloads are not read: any role that may connect to the database may ``NOTIFY`` on any
 channel, so a notification only ever means "ask the database". Notifications that arrive
@@ -25,12 +26,13 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from random import random
 from select import select as wait_for
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, func, select
-from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception
 from tenacity.stop import stop_base
 
 from content_engine.store.faults import first_line, is_psycopg
@@ -57,6 +59,8 @@ BACKOFF_INITIAL = 0.1
 BACKOFF_MAX = 30.0
 BACKOFF_JITTER = 0.5  # up to this much more: servers restarted together do not come in step
 CONNECT_TIMEOUT = 5  # seconds, libpq's connect_timeout
+# A connection lost after listening this long is opened again at once; sooner, with backoff.
+HEALTHY = 10.0
 # libpq keepalives: an idle connection whose peer vanished is given up in about 30 s.
 _KEEPALIVES = {"keepalives": 1, "keepalives_idle": 15, "keepalives_interval": 5}
 _KEEPALIVES |= {"keepalives_count": 3, "tcp_user_timeout": 30_000}
@@ -90,6 +94,10 @@ class ChangeListener:
         self._wake: tuple[int, int] | None = None  # close() writes here to end a wait at once
         self._thread: threading.Thread | None = None
         self._last_call = -MIN_GAP
+        self._healthy = False  # the last connection had been listening for HEALTHY s or more
+        self._lost = False  # the last attempt ended a connection that had been listening
+        self._failures = 0  # attempts in a row that did not stay connected long
+        self._reported = False  # this outage was logged
         self.up = False
         self.connections = 0  # connections made so far, the first included
 
@@ -125,69 +133,62 @@ class ChangeListener:
     # --- the thread -------------------------------------------------------------------------
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            connection = self._connect()
-            if connection is None:
-                return  # stopped while waiting to connect again
-            try:
-                with connection:
-                    self._listen(connection)
-            except Exception as exc:
-                if not is_psycopg(exc):
-                    raise  # a bug: the thread's death is reported; polling goes on
-                if not self._stop.is_set():
-                    logger.warning(
-                        "the change listener lost its connection (%s); "
-                        "changes are polled until it is back",
-                        first_line(exc),
-                    )
-            finally:
-                self.up = False
-
-    def _connect(self) -> psycopg.Connection[Any] | None:
-        """A listening connection, tried again with backoff; ``None`` if stopped meanwhile."""
-        retrying = Retrying(
-            wait=wait_exponential_jitter(
-                multiplier=BACKOFF_INITIAL, max=BACKOFF_MAX, jitter=BACKOFF_JITTER
-            ),
+        Retrying(
+            wait=self._backoff,
             stop=_Stopped(self._stop),
             sleep=self._sleep,
             retry=retry_if_exception(is_psycopg),
-            before_sleep=self._report_failure,
-            retry_error_callback=lambda _state: None,
-        )
-        connection: psycopg.Connection[Any] | None = retrying(self._open)
-        return connection
+            before_sleep=self._report,
+            retry_error_callback=lambda _state: None,  # stopped
+        )(self._session)
 
-    def _open(self) -> psycopg.Connection[Any] | None:
+    def _session(self) -> None:
+        """Connect and listen until the connection fails (raises) or ``close()`` (returns)."""
         import psycopg
 
         if self._stop.is_set():
-            return None
+            return
         params = self._params | {"application_name": self.application_name}
-        connection = psycopg.connect(**params)
-        try:
+        with psycopg.connect(**params) as connection:
             connection.execute(f"LISTEN {CHANGES_CHANNEL}")
-        except BaseException:
-            connection.close()
-            raise
-        if self.connections:
-            logger.info("the change listener is listening again")
-        self.connections += 1
-        self.up = True
-        self._changed()  # whatever was written while nobody listened
-        return connection
+            began = monotonic()
+            if self._reported:
+                logger.info("the change listener is listening again")
+                self._reported = False
+            self.connections += 1
+            self.up = True
+            try:
+                self._changed()  # whatever was written while nobody listened
+                self._listen(connection)
+            finally:
+                self.up = False
+                self._lost = True
+                self._healthy = monotonic() - began >= HEALTHY
+
+    def _backoff(self, state: RetryCallState) -> float:
+        """Seconds before the next attempt: none after a connection that had been listening a
+        while, else 0.1 s doubling to 30 s (so a connection dropped as soon as it is made,
+        e.g. by a pooler, is not hammered), plus jitter."""
+        if self._healthy:
+            self._healthy, self._failures = False, 0
+            return 0.0
+        self._failures += 1
+        exponential: float = BACKOFF_INITIAL * 2 ** min(self._failures - 1, 16)
+        return min(BACKOFF_MAX, exponential) + BACKOFF_JITTER * random()
 
     def _sleep(self, seconds: float) -> None:
         self._stop.wait(seconds)  # ``close()`` ends the backoff at once
 
-    def _report_failure(self, state: RetryCallState) -> None:
-        if state.attempt_number == 1 and state.outcome is not None:
-            exc = state.outcome.exception()
-            logger.warning(
-                "the change listener cannot listen (%s); changes are polled meanwhile",
-                first_line(exc) if exc is not None else "no reason given",
-            )
+    def _report(self, state: RetryCallState) -> None:
+        """One warning per outage: the connection lost, or none to be had."""
+        lost, self._lost = self._lost, False
+        if self._reported or self._stop.is_set() or state.outcome is None:
+            return
+        exc = state.outcome.exception()
+        reason = first_line(exc) if exc is not None else "no reason given"
+        what = "lost its connection" if lost else "cannot listen"
+        logger.warning("the change listener %s (%s); changes are polled meanwhile", what, reason)
+        self._reported = True
 
     def _listen(self, connection: psycopg.Connection[Any]) -> None:
         """Wait for notifications until the connection fails (raises) or ``close()``."""
