@@ -55,8 +55,10 @@ class Listening:
         return True
 
     def close(self) -> None:
-        if self.listener is not None:
-            self.listener.close()
+        """Stop listening (the thread ends, its connection closes); ``start()`` may follow."""
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            listener.close()
 
     def _changed(self) -> None:
         self.freshness.changed()
