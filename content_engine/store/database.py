@@ -22,7 +22,7 @@ from sqlalchemy import URL, Connection, func, inspect, select, text, update
 from content_engine.core.errors import DatabaseUnavailable
 from content_engine.store.connect import SQLITE_BUSY_TIMEOUT, connect, normalize_url, sqlite_file
 from content_engine.store.faults import translated
-from content_engine.store.listen import ChangeListener, announce
+from content_engine.store.listen import ChangeListener, announce, new_origin
 from content_engine.store.tables import LibraryState
 
 __all__ = ["HEAD_REVISION", "MIGRATIONS", "Database", "bump_revision", "current_revision"]
@@ -55,7 +55,12 @@ class Database:
             if self._is_sqlite
             else self.engine.execution_options(isolation_level="REPEATABLE READ")
         )
-        self._writer = self.engine.execution_options(content_engine_write=True)
+        # ``origin`` names this repository's announcements, so that its own listener skips
+        # them: ``local_writes`` has made its caches stale already.
+        self.origin = new_origin()
+        self._writer = self.engine.execution_options(
+            content_engine_write=True, content_engine_origin=self.origin
+        )
         # Write transactions ended through this object, committed or not: caches built from
         # this repository re-check at once when it moves (``freshness``).
         self.local_writes = 0
@@ -115,7 +120,7 @@ class Database:
         write (``listen``); ``None`` on SQLite, which has no notifications: caches poll."""
         if self._is_sqlite:
             return None
-        return ChangeListener(self.engine, on_change)
+        return ChangeListener(self.engine, on_change, origin=self.origin)
 
     def check_file(self) -> None:
         """``DatabaseUnavailable`` if a SQLite database file was deleted or replaced since it

@@ -14,16 +14,20 @@ while, else (and while attempts fail) with exponential backoff and jitter, 0.1 s
 30 s, in tenacity's retry loop. TCP keepalives and a ``SELECT 1`` after a quiet spell notice a
 connection dropped silently. Meanwhile the caller's polling sees the changes.
 
-Payloads are not read: any role that may connect to the database may ``NOTIFY`` on any
-channel, so a notification only ever means "ask the database". Notifications that arrive
-together make one call, and calls are at least ``MIN_GAP`` apart, so a flood costs no more
-than polling every ``MIN_GAP`` seconds would.
+Payloads are not believed: any role that may connect to the database may ``NOTIFY`` on any
+channel, so a notification only ever means "ask the database". One exception: a notification
+naming this process's repository as its origin is skipped (that write has made the caches
+stale already); a forged one skipped costs nothing, since a real write of another process
+names that process's origin. Notifications that arrive together make one call, and calls are
+at least ``MIN_GAP`` apart, so a flood costs no more than polling every ``MIN_GAP`` seconds
+would.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import threading
 from collections.abc import Callable
 from random import random
@@ -40,7 +44,7 @@ from content_engine.store.faults import first_line, is_psycopg
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["CHANGES_CHANNEL", "MIN_GAP", "ChangeListener", "announce"]
+__all__ = ["CHANGES_CHANNEL", "MIN_GAP", "ChangeListener", "announce", "new_origin"]
 
 logger = logging.getLogger("content_engine.store")
 
@@ -66,16 +70,23 @@ _KEEPALIVES = {"keepalives": 1, "keepalives_idle": 15, "keepalives_interval": 5}
 _KEEPALIVES |= {"keepalives_count": 3, "tcp_user_timeout": 30_000}
 
 
-def announce(conn: Connection, payload: str = "") -> None:
+def new_origin() -> str:
+    """A random name for one repository's announcements (64 bits: never another's)."""
+    return secrets.token_hex(8)
+
+
+def announce(conn: Connection, what: str = "") -> None:
     """Tell every server listening on this PostgreSQL database that a write is under way.
 
     Inside the write's transaction: PostgreSQL delivers the notification at commit and drops it
     at rollback, so listeners never hear of a write that did not happen, nor before it can be
-    read. The payload is for people watching (the new revision); listeners ignore it and read
-    the revision themselves. A no-op on SQLite, whose servers poll.
+    read. The payload, ``<what> <origin>``, is for people watching (``what``: the new revision)
+    and for the writer's own listener, which skips what its repository announced; other
+    listeners read the revision themselves. A no-op on SQLite, whose servers poll.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(select(func.pg_notify(CHANGES_CHANNEL, payload)))
+        origin = conn.get_execution_options().get("content_engine_origin", "")
+        conn.execute(select(func.pg_notify(CHANGES_CHANNEL, f"{what} {origin}")))
 
 
 class ChangeListener:
@@ -85,11 +96,16 @@ class ChangeListener:
     connection is closed). ``up`` says whether it listens right now.
     """
 
-    def __init__(self, engine: Engine, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self, engine: Engine, on_change: Callable[[], None], *, origin: str | None = None
+    ) -> None:
         _, params = engine.dialect.create_connect_args(engine.url)
         self._params: dict[str, Any] = {**params, **_KEEPALIVES}
         self._params |= {"connect_timeout": CONNECT_TIMEOUT, "autocommit": True}
         self._on_change = on_change
+        # What the process's own repository announces ends so; a forged payload can at most
+        # make a notification be skipped that was not a write of ours, so nothing is missed.
+        self._own = f" {origin}" if origin else None
         self._stop = threading.Event()
         self._wake: tuple[int, int] | None = None  # close() writes here to end a wait at once
         self._thread: threading.Thread | None = None
@@ -201,14 +217,27 @@ class ChangeListener:
             if not ready:
                 connection.execute("SELECT 1")  # fails if the connection is gone
                 continue
-            # Everything that has arrived, at once; a closed connection raises here.
-            if sum(1 for _ in connection.notifies(timeout=0)):
+            if self._drain(connection, waiting):
                 self._changed()
 
+    def _drain(self, connection: psycopg.Connection[Any], waiting: list[int]) -> bool:
+        """Take every notification that has arrived, and what arrives until ``MIN_GAP`` after
+        the last call; whether any was another's. A closed connection raises here."""
+        heard = False
+        until = self._last_call + MIN_GAP
+        while True:
+            own = self._own
+            # A list, not ``any``: everything that has arrived is taken.
+            found = [
+                n for n in connection.notifies(timeout=0) if not own or not n.payload.endswith(own)
+            ]
+            heard = heard or bool(found)
+            left = until - monotonic()
+            if left <= 0 or self._stop.is_set():
+                return heard and not self._stop.is_set()
+            wait_for(waiting, [], [], left)
+
     def _changed(self) -> None:
-        wait = self._last_call + MIN_GAP - monotonic()
-        if wait > 0:
-            self._stop.wait(wait)
         self._last_call = monotonic()
         try:
             self._on_change()
