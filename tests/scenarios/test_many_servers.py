@@ -109,6 +109,7 @@ def test_a_publish_through_one_server_is_served_by_the_other_at_once(
             until(5, lambda: listener() == [])
             publish(PUBLISHES + 1)  # through the first server's pooled connections
             time.sleep(0.3)
+            assert reads.get(BLOCK).status_code == 200  # a listener down fails no request
         finally:
             admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
         waited = until(5, serves(PUBLISHES + 1))  # not 30 s: resynchronised on reconnecting
