@@ -746,7 +746,7 @@ class Suite:
     def _reserve(self, stage: str) -> float:
         """Seconds to keep for the stages after ``stage`` (their smallest useful run)."""
         later = STAGES[STAGES.index(stage) + 1 :]
-        rough = {"batch": 60.0, "scale": 40.0, "import": 20.0}
+        rough = {"batch": 60.0, "scale": 40.0, "import": 20.0, "listen": 40.0}
         return sum(rough.get(s, 0.0) for s in later) if self.plan.mode == "full" else 0.0
 
 
