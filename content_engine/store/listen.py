@@ -57,8 +57,8 @@ CHANGES_CHANNEL = "content_engine_changes"
 MIN_GAP = 0.01
 # Seconds without a notification after which the connection is checked with a query.
 QUIET = 15.0
-# Backoff between connection attempts: the first soon (a terminated backend comes back at
-# once), at most this long (a database away for a while is not hammered).
+# Backoff between failed connection attempts: the first soon (a database restarting is back
+# in a moment), at most this long (a database away for a while is not hammered).
 BACKOFF_INITIAL = 0.1
 BACKOFF_MAX = 30.0
 BACKOFF_JITTER = 0.5  # up to this much more: servers restarted together do not come in step
@@ -100,11 +100,12 @@ class ChangeListener:
         self, engine: Engine, on_change: Callable[[], None], *, origin: str | None = None
     ) -> None:
         _, params = engine.dialect.create_connect_args(engine.url)
-        self._params: dict[str, Any] = {**params, **_KEEPALIVES}
+        # The pool's own parameters (the URL's options win over the keepalives here).
+        self._params: dict[str, Any] = {**_KEEPALIVES, **params}
         self._params |= {"connect_timeout": CONNECT_TIMEOUT, "autocommit": True}
         self._on_change = on_change
-        # What the process's own repository announces ends so; a forged payload can at most
-        # make a notification be skipped that was not a write of ours, so nothing is missed.
+        # What this process's repository announces ends so. A forged payload naming it makes
+        # only a notification be skipped that was no write at all: nothing real is missed.
         self._own = f" {origin}" if origin else None
         self._stop = threading.Event()
         self._wake: tuple[int, int] | None = None  # close() writes here to end a wait at once
