@@ -155,7 +155,8 @@ REFRESH = Option(
     0.5,
     "CONTENT_ENGINE_REFRESH",
     "Seconds before a change made by another process (another server worker, the CLI) is "
-    "served, and a key revoked elsewhere refused; 0 asks the database on every request.",
+    "served, and a key revoked elsewhere refused, at the most: on PostgreSQL a server hears of "
+    "every write at once (docs/servers.md); 0 asks the database on every request.",
     flag="--refresh",
 )
 OPEN_ACCESS = Option(

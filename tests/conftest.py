@@ -35,21 +35,41 @@ def make_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Call
         name = f"ce_test_{secrets.token_hex(6)}"
         if backend == "sqlite":
             return f"sqlite:///{tmp_path / name}.db"
-        import psycopg
-
-        with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        created.append(name)
-        url = make_url(os.environ[PG_ENV]).set(drivername="postgresql", database=name)
-        return url.render_as_string(hide_password=False)
+        return _create_pg_database(name, created)
 
     yield make
-    if created:
-        import psycopg
+    _drop_pg_databases(created)
 
-        with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-            for name in created:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+@pytest.fixture
+def pg_db_url() -> Iterator[str]:
+    """The URL of one fresh PostgreSQL database, for what only PostgreSQL has (``LISTEN``);
+    skipped unless ``CONTENT_ENGINE_TEST_PG`` names a server (``.ci/run`` sets it)."""
+    if not os.environ.get(PG_ENV):
+        pytest.skip(f"needs PostgreSQL: set {PG_ENV}")
+    created: list[str] = []
+    yield _create_pg_database(f"ce_test_{secrets.token_hex(6)}", created)
+    _drop_pg_databases(created)
+
+
+def _create_pg_database(name: str, created: list[str]) -> str:
+    import psycopg
+
+    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    created.append(name)
+    url = make_url(os.environ[PG_ENV]).set(drivername="postgresql", database=name)
+    return url.render_as_string(hide_password=False)
+
+
+def _drop_pg_databases(names: list[str]) -> None:
+    if not names:
+        return
+    import psycopg
+
+    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

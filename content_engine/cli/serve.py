@@ -3,7 +3,8 @@
 In: the address, the worker count and the settings' flags (``--db``, ``--refresh``,
 ``--open``, ``--public-url``, ``--sources``). Out: a running server. The workers are separate
 processes that build their app from the environment, so the settings checked here are handed to
-them as variables.
+them as variables; each one's app listens for other processes' writes on PostgreSQL (the app's
+lifespan, ``Engine.listen``).
 """
 
 from __future__ import annotations

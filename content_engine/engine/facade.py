@@ -56,6 +56,7 @@ from content_engine.engine.bodycache import BodyCache
 from content_engine.engine.editing import Editor
 from content_engine.engine.freshness import Freshness
 from content_engine.engine.i18n import Catalogs
+from content_engine.engine.listening import Listening
 from content_engine.engine.locate import file_locator
 from content_engine.engine.lookup import Lookups, asked_of, publication_components
 from content_engine.engine.parallel import check_in_parallel
@@ -125,10 +126,18 @@ class Engine:
         self.editor = Editor(self, self.repository)
         self.access = Access(self.repository)
         self.assets = AssetDesk(self, self.repository, settings.public_url)
+        self.listening = Listening(self.repository, self.freshness, self._current)
 
     def close(self) -> None:
+        self.listening.close()  # first: its thread reads through the repository
         self.lookups.close()
         self.repository.close()
+
+    def listen(self) -> bool:
+        """Have writes by other processes pushed here (PostgreSQL ``LISTEN``) rather than only
+        polled every ``refresh`` seconds: for a long-lived engine, a server. Whether it listens
+        (not on SQLite, nor with ``refresh`` 0); ``close()`` stops it."""
+        return self.listening.start()
 
     def __enter__(self) -> Engine:
         return self

@@ -124,6 +124,12 @@ class CurrentLibrary:
         state = self._state
         return state if state is not None and self.freshness.is_fresh(state.checked) else None
 
+    def refresh_loaded(self) -> None:
+        """``refresh`` if a state was built already: word of a write elsewhere reloads what is
+        served, ahead of the next request, but never loads a library nobody asked for yet."""
+        if self._state is not None:
+            self.refresh(force=False)
+
     def refresh(self, *, force: bool) -> LibraryState:
         """Ask the database (``force``: even if the last answer is fresh); reload if it moved."""
         with self._lock:

@@ -28,6 +28,7 @@ from content_engine.store.keys import (
     parse_key,
     parse_role,
 )
+from content_engine.store.listen import announce
 from content_engine.store.mapping import utc_now
 from content_engine.store.sessions import SESSION_TTL, hash_session, new_session
 from content_engine.store.tables import ApiKey, UiSession
@@ -98,6 +99,7 @@ class Credentials(Database):
                 .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
                 .values(revoked_at=utc_now())
             )
+            announce(conn)  # servers elsewhere drop the key from memory at once
             row = conn.execute(select(*_KEY_INFO_COLUMNS).where(ApiKey.id == key_id)).first()
         if row is None:
             raise NotFound(f"no API key {key_id!r}", details={"key": key_id})

@@ -12,7 +12,7 @@ so a read of the whole library never mixes two revisions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Self
@@ -22,6 +22,7 @@ from sqlalchemy import URL, Connection, func, inspect, select, text, update
 from content_engine.core.errors import DatabaseUnavailable
 from content_engine.store.connect import SQLITE_BUSY_TIMEOUT, connect, normalize_url, sqlite_file
 from content_engine.store.faults import translated
+from content_engine.store.listen import ChangeListener, announce, new_origin
 from content_engine.store.tables import LibraryState
 
 __all__ = ["HEAD_REVISION", "MIGRATIONS", "Database", "bump_revision", "current_revision"]
@@ -54,7 +55,12 @@ class Database:
             if self._is_sqlite
             else self.engine.execution_options(isolation_level="REPEATABLE READ")
         )
-        self._writer = self.engine.execution_options(content_engine_write=True)
+        # ``origin`` names this repository's announcements, so that its own listener skips
+        # them: ``local_writes`` has made its caches stale already.
+        self.origin = new_origin()
+        self._writer = self.engine.execution_options(
+            content_engine_write=True, content_engine_origin=self.origin
+        )
         # Write transactions ended through this object, committed or not: caches built from
         # this repository re-check at once when it moves (``freshness``).
         self.local_writes = 0
@@ -108,6 +114,13 @@ class Database:
                 connection.close()  # back to the pool, which rolls back whatever psycopg began
         assert row is not None, "library_state row missing: the migrations insert it"
         return int(row[0])
+
+    def listener(self, on_change: Callable[[], None]) -> ChangeListener | None:
+        """A listener (not started) that calls ``on_change`` when another process commits a
+        write (``listen``); ``None`` on SQLite, which has no notifications: caches poll."""
+        if self._is_sqlite:
+            return None
+        return ChangeListener(self.engine, on_change, origin=self.origin)
 
     def check_file(self) -> None:
         """``DatabaseUnavailable`` if a SQLite database file was deleted or replaced since it
@@ -174,9 +187,11 @@ def current_revision(conn: Connection) -> int:
 
 def bump_revision(conn: Connection) -> int:
     """Move the revision on by one, inside a write: caches everywhere see the library changed."""
-    return conn.execute(
+    revision: int = conn.execute(
         update(LibraryState)
         .where(LibraryState.id == 1)
         .values(revision=LibraryState.revision + 1)
         .returning(LibraryState.revision)
     ).scalar_one()
+    announce(conn, str(revision))
+    return revision

@@ -30,7 +30,7 @@ from content_engine.core.errors import (
     Unavailable,
 )
 
-__all__ = ["SqliteFileGuard", "fault_of", "translated"]
+__all__ = ["SqliteFileGuard", "fault_of", "first_line", "is_psycopg", "translated"]
 
 # SQLite's primary result codes (sqlite3.h) that say the database cannot be used as it is.
 _SQLITE_BUSY = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED: the busy timeout ran out
@@ -70,15 +70,15 @@ def fault_of(exc: BaseException, *, busy_wait: float | None = None) -> ContentEn
     if isinstance(original, sqlite3.Error):
         return _sqlite_fault(original, busy_wait)
     if _is_psycopg_fault(original):
-        return DatabaseUnavailable(f"the database is unavailable: {_first_line(original)}")
+        return DatabaseUnavailable(f"the database is unavailable: {first_line(original)}")
     if (
-        _is_psycopg(original)
+        is_psycopg(original)
         and type(original).__name__ == "ProgrammingError"
         and getattr(original, "sqlstate", None) is None  # psycopg's own: the URL's options
     ):
-        return InputError(f"the database URL is not valid: {_first_line(original)}")
+        return InputError(f"the database URL is not valid: {first_line(original)}")
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return DatabaseUnavailable(f"the database connection was lost: {_first_line(original)}")
+        return DatabaseUnavailable(f"the database connection was lost: {first_line(original)}")
     if isinstance(original, OSError):
         # Not the database's own error (sqlite3 and psycopg report theirs): a file or the
         # disk. No path in the message: it goes to clients; the server's log has the rest.
@@ -118,13 +118,13 @@ def _sqlite_fault(exc: sqlite3.Error, busy_wait: float | None) -> ContentEngineE
     )
 
 
-def _is_psycopg(exc: BaseException) -> bool:
+def is_psycopg(exc: BaseException) -> bool:
     module = type(exc).__module__
     return module == "psycopg" or module.startswith("psycopg.")
 
 
 def _is_psycopg_fault(exc: BaseException) -> bool:
-    if not _is_psycopg(exc):
+    if not is_psycopg(exc):
         return False
     sqlstate = getattr(exc, "sqlstate", None)
     if isinstance(sqlstate, str):
@@ -133,7 +133,7 @@ def _is_psycopg_fault(exc: BaseException) -> bool:
     return type(exc).__name__ in ("OperationalError", "InterfaceError")
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
     return line.removeprefix("connection failed: ").replace("FATAL:  ", "")

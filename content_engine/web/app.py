@@ -180,6 +180,9 @@ def create_app(
         if open_access:
             logger.warning("OPEN ACCESS: no API keys are checked; every caller is admin")
         interval = current.freshness.interval
+        # Writes by other servers on the same PostgreSQL are pushed at once; polling below
+        # stays as the bound (and SQLite's only way).
+        listening = current.listen()
         stop = asyncio.Event()
         refresher = (
             asyncio.create_task(keep_fresh(stop, interval, current.refresh, keys.reverify))
@@ -194,6 +197,8 @@ def create_app(
                 await refresher
             if own:
                 current.close()
+            elif listening:
+                await run_in_threadpool(current.listening.close)
 
     app = FastAPI(
         title="content-engine",

@@ -105,3 +105,19 @@ def test_a_server_serves_a_publish_and_a_revocation_from_elsewhere(
         within(3, lambda: all(note().text == "<p>second</p>\n" for _ in range(8)))
         cli("keys", "revoke", key_id, "--db", db_url, cwd=tmp_path)
         within(3, lambda: all(note().status_code == 401 for _ in range(8)))
+
+
+def test_word_of_a_write_elsewhere_makes_every_stamp_stale_at_once(
+    db_url: str, tmp_path: Path
+) -> None:
+    """``Freshness.changed`` (what a PostgreSQL notification calls): stale now, not in an hour."""
+    publish_elsewhere(db_url, tmp_path, "first")
+    with engine_with(db_url, refresh=3600) as engine:
+        assert engine.block("note", context()).html == "<p>first</p>\n"
+        stamp = engine.freshness.stamp()
+        publish_elsewhere(db_url, tmp_path, "second")
+        assert engine.freshness.is_fresh(stamp) and engine.is_fresh()
+        engine.freshness.changed()
+        assert not engine.freshness.is_fresh(stamp) and not engine.is_fresh()
+        assert engine.block("note", context()).html == "<p>second</p>\n"
+        assert engine.is_fresh()
