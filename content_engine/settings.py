@@ -200,6 +200,18 @@ SOURCES = Option(
     shown="none",
 )
 
+RECEIPTS_RETAIN_DAYS = Option(
+    "receipts_retain_days",
+    Kind[int]("a whole number of days from 0 to 36500", int, str, (0, 36_500)),
+    0,
+    "CONTENT_ENGINE_RECEIPTS_RETAIN_DAYS",
+    "Days a render receipt keeps the personal data it was rendered with (customer, product, "
+    "data, lookup); then it is purged, by serve on start and every hour, or by receipts purge. "
+    "0 keeps it unless the library's receipts_retain_days says otherwise; with both, the "
+    "shorter wins.",
+    shown="0 (kept)",
+)
+
 OPTIONS: tuple[Option[Any], ...] = (
     DB,
     HOME,
@@ -209,6 +221,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     MAX_BODY_BYTES,
     PUBLIC_URL,
     SOURCES,
+    RECEIPTS_RETAIN_DAYS,
 )
 
 
@@ -225,6 +238,7 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES.default
     public_url: str = PUBLIC_URL.default
     sources: str = SOURCES.default
+    receipts_retain_days: int = RECEIPTS_RETAIN_DAYS.default
     limits: Limits = field(default_factory=Limits)
 
     @property

@@ -11,6 +11,7 @@ from content_engine.engine.editing import Editor, SavedVariant
 from content_engine.engine.facade import Engine, Rendered
 from content_engine.engine.freshness import Freshness, Stamp
 from content_engine.engine.impact import VariantImpact, variant_impact
+from content_engine.engine.retention import PurgeRequest, Retention
 from content_engine.library import format_variant
 from content_engine.store.faults import fault_of as domain_error_of
 
@@ -22,7 +23,9 @@ __all__ = [
     "Engine",
     "Freshness",
     "KeyInfo",
+    "PurgeRequest",
     "Rendered",
+    "Retention",
     "SavedVariant",
     "Stamp",
     "VariantImpact",

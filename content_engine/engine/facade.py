@@ -21,6 +21,7 @@ from content_engine.core.errors import (
     ContentEngineError,
     NotFound,
     OutsideVocabulary,
+    ReceiptPurged,
     RenderError,
     Unavailable,
 )
@@ -59,6 +60,7 @@ from content_engine.engine.locate import file_locator
 from content_engine.engine.lookup import Lookups, asked_of, publication_components
 from content_engine.engine.parallel import check_in_parallel
 from content_engine.engine.receipts import pinned_library, receipt_for
+from content_engine.engine.retention import Retention
 from content_engine.engine.state import CurrentLibrary
 from content_engine.library import load_library, write_library
 from content_engine.rendering import RenderEnvironment, RenderResult, get_renderer
@@ -116,6 +118,7 @@ class Engine:
         self.editor = Editor(self, self.repository)
         self.access = Access(self.repository)
         self.assets = AssetDesk(self, self.repository, settings.public_url)
+        self.retention = Retention(self.repository, settings.receipts_retain_days, self.library)
 
     def close(self) -> None:
         self.lookups.close()
@@ -435,9 +438,16 @@ class Engine:
 
         The variants, the publication, the context and the asset URLs are the receipt's
         (a receipt from before those were kept inlines its assets, as its render did);
-        library settings and themes are today's (receipts do not pin those yet).
+        library settings and themes are today's (receipts do not pin those yet). A receipt
+        whose personal data was purged is not replayed (``ReceiptPurged``): its reader is gone.
         """
         receipt = self.repository.get_receipt(receipt_id)
+        if receipt.purged_at is not None:
+            raise ReceiptPurged(
+                f"render receipt {receipt_id!r} cannot be replayed: its personal data was "
+                f"purged on {receipt.purged_at:%Y-%m-%d}",
+                details={"id": receipt_id, "purged_at": receipt.purged_at.isoformat()},
+            )
         pinned, publication = pinned_library(self.repository, receipt, self.library())
         assembler = replace(
             self.assembler(pinned), pinned={u.component: u.variant for u in receipt.used}
