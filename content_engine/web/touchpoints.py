@@ -21,14 +21,22 @@ from content_engine.core.errors import ContentEngineError, InvalidContext
 from content_engine.core.locales import negotiate
 from content_engine.core.models import Context, parse_context
 from content_engine.core.selection import Selection
-from content_engine.engine import Engine, Rendered
-from content_engine.web.auth import AgentKey, ReaderKey, require_for_preview
+from content_engine.engine import Engine, PurgeRequest, Rendered
+from content_engine.web.auth import AdminKey, AgentKey, ReaderKey, require_for_preview
 from content_engine.web.bodies import CheckedRoute
 from content_engine.web.dependencies import EngineDep
 from content_engine.web.errors import error_body, status_of
 from content_engine.web.fastpath import PRIVATE, BlockAnswer
 from content_engine.web.headers import headers_of
-from content_engine.web.schemas import BlockError, BlockOut, BlocksIn, ComponentId, RenderIn
+from content_engine.web.schemas import (
+    BlockError,
+    BlockOut,
+    BlocksIn,
+    ComponentId,
+    PurgeIn,
+    PurgeOut,
+    RenderIn,
+)
 
 RenderId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
@@ -241,6 +249,13 @@ def replay(engine: EngineDep, principal: AgentKey, render_id: RenderId) -> Respo
     receipt = engine.receipt(render_id)
     require_for_preview(principal, receipt.preview, PREVIEW_RECEIPT)
     return rendered_response(engine.replay(render_id))
+
+
+@router.post("/v1/receipts/purge", tags=["receipts"], response_model=PurgeOut)
+def purge_receipts(engine: EngineDep, _: AdminKey, body: PurgeIn) -> PurgeOut:
+    """Drop the personal data of render receipts: by age, or every one of a customer."""
+    request = PurgeRequest(body.older_than_days, body.customer, body.dry_run)
+    return PurgeOut(purged=engine.retention.purge(request), dry_run=body.dry_run)
 
 
 @router.get("/v1/explain/{component}", tags=["touchpoints"], response_model=Selection)
