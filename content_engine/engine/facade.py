@@ -58,6 +58,7 @@ from content_engine.engine.freshness import Freshness
 from content_engine.engine.i18n import Catalogs
 from content_engine.engine.locate import file_locator
 from content_engine.engine.lookup import Lookups, asked_of, publication_components
+from content_engine.engine.network import NetworkRegions
 from content_engine.engine.parallel import check_in_parallel
 from content_engine.engine.receipts import pinned_library, receipt_for
 from content_engine.engine.retention import Retention
@@ -105,6 +106,11 @@ class Engine:
     def __init__(self, settings: Settings, repository: Repository | None = None) -> None:
         self.settings = settings
         self.lookups = Lookups(settings.sources)  # first: a bad sources file opens nothing
+        try:  # a bad --geoip file opens nothing either
+            self.network = NetworkRegions(settings.geoip_source, settings.trusted_proxies)
+        except BaseException:
+            self.lookups.close()
+            raise
         self.repository = repository or Repository(
             settings.db_url, sqlite_timeout=settings.sqlite_timeout
         )
@@ -122,6 +128,7 @@ class Engine:
 
     def close(self) -> None:
         self.lookups.close()
+        self.network.close()
         self.repository.close()
 
     def __enter__(self) -> Engine:

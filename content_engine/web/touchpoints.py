@@ -28,6 +28,7 @@ from content_engine.web.dependencies import EngineDep
 from content_engine.web.errors import error_body, status_of
 from content_engine.web.fastpath import PRIVATE, BlockAnswer
 from content_engine.web.headers import headers_of
+from content_engine.web.region import region_source, with_client_region
 from content_engine.web.schemas import (
     BlockError,
     BlockOut,
@@ -94,7 +95,7 @@ async def query_context(
     data |= {k: v for k, v in optional if v}
     if lookup := lookup_params(request):
         data["lookup"] = lookup
-    return parse_context(data)
+    return with_client_region(request.scope, engine, parse_context(data))
 
 
 LOOKUP_PREFIX = "lookup."
@@ -170,6 +171,7 @@ async def get_block(
         preview=preview or personal,
         fixed_at="at" in request.query_params,
         as_json=wants_json(request),
+        by_address=region_source(request.scope) == "network",
     )
     if not personal:
         answer.remember(request)  # for the next identical request (``fastpath``)
@@ -177,10 +179,13 @@ async def get_block(
 
 
 @router.post("/v1/blocks", tags=["touchpoints"], response_model=list[BlockOut | BlockError])
-def post_blocks(engine: EngineDep, principal: ReaderKey, body: BlocksIn) -> JSONResponse:
+def post_blocks(
+    request: Request, engine: EngineDep, principal: ReaderKey, body: BlocksIn
+) -> JSONResponse:
     """Several blocks for one reader; a block that cannot be assembled carries its error."""
     require_for_preview(principal, body.preview)
-    found = engine.blocks(body.components, body.context, preview=body.preview, strict=body.strict)
+    context = with_client_region(request.scope, engine, body.context)
+    found = engine.blocks(body.components, context, preview=body.preview, strict=body.strict)
     out: list[dict[str, Any]] = []
     for component, block in zip(body.components, found, strict=True):
         if isinstance(block, ContentEngineError):
@@ -216,12 +221,14 @@ def rendered_response(rendered: Rendered) -> Response:
         }
     },
 )
-def post_render(engine: EngineDep, principal: ReaderKey, body: RenderIn) -> Response:
+def post_render(
+    request: Request, engine: EngineDep, principal: ReaderKey, body: RenderIn
+) -> Response:
     """A publication assembled and rendered; ``X-Render-Id`` names its receipt."""
     require_for_preview(principal, body.preview)
     rendered = engine.render(
         body.publication,
-        body.context,
+        with_client_region(request.scope, engine, body.context),
         format=body.format,
         preview=body.preview,
         strict=body.strict,
@@ -260,6 +267,7 @@ def purge_receipts(engine: EngineDep, _: AdminKey, body: PurgeIn) -> PurgeOut:
 
 @router.get("/v1/explain/{component}", tags=["touchpoints"], response_model=Selection)
 def explain(
+    request: Request,
     engine: EngineDep,
     principal: AgentKey,
     component: ComponentId,
@@ -270,4 +278,5 @@ def explain(
     """Every variant of the component, whether it matched, why not, and the winner."""
     require_for_preview(principal, preview)
     selection = engine.explain(component, context, preview=preview, strict=strict)
-    return selection.model_dump(mode="json")
+    source = region_source(request.scope)
+    return selection.model_copy(update={"region_source": source}).model_dump(mode="json")
