@@ -3,6 +3,7 @@ never another client's answer from the fast path, and explain's ``region_source`
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,8 +14,9 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from content_engine.cli import main
 from content_engine.engine import Engine
-from content_engine.settings import Settings
+from content_engine.settings import OPTIONS, Settings
 from content_engine.web import create_app
 from tests.support.apps import make_keys
 from tests.support.engine_factory import ROOT, SAMPLE
@@ -87,29 +89,26 @@ def test_a_header_from_an_untrusted_peer_changes_nothing(engine: Engine) -> None
             assert variant(client, auth) == "en"
 
 
-@pytest.mark.parametrize(
-    "forwarded",
-    [
-        "garbage",
-        "," * 50_000,
-        "1.1.1.1, " * 5_000 + "junk",
-        "x" * 60_000,
-        "::1",
-        f"{US}:notaport",
-        "[2001:db8::1",
-        REGISTRY,  # a registry's code, no country
-        "127.0.0.1",
-        "",
-    ],
-    ids=lambda f: f[:20] or "empty",
-)
-def test_hostile_headers_from_the_proxy_give_no_region_and_no_error(
-    engine: Engine, forwarded: str
-) -> None:
+HOSTILE = [
+    "garbage",
+    "," * 50_000,
+    "1.1.1.1, " * 5_000 + "junk",
+    "x" * 60_000,
+    "::1",
+    f"{US}:notaport",
+    "[2001:db8::1",
+    REGISTRY,  # a registry's code, no country
+    "127.0.0.1",
+    "",
+]
+
+
+def test_hostile_headers_from_the_proxy_give_no_region_and_no_error(engine: Engine) -> None:
     with served(engine, PROXY) as (client, auth):
-        for _ in range(2):
-            assert variant(client, auth, forwarded) == "en"
-            assert variant(client, auth, US) == "en-region-us"  # and the next reader is served
+        for forwarded in HOSTILE:
+            for _ in range(2):
+                assert variant(client, auth, forwarded) == "en", forwarded[:40]
+                assert variant(client, auth, US) == "en-region-us"  # the next reader is served
 
 
 def test_explain_says_where_the_region_came_from(engine: Engine) -> None:
@@ -175,3 +174,42 @@ def test_any_forwarded_header_from_the_proxy_gets_the_answer_of_its_client(engin
                 assert variant(client, auth, header) == VARIANT_OF[region]
 
         check()
+
+
+def test_serve_hands_geoip_and_its_proxies_to_the_workers(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    for option in OPTIONS:  # restored after the test, whatever serve wrote
+        monkeypatch.setenv(option.env, "")
+    ran: list[str] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **_: ran.append(target))
+    mmdb = write_mmdb(tmp_path / "country.mmdb")
+    args = ["serve", "--db", db_url, "--geoip-db", str(mmdb), "--trusted-proxy", "10.0.0.0/8"]
+    assert main([*args, "--trusted-proxy", "2001:db8::1"]) == 0
+    workers = Settings.from_env(os.environ)
+    assert (workers.geoip_source, workers.trusted_proxies) == (
+        str(mmdb),
+        ("10.0.0.0/8", "2001:db8::1/128"),
+    )
+    monkeypatch.setenv("CONTENT_ENGINE_GEOIP_DB", "")  # what the first serve left for its workers
+    assert main(["serve", "--db", db_url, "--geoip"]) == 0
+    assert Settings.from_env(os.environ).geoip_source == "builtin"
+    assert len(ran) == 2
+    capsys.readouterr()
+    # Checked before the port is bound: one line, exit 2, and no server.
+    for bad in (["--geoip-db", str(tmp_path / "missing.mmdb")], ["--trusted-proxy", "10.0.0.0/33"]):
+        assert main(["serve", "--db", db_url, *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert len(ran) == 2
+
+
+def test_the_explain_text_says_where_the_region_came_from(
+    sample_db: tuple[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, _ = sample_db
+    for region, line in ((["--region", "ch"], "region: CH, from the context"), ([], "region: -")):
+        assert main(["explain", "legal.warranty", "--locale", "en", *region, "--db", db]) == 0
+        assert line in capsys.readouterr().out.splitlines()
