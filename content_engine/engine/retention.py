@@ -56,16 +56,16 @@ class Retention:
         days = request.older_than_days
         customer = request.customer.strip() if request.customer is not None else None
         if customer == "":
-            raise InputError("--customer needs an id")
+            raise InputError("the customer id to purge is empty")
         if days is None and customer is None:
             days = self.days()
             if days is None:
                 raise InputError(
-                    "no retention is set: give --older-than DAYS or --customer ID, or set "
-                    "receipts_retain_days"
+                    "no retention is set (receipts_retain_days): say how old (--older-than, "
+                    "older_than_days) or whose (--customer, customer) the receipts to purge are"
                 )
         if days is not None and days < 0:
-            raise InputError(f"--older-than must be 0 or more days, not {days}")
+            raise InputError(f"the age to purge must be 0 or more days, not {days}")
         moment = now or datetime.now(UTC)
         before = None if days is None else moment - timedelta(days=days)
         return self._repository.purge_receipts(
