@@ -53,12 +53,12 @@ class MaxMindCountries:
     def __init__(self, path: Path) -> None:
         # A FIFO or a device would block the opening or be read without end.
         if not path.is_file():
-            raise InputError(f"--geoip {path}: not a file", details={"path": str(path)})
+            raise InputError(f"the GeoIP database {path}: not a file", details={"path": str(path)})
         try:
             self._reader = maxminddb.open_database(str(path))
         except (maxminddb.InvalidDatabaseError, ValueError, OSError) as exc:
             raise InputError(
-                f"--geoip {path}: not a MaxMind DB file ({type(exc).__name__})",
+                f"the GeoIP database {path}: not a MaxMind DB file ({type(exc).__name__})",
                 details={"path": str(path)},
             ) from None
         self._warned = False

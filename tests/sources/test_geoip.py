@@ -50,7 +50,7 @@ def test_a_file_that_is_no_database_is_one_line_naming_it(tmp_path: Path, what: 
         path.write_bytes(b"")
     with pytest.raises(InputError) as raised:
         open_countries(str(path))
-    assert raised.value.message.startswith(f"--geoip {path}: ")
+    assert raised.value.message.startswith(f"the GeoIP database {path}: ")
     assert "\n" not in raised.value.message
 
 
@@ -69,3 +69,19 @@ def test_network_regions_are_countries_of_global_addresses_only(mmdb: Path) -> N
         regions.close()
     off = NetworkRegions("", ())
     assert not off.enabled and off.region(US, None) is None
+
+
+def test_a_corrupt_tree_met_during_a_lookup_names_no_country(
+    mmdb: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its metadata (at the end) is sound, so it opens; its search tree is not."""
+    data = bytearray(mmdb.read_bytes())
+    data[:600] = b"\xff" * 600
+    mmdb.write_bytes(bytes(data))
+    countries = open_countries(str(mmdb))
+    try:
+        assert [countries.country(ip_address(a)) for a in (US, DE, DE6)] == [None, None, None]
+    finally:
+        countries.close()
+    warned = [r.getMessage() for r in caplog.records]
+    assert warned == ["the GeoIP database cannot be read: InvalidDatabaseError"]  # once
