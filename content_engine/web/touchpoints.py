@@ -1,7 +1,9 @@
 """Routes for touchpoints: blocks, renders, receipts and explain.
 
 Each route parses, makes one engine call and shapes the response. Responses of GET block are
-cacheable by URL; anything a preview or a customer's data went into is ``private, no-store``.
+cacheable by URL; anything a preview or a customer's data went into is ``private, no-store``,
+and one whose region came from the client's address (``region``, ``serve --geoip``) is for the
+reader's own cache only.
 
 GET block is the hot route: it is ``async`` and answers in the event loop when the engine holds
 the block in memory, and hands the call to the thread pool when it would first have to ask the
