@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
 from content_engine.core.errors import InputError
+from content_engine.core.forwarded import MAX_PROXIES, parse_networks
 from content_engine.core.templates.sandbox import Limits
 
 T = TypeVar("T")
@@ -73,6 +74,11 @@ def _public_url(raw: str) -> str:
     ):
         raise ValueError(raw)
     return raw.rstrip("/")
+
+
+def _proxies(raw: str) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDRs, each as ``ipaddress`` writes its network."""
+    return tuple(str(net) for net in parse_networks(raw))
 
 
 DAY = 86_400
@@ -201,6 +207,55 @@ SOURCES = Option(
     shown="none",
 )
 
+RECEIPTS_RETAIN_DAYS = Option(
+    "receipts_retain_days",
+    Kind[int]("a whole number of days from 0 to 36500", int, str, (0, 36_500)),
+    0,
+    "CONTENT_ENGINE_RECEIPTS_RETAIN_DAYS",
+    "Days a render receipt keeps the personal data it was rendered with (customer, product, "
+    "data, lookup); then it is purged, by serve on start and every hour, or by receipts purge. "
+    "0 keeps it unless the library's receipts_retain_days says otherwise; with both, the "
+    "shorter wins.",
+    shown="0 (kept)",
+)
+
+# The database ``--geoip`` reads unless ``--geoip-db`` names a file (``sources.geoip``).
+GEOIP_BUILTIN = "builtin"
+GEOIP = Option(
+    "geoip",
+    SWITCH,
+    False,
+    "CONTENT_ENGINE_GEOIP",
+    "Region from the network: a web request that names no region gets its client's country, "
+    "from the registries' table the iptocc package ships, or from the file of --geoip-db.",
+    flag="--geoip",
+    shown="0",
+)
+GEOIP_DB = Option(
+    "geoip_db",
+    Kind[str]("the path of a MaxMind DB (.mmdb) file", str),
+    "",
+    "CONTENT_ENGINE_GEOIP_DB",
+    "A MaxMind DB country file (GeoLite2, DB-IP: where addresses are used) read instead of "
+    "the shipped table; implies --geoip.",
+    flag="--geoip-db",
+    shown="none",
+)
+TRUSTED_PROXIES = Option(
+    "trusted_proxies",
+    Kind[tuple[str, ...]](
+        f"addresses or CIDRs, comma-separated (at most {MAX_PROXIES})",
+        _proxies,
+        ",".join,
+    ),
+    (),
+    "CONTENT_ENGINE_TRUSTED_PROXIES",
+    "The proxies whose X-Forwarded-For is believed (repeat the flag for several); from any "
+    "other peer the header is ignored.",
+    flag="--trusted-proxy",
+    shown="none",
+)
+
 OPTIONS: tuple[Option[Any], ...] = (
     DB,
     HOME,
@@ -210,6 +265,10 @@ OPTIONS: tuple[Option[Any], ...] = (
     MAX_BODY_BYTES,
     PUBLIC_URL,
     SOURCES,
+    RECEIPTS_RETAIN_DAYS,
+    GEOIP,
+    GEOIP_DB,
+    TRUSTED_PROXIES,
 )
 
 
@@ -226,7 +285,16 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES.default
     public_url: str = PUBLIC_URL.default
     sources: str = SOURCES.default
+    receipts_retain_days: int = RECEIPTS_RETAIN_DAYS.default
+    geoip: bool = GEOIP.default
+    geoip_db: str = GEOIP_DB.default
+    trusted_proxies: tuple[str, ...] = TRUSTED_PROXIES.default
     limits: Limits = field(default_factory=Limits)
+
+    @property
+    def geoip_source(self) -> str:
+        """What region from the network reads: a file, the shipped table, or ``""`` (off)."""
+        return self.geoip_db or (GEOIP_BUILTIN if self.geoip else "")
 
     @property
     def renderers_dir(self) -> Path:

@@ -160,7 +160,7 @@ def is_leaf(path: tuple[str, ...]) -> bool:
 
 
 # Groups of commands: no options of their own, their commands have the sections.
-GROUPS = frozenset({("keys",), ("samples",)})
+GROUPS = frozenset({("keys",), ("receipts",), ("samples",)})
 # Commands that open no repository, so take no ``--db``.
 NO_REPOSITORY = frozenset({("samples", "crm")})
 
@@ -518,7 +518,7 @@ def test_the_curl_examples_answer_as_the_page_says(db_url: str, tmp_path: Path) 
         engine.import_library(SAMPLE)
         variables = {
             role.upper(): engine.repository.create_key(role, "docs")[1]
-            for role in ("reader", "agent", "editor")
+            for role in ("reader", "agent", "editor", "admin")
         }
     etags: dict[str, str] = {}
     with serve(db_url, tmp_path) as server, httpx2.Client(timeout=60) as client:

@@ -2,7 +2,7 @@
 
 In: argv. Out: an exit code. Whatever escapes a command still ends as one line on stderr
 (``errors``); the commands themselves live in ``library``, ``documents``, ``serve``, ``keys``,
-``batch`` and ``samples``, in the order ``--help`` lists them.
+``receipts``, ``batch`` and ``samples``, in the order ``--help`` lists them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ try:  # typer vendors click since 0.2x; older releases use click itself
 except ImportError:  # pragma: no cover
     from click import ClickException  # type: ignore[assignment]
 
-from content_engine.cli import batch, documents, keys, library, samples, serve
+from content_engine.cli import batch, documents, keys, library, receipts, samples, serve
 from content_engine.cli.errors import domain_error, one_line
 
 app = typer.Typer(
@@ -40,6 +40,10 @@ app.add_typer(keys_app, name="keys")
 keys_app.command("create")(keys.create)
 keys_app.command("list")(keys.list_)
 keys_app.command("revoke")(keys.revoke)
+
+receipts_app = typer.Typer(help="Render receipts: purge their personal data.", no_args_is_help=True)
+app.add_typer(receipts_app, name="receipts")
+receipts_app.command("purge")(receipts.purge)
 
 app.command("batch")(batch.batch)
 

@@ -91,11 +91,13 @@ def explain(
 def explain_text(selection: Selection, locale: str) -> str:
     """The trace as lines: ``*`` the winner, ``+`` another candidate, ``-`` ruled out (why);
     each variant with the version judged and, unless that is simply the live one, its live
-    version and working copy; then every data source asked, by which lookup key."""
+    version and working copy; then every data source asked, by which lookup key. The region
+    line says where the region came from."""
     lines = [
         f"component {selection.component} for {locale}",
         f"chain: {' > '.join(selection.chain)}",
         f"segments: {', '.join(selection.segments) or '-'}",
+        _region(selection),
     ]
     for v in selection.variants:
         mark = "*" if v.key == selection.winner else ("+" if v.candidate else "-")
@@ -109,6 +111,12 @@ def explain_text(selection: Selection, locale: str) -> str:
         cached = ", from the cache" if s.cache_hit else ""
         lines.append(f"source {s.source} by {s.key}: {s.outcome} in {s.seconds:.3f} s{cached}")
     return "\n".join(lines) + "\n"
+
+
+def _region(selection: Selection) -> str:
+    """``region: CH, from the context`` (or ``from the network``); ``region: -`` for none."""
+    region = selection.context.region
+    return f"region: {region}, from the {selection.region_source}" if region else "region: -"
 
 
 def _roles(trace: VariantTrace) -> str:

@@ -15,9 +15,10 @@ import typer
 from content_engine.settings import DB, SOURCES, Option
 
 
-def setting_flag(option: Option[Any]) -> Any:
+def setting_flag(option: Option[Any], **more: Any) -> Any:
     """The typer option for a setting's CLI flag; ``None`` when not given, so that
-    ``Settings.from_env`` falls back to the environment (one parser, one error message)."""
+    ``Settings.from_env`` falls back to the environment (one parser, one error message).
+    ``more`` goes to ``typer.Option`` (a metavar, an optional value)."""
     if option.flag is None:
         raise ValueError(f"the setting {option.name} has no CLI flag")
     notes = [] if isinstance(option.default, bool) else [f"Default {option.shown_default}"]
@@ -30,6 +31,7 @@ def setting_flag(option: Option[Any]) -> Any:
         show_default=False,
         min=low,
         max=high,
+        **more,
     )
 
 

@@ -1,10 +1,10 @@
 """``serve``: check the database, then run the HTTP API under uvicorn.
 
 In: the address, the worker count and the settings' flags (``--db``, ``--refresh``,
-``--open``, ``--public-url``, ``--sources``). Out: a running server. The workers are separate
-processes that build their app from the environment, so the settings checked here are handed to
-them as variables; each one's app listens for other processes' writes on PostgreSQL (the app's
-lifespan, ``Engine.listen``).
+``--open``, ``--public-url``, ``--sources``, ``--geoip``, ``--geoip-db``, ``--trusted-proxy``).
+Out: a running server. The workers are separate processes that build their app from the
+environment, so the settings checked here are handed to them as variables; each one's app
+listens for other processes' writes on PostgreSQL (the app's lifespan, ``Engine.listen``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,15 @@ import typer
 from content_engine import ContentEngineError, Engine, Settings
 from content_engine.cli.errors import fail
 from content_engine.cli.options import DbOption, SourcesOption, setting_flag
-from content_engine.settings import OPEN_ACCESS, OPTIONS, PUBLIC_URL, REFRESH
+from content_engine.settings import (
+    GEOIP,
+    GEOIP_DB,
+    OPEN_ACCESS,
+    OPTIONS,
+    PUBLIC_URL,
+    REFRESH,
+    TRUSTED_PROXIES,
+)
 
 # ``--help`` ends with the settings that have no flag: they are read from the environment.
 EPILOG = "\n\n".join(
@@ -41,6 +49,11 @@ def serve(
     db: DbOption = None,
     public_url: Annotated[str | None, setting_flag(PUBLIC_URL)] = None,
     sources: SourcesOption = None,
+    geoip: Annotated[bool | None, setting_flag(GEOIP)] = None,
+    geoip_db: Annotated[str | None, setting_flag(GEOIP_DB, metavar="FILE")] = None,
+    trusted_proxy: Annotated[
+        list[str] | None, setting_flag(TRUSTED_PROXIES, metavar="CIDR")
+    ] = None,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
@@ -61,6 +74,9 @@ def serve(
             open_access=open_access,
             public_url=public_url,
             sources=sources,
+            geoip=geoip,
+            geoip_db=geoip_db,
+            trusted_proxies=",".join(trusted_proxy or ()),
         )
         with Engine(settings):  # migrate and check the database before binding the port
             pass

@@ -183,3 +183,14 @@ class SourceUnavailable(Unavailable):
             details={"source": source, "reason": reason},
         )
         self.source, self.reason = source, reason
+
+
+class ReceiptPurged(InputError):
+    """A receipt whose personal data was purged (retention, an erasure request) cannot be
+    replayed: the context it was rendered for is gone (exit 2, HTTP 410).
+
+    ``details`` is ``{"id": receipt id, "purged_at": ISO 8601 time}``. The receipt itself
+    stays readable, for audit: what was used, when, and the digest of the output.
+    """
+
+    code = "receipt_purged"

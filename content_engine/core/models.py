@@ -146,6 +146,9 @@ class LibrarySettings(Strict):
     roles: tuple[str, ...] = ()
     segments: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
+    # Days a receipt keeps the personal data it was rendered with (CONTRACT 8); ``None``: as
+    # long as the deployment's ``receipts_retain_days`` says. Where both are set, the shorter.
+    receipts_retain_days: int | None = Field(default=None, ge=1, le=36_500)
 
     @field_validator("default_locale")
     @classmethod
@@ -435,6 +438,9 @@ class Receipt(BaseModel):
     # The URL each asset the output named had (``assets/x.svg`` -> ``/assets/<hash>/x.svg``),
     # so a replay names the same ones; ``None``: assets were inlined (older receipts too).
     assets: dict[str, str] | None = None
+    # When retention or an erasure request dropped the context's personal parts
+    # (``core.retention``); such a receipt is kept for audit and is never replayed.
+    purged_at: datetime | None = None
 
 
 def is_valid_id(value: str) -> bool:

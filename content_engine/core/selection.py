@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -60,6 +61,9 @@ class Selection(BaseModel):
     warnings: list[str] = []
     # Every data source asked to fill the context (empty without a lookup).
     sources: list[SourceAsked] = []
+    # Where ``context.region`` came from: the context itself, the client's address (a web
+    # request with ``serve --geoip``), or nowhere (no region).
+    region_source: Literal["context", "network", "none"] = "none"
 
 
 def _fmt(at: datetime) -> str:
@@ -154,4 +158,5 @@ def explain(component: Component, reader: Reader) -> Selection:
         winner=winner,
         variants=traces,
         ambiguous=ambiguous if len(ambiguous) > 1 else [],
+        region_source="context" if reader.context.region else "none",
     )

@@ -12,6 +12,7 @@ from content_engine.engine.facade import Engine, Rendered
 from content_engine.engine.freshness import Freshness, Stamp
 from content_engine.engine.impact import VariantImpact, variant_impact
 from content_engine.engine.lookup import Provenance, provenance
+from content_engine.engine.retention import PurgeRequest, Retention
 from content_engine.library import format_variant
 from content_engine.sources.samplecrm import SampleCrmFiles, write_sample_crm
 from content_engine.store.faults import fault_of as domain_error_of
@@ -25,7 +26,9 @@ __all__ = [
     "Freshness",
     "KeyInfo",
     "Provenance",
+    "PurgeRequest",
     "Rendered",
+    "Retention",
     "SampleCrmFiles",
     "SavedVariant",
     "Stamp",

@@ -22,6 +22,7 @@ from content_engine.core.errors import (
     ContentEngineError,
     NotFound,
     OutsideVocabulary,
+    ReceiptPurged,
     RenderError,
     Unavailable,
 )
@@ -59,8 +60,10 @@ from content_engine.engine.i18n import Catalogs
 from content_engine.engine.listening import Listening
 from content_engine.engine.locate import file_locator
 from content_engine.engine.lookup import Lookups, asked_of, publication_components
+from content_engine.engine.network import NetworkRegions
 from content_engine.engine.parallel import check_in_parallel
 from content_engine.engine.receipts import pinned_library, receipt_for
+from content_engine.engine.retention import Retention
 from content_engine.engine.state import CurrentLibrary
 from content_engine.library import load_library, write_library
 from content_engine.rendering import RenderEnvironment, RenderResult, get_renderer
@@ -113,6 +116,11 @@ class Engine:
     def __init__(self, settings: Settings, repository: Repository | None = None) -> None:
         self.settings = settings
         self.lookups = Lookups(settings.sources)  # first: a bad sources file opens nothing
+        try:  # a bad --geoip file opens nothing either
+            self.network = NetworkRegions(settings.geoip_source, settings.trusted_proxies)
+        except BaseException:
+            self.lookups.close()
+            raise
         self.repository = repository or Repository(
             settings.db_url, sqlite_timeout=settings.sqlite_timeout
         )
@@ -127,10 +135,12 @@ class Engine:
         self.access = Access(self.repository)
         self.assets = AssetDesk(self, self.repository, settings.public_url)
         self.listening = Listening(self.repository, self.freshness, self._current)
+        self.retention = Retention(self.repository, settings.receipts_retain_days, self.library)
 
     def close(self) -> None:
         self.listening.close()  # first: its thread reads through the repository
         self.lookups.close()
+        self.network.close()
         self.repository.close()
 
     def listen(self) -> bool:
@@ -505,9 +515,16 @@ class Engine:
 
         The variants, the publication, the context and the asset URLs are the receipt's
         (a receipt from before those were kept inlines its assets, as its render did);
-        library settings and themes are today's (receipts do not pin those yet).
+        library settings and themes are today's (receipts do not pin those yet). A receipt
+        whose personal data was purged is not replayed (``ReceiptPurged``): its reader is gone.
         """
         receipt = self.repository.get_receipt(receipt_id)
+        if receipt.purged_at is not None:
+            raise ReceiptPurged(
+                f"render receipt {receipt_id!r} cannot be replayed: its personal data was "
+                f"purged on {receipt.purged_at:%Y-%m-%d}",
+                details={"id": receipt_id, "purged_at": receipt.purged_at.isoformat()},
+            )
         pinned, publication = pinned_library(self.repository, receipt, self.library())
         assembler = replace(
             self.assembler(pinned), pinned={u.component: u.variant for u in receipt.used}

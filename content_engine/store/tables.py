@@ -8,9 +8,10 @@ Each versioned table's primary key is ``(identity..., version)``. That index is 
 "latest version of X" needs: ``WHERE id = ? ORDER BY version DESC LIMIT 1`` and
 ``GROUP BY id`` with ``max(version)`` both walk it, so no further index is declared.
 Nothing is ever updated or deleted except the single ``library_state`` row, an API key's
-``revoked_at`` (set once) and ``last_used_at``, and the workbench's ``ui_sessions`` (deleted at
-sign-out and expiry): removal is a new version with ``archived`` (components, publications) or
-``deleted`` (variants, files) set.
+``revoked_at`` (set once) and ``last_used_at``, the workbench's ``ui_sessions`` (deleted at
+sign-out and expiry), and a render receipt's context when its personal data is purged (with
+its ``receipt_subjects`` rows): removal is a new version with ``archived`` (components,
+publications) or ``deleted`` (variants, files) set.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -40,6 +42,7 @@ __all__ = [
     "FileVersion",
     "LibraryState",
     "PublicationVersion",
+    "ReceiptSubject",
     "RenderReceipt",
     "SettingsVersion",
     "UTCDateTime",
@@ -209,6 +212,24 @@ class RenderReceipt(Base):
     # The asset URLs the output named, by library path (migration 0008); NULL: assets were
     # inlined, as every render before 0008 did.
     assets: Mapped[dict[str, Any] | None]
+    # Whether the context still holds personal data (``core.retention``), so a purge finds
+    # what it has to do by an index rather than by reading every context (migration 0010).
+    personal: Mapped[bool] = mapped_column(server_default=false(), index=True)
+    # When a purge dropped that data; NULL: never purged.
+    purged_at: Mapped[datetime | None]
+
+
+class ReceiptSubject(Base):
+    """Which receipts concern whom: one row per receipt and subject (the SHA-256 of an
+    identifier, ``core.retention.subjects``), so that an erasure request finds them all at
+    once. Rows go with the personal data they point at, when the receipt is purged."""
+
+    __tablename__ = "receipt_subjects"
+
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    receipt_id: Mapped[str] = mapped_column(
+        ForeignKey("render_receipts.id"), primary_key=True, index=True
+    )
 
 
 class ApiKey(Base):

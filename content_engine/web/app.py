@@ -160,6 +160,31 @@ async def keep_fresh(
             failing = False
 
 
+# Seconds between two purges of receipts' personal data past the retention (``retention``).
+PURGE_INTERVAL = 3600.0
+
+
+async def purge_on_schedule(
+    stop: asyncio.Event, purge: Callable[[], int], interval: float = PURGE_INTERVAL
+) -> None:
+    """Run ``purge`` in a thread at start and then every ``interval`` seconds, until ``stop``.
+
+    Off the request path: a purge of years of receipts takes its write lock a chunk at a time
+    (``store.receipts``), and requests go on meanwhile. Each worker of ``serve`` runs its own;
+    purging twice purges nothing the second time.
+    """
+    while not stop.is_set():
+        try:
+            purged = await run_in_threadpool(purge)
+        except Exception as exc:  # the database may be away a while; the next run tries again
+            logger.warning("cannot purge receipts' personal data: %s", exc)
+        else:
+            if purged:
+                logger.info("purged the personal data of %d render receipt(s)", purged)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -189,11 +214,13 @@ def create_app(
             if interval > 0
             else None
         )
+        purger = asyncio.create_task(purge_on_schedule(stop, current.retention.purge_due))
         try:
             yield
         finally:
+            stop.set()
+            await purger
             if refresher is not None:
-                stop.set()
                 await refresher
             if own:
                 current.close()

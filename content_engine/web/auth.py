@@ -187,3 +187,4 @@ def require_for_preview(
 ReaderKey = Annotated[Principal, require("reader")]
 AgentKey = Annotated[Principal, require("agent")]
 EditorKey = Annotated[Principal, require("editor")]
+AdminKey = Annotated[Principal, require("admin")]

@@ -6,7 +6,8 @@ having answered, leaves its ``BlockAnswer`` and the reader it parsed in the requ
 this middleware keeps them by everything that shaped the answer: the path, the query string
 and the ``Accept``, ``Authorization`` and (unless the query names the locale)
 ``Accept-Language`` headers, as ``headers.headers_of`` reads them for the route too (a
-repeated header must not mean one thing here and another there). A ``strict`` parameter does
+repeated header must not mean one thing here and another there), and with ``serve --geoip``
+the client's region (``region.client_region``, as the route reads it). A ``strict`` parameter does
 not split the key: it changes no answer, it only refuses one for a reader outside the library's
 vocabulary, which the engine is asked again on every strict request. Only what was asked for
 twice is kept: one-off requests would fill the store with answers nobody asks for again, and
@@ -47,9 +48,13 @@ from content_engine.core.errors import ContentEngineError
 from content_engine.core.models import Block, Context
 from content_engine.engine import Engine
 from content_engine.web.headers import headers_of
+from content_engine.web.region import client_region
 from content_engine.web.schemas import BlockOut
 
 CACHEABLE = "public, max-age=60"
+# An answer chosen by the client's address (``region``): a browser may keep it, a shared cache
+# in front must not hand it to a reader elsewhere.
+BY_ADDRESS = "private, max-age=60"
 PRIVATE = "private, no-store"
 VARY = "Accept, Accept-Language, Authorization"
 PATH_PREFIX = "/v1/blocks/"
@@ -82,14 +87,16 @@ class BlockAnswer:
         preview: bool,
         fixed_at: bool,
         as_json: bool,
+        by_address: bool = False,
     ) -> BlockAnswer:
-        """HTML or, with ``as_json``, its JSON description; cacheable unless a preview."""
+        """HTML or, with ``as_json``, its JSON description; cacheable unless a preview, and
+        by the reader's own cache only when the region came from the client's address."""
         media = "application/json" if as_json else "text/html; charset=utf-8"
         etag = etag_of(block, context, media)
         headers = {
             "ETag": etag,
             "Vary": VARY,
-            "Cache-Control": PRIVATE if preview else CACHEABLE,
+            "Cache-Control": PRIVATE if preview else BY_ADDRESS if by_address else CACHEABLE,
             "Content-Language": block.locale,
         }
         if as_json:
@@ -156,6 +163,9 @@ class BlockFastPath:
             headers.accept,
             headers.authorization,
             None if names_locale else headers.accept_language,
+            # With GeoIP on, whatever the query says: the route fills in the client's region
+            # when the query names none, and ``region=`` (empty) names none.
+            client_region(scope, self.state.engine),
         )
         stored = self._answers.get(key)
         if stored is not None and self._holds(stored, headers.bearer, strict):

@@ -1,9 +1,9 @@
 """The request headers that shape an answer, read once from the ASGI scope for every reader.
 
 In: an ASGI scope's raw header list. Out: ``RequestHeaders``, the one reading of ``Accept``,
-``Accept-Language``, ``If-None-Match``, ``Authorization``, ``Cookie`` and the rest that the fast
-path (``fastpath``), the key check (``auth``), the routes and the workbench's session all use;
-or ``RepeatedHeader`` for a request that says two things at once.
+``Accept-Language``, ``If-None-Match``, ``Authorization``, ``Cookie``, ``X-Forwarded-For`` and the
+rest that the fast path (``fastpath``), the key check (``auth``), the routes and the workbench's
+session all use; or ``RepeatedHeader`` for a request that says two things at once.
 
 Why one reading: the fast path keyed on the last copy of a repeated header while the routes
 read the first, so a client sending two could store an answer under another client's key (a
@@ -23,7 +23,7 @@ from content_engine.web.errors import error_response
 
 SCOPE_KEY = "content_engine.headers"
 # Headers whose copies join into one comma-separated list, as RFC 9110 allows.
-LISTS = frozenset({b"accept", b"accept-language", b"if-none-match"})
+LISTS = frozenset({b"accept", b"accept-language", b"if-none-match", b"x-forwarded-for"})
 # Headers with one value: two copies are refused (RFC 9110 section 5.3, RFC 6265 section 5.4).
 SINGLE = frozenset({b"authorization", b"cookie", b"host", b"content-length", b"content-type"})
 _ATTRIBUTES = {name: name.decode().replace("-", "_") for name in LISTS | SINGLE}
@@ -52,6 +52,8 @@ class RequestHeaders(NamedTuple):
     host: str | None = None
     content_length: str | None = None
     content_type: str | None = None
+    # Believed only from a trusted proxy (``core.forwarded``), and read only with GeoIP on.
+    x_forwarded_for: str | None = None
 
     @classmethod
     def parse(cls, raw: list[tuple[bytes, bytes]]) -> RequestHeaders:

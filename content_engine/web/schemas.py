@@ -82,6 +82,31 @@ class BlocksIn(Strict):
     )
 
 
+class PurgeIn(Strict):
+    """What ``POST /v1/receipts/purge`` purges: as ``content-engine receipts purge`` does."""
+
+    older_than_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=36_500,
+        description="Receipts created more than this many days ago. Default: the retention in "
+        "force, unless customer is given.",
+    )
+    customer: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="Every receipt concerning this customer id, serial or other lookup value, "
+        "whatever its age (an erasure request); with older_than_days, only older ones.",
+    )
+    dry_run: bool = Field(default=False, description="Count only; change nothing.")
+
+
+class PurgeOut(BaseModel):
+    purged: int = Field(description="Receipts whose personal data was (or would be) dropped.")
+    dry_run: bool
+
+
 class RenderIn(Strict):
     publication: PublicationIdName = Field(pattern=ID_PATTERN, max_length=MAX_NAME)
     context: Context

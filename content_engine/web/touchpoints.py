@@ -1,7 +1,9 @@
 """Routes for touchpoints: blocks, renders, receipts and explain.
 
 Each route parses, makes one engine call and shapes the response. Responses of GET block are
-cacheable by URL; anything a preview or a customer's data went into is ``private, no-store``.
+cacheable by URL; anything a preview or a customer's data went into is ``private, no-store``,
+and one whose region came from the client's address (``region``, ``serve --geoip``) is for the
+reader's own cache only.
 
 GET block is the hot route: it is ``async`` and answers in the event loop when the engine holds
 the block in memory, and hands the call to the thread pool when it would first have to ask the
@@ -21,14 +23,23 @@ from content_engine.core.errors import ContentEngineError, InvalidContext
 from content_engine.core.locales import negotiate
 from content_engine.core.models import Context, parse_context
 from content_engine.core.selection import Selection
-from content_engine.engine import Engine, Rendered
-from content_engine.web.auth import AgentKey, ReaderKey, require_for_preview
+from content_engine.engine import Engine, PurgeRequest, Rendered
+from content_engine.web.auth import AdminKey, AgentKey, ReaderKey, require_for_preview
 from content_engine.web.bodies import CheckedRoute
 from content_engine.web.dependencies import EngineDep
 from content_engine.web.errors import error_body, status_of
 from content_engine.web.fastpath import PRIVATE, BlockAnswer
 from content_engine.web.headers import headers_of
-from content_engine.web.schemas import BlockError, BlockOut, BlocksIn, ComponentId, RenderIn
+from content_engine.web.region import region_source, with_client_region
+from content_engine.web.schemas import (
+    BlockError,
+    BlockOut,
+    BlocksIn,
+    ComponentId,
+    PurgeIn,
+    PurgeOut,
+    RenderIn,
+)
 
 RenderId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
@@ -86,7 +97,7 @@ async def query_context(
     data |= {k: v for k, v in optional if v}
     if lookup := lookup_params(request):
         data["lookup"] = lookup
-    return parse_context(data)
+    return with_client_region(request.scope, engine, parse_context(data))
 
 
 LOOKUP_PREFIX = "lookup."
@@ -162,6 +173,7 @@ async def get_block(
         preview=preview or personal,
         fixed_at="at" in request.query_params,
         as_json=wants_json(request),
+        by_address=region_source(request.scope) == "network",
     )
     if not personal:
         answer.remember(request)  # for the next identical request (``fastpath``)
@@ -169,10 +181,13 @@ async def get_block(
 
 
 @router.post("/v1/blocks", tags=["touchpoints"], response_model=list[BlockOut | BlockError])
-def post_blocks(engine: EngineDep, principal: ReaderKey, body: BlocksIn) -> JSONResponse:
+def post_blocks(
+    request: Request, engine: EngineDep, principal: ReaderKey, body: BlocksIn
+) -> JSONResponse:
     """Several blocks for one reader; a block that cannot be assembled carries its error."""
     require_for_preview(principal, body.preview)
-    found = engine.blocks(body.components, body.context, preview=body.preview, strict=body.strict)
+    context = with_client_region(request.scope, engine, body.context)
+    found = engine.blocks(body.components, context, preview=body.preview, strict=body.strict)
     out: list[dict[str, Any]] = []
     for component, block in zip(body.components, found, strict=True):
         if isinstance(block, ContentEngineError):
@@ -208,12 +223,14 @@ def rendered_response(rendered: Rendered) -> Response:
         }
     },
 )
-def post_render(engine: EngineDep, principal: ReaderKey, body: RenderIn) -> Response:
+def post_render(
+    request: Request, engine: EngineDep, principal: ReaderKey, body: RenderIn
+) -> Response:
     """A publication assembled and rendered; ``X-Render-Id`` names its receipt."""
     require_for_preview(principal, body.preview)
     rendered = engine.render(
         body.publication,
-        body.context,
+        with_client_region(request.scope, engine, body.context),
         format=body.format,
         preview=body.preview,
         strict=body.strict,
@@ -243,8 +260,16 @@ def replay(engine: EngineDep, principal: AgentKey, render_id: RenderId) -> Respo
     return rendered_response(engine.replay(render_id))
 
 
+@router.post("/v1/receipts/purge", tags=["receipts"], response_model=PurgeOut)
+def purge_receipts(engine: EngineDep, _: AdminKey, body: PurgeIn) -> PurgeOut:
+    """Drop the personal data of render receipts: by age, or every one of a customer."""
+    request = PurgeRequest(body.older_than_days, body.customer, body.dry_run)
+    return PurgeOut(purged=engine.retention.purge(request), dry_run=body.dry_run)
+
+
 @router.get("/v1/explain/{component}", tags=["touchpoints"], response_model=Selection)
 def explain(
+    request: Request,
     engine: EngineDep,
     principal: AgentKey,
     component: ComponentId,
@@ -255,4 +280,5 @@ def explain(
     """Every variant of the component, whether it matched, why not, and the winner."""
     require_for_preview(principal, preview)
     selection = engine.explain(component, context, preview=preview, strict=strict)
-    return selection.model_dump(mode="json")
+    source = region_source(request.scope)
+    return selection.model_copy(update={"region_source": source}).model_dump(mode="json")

@@ -28,6 +28,7 @@ from content_engine.web.schemas import (
     BlocksIn,
     ComponentIn,
     PublicationIn,
+    PurgeIn,
     RenderIn,
     RollbackIn,
     VariantIn,
@@ -137,6 +138,7 @@ BODIES: dict[type, dict[str, Any]] = {
     VariantIn: {"body": "<p>Call us.</p>", "status": "published"},
     RollbackIn: {"version": 1},
     PublicationIn: {"title": "Service sheet"},
+    PurgeIn: {"customer": "C-0", "dry_run": True},
 }
 
 
@@ -223,8 +225,11 @@ def test_only_the_health_check_is_public() -> None:
 
 def contract_role(endpoint: Endpoint) -> str:
     """CONTRACT section 6 in words: reader (published blocks and renders), agent (reader +
-    receipts), editor (drafts, preview, writes, publish; the editors' routes)."""
+    receipts), editor (drafts, preview, writes, publish; the editors' routes), admin (purging
+    receipts' personal data: an operator's act, for every customer at once)."""
     editors = ("/v1/components", "/v1/publications", "/v1/lint", "/v1/coverage", "/v1/assets")
+    if endpoint.path == "/v1/receipts/purge":
+        return "admin"
     if endpoint.path.startswith(editors):
         return "editor"
     # The selection trace names every variant, its conditions and drafts' keys: not for readers.
