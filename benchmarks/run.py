@@ -616,7 +616,6 @@ class Suite:
                 b.ours,
                 n * latency,
                 baseline_name=f"{n} × {latency * 1e3:.0f} ms",
-                target=("<=", 0.1),
             ),
             Row(
                 f"6. {n} concurrent identical lookups over HTTP, `cache_ttl: 60`: calls at the "
