@@ -68,7 +68,9 @@ def main() -> None:
         with lock:
             for profile in profiles[1:]:
                 profile.disable()  # only stops it on this thread; the workers are idle by now
-                stats.add(profile)
+                profile.create_stats()
+                if profile.stats:  # pstats refuses the empty profile of a thread that ran nothing
+                    stats.add(profile)
         stats.dump_stats(args.out)
 
 

@@ -73,6 +73,11 @@ class Lookups:
             return ()
         return tuple(sorted(self.sources.keys))
 
+    def concurrency(self) -> int:
+        """How many lookups of one source may run at once (0 without sources): a server holding a
+        thread per waiting request needs room for that many besides its own."""
+        return 0 if self.sources is None else self.sources.limits.workers
+
     def close(self) -> None:
         if self.sources is not None:
             self.sources.close()

@@ -34,7 +34,10 @@ class SourcesLimits:
     negative_ttl: float = 5.0  # "found nothing" is kept at most this long (and at most cache_ttl)
     max_cached: int = 10_000  # lookups kept per source; the oldest go first
     max_redirects: int = 3  # on the same host only
-    workers: int = 8  # lookups running at once, for every request of a process together
+    # Lookups of one source running at once, for every request of a process together. Each
+    # source has a pool of its own (threads made only as needed): one that hangs holds its own
+    # threads, never another's; 100 concurrent readers of a 50 ms source wait 50 ms, not 13 x.
+    workers: int = 128
     # Asked in bulk (a batch): keys bound to one ``bulk_query``, and the rows one such query
     # may read (more is a failure of the bulk query; its lines are then asked one by one).
     max_bulk_keys: int = 500

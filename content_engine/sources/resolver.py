@@ -6,11 +6,12 @@ values by source name, every source asked with its key name, time and cache use,
 ``LookupNotFound`` when a required source finds nothing and ``SourceUnavailable`` when one fails
 or runs past its timeout or the deadline. Only the sources needed and those their ``from``
 chains read are asked; each starts as soon as the one it reads has answered, independent ones
-at once, on one bounded pool of threads shared by every request. The request never waits past
-its deadline or a source past its timeout: a call still running then is left to end on its own
-bounds (timeouts at the database and on the socket) and its answer, if any, goes to the cache.
-Many requests at once (a chunk of a batch) are asked in bulk first (``prefetch``), and each
-request's ``fetch`` takes the answers found there (``known``) instead of asking again.
+at once, each source on a bounded pool of threads of its own that every request shares. The
+request never waits past its deadline or a source past its timeout: a call still running then
+is left to end on its own bounds (timeouts at the database and on the socket) and its answer,
+if any, goes to the cache. Many requests at once (a chunk of a batch) are asked in bulk first
+(``prefetch``), and each request's ``fetch`` takes the answers found there (``known``) instead
+of asking again.
 """
 
 from __future__ import annotations
@@ -74,7 +75,10 @@ class Sources:
             name: _kind(spec, config.file, limits) for name, spec in config.sources.items()
         }
         self._cache = LookupCache(max_entries=limits.max_cached)
-        self._pool = ThreadPoolExecutor(limits.workers, thread_name_prefix="content-engine-source")
+        self._pools = {
+            name: ThreadPoolExecutor(limits.workers, thread_name_prefix=f"content-engine-{name}")
+            for name in config.sources
+        }
 
     @classmethod
     def load(
@@ -180,14 +184,15 @@ class Sources:
 
         return self._cache.get(
             (spec.name, value),
-            lambda: self._pool.submit(call),
+            lambda: self._pools[spec.name].submit(call),
             ttl=spec.cache_ttl,
             negative_ttl=spec.negative_ttl,
         )
 
     def close(self) -> None:
         """Stop taking lookups and close every connection pool (calls running end on their own)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
         for kind in self._kinds.values():
             kind.close()
 

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, get_args, get_origin
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +30,8 @@ from content_engine.web.fastpath import BlockFastPath
 from content_engine.web.headers import HeaderCheck, headers_of
 from content_engine.web.nosniff import NoSniff
 from content_engine.web.touchpoints import LOOKUP_PREFIX, query_context
+
+DEFAULT_THREADS = 40  # anyio's thread pool
 
 logger = logging.getLogger("content_engine.web")
 
@@ -185,6 +188,17 @@ async def purge_on_schedule(
             await asyncio.wait_for(stop.wait(), interval)
 
 
+def room_for_lookups(waiting: int) -> None:
+    """Sync routes, and the engine calls of async ones, run on anyio's threads: 40 by default.
+    A request waiting on a data source holds one and does nothing; with sources the pool gets
+    room for a source's worth of such requests besides, so 100 readers of a slow source wait
+    for it together (not 40 at a time, each wave a source call) and requests that ask no source
+    still find a thread."""
+    if waiting:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, DEFAULT_THREADS + waiting)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -200,6 +214,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = engine is None
         current = app.state.engine = engine or Engine(settings)
+        room_for_lookups(current.lookups.concurrency)
         keys = app.state.keys = VerifiedKeys(current.access, current.freshness)
         app.state.open_access = open_access
         if open_access:

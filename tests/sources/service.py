@@ -2,7 +2,8 @@
 
 Each path's first segment picks a behaviour; every request is counted by path so tests can
 prove how often a source really asked. ``/customers/{id}`` answers the ``CUSTOMERS`` below (404
-for others); ``/slow/{id}`` does the same after ``SLOW_SECONDS``; ``/echo/...`` answers the raw
+for others); ``/slow/{id}`` does the same after ``SLOW_SECONDS``, ``/gate/{id}`` once the test
+opens ``Service.gate`` (at most ``GATE_SECONDS`` later); ``/echo/...`` answers the raw
 path and query it received; the rest misbehave as their names say.
 """
 
@@ -27,6 +28,7 @@ CUSTOMERS = {
     "C-2": {"id": "C-2", "name": "Ben Ort", "tier": "silver"},
 }
 SLOW_SECONDS = 0.4
+GATE_SECONDS = 10.0
 HUGE = 50 * 2**20
 
 
@@ -48,6 +50,7 @@ class Service:
     active: int = 0  # requests being answered now ...
     peak: int = 0  # ... and the most at once
     stop: threading.Event = field(default_factory=threading.Event)
+    gate: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -62,6 +65,7 @@ class Service:
 def _handler(service: Service) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK stall
 
         def log_message(self, *_: Any) -> None:
             pass
@@ -103,9 +107,11 @@ def _handler(service: Service) -> type[BaseHTTPRequestHandler]:
         def _behave(self, what: str, rest: str, failing: bool) -> None:
             if failing:
                 self._json(503, {"error": "try later"})
-            elif what in ("customers", "slow", "flaky"):
+            elif what in ("customers", "slow", "flaky", "gate"):
                 if what == "slow":
                     service.stop.wait(SLOW_SECONDS)
+                elif what == "gate":
+                    service.gate.wait(GATE_SECONDS)
                 found = CUSTOMERS.get(unquote(rest))
                 self._json(200, found) if found else self._json(404, {"error": "none"})
             elif what == "list":
@@ -177,6 +183,7 @@ def _handler(service: Service) -> type[BaseHTTPRequestHandler]:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # a burst of 100 connections at once (the default backlog is 5)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client hanging up (the sources close idle connections) is no error."""
@@ -197,6 +204,7 @@ def running() -> Iterator[Service]:
         yield service
     finally:
         service.stop.set()
+        service.gate.set()
         server.shutdown()
         server.server_close()
         thread.join(5)

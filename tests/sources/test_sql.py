@@ -184,6 +184,35 @@ def test_the_database_itself_stops_a_slow_query(crm: str) -> None:
         source.close()
 
 
+def test_on_postgresql_the_deadline_cancels_the_statement_at_the_server(
+    make_sources: MakeSources, crm: str
+) -> None:
+    """The request's deadline (0.5 s), sooner than the source's timeout, becomes the
+    statement's ``statement_timeout``: the server itself cancels it, so no 30 s query keeps a
+    backend and a pool thread busy after the request gave up."""
+    if not crm.startswith("postgresql"):
+        pytest.skip("statement_timeout is PostgreSQL's")
+    text = sql("SELECT pg_sleep(30), CAST(:serial AS TEXT) AS s", timeout=10)
+    sources = make_sources(text.replace("deadline: 3", "deadline: 0.5"), {"CRM_DB_URL": crm})
+    started = time.monotonic()
+    with pytest.raises(SourceUnavailable):
+        sources.fetch({"serial": "HP200-0042"}, {"installation"})
+    assert time.monotonic() - started < 1.5
+    engine = sa.create_engine(crm.replace("postgresql://", "postgresql+psycopg://", 1))
+    running = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND state = 'active' AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"
+    )
+    try:
+        end = time.monotonic() + 3
+        with engine.connect() as conn:
+            while (busy := conn.execute(running).scalar_one()) and time.monotonic() < end:
+                time.sleep(0.05)
+    finally:
+        engine.dispose()
+    assert busy == 0
+
+
 def test_values_become_plain_data(crm: str) -> None:
     if crm.startswith("postgresql"):
         query = (
