@@ -73,6 +73,7 @@ class Lookups:
             return ()
         return tuple(sorted(self.sources.keys))
 
+    @property
     def concurrency(self) -> int:
         """How many lookups of one source may run at once (0 without sources): a server holding a
         thread per waiting request needs room for that many besides its own."""

@@ -156,7 +156,7 @@ class Sources:
         due = min(due, time.monotonic() + spec.timeout)
         kind = self._kinds[spec.name]
         if isinstance(kind, FileSource) or (isinstance(kind, SqlSource) and spec.bulk_query):
-            future = self._pool.submit(kind.fetch_many, values, due)
+            future = self._pools[spec.name].submit(kind.fetch_many, values, due)
             wait([future], timeout=max(0.0, due - time.monotonic()))
             if not future.done() or future.exception() is not None:
                 return {}
