@@ -4,8 +4,9 @@ In: the folder's path and its ``FolderLimits``. Out: the bytes or text of one fi
 entries of a folder, or a sorted walk; every problem is a ``LibraryFormatError`` naming the
 file (and, for text that is not UTF-8, the line and column).
 
-No symlink leads out of the folder, no hard link is read, no FIFO or device is opened (``files.regular`` reads each
-file), and each file, the whole library and the number of entries walked are bounded.
+No symlink leads out of the folder, no hard link is read, no FIFO or device is opened
+(``files.regular`` reads each file), and each file, the whole library and the number of
+entries walked are bounded.
 """
 
 from __future__ import annotations
