@@ -59,6 +59,12 @@ def _switch(raw: str) -> bool:
     return raw == "1"
 
 
+def _log_format(raw: str) -> str:
+    if raw not in ("text", "json"):
+        raise ValueError(raw)
+    return raw
+
+
 def _public_url(raw: str) -> str:
     """An http(s) URL with a host and neither query nor fragment, without a trailing ``/``."""
     parts = urlsplit(raw)
@@ -200,6 +206,36 @@ SOURCES = Option(
     shown="none",
 )
 
+LOG_FORMAT = Option(
+    "log_format",
+    Kind[str]("text or json", _log_format),
+    "text",
+    "CONTENT_ENGINE_LOG_FORMAT",
+    "How the server writes its log to stderr: text lines, or one JSON object per line (time, "
+    "level, logger, message, request_id). Every line of a request names its id.",
+    flag="--log-format",
+)
+ACCESS_LOG = Option(
+    "access_log",
+    SWITCH,
+    False,
+    "CONTENT_ENGINE_ACCESS_LOG",
+    "A log line for every request answered: method, path (never the query), route, status "
+    "and milliseconds.",
+    flag="--access-log",
+    shown="0",
+)
+METRICS_PUBLIC = Option(
+    "metrics_public",
+    SWITCH,
+    False,
+    "CONTENT_ENGINE_METRICS_PUBLIC",
+    "GET /metrics answers without a key (for a scraper on a private network); otherwise it "
+    "needs an admin key.",
+    flag="--metrics-public",
+    shown="0",
+)
+
 OPTIONS: tuple[Option[Any], ...] = (
     DB,
     HOME,
@@ -209,6 +245,9 @@ OPTIONS: tuple[Option[Any], ...] = (
     MAX_BODY_BYTES,
     PUBLIC_URL,
     SOURCES,
+    LOG_FORMAT,
+    ACCESS_LOG,
+    METRICS_PUBLIC,
 )
 
 
@@ -225,6 +264,9 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES.default
     public_url: str = PUBLIC_URL.default
     sources: str = SOURCES.default
+    log_format: str = LOG_FORMAT.default
+    access_log: bool = ACCESS_LOG.default
+    metrics_public: bool = METRICS_PUBLIC.default
     limits: Limits = field(default_factory=Limits)
 
     @property

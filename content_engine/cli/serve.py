@@ -1,9 +1,11 @@
 """``serve``: check the database, then run the HTTP API under uvicorn.
 
 In: the address, the worker count and the settings' flags (``--db``, ``--refresh``,
-``--open``, ``--public-url``, ``--sources``). Out: a running server. The workers are separate
-processes that build their app from the environment, so the settings checked here are handed to
-them as variables.
+``--open``, ``--public-url``, ``--sources``, ``--log-format``, ``--access-log``,
+``--metrics-public``). Out: a running server, logging to stderr as ``engine.logs`` sets up.
+The workers are separate processes that build their app from the environment, so the
+settings checked here are handed to them as variables (and the logging set-up to uvicorn,
+which applies it in each).
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ import typer
 from content_engine import ContentEngineError, Engine, Settings
 from content_engine.cli.errors import fail
 from content_engine.cli.options import DbOption, SourcesOption, setting_flag
-from content_engine.settings import OPEN_ACCESS, OPTIONS, PUBLIC_URL, REFRESH
+from content_engine.engine import log_config
+from content_engine.settings import (
+    ACCESS_LOG,
+    LOG_FORMAT,
+    METRICS_PUBLIC,
+    OPEN_ACCESS,
+    OPTIONS,
+    PUBLIC_URL,
+    REFRESH,
+)
 
 # ``--help`` ends with the settings that have no flag: they are read from the environment.
 EPILOG = "\n\n".join(
@@ -40,6 +51,9 @@ def serve(
     db: DbOption = None,
     public_url: Annotated[str | None, setting_flag(PUBLIC_URL)] = None,
     sources: SourcesOption = None,
+    log_format: Annotated[str | None, setting_flag(LOG_FORMAT)] = None,
+    access_log: Annotated[bool, setting_flag(ACCESS_LOG)] = False,
+    metrics_public: Annotated[bool, setting_flag(METRICS_PUBLIC)] = False,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
@@ -60,6 +74,10 @@ def serve(
             open_access=open_access,
             public_url=public_url,
             sources=sources,
+            log_format=log_format,
+            # A switch not given is left to its variable (``--open`` alone is not).
+            access_log=access_log or None,
+            metrics_public=metrics_public or None,
         )
         with Engine(settings):  # migrate and check the database before binding the port
             pass
@@ -75,6 +93,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        log_config=log_config(settings.log_format),
         log_level="info",
-        access_log=False,
+        access_log=False,  # ours (``--access-log``) names the route and the request id
     )

@@ -11,10 +11,13 @@ from content_engine.engine.editing import Editor, SavedVariant
 from content_engine.engine.facade import Engine, Rendered
 from content_engine.engine.freshness import Freshness, Stamp
 from content_engine.engine.impact import VariantImpact, variant_impact
+from content_engine.engine.logs import ACCESS_LOGGER, REQUEST_ID, log_config
 from content_engine.library import format_variant
 from content_engine.store.faults import fault_of as domain_error_of
 
 __all__ = [
+    "ACCESS_LOGGER",
+    "REQUEST_ID",
     "ROLES",
     "SESSION_TTL",
     "Access",
@@ -28,5 +31,6 @@ __all__ = [
     "VariantImpact",
     "domain_error_of",
     "format_variant",
+    "log_config",
     "variant_impact",
 ]

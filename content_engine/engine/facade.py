@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from time import perf_counter
 
 from content_engine.core.assembly import Assembler
 from content_engine.core.budget import Budget
@@ -57,6 +58,7 @@ from content_engine.engine.freshness import Freshness
 from content_engine.engine.i18n import Catalogs
 from content_engine.engine.locate import file_locator
 from content_engine.engine.lookup import Lookups, asked_of, publication_components
+from content_engine.engine.metrics import EngineMetrics
 from content_engine.engine.parallel import check_in_parallel
 from content_engine.engine.receipts import pinned_library, receipt_for
 from content_engine.engine.state import CurrentLibrary
@@ -102,7 +104,9 @@ class Engine:
 
     def __init__(self, settings: Settings, repository: Repository | None = None) -> None:
         self.settings = settings
-        self.lookups = Lookups(settings.sources)  # first: a bad sources file opens nothing
+        self.metrics = EngineMetrics(self.loaded)
+        # First: a bad sources file opens nothing.
+        self.lookups = Lookups(settings.sources, observe=self.metrics.sources_asked)
         self.repository = repository or Repository(
             settings.db_url, sqlite_timeout=settings.sqlite_timeout
         )
@@ -145,6 +149,13 @@ class Engine:
     def is_fresh(self) -> bool:
         """Whether the next call will be served from memory, without asking the database."""
         return self._current.fresh() is not None
+
+    def loaded(self) -> tuple[int, float] | None:
+        """The revision in memory and when (``time.monotonic()``) it was last confirmed
+        current; ``None`` before the library was first loaded. No I/O: for readiness and
+        metrics."""
+        state = self._current.last()
+        return None if state is None else (state.revision, state.checked.taken)
 
     def refresh(self) -> None:
         """Ask the database now; reload the library if its revision moved."""
@@ -270,6 +281,8 @@ class Engine:
         if state is None or view is None or context.lookup or context.data:
             return None  # a customer's own data is never served from a cache
         block = view.blocks.get(component_id, state.reader(context, preview))
+        if block is not None:  # a miss is counted by ``block``, which the caller asks next
+            self.metrics.block_looked_up(True)
         if block is not None and strict:
             if not view.vocabulary.settled(context):
                 return None
@@ -314,6 +327,8 @@ class Engine:
         reader = state.reader(context, preview)
         personal = bool(context.lookup or context.data)  # what the block cache's key lacks
         block = None if personal else view.blocks.get(component_id, reader)
+        if not personal:
+            self.metrics.block_looked_up(block is not None)
         if block is not None:
             # Cached with its warnings: they depend on the dimensions only, as the cache does.
             if strict:
@@ -411,6 +426,7 @@ class Engine:
         receipt keeps the URLs used, so a replay names the same versions.
         """
         renderer = get_renderer(format)
+        started = perf_counter()
         document = self.document(publication_id, context, preview=preview, strict=strict)
         urls = None
         if asset_links or self.settings.public_url:
@@ -428,6 +444,7 @@ class Engine:
             assets=urls,
         )
         self.repository.save_receipt(receipt)
+        self.metrics.rendered(format, perf_counter() - started)
         return _rendered(result, document, receipt)
 
     def replay(self, receipt_id: str) -> Rendered:
@@ -437,6 +454,7 @@ class Engine:
         (a receipt from before those were kept inlines its assets, as its render did);
         library settings and themes are today's (receipts do not pin those yet).
         """
+        started = perf_counter()
         receipt = self.repository.get_receipt(receipt_id)
         pinned, publication = pinned_library(self.repository, receipt, self.library())
         assembler = replace(
@@ -446,6 +464,7 @@ class Engine:
         document = assembler.replay(publication, reader, receipt.blocks, self.request_budget())
         env = self.render_environment(receipt.assets)
         result = get_renderer(receipt.format).render(document, env)
+        self.metrics.rendered(receipt.format, perf_counter() - started)
         return _rendered(result, document, receipt)
 
     def render_environment(self, asset_urls: dict[str, str] | None = None) -> RenderEnvironment:

@@ -8,11 +8,12 @@ PostgreSQL, read-only), ``http`` (GET, JSON), ``file`` (CSV or JSON beside the s
 from content_engine.core.lookups import Asked, Fetched
 from content_engine.sources.config import SourcesConfig, SourceSpec, load_config
 from content_engine.sources.limits import SourcesLimits
-from content_engine.sources.resolver import Sources
+from content_engine.sources.resolver import Observer, Sources
 
 __all__ = [
     "Asked",
     "Fetched",
+    "Observer",
     "SourceSpec",
     "Sources",
     "SourcesConfig",
