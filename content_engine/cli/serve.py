@@ -10,6 +10,8 @@ which applies it in each).
 
 from __future__ import annotations
 
+import logging
+import logging.config
 import os
 from typing import Annotated
 
@@ -58,14 +60,6 @@ def serve(
     """Run the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    if open_access:
-        typer.secho(
-            "WARNING: --open: no API keys are checked, every caller is admin. "
-            "Never expose this server.",
-            err=True,
-            fg="red",
-            bold=True,
-        )
     try:
         # --open alone opens the server: a variable left in the environment never does.
         settings = Settings.from_env(
@@ -79,13 +73,20 @@ def serve(
             access_log=access_log or None,
             metrics_public=metrics_public or None,
         )
+    except ContentEngineError as exc:
+        fail(exc.message, exc.exit_code)
+    say = _Say(settings.log_format)
+    if open_access:
+        say.warning(
+            "WARNING: --open: no API keys are checked, every caller is admin. "
+            "Never expose this server."
+        )
+    try:
         with Engine(settings):  # migrate and check the database before binding the port
             pass
     except ContentEngineError as exc:
         fail(exc.message, exc.exit_code)
-    typer.echo(
-        f"content-engine on http://{host}:{port}/  (docs: http://{host}:{port}/docs)", err=True
-    )
+    say.info(f"content-engine on http://{host}:{port}/  (docs: http://{host}:{port}/docs)")
     os.environ.update(settings.as_environ())
     uvicorn.run(
         "content_engine.web.app:app_from_env",
@@ -97,3 +98,26 @@ def serve(
         log_level="info",
         access_log=False,  # ours (``--access-log``) names the route and the request id
     )
+
+
+class _Say:
+    """What ``serve`` itself says before uvicorn starts: on stderr as the server's log is
+    written, so that with ``--log-format json`` every line is a JSON object."""
+
+    def __init__(self, log_format: str) -> None:
+        self.json = log_format == "json"
+        if self.json:
+            logging.config.dictConfig(log_config(log_format))
+        self.logger = logging.getLogger("content_engine.cli")
+
+    def warning(self, text: str) -> None:
+        if self.json:
+            self.logger.warning(text)
+        else:
+            typer.secho(text, err=True, fg="red", bold=True)
+
+    def info(self, text: str) -> None:
+        if self.json:
+            self.logger.info(text)
+        else:
+            typer.echo(text, err=True)
