@@ -36,7 +36,6 @@ from content_engine.web.errors import ApiError, error_body
 from content_engine.web.fastpath import BlockFastPath
 from content_engine.web.headers import HeaderCheck, headers_of
 from content_engine.web.metrics import AppMetrics
-from content_engine.web.nosniff import NoSniff
 from content_engine.web.observe import Observe
 from content_engine.web.operations import Readiness
 from content_engine.web.touchpoints import LOOKUP_PREFIX, query_context
@@ -236,7 +235,7 @@ def create_app(
     # request id too, and is counted.
     build = app.build_middleware_stack
     app.build_middleware_stack = lambda: Observe(  # type: ignore[method-assign]
-        NoSniff(build()), metrics, app.router.routes, access_log=settings.access_log
+        build(), metrics, app.router.routes, access_log=settings.access_log
     )
     return app
 
