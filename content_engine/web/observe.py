@@ -40,7 +40,7 @@ HEADER = b"x-request-id"
 SAFE_ID = re.compile(rb"[A-Za-z0-9._:+=/-]{1,64}")
 # The fast path leaves here whether it answered a GET block request it considered.
 FAST_PATH_KEY = "content_engine.fast_path"
-FAST_PATH_ROUTE = "/v1/blocks/{component}"
+FAST_PATH_ROUTE = "/v1/blocks/{component}"  # the route whose answers the fast path sends
 MAX_LOGGED_PATH = 1000
 
 access = logging.getLogger(ACCESS_LOGGER)
@@ -106,10 +106,12 @@ class Observe:
         REQUEST_ID.reset(token)
 
     def _answered(self, scope: Scope, status: int, seconds: float) -> None:
-        fast = scope.get(FAST_PATH_KEY)
-        if fast is not None:
+        fast = scope.get(FAST_PATH_KEY)  # None: not a request the fast path looks at
+        if fast is None:
+            route = self._route(scope)
+        else:
             self.metrics.fast_path(fast)
-        route = FAST_PATH_ROUTE if fast else self._route(scope)
+            route = FAST_PATH_ROUTE if fast else self._route(scope)
         self.metrics.answered(route, scope["method"], status, seconds)
         if self.access_log:
             self._log(scope, route, status, seconds)
