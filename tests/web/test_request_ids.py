@@ -126,6 +126,29 @@ def test_a_hostile_id_is_replaced_never_echoed(api: Api, hostile: bytes) -> None
     assert hostile not in json.dumps(body).encode() or hostile == b""
 
 
+IDS = (
+    st.binary(max_size=200)
+    | st.from_regex(rb"[A-Za-z0-9._:+=/-]{1,70}", fullmatch=True)
+    | st.text(max_size=70).map(str.encode)
+)
+
+
+def test_any_id_is_echoed_only_when_safe(api: Api) -> None:
+    @settings(max_examples=60, deadline=None)
+    @given(IDS)
+    def check(sent: bytes) -> None:
+        status, headers, body = raw_request(api, [(b"x-request-id", sent)])
+        answered = headers[b"x-request-id"]
+        assert status == 401
+        assert body["error"]["request_id"] == answered.decode()
+        if SAFE_ID.fullmatch(sent):
+            assert answered == sent
+        else:
+            assert OURS.fullmatch(answered.decode())
+
+    check()
+
+
 def test_two_copies_of_an_id_are_replaced(api: Api) -> None:
     status, headers, _ = raw_request(api, [(b"x-request-id", b"one"), (b"x-request-id", b"two")])
     assert status == 401
