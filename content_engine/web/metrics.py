@@ -48,6 +48,7 @@ LATENCY_BUCKETS = (
     10.0,
 )
 _CLASSES = ("1xx", "1xx", "2xx", "3xx", "4xx", "5xx")
+MAX_KEYS = 4096
 _BUCKETS = len(LATENCY_BUCKETS) + 1  # and +Inf
 
 # count, sum of seconds, then one count per bucket (not cumulative).
@@ -67,6 +68,7 @@ class AppMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self._stats = _RequestStats()
+        self._series: dict[tuple[str, str, int], Series] = {}  # as sent -> one of _stats's
         self.registry.register(self._stats)
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -74,15 +76,22 @@ class AppMetrics:
 
     def answered(self, route: str, method: str, status: int, seconds: float) -> None:
         """One request, counted and timed (in the event loop: no await, no I/O)."""
-        if method not in METHODS:
-            method = "other"
-        key = (route, method, status // 100)
-        series = self._stats.series.get(key)
+        series = self._series.get((route, method, status))
         if series is None:
-            series = self._stats.series[key] = [0.0] * (2 + _BUCKETS)
+            series = self._new_series(route, method, status)
         series[0] += 1
         series[1] += seconds
         series[2 + bisect_left(LATENCY_BUCKETS, seconds)] += 1
+
+    def _new_series(self, route: str, method: str, status: int) -> Series:
+        """The series of a combination seen for the first time: keyed as sent, for the next
+        lookup, but an unknown method and status counted as ``other`` and ``5xx``, and past
+        ``MAX_KEYS`` combinations (a client's made-up methods) not remembered as sent."""
+        shown = (route, method if method in METHODS else "other", min(max(status // 100, 1), 5))
+        series = self._stats.series.setdefault(shown, [0.0] * (2 + _BUCKETS))
+        if len(self._series) < MAX_KEYS:
+            self._series[(route, method, status)] = series
+        return series
 
     def fast_path(self, hit: bool) -> None:
         self._stats.fast[hit] += 1
@@ -120,8 +129,7 @@ class _RequestStats(Collector):
         )
         timed: dict[tuple[str, str], Series] = {}
         for (route, method, status_class), series in sorted(self.series.items()):
-            shown = _CLASSES[status_class] if 0 <= status_class < len(_CLASSES) else "5xx"
-            requests.add_metric([route, method, shown], series[0])
+            requests.add_metric([route, method, _CLASSES[status_class]], series[0])
             both = timed.setdefault((route, method), [0.0] * len(series))
             for i, value in enumerate(series):
                 both[i] += value
