@@ -60,6 +60,12 @@ def _switch(raw: str) -> bool:
     return raw == "1"
 
 
+def _log_format(raw: str) -> str:
+    if raw not in ("text", "json"):
+        raise ValueError(raw)
+    return raw
+
+
 def _public_url(raw: str) -> str:
     """An http(s) URL with a host and neither query nor fragment, without a trailing ``/``."""
     parts = urlsplit(raw)
@@ -255,6 +261,35 @@ TRUSTED_PROXIES = Option(
     flag="--trusted-proxy",
     shown="none",
 )
+LOG_FORMAT = Option(
+    "log_format",
+    Kind[str]("text or json", _log_format),
+    "text",
+    "CONTENT_ENGINE_LOG_FORMAT",
+    "How the server writes its log to stderr: text lines, or one JSON object per line (time, "
+    "level, logger, message, request_id). Every line of a request names its id.",
+    flag="--log-format",
+)
+ACCESS_LOG = Option(
+    "access_log",
+    SWITCH,
+    False,
+    "CONTENT_ENGINE_ACCESS_LOG",
+    "A log line for every request answered: method, path (never the query), route, status "
+    "and milliseconds.",
+    flag="--access-log",
+    shown="0",
+)
+METRICS_PUBLIC = Option(
+    "metrics_public",
+    SWITCH,
+    False,
+    "CONTENT_ENGINE_METRICS_PUBLIC",
+    "GET /metrics answers without a key (for a scraper on a private network); otherwise it "
+    "needs an admin key.",
+    flag="--metrics-public",
+    shown="0",
+)
 
 OPTIONS: tuple[Option[Any], ...] = (
     DB,
@@ -269,6 +304,9 @@ OPTIONS: tuple[Option[Any], ...] = (
     GEOIP,
     GEOIP_DB,
     TRUSTED_PROXIES,
+    LOG_FORMAT,
+    ACCESS_LOG,
+    METRICS_PUBLIC,
 )
 
 
@@ -289,6 +327,9 @@ class Settings:
     geoip: bool = GEOIP.default
     geoip_db: str = GEOIP_DB.default
     trusted_proxies: tuple[str, ...] = TRUSTED_PROXIES.default
+    log_format: str = LOG_FORMAT.default
+    access_log: bool = ACCESS_LOG.default
+    metrics_public: bool = METRICS_PUBLIC.default
     limits: Limits = field(default_factory=Limits)
 
     @property

@@ -11,6 +11,7 @@ from content_engine.engine.editing import Editor, SavedVariant
 from content_engine.engine.facade import Engine, Rendered
 from content_engine.engine.freshness import Freshness, Stamp
 from content_engine.engine.impact import VariantImpact, variant_impact
+from content_engine.engine.logs import ACCESS_LOGGER, REQUEST_ID, log_config
 from content_engine.engine.lookup import Provenance, provenance
 from content_engine.engine.retention import PurgeRequest, Retention
 from content_engine.library import format_variant
@@ -18,6 +19,8 @@ from content_engine.sources.samplecrm import SampleCrmFiles, write_sample_crm
 from content_engine.store.faults import fault_of as domain_error_of
 
 __all__ = [
+    "ACCESS_LOGGER",
+    "REQUEST_ID",
     "ROLES",
     "SESSION_TTL",
     "Access",
@@ -35,6 +38,7 @@ __all__ = [
     "VariantImpact",
     "domain_error_of",
     "format_variant",
+    "log_config",
     "provenance",
     "variant_impact",
     "write_sample_crm",

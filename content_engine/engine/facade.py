@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from time import perf_counter
 
 from content_engine.core.assembly import Assembler
 from content_engine.core.budget import Budget
@@ -60,6 +61,7 @@ from content_engine.engine.i18n import Catalogs
 from content_engine.engine.listening import Listening
 from content_engine.engine.locate import file_locator
 from content_engine.engine.lookup import Lookups, asked_of, publication_components
+from content_engine.engine.metrics import EngineMetrics
 from content_engine.engine.network import NetworkRegions
 from content_engine.engine.parallel import check_in_parallel
 from content_engine.engine.receipts import pinned_library, receipt_for
@@ -115,7 +117,9 @@ class Engine:
 
     def __init__(self, settings: Settings, repository: Repository | None = None) -> None:
         self.settings = settings
-        self.lookups = Lookups(settings.sources)  # first: a bad sources file opens nothing
+        self.metrics = EngineMetrics(self.loaded)
+        # First: a bad sources file opens nothing.
+        self.lookups = Lookups(settings.sources, observe=self.metrics.sources_asked)
         try:  # a bad --geoip file opens nothing either
             self.network = NetworkRegions(settings.geoip_source, settings.trusted_proxies)
         except BaseException:
@@ -173,6 +177,13 @@ class Engine:
     def is_fresh(self) -> bool:
         """Whether the next call will be served from memory, without asking the database."""
         return self._current.fresh() is not None
+
+    def loaded(self) -> tuple[int, float] | None:
+        """The revision in memory and when (``time.monotonic()``) it was last confirmed
+        current; ``None`` before the library was first loaded. No I/O: for readiness and
+        metrics."""
+        state = self._current.last()
+        return None if state is None else (state.revision, state.checked.taken)
 
     def refresh(self) -> None:
         """Ask the database now; reload the library if its revision moved."""
@@ -301,6 +312,8 @@ class Engine:
             # be looked up, and that is I/O.
             return None
         block = view.blocks.get(component_id, state.reader(context, preview))
+        if block is not None:  # a miss is counted by ``block``, which the caller asks next
+            self.metrics.block_looked_up(True)
         if block is not None and strict:
             if not view.vocabulary.settled(context):
                 return None
@@ -350,6 +363,7 @@ class Engine:
         view = state.view(preview)
         reader = state.reader(context, preview)
         block = view.blocks.get(component_id, reader, personal)
+        self.metrics.block_looked_up(block is not None)
         if block is not None:
             # Cached with its warnings: they depend on the dimensions only, as the cache does.
             if strict:
@@ -489,6 +503,7 @@ class Engine:
         ``fill``.
         """
         renderer = get_renderer(format)
+        started = perf_counter()
         document = self.document(
             publication_id, context, preview=preview, strict=strict, fetched=fetched
         )
@@ -508,6 +523,7 @@ class Engine:
             assets=urls,
         )
         self.repository.save_receipt(receipt)
+        self.metrics.rendered(format, perf_counter() - started)
         return _rendered(result, document, receipt)
 
     def replay(self, receipt_id: str) -> Rendered:
@@ -518,6 +534,7 @@ class Engine:
         library settings and themes are today's (receipts do not pin those yet). A receipt
         whose personal data was purged is not replayed (``ReceiptPurged``): its reader is gone.
         """
+        started = perf_counter()
         receipt = self.repository.get_receipt(receipt_id)
         if receipt.purged_at is not None:
             raise ReceiptPurged(
@@ -533,6 +550,7 @@ class Engine:
         document = assembler.replay(publication, reader, receipt.blocks, self.request_budget())
         env = self.render_environment(receipt.assets)
         result = get_renderer(receipt.format).render(document, env)
+        self.metrics.rendered(receipt.format, perf_counter() - started)
         return _rendered(result, document, receipt)
 
     def render_environment(self, asset_urls: dict[str, str] | None = None) -> RenderEnvironment:

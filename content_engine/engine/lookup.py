@@ -44,7 +44,7 @@ from content_engine.core.models import (
 )
 from content_engine.core.selection import SourceAsked
 from content_engine.core.templates.compile import CompiledBody
-from content_engine.sources import Fetched, Prefetched, Sources
+from content_engine.sources import Fetched, Observer, Prefetched, Sources
 
 __all__ = ["Lookups", "Provenance", "asked_of", "provenance"]
 
@@ -59,11 +59,15 @@ _KNOWN: ContextVar[Prefetched | None] = ContextVar("content_engine_known", defau
 class Lookups:
     """The deployment's data sources (or none), loaded once and closed with the engine."""
 
-    def __init__(self, path: str, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        environ: Mapping[str, str] | None = None,
+        observe: Observer | None = None,
+    ) -> None:
         # A bad file is a ``SourcesConfigError`` here: at start, before any request.
-        self.sources = (
-            Sources.load(path, os.environ if environ is None else environ) if path else None
-        )
+        env = os.environ if environ is None else environ
+        self.sources = Sources.load(path, env, observe=observe) if path else None
 
     @property
     def keys(self) -> tuple[str, ...]:

@@ -119,6 +119,11 @@ class CurrentLibrary:
             return state
         return self.refresh(force=False)
 
+    def last(self) -> LibraryState | None:
+        """The state as last loaded, fresh or not (``None`` before the first load): for
+        readiness and metrics, which must not ask the database."""
+        return self._state
+
     def fresh(self) -> LibraryState | None:
         """The state if it can be served without asking the database, else ``None``."""
         state = self._state

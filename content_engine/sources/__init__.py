@@ -10,11 +10,12 @@ or JSON beside the sources file).
 from content_engine.core.lookups import Asked, Fetched
 from content_engine.sources.config import SourcesConfig, SourceSpec, load_config
 from content_engine.sources.limits import SourcesLimits
-from content_engine.sources.resolver import Prefetched, Sources
+from content_engine.sources.resolver import Observer, Prefetched, Sources
 
 __all__ = [
     "Asked",
     "Fetched",
+    "Observer",
     "Prefetched",
     "SourceSpec",
     "Sources",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -38,7 +38,11 @@ from content_engine.sources.limits import DEFAULT_LIMITS, SourcesLimits
 from content_engine.sources.rows import Failure
 from content_engine.sources.sql import SqlSource
 
-__all__ = ["Prefetched", "Sources"]
+__all__ = ["Observer", "Prefetched", "Sources"]
+
+
+# Told the ``Asked`` records of each request (the engine's metrics).
+Observer = Callable[[Sequence[Asked]], None]
 
 
 class _Kind(Protocol):
@@ -68,9 +72,15 @@ class _Running:
 class Sources:
     """The data sources of a deployment: load once, ``fetch`` per request, ``close`` at the end."""
 
-    def __init__(self, config: SourcesConfig, limits: SourcesLimits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self,
+        config: SourcesConfig,
+        limits: SourcesLimits = DEFAULT_LIMITS,
+        observe: Observer | None = None,
+    ) -> None:
         self.config = config
         self.limits = limits
+        self.observe = observe  # told every request's ``Asked`` records, however it ended
         self._kinds = {
             name: _kind(spec, config.file, limits) for name, spec in config.sources.items()
         }
@@ -86,9 +96,10 @@ class Sources:
         path: str | os.PathLike[str],
         environ: Mapping[str, str],
         limits: SourcesLimits = DEFAULT_LIMITS,
+        observe: Observer | None = None,
     ) -> Sources:
         """The sources of the file at ``path``, ``${NAME}`` read from ``environ``."""
-        return cls(load_config(path, environ, limits), limits)
+        return cls(load_config(path, environ, limits), limits, observe)
 
     @property
     def names(self) -> frozenset[str]:
@@ -110,7 +121,12 @@ class Sources:
         request with the file's own ``deadline`` seconds from now, whichever comes first. An
         answer ``known`` holds (asked in bulk) is taken as it is, as a cache hit."""
         keys = check_lookup(lookup)
-        return _Request(self, keys, self._due(deadline), known).run(needed)
+        request = _Request(self, keys, self._due(deadline), known)
+        try:
+            return request.run(needed)
+        finally:  # a required source's failure raises: what was asked still counts
+            if self.observe is not None:
+                self.observe(request.asked)
 
     def prefetch(
         self,

@@ -22,13 +22,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from content_engine.engine import Engine
 from content_engine.settings import Settings
-from content_engine.web import apidocs, assets_api, errors, library_api, touchpoints, ui
+from content_engine.web import (
+    apidocs,
+    assets_api,
+    errors,
+    library_api,
+    operations,
+    touchpoints,
+    ui,
+)
 from content_engine.web.auth import VerifiedKeys
 from content_engine.web.bodies import refuse_unstorable_query
 from content_engine.web.errors import ApiError, error_body
 from content_engine.web.fastpath import BlockFastPath
 from content_engine.web.headers import HeaderCheck, headers_of
-from content_engine.web.nosniff import NoSniff
+from content_engine.web.metrics import AppMetrics
+from content_engine.web.observe import Observe
+from content_engine.web.operations import Readiness
 from content_engine.web.touchpoints import LOOKUP_PREFIX, query_context
 
 DEFAULT_THREADS = 40  # anyio's thread pool
@@ -209,6 +219,7 @@ def create_app(
     anyone in as admin: local use only."""
     settings = settings or Settings.from_env()
     open_access = settings.open_access if open_access is None else open_access
+    metrics = AppMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -217,6 +228,9 @@ def create_app(
         room_for_lookups(current.lookups.concurrency)
         keys = app.state.keys = VerifiedKeys(current.access, current.freshness)
         app.state.open_access = open_access
+        app.state.readiness = Readiness(current)
+        watched = current.metrics.collectors()
+        metrics.watch(watched)
         if open_access:
             logger.warning("OPEN ACCESS: no API keys are checked; every caller is admin")
         interval = current.freshness.interval
@@ -237,6 +251,7 @@ def create_app(
             await purger
             if refresher is not None:
                 await refresher
+            metrics.unwatch(watched)
             if own:
                 current.close()
             elif listening:
@@ -251,9 +266,11 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    app.state.metrics = metrics
     errors.install(app)
     apidocs.install(app)
     app.include_router(touchpoints.router)
+    operations.install(app, metrics_public=settings.metrics_public)
     app.include_router(library_api.router)
     app.include_router(assets_api.router)
     app.include_router(ui.router)
@@ -261,9 +278,12 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(BlockFastPath, state=app.state)
     app.add_middleware(HeaderCheck)  # every path reads the headers as the fast path did
-    # Outside even Starlette's ServerErrorMiddleware, so that a 500 carries nosniff too.
+    # Outside even Starlette's ServerErrorMiddleware, so that a 500 carries nosniff and the
+    # request id too, and is counted.
     build = app.build_middleware_stack
-    app.build_middleware_stack = lambda: NoSniff(build())  # type: ignore[method-assign]
+    app.build_middleware_stack = lambda: Observe(  # type: ignore[method-assign]
+        build(), metrics, app.router.routes, access_log=settings.access_log
+    )
     return app
 
 

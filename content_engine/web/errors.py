@@ -2,9 +2,10 @@
 
 In: an exception a route raised. Out: its HTTP status (``status_of``, one lookup by class that
 the API and the workbench both use, as Starlette's ``_exception_handler`` does) and, for the
-API, ``{"error": {"code": "...", "message": "...", "details": ...}}``. A fault of the database
-or the disk (the engine's ``domain_error_of``: unreachable, dropped, full, read-only, deleted)
-is a 503 with ``Retry-After``, never a 500: the request did nothing, and may work later.
+API, ``{"error": {"code": "...", "message": "...", "details": ..., "request_id": "..."}}``.
+A fault of the database or the disk (the engine's ``domain_error_of``: unreachable, dropped,
+full, read-only, deleted) is a 503 with ``Retry-After``, never a 500: the request did nothing,
+and may work later.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from content_engine.core.errors import (
     UnstorableText,
     UnsupportedMediaType,
 )
-from content_engine.engine import domain_error_of
+from content_engine.engine import REQUEST_ID, domain_error_of
 
 logger = logging.getLogger("content_engine.web")
 
@@ -92,7 +93,10 @@ class ApiError(Exception):
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details}}
+    """The one error shape; ``request_id`` is the id of the request being answered (what its
+    log lines and its ``X-Request-ID`` header say), so a report can be found in the log."""
+    error = {"code": code, "message": message, "details": details, "request_id": REQUEST_ID.get()}
+    return {"error": error}
 
 
 def error_response(

@@ -48,6 +48,7 @@ from content_engine.core.errors import ContentEngineError
 from content_engine.core.models import Block, Context
 from content_engine.engine import Engine
 from content_engine.web.headers import headers_of
+from content_engine.web.observe import FAST_PATH_KEY
 from content_engine.web.region import client_region
 from content_engine.web.schemas import BlockOut
 
@@ -169,8 +170,10 @@ class BlockFastPath:
         )
         stored = self._answers.get(key)
         if stored is not None and self._holds(stored, headers.bearer, strict):
+            scope[FAST_PATH_KEY] = True
             await stored.response(headers.if_none_match)(scope, receive, send)
             return
+        scope[FAST_PATH_KEY] = False
         await self.app(scope, receive, send)
         answer = scope.get(SCOPE_KEY)
         if isinstance(answer, BlockAnswer):

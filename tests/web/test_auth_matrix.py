@@ -43,6 +43,7 @@ SKIPPED = {
     "/openapi.json",
     "/redoc",
     "/healthz",
+    "/readyz",  # a load balancer's probe
     "/assets/{hash}/{path}",  # assets for web pages: browsers fetch them without a key
 }
 
@@ -218,15 +219,19 @@ def test_routes_are_found_and_match_the_openapi_schema() -> None:
     assert len({(e.method, e.path) for e in GUARDED}) == len(GUARDED)
 
 
-def test_only_the_health_check_is_public() -> None:
-    assert [str(e) for e in ALL if e.role is None] == ["GET /healthz", "GET /assets/{hash}/{path}"]
+def test_only_the_health_checks_are_public() -> None:
+    public = [str(e) for e in ALL if e.role is None]
+    assert public == ["GET /healthz", "GET /readyz", "GET /assets/{hash}/{path}"]
     assert all(e.role in ROLES for e in GUARDED)
 
 
 def contract_role(endpoint: Endpoint) -> str:
     """CONTRACT section 6 in words: reader (published blocks and renders), agent (reader +
     receipts), editor (drafts, preview, writes, publish; the editors' routes), admin (purging
-    receipts' personal data: an operator's act, for every customer at once)."""
+    receipts' personal data: an operator's act, for every customer at once); the metrics say
+    how the server is used: admin, unless the deployment makes them public."""
+    if endpoint.path == "/metrics":
+        return "admin"
     editors = ("/v1/components", "/v1/publications", "/v1/lint", "/v1/coverage", "/v1/assets")
     if endpoint.path == "/v1/receipts/purge":
         return "admin"

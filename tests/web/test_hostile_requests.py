@@ -102,7 +102,7 @@ def test_bad_render_bodies(api: Api, name: str, body: bytes) -> None:
     )
     assert 400 <= response.status_code < 500, (name, response.status_code, response.text[:300])
     error = response.json()["error"]
-    assert set(error) == {"code", "message", "details"}
+    assert set(error) == {"code", "message", "details", "request_id"}
     assert len(response.content) < 20_000  # the input is not echoed back wholesale
     assert api.client.get("/healthz").status_code == 200
 
@@ -122,7 +122,7 @@ def test_bad_render_bodies(api: Api, name: str, body: bytes) -> None:
 def test_bad_block_queries(api: Api, params: dict[str, Any]) -> None:
     response = api.client.get(BLOCK, params=params, headers=api.auth("reader"))
     assert 400 <= response.status_code < 500, (params, response.text[:300])
-    assert set(response.json()["error"]) == {"code", "message", "details"}
+    assert set(response.json()["error"]) == {"code", "message", "details", "request_id"}
 
 
 def test_unknown_component_and_huge_path(api: Api) -> None:

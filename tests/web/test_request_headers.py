@@ -65,7 +65,8 @@ async def _send(app: FastAPI, path: str, query: bytes, headers: Raw) -> Answer:
         "raw_path": path.encode(),
         "query_string": query,
         "root_path": "",
-        "headers": [(b"host", b"testserver"), *headers],
+        # One id for both apps: their answers (error bodies too) then name the same one.
+        "headers": [(b"host", b"testserver"), (b"x-request-id", b"compared"), *headers],
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
         "state": {},

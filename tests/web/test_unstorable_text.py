@@ -75,7 +75,7 @@ def send(api: Api, method: str, url: str, body: Any, role: str = "reader") -> An
 def assert_refused(response: Any) -> None:
     assert response.status_code == 422, (response.status_code, response.text[:500])
     error = response.json()["error"]
-    assert set(error) == {"code", "message", "details"}
+    assert set(error) == {"code", "message", "details", "request_id"}
     assert any(word in error["message"] for word in ("NUL", "surrogate", "deeper")), error
     assert len(response.content) < 20_000
 
