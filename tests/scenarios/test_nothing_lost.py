@@ -487,7 +487,9 @@ def test_editor_saves_and_receipts_on_a_locked_database_say_so(sqlite_url: str) 
         for response in (put, render):
             assert response.status_code == 503, response.text
             assert response.headers["Retry-After"] == "1"
-            assert response.json()["error"] == {
+            error = response.json()["error"]
+            assert error.pop("request_id") == response.headers["X-Request-ID"]
+            assert error == {
                 "code": "busy",
                 "message": "the database is locked by another writer; try again",
                 "details": {"waited_seconds": 0.2},
