@@ -71,7 +71,7 @@ class EngineMetrics:
             buckets=SOURCE_BUCKETS,
             registry=None,
         )
-        self._loaded = loaded
+        self._gauges = _LibraryGauges(loaded)  # one object: registering it again is refused
 
     def collectors(self) -> list[Collector]:
         return [
@@ -79,7 +79,7 @@ class EngineMetrics:
             self.renders,
             self.source_calls,
             self.source_seconds,
-            _LibraryGauges(self._loaded),
+            self._gauges,
         ]
 
     def block_looked_up(self, found: bool) -> None:

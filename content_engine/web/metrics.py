@@ -69,6 +69,7 @@ class AppMetrics:
         self.registry = CollectorRegistry()
         self._stats = _RequestStats()
         self._series: dict[tuple[str, str, int], Series] = {}  # as sent -> one of _stats's
+        self._watching: dict[int, int] = {}  # id of a collector watched -> how many watch it
         self.registry.register(self._stats)
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -97,12 +98,23 @@ class AppMetrics:
         self._stats.fast[hit] += 1
 
     def watch(self, collectors: list[Collector]) -> None:
+        """Register the engine's collectors: once, however many lifespans of the app run on the
+        same engine at a time (a test client and a fuzzer's own, say); the registry refuses a
+        collector twice."""
         for collector in collectors:
-            self.registry.register(collector)
+            count = self._watching.get(id(collector), 0)
+            if count == 0:
+                self.registry.register(collector)
+            self._watching[id(collector)] = count + 1
 
     def unwatch(self, collectors: list[Collector]) -> None:
+        """Unregister them when the last lifespan that watched them ends."""
         for collector in collectors:
-            self.registry.unregister(collector)
+            count = self._watching.pop(id(collector), 0) - 1
+            if count > 0:
+                self._watching[id(collector)] = count
+            elif count == 0:
+                self.registry.unregister(collector)
 
     def exposition(self, accept: str | None) -> tuple[bytes, str]:
         """Every metric as text, and its media type (OpenMetrics when ``accept`` asks)."""

@@ -224,3 +224,14 @@ def test_only_the_deployments_source_names_are_label_values(sourced: Api) -> Non
         if name.startswith("content_engine_source_")
     }
     assert names == {"installation", "customer"}
+
+
+def test_a_second_lifespan_of_the_same_app_shares_the_engines_collectors(api: Api) -> None:
+    """A fuzzer starts the app's lifespan again beside the test client's: the engine's
+    collectors are registered once, and stay until the last lifespan ends."""
+    with TestClient(api.client.app) as second:
+        second.get(BLOCK, headers=api.auth("reader"))
+        during = scrape(api)
+        assert value(during, "content_engine_block_cache_lookups_total", result="miss") >= 1
+    after = scrape(api)  # the first lifespan still runs: its collectors are still there
+    assert any(name == "content_engine_block_cache_lookups_total" for name, _ in after)
