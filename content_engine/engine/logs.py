@@ -39,15 +39,15 @@ FORMATS = ("text", "json")
 # What an access line carries beyond the message (``observe`` passes them as ``extra``).
 ACCESS_FIELDS = ("method", "path", "route", "status", "duration_ms")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-MAX_TEXT = 2000  # characters of one message in a text line; the rest is cut
+MAX_TEXT = 8000  # characters of one message in a text line; the middle of a longer one is cut
 
 
 def printable(text: str, limit: int = MAX_TEXT) -> str:
-    """``text`` on one line: control characters as ``\\xNN``, at most ``limit`` characters."""
-    cut = text[:limit]
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", cut) + (
-        "..." if len(text) > limit else ""
-    )
+    """``text`` on one line: control characters as ``\\xNN``, at most ``limit`` characters
+    of it. A longer one loses its middle, not its end: a traceback's last line names the error."""
+    if len(text) > limit:
+        text = f"{text[: limit // 2]} ... {text[-(limit // 2) :]}"
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class RequestIdFilter(logging.Filter):
