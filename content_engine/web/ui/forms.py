@@ -58,6 +58,12 @@ class Form:
     def has(self, name: str) -> bool:
         return name in self._first
 
+    def fields_of(self, draft: type[Any], *, strip: bool = False) -> dict[str, str]:
+        """The text of each field of the ``draft`` dataclass as sent, its default when absent:
+        every workbench form reads its draft this one way."""
+        values = {f.name: self.get(f.name, cast(str, f.default)) for f in fields(draft)}
+        return {k: v.strip() for k, v in values.items()} if strip else values
+
 
 async def read_form(request: Request, max_fields: int = MAX_FIELDS) -> Form:
     media = (headers_of(request.scope).content_type or "").partition(";")[0].strip().lower()
@@ -134,8 +140,7 @@ class VariantDraft:
 
     @classmethod
     def of_form(cls, form: Form, **fixed: str) -> VariantDraft:
-        values = {f.name: form.get(f.name, cast(str, f.default)) for f in fields(cls)}
-        return cls(**{**values, **fixed})
+        return cls(**{**form.fields_of(cls), **fixed})
 
     def expected(self) -> int | None:
         text = self.expected_version.strip()
@@ -379,7 +384,7 @@ class ConsoleDraft:
 
     @classmethod
     def of_form(cls, form: Form) -> ConsoleDraft:
-        return cls(**{f.name: form.get(f.name) for f in fields(cls)})
+        return cls(**form.fields_of(cls))
 
     @classmethod
     def default(cls, library: Library, keys: tuple[str, ...]) -> ConsoleDraft:

@@ -11,7 +11,7 @@ empty row is no slot, so a page offers a few blank rows to add slots without any
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 from pydantic import ValidationError
 
@@ -51,7 +51,7 @@ class ComponentDraft:
 
     @classmethod
     def of_form(cls, form: Form) -> ComponentDraft:
-        return cls(**{f.name: form.get(f.name).strip() for f in fields(cls)})
+        return cls(**form.fields_of(cls, strip=True))
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
