@@ -36,7 +36,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
-    """A file database the workers share (a test of its own runs the engine on PostgreSQL)."""
+    """A file database the worker processes share, with the letter library imported."""
     url = f"sqlite:///{tmp_path / 'ce.db'}"
     assert main(["import", str(write_letter_library(tmp_path / "lib")), "--db", url]) == 0
     return url
