@@ -21,7 +21,7 @@ from tests.support.engine_factory import ROOT
 
 pytestmark = pytest.mark.slow
 
-HALVES = ("block,http,scale,listen", "pdf,batch,import")
+HALVES = ("block,http,scale,listen", "pdf,batch,import,queue")
 
 
 def test_the_generator_makes_valid_models_and_files_that_load_back(tmp_path: Path) -> None:
@@ -54,6 +54,7 @@ def test_the_smoke_run_measures_every_benchmark(tmp_path: Path) -> None:
     names = "\n".join(results)
     expected = ["1. block in process", "4. PDF", "5. batch", "3. block", "3. engine process RSS"]
     expected += ["3. load", "3. import", "6. a publish on one server seen by another"]
+    expected += ["8. campaign on a task queue"]
     if shutil.which("wrk"):
         expected += ["2. GET block over HTTP, 1 worker: throughput"]
         assert (tmp_path / "profiles" / "block_http.txt").read_text().count("| own % |") == 4
