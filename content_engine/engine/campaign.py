@@ -224,7 +224,7 @@ def checked_target(task: TaskMessage) -> Path:
         raise InputError(f"bad task: output {task.output!r} is not a safe file name")
     try:
         marker = read_regular(out / MARKER, limit=64, what="campaign marker")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path
         marker = b""
     except ContentEngineError as exc:
         raise InputError(f"bad task: {exc.message}") from None

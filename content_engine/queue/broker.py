@@ -115,7 +115,7 @@ def check_reachable(app: Celery) -> None:
 def send(app: Celery, tasks: list[tuple[str, dict[str, Any]]]) -> ResultSet:
     """Put each ``(task id, keyword arguments)`` on the queue, over one connection."""
     results: list[AsyncResult] = []
-    with app.producer_or_acquire() as producer:
+    with _lost(app), app.producer_or_acquire() as producer:
         for task_id, kwargs in tasks:
             results.append(app.send_task(TASK, kwargs=kwargs, task_id=task_id, producer=producer))
     return ResultSet(results, app=app)
@@ -126,8 +126,25 @@ def follow(pending: ResultSet) -> Iterator[tuple[str, str, Any]]:
     result store is asked for all of them at once (Redis pub/sub, or RabbitMQ's reply queue)."""
     if not pending.results:
         return
-    for task_id, meta in pending.iter_native(timeout=None, interval=0.2):
-        yield str(task_id), str(meta.get("status")), meta.get("result")
+    with _lost(pending.app):
+        for task_id, meta in pending.iter_native(timeout=None, interval=0.2):
+            yield str(task_id), str(meta.get("status")), meta.get("result")
+
+
+@contextlib.contextmanager
+def _lost(app: Celery) -> Iterator[None]:
+    """The broker gone mid-campaign: one ``QueueUnavailable`` rather than a client's traceback.
+    The tasks already queued are still done by the workers; a new run renders what is left."""
+    try:
+        yield
+    except (KeyboardInterrupt, QueueUnavailable):
+        raise
+    except Exception as exc:  # kombu, py-amqp and redis-py each raise their own
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise QueueUnavailable(
+            f"lost the queue at {shown(str(app.conf.broker_url))}: {reason}; run the campaign "
+            "again to render what is missing"
+        ) from None
 
 
 def _die_with_parent() -> None:

@@ -70,6 +70,7 @@ def test_a_good_task_is_written_once_then_found_there(
         ({"output": "anna.pdf"}, "not a safe file name"),  # not the format's extension
         ({"output": "anna\n.html"}, "not a safe file name"),
         ({"out_dir": "relative/out"}, "not an absolute path"),
+        ({"out_dir": "/tmp/a\x00b"}, "not the folder of campaign"),
         ({"campaign": "f" * 32}, "not the folder of campaign"),
         ({"campaign": "../../etc"}, "campaign: String should match pattern"),
         ({"format": "exe"}, "format: Input should be"),
