@@ -53,7 +53,7 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_renders_nothing_twice(
     tmp_path: Path, sqlite_url: str
 ) -> None:
     url = broker_url(AMQP_ENV)
-    count = 60
+    count = 40
     contexts = write_contexts(tmp_path / "contexts.jsonl", count)
     out = tmp_path / "out"
     with workers(url, sqlite_url, 2) as (doomed, survivor):
@@ -63,14 +63,14 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_renders_nothing_twice(
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 30
-        while len(list(out.glob("c*.html"))) < 10 and time.monotonic() < deadline:
+        while len(list(out.glob("c*.html"))) < 8 and time.monotonic() < deadline:
             time.sleep(0.01)
         os.kill(doomed.pid, signal.SIGKILL)  # its render child dies with it
         killed_at = len(list(out.glob("c*.html")))
         _, err = batch.communicate(timeout=60)
         assert survivor.poll() is None
     assert batch.returncode == 0, err.decode()
-    assert 10 <= killed_at < count, "the kill did not land mid-campaign"
+    assert 8 <= killed_at < count, "the kill did not land mid-campaign"
     names = sorted(p.name for p in out.iterdir() if not p.name.endswith(".part"))
     assert names == sorted([f"c{n:03d}.html" for n in range(count)] + [MARKER, "failures.jsonl"])
     for n in range(count):
