@@ -15,8 +15,7 @@ import typer
 from content_engine import ContentEngineError, Settings
 from content_engine.cli.errors import engine_for, fail
 from content_engine.cli.options import DbOption, SourcesOption
-from content_engine.engine.batch import TASKS_PER_WORKER
-from content_engine.engine.campaign import run_worker
+from content_engine.engine.campaign import RECYCLE_MIB, RECYCLE_TASKS, run_worker
 
 
 def worker(
@@ -32,7 +31,16 @@ def worker(
             min=1,
             max=1_000_000,
         ),
-    ] = TASKS_PER_WORKER,
+    ] = RECYCLE_TASKS,
+    max_memory: Annotated[
+        int,
+        typer.Option(
+            "--max-memory",
+            help="MiB of memory after which a render process is replaced, checked after each task.",
+            min=64,
+            max=1_048_576,
+        ),
+    ] = RECYCLE_MIB,
     db: DbOption = None,
     sources: SourcesOption = None,
 ) -> None:
@@ -41,7 +49,7 @@ def worker(
     with engine_for(db, sources):
         pass  # the database and the sources file are checked before any task is taken
     try:
-        code = run_worker(settings, queue, recycle=recycle)
+        code = run_worker(settings, queue, recycle=recycle, max_memory_mib=max_memory)
     except ContentEngineError as exc:
         fail(exc.message, exc.exit_code)
     raise typer.Exit(code)

@@ -45,7 +45,15 @@ from content_engine.engine.batch import (
 from content_engine.files.userfiles import MAX_CONTEXT_BYTES, read_regular
 from content_engine.settings import Settings
 
-__all__ = ["MARKER", "TaskMessage", "render_task", "run_campaign", "run_worker"]
+__all__ = [
+    "MARKER",
+    "RECYCLE_MIB",
+    "RECYCLE_TASKS",
+    "TaskMessage",
+    "render_task",
+    "run_campaign",
+    "run_worker",
+]
 
 # In the output folder: the id of the campaign writing into it. A worker writes only into a
 # folder whose marker names the task's campaign.
@@ -162,13 +170,30 @@ def _record(report: BatchReport, line: int, state: str, result: Any) -> None:
 _worker_settings: Settings | None = None
 
 
-def run_worker(settings: Settings, queue_url: str, *, recycle: int = batch.TASKS_PER_WORKER) -> int:
+# A render process is replaced after this many tasks or once it holds this much memory.
+RECYCLE_TASKS = 1000
+RECYCLE_MIB = 1024
+
+
+def run_worker(
+    settings: Settings,
+    queue_url: str,
+    *,
+    recycle: int = RECYCLE_TASKS,
+    max_memory_mib: int = RECYCLE_MIB,
+) -> int:
     """Render the queue's tasks until stopped; ``QueueUnavailable`` if the broker is not there."""
     global _worker_settings
     app = queue.make_app(queue_url)
     queue.check_reachable(app)
     _worker_settings = settings
-    return queue.serve(app, render_task, on_child_start=_start_child, recycle=recycle)
+    return queue.serve(
+        app,
+        render_task,
+        on_child_start=_start_child,
+        recycle=recycle,
+        max_memory_mib=max_memory_mib,
+    )
 
 
 def _start_child() -> None:

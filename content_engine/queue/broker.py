@@ -162,10 +162,15 @@ def serve(
     *,
     on_child_start: Callable[[], None],
     recycle: int,
+    max_memory_mib: int,
 ) -> int:
     """Run a worker until it is stopped: one child process renders one task at a time and is
-    replaced after ``recycle`` tasks; ``on_child_start`` runs in each new child. Returns the
-    exit code."""
+    replaced after ``recycle`` tasks or once its memory passes ``max_memory_mib`` (checked after
+    each task); ``on_child_start`` runs in each new child. Returns the exit code.
+
+    A replacement pauses the worker for 1-5 s (Celery's pool lets the old process linger a
+    second and looks for exited ones every 5 s), so recycling by memory, which only a heavy
+    document triggers, costs less than recycling often by count."""
     app.task(name=TASK, acks_late=True, reject_on_worker_lost=True)(task)
 
     def started(**_: Any) -> None:
@@ -178,6 +183,7 @@ def serve(
         pool_cls="prefork",
         concurrency=1,
         max_tasks_per_child=recycle,
+        max_memory_per_child=max_memory_mib * 1024,  # Celery counts KiB
         prefetch_multiplier=1,
         queues=[QUEUE],
         without_gossip=True,

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from content_engine.cli import main
@@ -160,3 +161,31 @@ def test_a_forged_task_cannot_write_outside_its_campaign_folder(
     assert written == [Path("out/ok.html")]
     assert renders_by_reader(sqlite_url) == {"Eve": 1}
     json.dumps(results)  # results are plain JSON
+
+
+def test_a_worker_replaces_its_render_process_every_recycle_tasks(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """``--recycle 2``: 4 tasks are rendered by two render processes, one after the other, and
+    the worker itself stays."""
+    url = broker_url(AMQP_ENV)
+    contexts = write_contexts(tmp_path / "contexts.jsonl", 4)
+    out = tmp_path / "out"
+    with workers(url, sqlite_url, 1, "--recycle", "2") as (worker,):
+        parent = psutil.Process(worker.pid)
+        batch = subprocess.Popen(
+            batch_command(url, sqlite_url, contexts, out),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        children: set[int] = set()
+        while batch.poll() is None:
+            try:
+                children |= {child.pid for child in parent.children()}
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.02)
+        assert worker.poll() is None
+    assert batch.returncode == 0
+    assert len(list(out.glob("c*.html"))) == 4
+    assert len(children) >= 2, children

@@ -76,9 +76,12 @@ def renders_by_reader(db_url: str) -> dict[str, int]:
 
 
 @contextmanager
-def workers(url: str, db_url: str, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+def workers(
+    url: str, db_url: str, count: int, *extra: str
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     """``count`` worker processes (each in a session of its own), stopped at the end."""
     command = [sys.executable, "-m", "content_engine", "worker", "--queue", url, "--db", db_url]
+    command += extra
     started = [
         subprocess.Popen(
             command,
