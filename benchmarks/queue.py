@@ -101,11 +101,13 @@ def write_contexts(path: Path, count: int) -> Path:
     return path
 
 
-def campaign(url: str, db_url: str, contexts: Path, out: Path, log: Path) -> tuple[float, int]:
+def campaign(
+    url: str, db_url: str, contexts: Path, out: Path, log: Path, fmt: str = "html"
+) -> tuple[float, int]:
     """Run ``batch --queue`` to its end: (seconds, exit code)."""
     cmd = [
         *console_script("content-engine"), "batch", "renewal", "--contexts", str(contexts),
-        "--out", str(out), "--format", "html", "--queue", url, "--db", db_url,
+        "--out", str(out), "--format", fmt, "--queue", url, "--db", db_url,
     ]  # fmt: skip
     start = time.perf_counter()
     with process(cmd, log=log) as proc:
@@ -113,7 +115,9 @@ def campaign(url: str, db_url: str, contexts: Path, out: Path, log: Path) -> tup
     return time.perf_counter() - start, code
 
 
-def measure(url: str, db_url: str, workers: int, count: int, work: Path) -> Campaign:
+def measure(
+    url: str, db_url: str, workers: int, count: int, work: Path, fmt: str = "html"
+) -> Campaign:
     """One campaign of ``count`` contexts with ``workers`` worker processes, warmed first."""
     ce = console_script("content-engine")
     logs = [work / f"queue-worker-{workers}-{n}.log" for n in range(workers)]
@@ -121,18 +125,20 @@ def measure(url: str, db_url: str, workers: int, count: int, work: Path) -> Camp
     procs = [p.__enter__() for p in started]
     try:
         warm = write_contexts(work / "queue-warm.jsonl", 4 * workers)
-        _, code = campaign(url, db_url, warm, work / f"queue-warm-{workers}", work / "warm.log")
+        warm_out = work / f"queue-warm-{workers}-{fmt}"
+        _, code = campaign(url, db_url, warm, warm_out, work / "warm.log", fmt)
         if code != 0:
             raise RuntimeError(f"warm-up campaign failed:\n{tail(work / 'warm.log')}")
         contexts = write_contexts(work / f"queue-{count}.jsonl", count)
-        out = work / f"queue-out-{workers}"
-        seconds, code = campaign(url, db_url, contexts, out, work / f"queue-batch-{workers}.log")
+        out = work / f"queue-out-{workers}-{fmt}"
+        log = work / f"queue-batch-{workers}-{fmt}.log"
+        seconds, code = campaign(url, db_url, contexts, out, log, fmt)
         if any(p.poll() is not None for p in procs):
             raise RuntimeError(f"a worker ended:\n{tail(logs[0])}")
     finally:
         for p in reversed(started):
             p.__exit__(None, None, None)
-    written = sum(1 for name in out.iterdir() if name.suffix == ".html")
+    written = sum(1 for name in out.iterdir() if name.suffix == f".{fmt}")
     failures_file = out / "failures.jsonl"
     failures = len(failures_file.read_text().splitlines()) if failures_file.exists() else 0
     return Campaign(workers, count, seconds, written, failures, code)
