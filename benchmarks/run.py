@@ -23,6 +23,9 @@ themselves to the time left come last):
 7. ``import``: ``Engine.import_library`` of synthetic folders, the real path from files.
 8. ``listen``: a publish through one server seen by another on the same PostgreSQL (``NOTIFY``)
    vs polling every 0.5 s, p50 and p99 (``listen.py``); target p99 ≤ 100 ms.
+9. ``queue``: a campaign of 10 k HTML contexts on a task queue (Redis), two ``content-engine
+   worker`` processes vs one (``queue.py``); target ≥ 1.8×. Fewer contexts when the budget is
+   short (the table says so); ``python -m benchmarks.run --only queue`` runs the whole of it.
 
 Every step is bounded: wrk runs for fixed seconds, processes have time limits, and the run has
 a budget (``--budget``, 570 s for the full run): 100 k components and the 10 k import from
@@ -76,7 +79,7 @@ from benchmarks.synth import SNIPPETS
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 PROFILES = HERE / "profiles"
-STAGES = ("block", "http", "pdf", "batch", "lookup", "scale", "import", "listen")
+STAGES = ("block", "http", "pdf", "batch", "lookup", "scale", "import", "listen", "queue")
 PUBLICATION = "brochure.hp200"
 
 
@@ -100,6 +103,7 @@ class Plan:
     lookup_repeat: int
     lookup_requests: int
     lookup_rounds: int
+    queue_contexts: int
     budget: float
 
 
@@ -122,6 +126,7 @@ FULL = Plan(
     lookup_repeat=100,
     lookup_requests=100,
     lookup_rounds=5,
+    queue_contexts=10_000,
     budget=570,
 )
 QUICK = replace(
@@ -142,6 +147,7 @@ QUICK = replace(
     listen_publishes=20,
     lookup_repeat=40,
     lookup_rounds=3,
+    queue_contexts=1000,
     budget=240,
 )
 SMOKE = replace(
@@ -160,6 +166,7 @@ SMOKE = replace(
     listen_publishes=3,
     lookup_repeat=5,
     lookup_rounds=1,
+    queue_contexts=20,
     budget=120,
 )
 
@@ -856,10 +863,72 @@ class Suite:
             "a check every 0.25 s)"
         )
 
+    # --- 8. queue --------------------------------------------------------------------------
+
+    def bench_queue(self) -> None:
+        from benchmarks import queue
+
+        name = "8. campaign on a task queue (Redis), 2 workers vs 1 (documents/s)"
+        url = os.environ.get("CONTENT_ENGINE_BENCH_QUEUE", queue.DEFAULT_QUEUE)
+        if not queue.reachable(url):
+            self.rows.append(Row(name, None, None, note="not run"))
+            self.notes.append(f"queue: not run, no broker answered at {url}")
+            return
+        db_url = queue.prepare(self.work)
+        count = self.plan.queue_contexts
+        # Seconds per document with one worker (11 ms measured on a loaded 2-core machine);
+        # both runs take about 1.6 times the one-worker run; 20 s of set-up.
+        per_doc = 0.012
+        estimate = count * per_doc * 1.6 + 60  # and the PDFs' rows
+        if self.plan.mode == "full" and not self.budget.allows(estimate):
+            count = max(500, int((self.budget.left - 20) / (per_doc * 1.6)))
+            self.notes.append(
+                f"queue: {count} contexts instead of {self.plan.queue_contexts} to stay in the "
+                "time budget (`python -m benchmarks.run --only queue` runs them all)"
+            )
+        # The 10 k HTML letters (the issue's row), then PDFs, whose render outweighs what the
+        # queue costs per task: the ratio the cores allow when rendering dominates.
+        pdfs = max(4, self.plan.queue_contexts // 25)
+        for fmt, n, target in (("html", count, 1.8), ("pdf", pdfs, None)):
+            runs = {w: queue.measure(url, db_url, w, n, self.work, fmt) for w in (1, 2)}
+            problems = [
+                f"{fmt} {w}w: exit {r.code}, {r.written} of {n} written, {r.failures} failures"
+                for w, r in runs.items()
+                if r.code != 0 or r.written != n or r.failures
+            ]
+            for w, r in runs.items():
+                log(f"queue {fmt} {w}w: {r.written} documents in {r.seconds:.1f} s")
+            self.notes += [f"queue: {p}" for p in problems]
+            self.rows.append(
+                Row(
+                    f"{name}, {n:,} {fmt.upper()} contexts",
+                    runs[2].rate,
+                    runs[1].rate,
+                    kind="rate",
+                    unit="docs/s",
+                    baseline_name="1 worker",
+                    target=(">=", target) if target else None,
+                    note=f"{os.cpu_count()} cores"
+                    + ("; **did not finish**, see notes" if problems else "; 0 failures"),
+                )
+            )
+        self.notes.append(
+            "queue: from starting `batch --queue` to its end (reading the lines, queueing every "
+            "task, rendering, every result back); workers started and warmed before; the broker "
+            "(redis-server) and `batch` itself share the 2 cores with the workers"
+        )
+
     def _reserve(self, stage: str) -> float:
         """Seconds to keep for the stages after ``stage`` (their smallest useful run)."""
         later = STAGES[STAGES.index(stage) + 1 :]
-        rough = {"batch": 60.0, "lookup": 30.0, "scale": 40.0, "import": 20.0, "listen": 40.0}
+        rough = {
+            "batch": 60.0,
+            "lookup": 30.0,
+            "scale": 40.0,
+            "import": 20.0,
+            "listen": 40.0,
+            "queue": 60.0,
+        }
         return sum(rough.get(s, 0.0) for s in later) if self.plan.mode == "full" else 0.0
 
 

@@ -314,9 +314,10 @@ def test_the_cli_examples_of_every_page_run_on_the_sample_library(
     assert main(["import", str(SAMPLE), "--db", db_url]) == 0
     ran = 0
     for call in (c for page in REFERENCE for c in invocations(text(page), langs=("sh",))):
-        # serve runs until stopped and batch starts worker processes: their examples are
-        # checked for their options above, and both commands have tests of their own.
-        if call.path[:1] in (("serve",), ("batch",)) or not call.line.startswith("content-"):
+        # serve and worker run until stopped and batch starts worker processes: their examples
+        # are checked for their options above, and the commands have tests of their own.
+        skipped = (("serve",), ("batch",), ("worker",))
+        if call.path[:1] in skipped or not call.line.startswith("content-"):
             continue
         capsysbinary.readouterr()
         db = [] if call.path in NO_REPOSITORY else ["--db", db_url]

@@ -2,7 +2,7 @@
 
 In: argv. Out: an exit code. Whatever escapes a command still ends as one line on stderr
 (``errors``); the commands themselves live in ``library``, ``documents``, ``serve``, ``keys``,
-``receipts``, ``batch`` and ``samples``, in the order ``--help`` lists them.
+``receipts``, ``batch``, ``worker`` and ``samples``, in the order ``--help`` lists them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ try:  # typer vendors click since 0.2x; older releases use click itself
 except ImportError:  # pragma: no cover
     from click import ClickException  # type: ignore[assignment]
 
-from content_engine.cli import batch, documents, keys, library, receipts, samples, serve
+from content_engine.cli import batch, documents, keys, library, receipts, samples, serve, worker
 from content_engine.cli.errors import domain_error, one_line
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ app.add_typer(receipts_app, name="receipts")
 receipts_app.command("purge")(receipts.purge)
 
 app.command("batch")(batch.batch)
+app.command("worker")(worker.worker)
 
 samples_app = typer.Typer(help="Sample data for the sample library.", no_args_is_help=True)
 app.add_typer(samples_app, name="samples")

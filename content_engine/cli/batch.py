@@ -1,4 +1,5 @@
-"""``batch``: render a publication once per line of a JSON-lines file, over worker processes.
+"""``batch``: render a publication once per line of a JSON-lines file, over worker processes
+(``--workers``) or over a task queue and the ``worker``s serving it (``--queue``).
 
 In: a publication id, the contexts file and an output folder. Out: one file per good line,
 ``OUT/failures.jsonl`` listing the bad ones, a progress bar and a summary on stderr; exit 1
@@ -18,6 +19,7 @@ from content_engine import ContentEngineError, Settings
 from content_engine.cli.errors import engine_for, fail
 from content_engine.cli.options import DbOption, SourcesOption, StrictOption
 from content_engine.engine.batch import EXTENSIONS, BatchReport, run_batch
+from content_engine.engine.campaign import run_campaign
 from content_engine.files.userfiles import MAX_CONTEXTS_BYTES, read_regular
 
 
@@ -31,6 +33,14 @@ def batch(
         str, typer.Option("--format", "-f", help="pdf, html, json or fragment.")
     ] = "pdf",
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    queue: Annotated[
+        str | None,
+        typer.Option(
+            "--queue",
+            help="Broker URL (redis://... or amqp://...): one task per line on that queue, "
+            "rendered by `content-engine worker`s; only missing outputs are rendered.",
+        ),
+    ] = None,
     strict: StrictOption = False,
     db: DbOption = None,
     sources: SourcesOption = None,
@@ -50,18 +60,31 @@ def batch(
             bar.update(done - bar.pos)
 
         try:
-            report = run_batch(
-                settings,
-                publication,
-                iter(lines),
-                fmt=format,
-                out_dir=out,
-                workers=workers,
-                strict=strict,
-                on_progress=progress,
-            )
+            if queue is None:
+                report = run_batch(
+                    settings,
+                    publication,
+                    iter(lines),
+                    fmt=format,
+                    out_dir=out,
+                    workers=workers,
+                    strict=strict,
+                    on_progress=progress,
+                )
+            else:
+                report = run_campaign(
+                    publication,
+                    iter(lines),
+                    fmt=format,
+                    out_dir=out,
+                    queue_url=queue,
+                    strict=strict,
+                    on_progress=progress,
+                )
         except ContentEngineError as exc:
             fail(exc.message, exc.exit_code)
+        except OSError as exc:
+            fail(f"cannot write to {out}: {exc.strerror}", 1)
     _report(report, out)
     if report.failures:
         raise typer.Exit(1)

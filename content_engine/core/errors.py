@@ -124,6 +124,12 @@ class DatabaseUnavailable(Unavailable):
     code = "database_unavailable"
 
 
+class QueueUnavailable(Unavailable):
+    """The task queue's broker cannot be reached: a campaign was not started (exit 1)."""
+
+    code = "queue_unavailable"
+
+
 class RenderError(ContentEngineError):
     """A render failed: a required slot did not resolve, or a body broke the sandbox rules."""
 

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import AbstractContextManager, nullcontext
@@ -61,9 +62,12 @@ class BatchReport:
     failures: list[Failure] = field(default_factory=list)
     # What the written documents' renders warned of (a value the library lacks, a slot left out).
     warnings: list[LineWarning] = field(default_factory=list)
+    # Lines whose output was already there (a campaign run again renders only what is missing).
+    kept: int = 0
 
     def summary(self) -> str:
-        return f"{len(self.written)} written, {len(self.failures)} failed"
+        kept = f", {self.kept} already there" if self.kept else ""
+        return f"{len(self.written)} written{kept}, {len(self.failures)} failed"
 
 
 def read_jobs(lines: Iterator[str]) -> Iterator[Job | Failure]:
@@ -98,6 +102,26 @@ def read_jobs(lines: Iterator[str]) -> Iterator[Job | Failure]:
             yield Failure(number, exc.code, exc.message)
 
 
+def collect_jobs(lines: Iterator[str], report: BatchReport) -> list[Job]:
+    """The good lines' jobs; bad and repeated lines go to ``report.failures``."""
+    jobs: list[Job] = []
+    names: set[str] = set()
+    for item in read_jobs(lines):
+        if isinstance(item, Failure):
+            report.failures.append(item)
+        elif item.name in names:
+            report.failures.append(Failure(item.line, "duplicate_id", f"id {item.name} repeats"))
+        else:
+            names.add(item.name)
+            jobs.append(item)
+    return jobs
+
+
+def output_name(job_name: str, fmt: str) -> str:
+    """The file a line's document goes to: by id, so a repeated render writes the same file."""
+    return f"{job_name}.{EXTENSIONS[fmt]}"
+
+
 # --- worker side ---------------------------------------------------------------------------
 
 _worker_engine: Any = None
@@ -121,10 +145,12 @@ def _render(publication: str, fmt: str, job: Job, target: str, strict: bool = Fa
         return job.line, exc.code, exc.message, []
     except Exception as exc:  # one broken document must not end the batch
         return job.line, "render_failed", f"{type(exc).__name__}: {exc}", []
-    tmp = f"{target}.part"
-    with open(tmp, "wb") as fh:
+    # Never a half-written file under the final name; a temporary name of its own, so two
+    # renders of one line (a task delivered twice) cannot write into each other's file.
+    tmp = f"{target}.{uuid.uuid4().hex[:12]}.part"
+    with open(tmp, "xb") as fh:  # "x": never through a link someone left under that name
         fh.write(rendered.content)
-    os.replace(tmp, target)  # never a half-written file under the final name
+    os.replace(tmp, target)
     return job.line, None, target, rendered.warnings
 
 
@@ -160,16 +186,7 @@ def run_batch(
         raise InputError(f"unknown format {fmt!r}: use one of {', '.join(EXTENSIONS)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     report = BatchReport()
-    jobs: list[Job] = []
-    names: set[str] = set()
-    for item in read_jobs(lines):
-        if isinstance(item, Failure):
-            report.failures.append(item)
-        elif item.name in names:
-            report.failures.append(Failure(item.line, "duplicate_id", f"id {item.name} repeats"))
-        else:
-            names.add(item.name)
-            jobs.append(item)
+    jobs = collect_jobs(lines, report)
     total = len(jobs)
     on_progress(0, total)
     done = 0
@@ -179,7 +196,7 @@ def run_batch(
     per_round = workers * TASKS_PER_WORKER
     for start in range(0, total, per_round):
         work = [
-            (job, str(out_dir / f"{job.name}.{EXTENSIONS[fmt]}"))
+            (job, str(out_dir / output_name(job.name, fmt)))
             for job in jobs[start : start + per_round]
         ]
         # Every worker gets a chunk even when the round is short.

@@ -21,7 +21,7 @@ from tests.support.engine_factory import ROOT
 
 pytestmark = pytest.mark.slow
 
-HALVES = ("block,http,scale,listen", "pdf,batch,import,lookup")
+HALVES = ("block,http,scale,listen", "pdf,batch,import,lookup,queue")
 
 
 def test_the_generator_makes_valid_models_and_files_that_load_back(tmp_path: Path) -> None:
@@ -56,6 +56,7 @@ def test_the_smoke_run_measures_every_benchmark(tmp_path: Path) -> None:
     expected += ["3. load", "3. import", "6. a publish on one server seen by another"]
     expected += ["3. load", "3. import", "6. block from a serial number", "6. its overhead"]
     expected += ["6. 100 concurrent GET block", "6. 100 concurrent identical lookups"]
+    expected += ["8. campaign on a task queue"]
     if shutil.which("wrk"):
         expected += ["2. GET block over HTTP, 1 worker: throughput"]
         assert (tmp_path / "profiles" / "block_http.txt").read_text().count("| own % |") == 4

@@ -1,0 +1,27 @@
+"""The task queue campaigns run on (``broker``): a Celery app on Redis or RabbitMQ."""
+
+from __future__ import annotations
+
+from content_engine.queue.broker import (
+    QUEUE,
+    SCHEMES,
+    TASK,
+    check_reachable,
+    follow,
+    make_app,
+    send,
+    serve,
+    shown,
+)
+
+__all__ = [
+    "QUEUE",
+    "SCHEMES",
+    "TASK",
+    "check_reachable",
+    "follow",
+    "make_app",
+    "send",
+    "serve",
+    "shown",
+]
