@@ -19,6 +19,9 @@ from typing import Any
 
 from content_engine.core.errors import UnstorableText
 
+# A pydantic validation context key: ``{CHECKED: True}`` says the input passed ``problem`` (or
+# ``load_json``) whole, so the models need not walk it again (``models.Strict``).
+CHECKED = "content_engine.storable_checked"
 # Deeper than any context, rule or body a person writes; deep enough for every real one.
 MAX_DEPTH = 64
 

@@ -23,6 +23,7 @@ from content_engine.engine import Engine
 from content_engine.settings import Settings
 from content_engine.web import apidocs, assets_api, errors, library_api, touchpoints, ui
 from content_engine.web.auth import VerifiedKeys
+from content_engine.web.blockspost import BlocksFastPath
 from content_engine.web.bodies import refuse_unstorable_query
 from content_engine.web.errors import ApiError, error_body
 from content_engine.web.fastpath import BlockFastPath
@@ -216,6 +217,7 @@ def create_app(
     app.include_router(assets_api.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, StaticFiles(directory=ui.STATIC_DIR), name="static")
+    app.add_middleware(BlocksFastPath, state=app.state)  # inside BodyLimit: bodies bounded
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(BlockFastPath, state=app.state)
     app.add_middleware(HeaderCheck)  # every path reads the headers as the fast path did

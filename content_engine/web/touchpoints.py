@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from content_engine.core.errors import ContentEngineError, InvalidContext
 from content_engine.core.locales import negotiate
-from content_engine.core.models import Context, parse_context
+from content_engine.core.models import Block, Context, parse_context
 from content_engine.core.selection import Selection
 from content_engine.engine import Engine, Rendered
 from content_engine.web.auth import AgentKey, ReaderKey, require_for_preview
@@ -169,12 +169,17 @@ async def get_block(
 
 
 @router.post("/v1/blocks", tags=["touchpoints"], response_model=list[BlockOut | BlockError])
-def post_blocks(engine: EngineDep, principal: ReaderKey, body: BlocksIn) -> JSONResponse:
+def post_blocks(engine: EngineDep, principal: ReaderKey, body: BlocksIn) -> Response:
     """Several blocks for one reader; a block that cannot be assembled carries its error."""
     require_for_preview(principal, body.preview)
     found = engine.blocks(body.components, body.context, preview=body.preview, strict=body.strict)
+    return blocks_response(body.components, found)
+
+
+def blocks_response(components: list[str], found: list[Block | ContentEngineError]) -> Response:
+    """``POST /v1/blocks``' answer, here and on its fast path (``blockspost``)."""
     out: list[dict[str, Any]] = []
-    for component, block in zip(body.components, found, strict=True):
+    for component, block in zip(components, found, strict=True):
         if isinstance(block, ContentEngineError):
             error = error_body(block.code, block.message, block.details)["error"]
             out.append({"component": component, "error": error | {"status": status_of(block)}})
