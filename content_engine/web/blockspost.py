@@ -67,10 +67,10 @@ class ShortWork:
     def learn(self, component_ids: list[str], seconds: float) -> None:
         """A request's assembly took ``seconds``: short for each of its ids, or not for any."""
         short = seconds < SHORT_SECONDS
-        if len(self._short) >= self.limit:
-            self._short.clear()
-        for component_id in component_ids:
-            self._short[component_id] = short
+        new = sum(1 for c in component_ids if c not in self._short)
+        if len(self._short) + new > self.limit:
+            self._short.clear()  # rare: as many components asked as the bound
+        self._short.update(dict.fromkeys(component_ids, short))
 
 
 class BlocksFastPath:
