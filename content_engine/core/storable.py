@@ -98,6 +98,19 @@ def load_json(text: str | bytes) -> Any:
             text = text.decode(json.detect_encoding(text), errors="surrogatepass")
         except UnicodeDecodeError as exc:
             raise json.JSONDecodeError(f"not UTF-8 text: {exc.reason}", "", 0) from None
+    # Text cannot nest deeper than its count of opening brackets: most bodies need no scan.
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        _check_depth(text)
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as exc:  # a number too long to convert, mainly
+        raise json.JSONDecodeError(str(exc).partition(";")[0], text, 0) from None
+    return check(data)
+
+
+def _check_depth(text: str) -> None:
     depth = 0
     for token in _TOKENS.finditer(text):
         kind = token.group()
@@ -107,13 +120,6 @@ def load_json(text: str | bytes) -> Any:
                 raise UnstorableText(f"nested deeper than {MAX_DEPTH} levels")
         elif kind in "]}":
             depth -= 1
-    try:
-        data = json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError:
-        raise
-    except (ValueError, RecursionError) as exc:  # a number too long to convert, mainly
-        raise json.JSONDecodeError(str(exc).partition(";")[0], text, 0) from None
-    return check(data)
 
 
 def _no_constant(name: str) -> Any:

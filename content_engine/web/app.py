@@ -28,6 +28,7 @@ from content_engine.web.bodies import refuse_unstorable_query
 from content_engine.web.errors import ApiError, error_body
 from content_engine.web.fastpath import BlockFastPath
 from content_engine.web.headers import HeaderCheck, headers_of
+from content_engine.web.heap import HeapSettler
 from content_engine.web.nosniff import NoSniff
 from content_engine.web.touchpoints import LOOKUP_PREFIX, query_context
 
@@ -166,9 +167,11 @@ def create_app(
     *,
     open_access: bool | None = None,
     engine: Engine | None = None,
+    settle_heap: bool = False,
 ) -> FastAPI:
     """The HTTP API. ``open_access`` (``serve --open``; unless given, as the settings say) lets
-    anyone in as admin: local use only."""
+    anyone in as admin: local use only. ``settle_heap``: freeze the loaded library out of the
+    garbage collector's walks (``heap``), for a process that is the server and nothing else."""
     settings = settings or Settings.from_env()
     open_access = settings.open_access if open_access is None else open_access
 
@@ -185,10 +188,11 @@ def create_app(
         # stays as the bound (and SQLite's only way).
         listening = current.listen()
         stop = asyncio.Event()
+        refreshers = [current.refresh, keys.reverify]
+        if settle_heap:
+            refreshers.append(HeapSettler(current).settle)
         refresher = (
-            asyncio.create_task(keep_fresh(stop, interval, current.refresh, keys.reverify))
-            if interval > 0
-            else None
+            asyncio.create_task(keep_fresh(stop, interval, *refreshers)) if interval > 0 else None
         )
         try:
             yield
@@ -229,4 +233,4 @@ def create_app(
 
 def app_from_env() -> FastAPI:
     """The app as ``serve`` runs it in each worker: settings from the environment."""
-    return create_app(Settings.from_env())
+    return create_app(Settings.from_env(), settle_heap=True)
