@@ -22,7 +22,8 @@ answered here in the route's error shape (``domain_response``). The answer is th
 
 Where the assembly runs: in the event loop only when it is short and does no I/O: the library
 is in memory (``Engine.is_fresh``), the context has no lookup keys (data sources are I/O), the
-body is small, and every component asked was assembled here before in under ``SHORT_SECONDS``
+body is small and its texts short (a segment rule's pattern costs in proportion to the text),
+and every component asked was assembled here before in under ``SHORT_SECONDS``
 (``ShortWork``). Otherwise in the thread pool, as the route does, so that a body taking its whole
 time limit never stalls the other requests; each run there is timed and teaches ``ShortWork``.
 """
@@ -50,7 +51,10 @@ PATH = "/v1/blocks"
 # Assemblies at most this long may run in the event loop (the route's would hop to a thread).
 SHORT_SECONDS = 0.005
 # Larger bodies (a customer's whole history) go to the thread pool: their cost grows with them.
-SHORT_BODY_BYTES = 16 * 1024
+SHORT_BODY_BYTES = 4 * 1024
+# So do bodies with longer texts: a segment rule's pattern may take up to 0.2 s over 10,000
+# characters (docs/security.md); over 64, as a GET's names are, it takes about a millisecond.
+SHORT_TEXT = 64
 MAX_KNOWN = 10_000
 
 
@@ -126,6 +130,7 @@ class BlocksFastPath:
         inline = (
             size <= SHORT_BODY_BYTES
             and not wanted.context.lookup
+            and _short_texts(wanted.context.model_dump(include=_READER_DATA))
             and engine.is_fresh()
             and self.short.all_short(ids)
         )
@@ -138,6 +143,25 @@ class BlocksFastPath:
             )
         self.short.learn(ids, perf_counter() - start)
         return found
+
+
+_READER_DATA = {"customer", "product", "data"}
+
+
+def _short_texts(value: object) -> bool:
+    """Whether every text in ``value`` (keys too) is at most ``SHORT_TEXT`` characters."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if len(item) > SHORT_TEXT:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return True
 
 
 def _parsed(body: bytes) -> BlocksIn | None:

@@ -141,6 +141,11 @@ def test_only_short_known_work_runs_in_the_event_loop(
     looked_up = {"components": [SUMMARY], "context": context(lookup={"serial": "HP200-0042"})}
     assert fast.client.post("/v1/blocks", json=looked_up, headers=headers).status_code == 200
     assert len(pooled) == 2  # data sources are I/O
+    long_text = {"components": [SUMMARY], "context": context("x" * 65)}
+    assert fast.client.post("/v1/blocks", json=long_text, headers=headers).status_code == 200
+    assert len(pooled) == 3  # a segment rule's pattern costs in proportion to the text
+    assert fast.client.post("/v1/blocks", json=body, headers=headers).status_code == 200
+    assert len(pooled) == 3
 
 
 def test_short_work_is_learnt_per_component() -> None:
