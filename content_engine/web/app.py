@@ -67,6 +67,13 @@ async def reject_unknown_query(request: Request) -> None:
         )
 
 
+async def check_query(request: Request) -> None:
+    """Every route's query checks as one dependency (each one FastAPI solves costs more than a
+    block answered from memory): unknown or repeated parameters, then unstorable text."""
+    await reject_unknown_query(request)
+    await refuse_unstorable_query(request)
+
+
 def _repeatable(annotation: Any) -> bool:
     """Whether a parameter takes a list (``list[str] | None``): those may come more than once."""
     kinds = (annotation, *get_args(annotation))
@@ -210,7 +217,7 @@ def create_app(
         summary="Personalized documents assembled from reusable components.",
         version="1",
         lifespan=lifespan,
-        dependencies=[Depends(reject_unknown_query), Depends(refuse_unstorable_query)],
+        dependencies=[Depends(check_query)],
         docs_url=None,
         redoc_url=None,
     )

@@ -24,7 +24,7 @@ from content_engine.core.selection import Selection
 from content_engine.engine import Engine, Rendered
 from content_engine.web.auth import AgentKey, ReaderKey, require_for_preview
 from content_engine.web.bodies import CheckedRoute
-from content_engine.web.dependencies import EngineDep
+from content_engine.web.dependencies import EngineDep, engine_of
 from content_engine.web.errors import error_body, status_of
 from content_engine.web.fastpath import PRIVATE, BlockAnswer
 from content_engine.web.headers import headers_of
@@ -67,7 +67,6 @@ async def from_memory(engine: Engine, call: Callable[P, T], *args: P.args, **kwa
 
 async def query_context(
     request: Request,
-    engine: EngineDep,
     locale: LocaleQ = None,
     segment: Segments = None,
     role: Short = None,
@@ -77,6 +76,7 @@ async def query_context(
 ) -> Context:
     """Who is reading, from the query: the parameters every reader-facing GET shares."""
     if locale is None:
+        engine = engine_of(request)  # not a dependency: see ``auth.require``
         settings = (await from_memory(engine, engine.library)).settings
         locale = negotiate(
             headers_of(request.scope).accept_language, settings.locales, settings.default_locale
