@@ -55,7 +55,7 @@ def test_the_smoke_run_measures_every_benchmark(tmp_path: Path) -> None:
     expected = ["1. block in process", "4. PDF", "5. batch", "3. block", "3. engine process RSS"]
     expected += ["3. load", "3. import", "6. a publish on one server seen by another"]
     if shutil.which("wrk"):
-        expected += ["2. GET block over HTTP, 1 worker: throughput"]
+        expected += ["2. GET block over HTTP, 1 worker: throughput", "2. POST /v1/blocks"]
         assert (tmp_path / "profiles" / "block_http.txt").read_text().count("| own % |") == 4
     for prefix in expected:
         assert prefix in names
