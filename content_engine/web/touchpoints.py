@@ -19,14 +19,14 @@ from starlette.concurrency import run_in_threadpool
 
 from content_engine.core.errors import ContentEngineError, InvalidContext
 from content_engine.core.locales import negotiate
-from content_engine.core.models import Block, Context, parse_context
+from content_engine.core.models import Block, Context
 from content_engine.core.selection import Selection
 from content_engine.engine import Engine, Rendered
 from content_engine.web.auth import AgentKey, ReaderKey, require_for_preview
 from content_engine.web.bodies import CheckedRoute
 from content_engine.web.dependencies import EngineDep, engine_of
 from content_engine.web.errors import error_body, status_of
-from content_engine.web.fastpath import PRIVATE, BlockAnswer
+from content_engine.web.fastpath import PRIVATE, BlockAnswer, prefers_json, reader_context
 from content_engine.web.headers import headers_of
 from content_engine.web.schemas import BlockError, BlockOut, BlocksIn, ComponentId, RenderIn
 
@@ -81,12 +81,8 @@ async def query_context(
         locale = negotiate(
             headers_of(request.scope).accept_language, settings.locales, settings.default_locale
         )
-    data: dict[str, Any] = {"locale": locale, "segments": segment or []}
-    optional = (("role", role), ("region", region), ("channel", channel), ("at", at))
-    data |= {k: v for k, v in optional if v}
-    if lookup := lookup_params(request):
-        data["lookup"] = lookup
-    return parse_context(data)
+    optional = {"role": role, "region": region, "channel": channel, "at": at}
+    return reader_context(locale, segment or [], optional, lookup_params(request))
 
 
 LOOKUP_PREFIX = "lookup."
@@ -112,20 +108,7 @@ QueryContext = Annotated[Context, Depends(query_context)]
 
 def wants_json(request: Request) -> bool:
     """Content negotiation between the fragment (HTML) and its JSON description."""
-    best: tuple[float, str] = (0.0, "text/html")
-    for item in (headers_of(request.scope).accept or "").split(","):
-        media, _, params = item.strip().partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if media.strip() in ("application/json", "text/html") and q > best[0]:
-            best = (q, media.strip())
-    return best[1] == "application/json"
+    return prefers_json(headers_of(request.scope).accept)
 
 
 @router.get("/healthz", tags=["service"])
