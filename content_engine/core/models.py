@@ -60,7 +60,9 @@ class Strict(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _storable(cls, data: Any) -> Any:
+    def _storable(cls, data: Any, info: ValidationInfo) -> Any:
+        if info.context and info.context.get(storable.CHECKED):
+            return data  # the caller checked the whole input already (``storable.load_json``)
         reason = storable.problem(data)
         if reason is not None:
             raise ValueError(reason)

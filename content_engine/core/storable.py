@@ -19,6 +19,9 @@ from typing import Any
 
 from content_engine.core.errors import UnstorableText
 
+# A pydantic validation context key: ``{CHECKED: True}`` says the input passed ``problem`` (or
+# ``load_json``) whole, so the models need not walk it again (``models.Strict``).
+CHECKED = "content_engine.storable_checked"
 # Deeper than any context, rule or body a person writes; deep enough for every real one.
 MAX_DEPTH = 64
 
@@ -95,6 +98,19 @@ def load_json(text: str | bytes) -> Any:
             text = text.decode(json.detect_encoding(text), errors="surrogatepass")
         except UnicodeDecodeError as exc:
             raise json.JSONDecodeError(f"not UTF-8 text: {exc.reason}", "", 0) from None
+    # Text cannot nest deeper than its count of opening brackets: most bodies need no scan.
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        _check_depth(text)
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as exc:  # a number too long to convert, mainly
+        raise json.JSONDecodeError(str(exc).partition(";")[0], text, 0) from None
+    return check(data)
+
+
+def _check_depth(text: str) -> None:
     depth = 0
     for token in _TOKENS.finditer(text):
         kind = token.group()
@@ -104,13 +120,6 @@ def load_json(text: str | bytes) -> Any:
                 raise UnstorableText(f"nested deeper than {MAX_DEPTH} levels")
         elif kind in "]}":
             depth -= 1
-    try:
-        data = json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError:
-        raise
-    except (ValueError, RecursionError) as exc:  # a number too long to convert, mainly
-        raise json.JSONDecodeError(str(exc).partition(";")[0], text, 0) from None
-    return check(data)
 
 
 def _no_constant(name: str) -> Any:

@@ -193,6 +193,11 @@ class Engine:
         """The repository's revision: it moves on every write."""
         return self.repository.revision()
 
+    def loaded_revision(self) -> int | None:
+        """The revision of the library in memory if it is fresh, else ``None``: no I/O."""
+        state = self._current.fresh()
+        return None if state is None else state.revision
+
     def receipt(self, receipt_id: str) -> Receipt:
         return self.repository.get_receipt(receipt_id)
 

@@ -32,10 +32,12 @@ from content_engine.web import (
     ui,
 )
 from content_engine.web.auth import VerifiedKeys
+from content_engine.web.blockspost import BlocksFastPath
 from content_engine.web.bodies import refuse_unstorable_query
 from content_engine.web.errors import ApiError, error_body
 from content_engine.web.fastpath import BlockFastPath
 from content_engine.web.headers import HeaderCheck, headers_of
+from content_engine.web.heap import HeapSettler
 from content_engine.web.metrics import AppMetrics
 from content_engine.web.observe import Observe
 from content_engine.web.operations import Readiness
@@ -76,6 +78,13 @@ async def reject_unknown_query(request: Request) -> None:
             f"the query parameter {repeated[0]!r} takes one value and came more than once",
             details={"repeated": repeated},
         )
+
+
+async def check_query(request: Request) -> None:
+    """Every route's query checks as one dependency (each one FastAPI solves costs more than a
+    block answered from memory): unknown or repeated parameters, then unstorable text."""
+    await reject_unknown_query(request)
+    await refuse_unstorable_query(request)
 
 
 def _repeatable(annotation: Any) -> bool:
@@ -214,9 +223,11 @@ def create_app(
     *,
     open_access: bool | None = None,
     engine: Engine | None = None,
+    settle_heap: bool = False,
 ) -> FastAPI:
     """The HTTP API. ``open_access`` (``serve --open``; unless given, as the settings say) lets
-    anyone in as admin: local use only."""
+    anyone in as admin: local use only. ``settle_heap``: freeze the loaded library out of the
+    garbage collector's walks (``heap``), for a process that is the server and nothing else."""
     settings = settings or Settings.from_env()
     open_access = settings.open_access if open_access is None else open_access
     metrics = AppMetrics()
@@ -238,10 +249,11 @@ def create_app(
         # stays as the bound (and SQLite's only way).
         listening = current.listen()
         stop = asyncio.Event()
+        refreshers = [current.refresh, keys.reverify]
+        if settle_heap:
+            refreshers.append(HeapSettler(current).settle)
         refresher = (
-            asyncio.create_task(keep_fresh(stop, interval, current.refresh, keys.reverify))
-            if interval > 0
-            else None
+            asyncio.create_task(keep_fresh(stop, interval, *refreshers)) if interval > 0 else None
         )
         purger = asyncio.create_task(purge_on_schedule(stop, current.retention.purge_due))
         try:
@@ -262,7 +274,7 @@ def create_app(
         summary="Personalized documents assembled from reusable components.",
         version="1",
         lifespan=lifespan,
-        dependencies=[Depends(reject_unknown_query), Depends(refuse_unstorable_query)],
+        dependencies=[Depends(check_query)],
         docs_url=None,
         redoc_url=None,
     )
@@ -275,6 +287,7 @@ def create_app(
     app.include_router(assets_api.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, StaticFiles(directory=ui.STATIC_DIR), name="static")
+    app.add_middleware(BlocksFastPath, state=app.state)  # inside BodyLimit: bodies bounded
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(BlockFastPath, state=app.state)
     app.add_middleware(HeaderCheck)  # every path reads the headers as the fast path did
@@ -289,4 +302,4 @@ def create_app(
 
 def app_from_env() -> FastAPI:
     """The app as ``serve`` runs it in each worker: settings from the environment."""
-    return create_app(Settings.from_env())
+    return create_app(Settings.from_env(), settle_heap=True)

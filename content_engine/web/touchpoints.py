@@ -21,14 +21,14 @@ from starlette.concurrency import run_in_threadpool
 
 from content_engine.core.errors import ContentEngineError, InvalidContext
 from content_engine.core.locales import negotiate
-from content_engine.core.models import Context, parse_context
+from content_engine.core.models import Block, Context
 from content_engine.core.selection import Selection
 from content_engine.engine import Engine, PurgeRequest, Rendered
 from content_engine.web.auth import AdminKey, AgentKey, ReaderKey, require_for_preview
 from content_engine.web.bodies import CheckedRoute
-from content_engine.web.dependencies import EngineDep
+from content_engine.web.dependencies import EngineDep, engine_of
 from content_engine.web.errors import error_body, status_of
-from content_engine.web.fastpath import PRIVATE, BlockAnswer
+from content_engine.web.fastpath import PRIVATE, BlockAnswer, prefers_json, reader_context
 from content_engine.web.headers import headers_of
 from content_engine.web.region import region_source, with_client_region
 from content_engine.web.schemas import (
@@ -78,7 +78,6 @@ async def from_memory(engine: Engine, call: Callable[P, T], *args: P.args, **kwa
 
 async def query_context(
     request: Request,
-    engine: EngineDep,
     locale: LocaleQ = None,
     segment: Segments = None,
     role: Short = None,
@@ -88,16 +87,14 @@ async def query_context(
 ) -> Context:
     """Who is reading, from the query: the parameters every reader-facing GET shares."""
     if locale is None:
+        engine = engine_of(request)  # not a dependency: see ``auth.require``
         settings = (await from_memory(engine, engine.library)).settings
         locale = negotiate(
             headers_of(request.scope).accept_language, settings.locales, settings.default_locale
         )
-    data: dict[str, Any] = {"locale": locale, "segments": segment or []}
-    optional = (("role", role), ("region", region), ("channel", channel), ("at", at))
-    data |= {k: v for k, v in optional if v}
-    if lookup := lookup_params(request):
-        data["lookup"] = lookup
-    return with_client_region(request.scope, engine, parse_context(data))
+    optional = {"role": role, "region": region, "channel": channel, "at": at}
+    context = reader_context(locale, segment or [], optional, lookup_params(request))
+    return with_client_region(request.scope, engine_of(request), context)
 
 
 LOOKUP_PREFIX = "lookup."
@@ -123,20 +120,7 @@ QueryContext = Annotated[Context, Depends(query_context)]
 
 def wants_json(request: Request) -> bool:
     """Content negotiation between the fragment (HTML) and its JSON description."""
-    best: tuple[float, str] = (0.0, "text/html")
-    for item in (headers_of(request.scope).accept or "").split(","):
-        media, _, params = item.strip().partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if media.strip() in ("application/json", "text/html") and q > best[0]:
-            best = (q, media.strip())
-    return best[1] == "application/json"
+    return prefers_json(headers_of(request.scope).accept)
 
 
 @router.get("/healthz", tags=["service"])
@@ -183,13 +167,18 @@ async def get_block(
 @router.post("/v1/blocks", tags=["touchpoints"], response_model=list[BlockOut | BlockError])
 def post_blocks(
     request: Request, engine: EngineDep, principal: ReaderKey, body: BlocksIn
-) -> JSONResponse:
+) -> Response:
     """Several blocks for one reader; a block that cannot be assembled carries its error."""
     require_for_preview(principal, body.preview)
     context = with_client_region(request.scope, engine, body.context)
     found = engine.blocks(body.components, context, preview=body.preview, strict=body.strict)
+    return blocks_response(body.components, found)
+
+
+def blocks_response(components: list[str], found: list[Block | ContentEngineError]) -> Response:
+    """``POST /v1/blocks``' answer, here and on its fast path (``blockspost``)."""
     out: list[dict[str, Any]] = []
-    for component, block in zip(body.components, found, strict=True):
+    for component, block in zip(components, found, strict=True):
         if isinstance(block, ContentEngineError):
             error = error_body(block.code, block.message, block.details)["error"]
             out.append({"component": component, "error": error | {"status": status_of(block)}})

@@ -58,7 +58,7 @@ def test_the_smoke_run_measures_every_benchmark(tmp_path: Path) -> None:
     expected += ["6. 100 concurrent GET block", "6. 100 concurrent identical lookups"]
     expected += ["8. campaign on a task queue"]
     if shutil.which("wrk"):
-        expected += ["2. GET block over HTTP, 1 worker: throughput"]
+        expected += ["2. GET block over HTTP, 1 worker: throughput", "2. POST /v1/blocks"]
         assert (tmp_path / "profiles" / "block_http.txt").read_text().count("| own % |") == 4
     for prefix in expected:
         assert prefix in names
