@@ -57,7 +57,7 @@ from content_engine.core.storable import text_problem
 from content_engine.engine import ROLES, Engine
 from content_engine.web.headers import RequestHeaders, headers_of
 from content_engine.web.observe import FAST_PATH_KEY
-from content_engine.web.region import client_region, with_client_region
+from content_engine.web.region import client_region, region_source, with_client_region
 from content_engine.web.schemas import BlockOut
 
 CACHEABLE = "public, max-age=60"
@@ -251,6 +251,7 @@ class BlockFastPath:
             preview=preview,
             fixed_at=optional.get("at") is not None,
             as_json=prefers_json(headers.accept),
+            by_address=region_source(scope) == "network",
         )
 
     def _store(self, key: tuple[Any, ...], answer: BlockAnswer) -> None:
