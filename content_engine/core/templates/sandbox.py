@@ -32,6 +32,10 @@ from content_engine.core.templates.notes import collecting, note_warning
 __all__ = ["BodySandbox", "Limits", "RecordingUndefined"]
 
 
+# Tags whose text is more than output: the i18n extension makes it a message to translate.
+_TEXT_READING_TAGS = frozenset({"trans", "pluralize", "endtrans"})
+
+
 class RecordingUndefined(ChainableUndefined):
     """Renders empty, and notes its name in the current render's warnings when used."""
 
@@ -87,6 +91,28 @@ class BodySandbox(BoundedSandbox):
             tree = self.parse(source)
             for node in tree.find_all(nodes.EvalContextModifier):
                 _refuse_autoescape(node, filename, line_offset)
+
+    def shape_of(self, source: str) -> str | None:
+        """``source`` with its template text left out: every tag, placeholder and comment as
+        Jinja's lexer reads it, each run of text as one mark.
+
+        Jinja parses and generates code from tokens; a text token only ever becomes a
+        constant in the output, so whether a source compiles is decided by its shape (line
+        numbers aside, which only name where an error is). ``None``, to compile in full, when
+        the lexer refuses the source or it has ``{% trans %}``, which reads its text.
+        """
+        parts: list[str] = []
+        try:
+            for _line, token, value in self.lexer.tokeniter(self.preprocess(source), None):
+                if token == "data":
+                    parts.append("\x00")
+                elif token == "name" and value in _TEXT_READING_TAGS:
+                    return None
+                else:
+                    parts.append(f"{token}\x01{value}\x02")
+        except (JinjaTemplateError, RecursionError, MemoryError):
+            return None
+        return "".join(parts)
 
     def compile_body(
         self, source: str, filename: str, line_offset: int = 0
