@@ -208,8 +208,13 @@ def check_library(
     ``check`` checks the bodies (default: one by one here; ``parallel`` spreads them over
     processes for large libraries).
     """
-    jobs = body_jobs(library, locate)
+    # Bodies are checked where they start; only a broken one is located in its file (which a
+    # locator may have to read again: for every body, a tenth of a large import).
+    jobs = body_jobs(library)
     results = check(jobs) if check is not None else check_jobs(jobs, sandbox)
+    for n, result in enumerate(results):
+        if isinstance(result, Problem):
+            (results[n],) = check_jobs([_located(library, jobs[n], locate)], sandbox)
     problems = [r for r in results if isinstance(r, Problem)]
     includes = {
         (job.component, job.variant): r
@@ -232,6 +237,13 @@ def clean_jobs(jobs: Sequence[BodyJob]) -> list[tuple[str, list[str]]]:
     return results
 
 
+def _located(library: Library, job: BodyJob, locate: Locator) -> BodyJob:
+    """``job`` where ``locate`` says its body is."""
+    component = library.components[job.component]
+    where = locate(component, component.variants[job.variant])
+    return BodyJob(job.component, job.variant, job.body, where.file, where.line_offset)
+
+
 def sanitize_library(
     library: Library, locate: Locator = default_locator, clean: BodyCleaner | None = None
 ) -> tuple[Library, list[str]]:
@@ -240,13 +252,15 @@ def sanitize_library(
     Run it on a library that passed ``check_library``: a malformed body raises here too.
     ``clean`` sanitises the bodies (default: one by one here; ``parallel`` spreads them).
     """
-    jobs = body_jobs(library, locate)
+    jobs = body_jobs(library)  # located only if something is taken out, as in check_library
     results = clean(jobs) if clean is not None else clean_jobs(jobs)
     messages: list[str] = []
     components = dict(library.components)
     changed: dict[str, dict[str, Variant]] = {}
     for job, (body, removed) in zip(jobs, results, strict=True):
         if removed:
+            job = _located(library, job, locate)
+            (body, removed), *_ = clean_jobs([job])
             component = library.components[job.component]
             variants = changed.setdefault(job.component, dict(component.variants))
             variants[job.variant] = variants[job.variant].model_copy(update={"body": body})

@@ -17,18 +17,7 @@ from content_engine.library import read_library_text
 def file_locator(root: Path) -> Locator:
     """Locate bodies in a library folder, counting front-matter lines for true line numbers."""
 
-    found: dict[tuple[str, str], tuple[str, Location]] = {}
-
     def locate(component: Component, variant: Variant) -> Location:
-        # Import locates every body twice (check, then sanitise): read each file once.
-        known = found.get((component.id, variant.key))
-        if known is not None and known[0] is variant.body:
-            return known[1]
-        where = _locate(component, variant)
-        found[component.id, variant.key] = (variant.body, where)
-        return where
-
-    def _locate(component: Component, variant: Variant) -> Location:
         where = default_locator(component, variant)
         try:
             # The folder's own safe reader: the file may have changed since the import read it.
