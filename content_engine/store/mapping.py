@@ -78,10 +78,11 @@ def _conditions_key(data: Any) -> Hashable:
 
 
 def _conditions_of(data: Any) -> Conditions:
-    key = _conditions_key(data)
+    """``data``: the stored JSON, as text or decoded."""
+    key = data if isinstance(data, str) else _conditions_key(data)
     found = _CONDITIONS.get(key)
     if found is None:
-        found = Conditions.model_validate(data)
+        found = Conditions.model_validate(json.loads(data) if isinstance(data, str) else data)
         if len(_CONDITIONS) >= MAX_SHARED_CONDITIONS:
             _CONDITIONS.clear()
         _CONDITIONS[key] = found
@@ -102,6 +103,8 @@ def variant_of(row: Row[Any]) -> Variant:
         fields = {name: getattr(row, name) for name in _VARIANT_FIELDS}
         return Variant.model_validate(fields, context=STORED)
     translated = row.translated_from
+    if isinstance(translated, str):  # JSON text: ``null`` when there is none
+        translated = json.loads(translated)
     return Variant.model_construct(
         _VARIANT_FIELDS,
         key=sys.intern(row.key),

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, tuple_
+from sqlalchemy import Connection, Row, Text, and_, func, insert, or_, select, tuple_, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute
 
 from content_engine.core.models import Component, LibrarySettings, Publication, Variant
@@ -58,7 +58,7 @@ def latest_rows(
     identity: Sequence[InstrumentedAttribute[Any]],
     *,
     where: Any = None,
-    columns: Sequence[InstrumentedAttribute[Any]] | None = None,
+    columns: Sequence[Any] | None = None,
 ) -> Sequence[Row[Any]]:
     """The latest version row of every item of ``model`` (archived/deleted ones included)."""
     version: InstrumentedAttribute[int] = getattr(model, "version")  # noqa: B009
@@ -157,6 +157,22 @@ def live_variants(
     return found
 
 
+# A variant row as a load reads it: JSON as the text stored (``variant_of`` decodes each
+# distinct text once; PostgreSQL's driver decodes JSONB itself), without ``created_at``.
+_LOADED_VARIANT: tuple[Any, ...] = (
+    *_VARIANT_KEY,
+    VariantVersion.version,
+    type_coerce(VariantVersion.conditions, Text).label("conditions"),
+    VariantVersion.priority,
+    VariantVersion.status,
+    VariantVersion.valid_from,
+    VariantVersion.valid_until,
+    VariantVersion.body,
+    type_coerce(VariantVersion.translated_from, Text).label("translated_from"),
+    VariantVersion.deleted,
+)
+
+
 def current_components(
     conn: Connection, ids: set[str] | None = None
 ) -> dict[str, Component | None]:
@@ -175,6 +191,7 @@ def newest_components(
         VariantVersion,
         _VARIANT_KEY,
         where=None if ids is None else VariantVersion.component_id.in_(ids),
+        columns=_LOADED_VARIANT,
     )
     variants: dict[str, dict[str, Variant]] = {}
     for row in variant_rows:
