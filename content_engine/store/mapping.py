@@ -121,7 +121,7 @@ def variant_of(row: Row[Any]) -> Variant:
         return Variant.model_validate(fields, context=STORED)
     translated = row.translated_from
     if isinstance(translated, str):  # JSON text: ``null`` when there is none
-        translated = json.loads(translated)
+        translated = None if translated == "null" else json.loads(translated)
     valid_from, valid_until = row.valid_from, row.valid_until
     return _built(
         Variant,
