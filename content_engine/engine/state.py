@@ -191,6 +191,7 @@ def _out_of_collectors_way() -> Iterator[None]:
     requests. ``gc.freeze`` moves what exists now to a generation the collector never walks;
     a library this state later drops is freed by reference counting all the same.
     """
+    gc.collect()  # what is garbage now is not frozen with the library (what went before is)
     paused = gc.isenabled()
     gc.disable()
     try:
