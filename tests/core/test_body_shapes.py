@@ -81,3 +81,18 @@ def test_trans_blocks_are_compiled_in_full() -> None:
     sandbox = BodySandbox()
     assert sandbox.shape_of("<p>a {{ x }}</p>") == sandbox.shape_of("<p>b&amp;c {{ x }}</p>")
     assert sandbox.shape_of("<p>a {{ x }}</p>") != sandbox.shape_of("<p>a {{ y }}</p>")
+
+
+def test_an_extension_that_rewrites_tokens_turns_shapes_off() -> None:
+    from collections.abc import Iterator
+
+    from jinja2.ext import Extension
+    from jinja2.lexer import Token, TokenStream
+
+    class Rewriting(Extension):
+        def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+            yield from stream
+
+    sandbox = BodySandbox()
+    sandbox.add_extension(Rewriting)
+    assert sandbox.shape_of("<p>a {{ x }}</p>") is None

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
+from jinja2.ext import Extension
 
 from content_engine.core.budget import Budget, BudgetSpent
 from content_engine.core.errors import ContentEngineError, LibraryFormatError, TemplateError
@@ -101,6 +102,11 @@ class BodySandbox(BoundedSandbox):
         numbers aside, which only name where an error is). ``None``, to compile in full, when
         the lexer refuses the source or it has ``{% trans %}``, which reads its text.
         """
+        if any(
+            type(ext).filter_stream is not Extension.filter_stream
+            for ext in self.extensions.values()
+        ):
+            return None  # an extension that rewrites the tokens could read the text too
         parts: list[str] = []
         try:
             for _line, token, value in self.lexer.tokeniter(self.preprocess(source), None):
