@@ -4,7 +4,9 @@ Each size runs in fresh processes so that memory figures belong to that size alo
 - ``build``: make the synthetic library in memory and store it with
   ``Repository.import_library`` (no files, no compile: that path is timed by ``import-files``);
 - ``measure``: open an ``Engine`` on the database, load the library (``engine.library()``),
-  read VmRSS before and after, time a warm block against its bare render (``block.py``),
+  answer a first block (start-up: compiling what it needs), read VmRSS before and after and
+  time a full garbage collection before, after, and after with the library unfrozen (what
+  ``gc.freeze`` spares), time a warm block against its bare render (``block.py``),
   time a bare sqlite3 read of every row of every table of the same database, and time the
   engine's refresh after another writer published one edit (it reads only the changes);
 - ``import-files``: ``Engine.import_library(folder)``, the real path from files (load, check,
@@ -56,14 +58,22 @@ def measure(db_url: str, component: str, repeat: int) -> dict[str, Any]:
     from content_engine import Engine, Settings
 
     gc.collect()
+    gc_before = full_collection()
     before = rss_bytes()
+    opened = time.perf_counter()
     engine = Engine(Settings(db_url=db_url, home=ROOT))
     start = time.perf_counter()
     library = engine.library()
     load = time.perf_counter() - start
+    engine.block(component, reader_context())
+    first_block = time.perf_counter() - opened
     components = len(library.components)
     gc.collect()
     after = rss_bytes()
+    gc_loaded = full_collection()
+    gc.unfreeze()  # what the same collection costs when it walks the library too
+    gc_unfrozen = full_collection()
+    gc.freeze()
     result = probe(engine, component, reader_context(), repeat)
     after_blocks = rss_bytes()
     publish_s = publish_elsewhere(engine, db_url, component)
@@ -71,6 +81,10 @@ def measure(db_url: str, component: str, repeat: int) -> dict[str, Any]:
     return {
         "components": components,
         "load_s": load,
+        "first_block_s": first_block,
+        "gc_before_s": gc_before,
+        "gc_loaded_s": gc_loaded,
+        "gc_unfrozen_s": gc_unfrozen,
         "bare_read_s": bare_read(Path(db_url.removeprefix("sqlite:///"))),
         "rss_before": before,
         "rss_loaded": after,
@@ -80,6 +94,17 @@ def measure(db_url: str, component: str, repeat: int) -> dict[str, Any]:
         "block_bare": result.bare,
         "variant": result.variant,
     }
+
+
+def full_collection() -> float:
+    """Seconds a full collection of the cyclic garbage collector takes now: the pause a
+    request meets when the collector runs over what the process holds (best of three)."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        gc.collect()
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def publish_elsewhere(engine: Any, db_url: str, component_id: str) -> float:

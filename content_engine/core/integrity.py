@@ -16,7 +16,7 @@ from content_engine.core.assembly import MAX_INCLUDE_DEPTH
 from content_engine.core.errors import LibraryFormatError, LibraryIntegrityError
 from content_engine.core.markup.sanitize import sanitize_body
 from content_engine.core.models import Component, Library, Variant
-from content_engine.core.templates.compile import CompiledBody, compile_body
+from content_engine.core.templates.compile import CompiledBody, check_body, compile_body
 from content_engine.core.templates.sandbox import BodySandbox
 
 
@@ -80,23 +80,36 @@ def compile_job(job: BodyJob, sandbox: BodySandbox) -> CompiledBody | Problem:
     try:
         return compile_body(job.body, sandbox, job.file, job.line_offset)
     except LibraryFormatError as exc:
-        return Problem(
-            code="malformed_body",
-            message=exc.message.split(": ", 1)[-1] if exc.file else exc.message,
-            component=job.component,
-            variant=job.variant,
-            file=exc.file,
-            line=exc.line,
-            column=exc.column,
-        )
+        return _malformed(job, exc)
 
 
-def check_jobs(jobs: Sequence[BodyJob], sandbox: BodySandbox) -> list[tuple[str, ...] | Problem]:
-    """A ``BodyChecker`` in this process."""
+def _malformed(job: BodyJob, exc: LibraryFormatError) -> Problem:
+    return Problem(
+        code="malformed_body",
+        message=exc.message.split(": ", 1)[-1] if exc.file else exc.message,
+        component=job.component,
+        variant=job.variant,
+        file=exc.file,
+        line=exc.line,
+        column=exc.column,
+    )
+
+
+def check_jobs(
+    jobs: Sequence[BodyJob], sandbox: BodySandbox, passed: set[str] | None = None
+) -> list[tuple[str, ...] | Problem]:
+    """A ``BodyChecker`` in this process: each body refused as ``compile_body`` refuses it.
+
+    ``passed``: the shapes known to compile (``check_body``), kept across calls by a caller
+    that checks in chunks; default, those of these jobs only.
+    """
+    shapes: set[str] = set() if passed is None else passed
     results: list[tuple[str, ...] | Problem] = []
     for job in jobs:
-        result = compile_job(job, sandbox)
-        results.append(result.includes if isinstance(result, CompiledBody) else result)
+        try:
+            results.append(check_body(job.body, sandbox, shapes, job.file, job.line_offset))
+        except LibraryFormatError as exc:
+            results.append(_malformed(job, exc))
     return results
 
 
@@ -195,8 +208,13 @@ def check_library(
     ``check`` checks the bodies (default: one by one here; ``parallel`` spreads them over
     processes for large libraries).
     """
-    jobs = body_jobs(library, locate)
+    # Bodies are checked where they start; only a broken one is located in its file (which a
+    # locator may have to read again: for every body, a tenth of a large import).
+    jobs = body_jobs(library)
     results = check(jobs) if check is not None else check_jobs(jobs, sandbox)
+    for n, result in enumerate(results):
+        if isinstance(result, Problem):
+            (results[n],) = check_jobs([_located(library, jobs[n], locate)], sandbox)
     problems = [r for r in results if isinstance(r, Problem)]
     includes = {
         (job.component, job.variant): r
@@ -206,26 +224,49 @@ def check_library(
     return problems + graph_problems(library, include_graph(library, includes))
 
 
+# Sanitises a list of bodies: each one's clean body and what was taken out of it; in order.
+BodyCleaner = Callable[[Sequence[BodyJob]], list[tuple[str, list[str]]]]
+
+
+def clean_jobs(jobs: Sequence[BodyJob]) -> list[tuple[str, list[str]]]:
+    """A ``BodyCleaner`` in this process."""
+    results = []
+    for job in jobs:
+        clean = sanitize_body(job.body, job.file, job.line_offset)
+        results.append((clean.body, clean.removed))
+    return results
+
+
+def _located(library: Library, job: BodyJob, locate: Locator) -> BodyJob:
+    """``job`` where ``locate`` says its body is."""
+    component = library.components[job.component]
+    where = locate(component, component.variants[job.variant])
+    return BodyJob(job.component, job.variant, job.body, where.file, where.line_offset)
+
+
 def sanitize_library(
-    library: Library, locate: Locator = default_locator
+    library: Library, locate: Locator = default_locator, clean: BodyCleaner | None = None
 ) -> tuple[Library, list[str]]:
     """Every body reduced to the allow-list (``sanitize``), and ``file: removed ...`` messages.
 
     Run it on a library that passed ``check_library``: a malformed body raises here too.
+    ``clean`` sanitises the bodies (default: one by one here; ``parallel`` spreads them).
     """
+    jobs = body_jobs(library)  # located only if something is taken out, as in check_library
+    results = clean(jobs) if clean is not None else clean_jobs(jobs)
     messages: list[str] = []
     components = dict(library.components)
-    for component in sorted(library.components.values(), key=lambda c: c.id):
-        variants = dict(component.variants)
-        for key in sorted(component.variants):
-            variant = component.variants[key]
-            where = locate(component, variant)
-            clean = sanitize_body(variant.body, where.file, where.line_offset)
-            if clean.removed:
-                variants[key] = variant.model_copy(update={"body": clean.body})
-                messages += [f"{where.file}: {m}" for m in clean.removed]
-        if variants != component.variants:
-            components[component.id] = component.model_copy(update={"variants": variants})
+    changed: dict[str, dict[str, Variant]] = {}
+    for job, (body, removed) in zip(jobs, results, strict=True):
+        if removed:
+            job = _located(library, job, locate)
+            (body, removed), *_ = clean_jobs([job])
+            component = library.components[job.component]
+            variants = changed.setdefault(job.component, dict(component.variants))
+            variants[job.variant] = variants[job.variant].model_copy(update={"body": body})
+            messages += [f"{job.file}: {m}" for m in removed]
+    for cid, variants in changed.items():
+        components[cid] = library.components[cid].model_copy(update={"variants": variants})
     if not messages:
         return library, []
     return library.model_copy(update={"components": components}), messages

@@ -63,7 +63,7 @@ from content_engine.engine.locate import file_locator
 from content_engine.engine.lookup import Lookups, asked_of, publication_components
 from content_engine.engine.metrics import EngineMetrics
 from content_engine.engine.network import NetworkRegions
-from content_engine.engine.parallel import check_in_parallel
+from content_engine.engine.parallel import check_in_parallel, clean_in_parallel
 from content_engine.engine.receipts import pinned_library, receipt_for
 from content_engine.engine.retention import Retention
 from content_engine.engine.state import CurrentLibrary
@@ -227,7 +227,10 @@ class Engine:
         library = load_library(path)
         locate = file_locator(path)
         raise_first(check_library(library, self.sandbox, locate, self._check_new_bodies))
-        library, removed = sanitize_library(library, locate)
+        limits = self.settings.limits
+        library, removed = sanitize_library(
+            library, locate, lambda jobs: clean_in_parallel(jobs, limits)
+        )
         report = self.repository.import_library(library)
         return report.model_copy(update={"warnings": removed}) if removed else report
 

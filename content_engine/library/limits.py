@@ -24,6 +24,8 @@ class FolderLimits:
     # Files under assets/, which browsers fetch: each, and all together.
     max_asset_bytes: int = 16 * 2**20
     max_assets_bytes: int = 128 * 2**20
-    max_entries: int = 100_000  # files and folders walked
+    # Files and folders walked: a library of 10 k components (a folder and ~9 files each) is
+    # about 100 k, which the bound once refused.
+    max_entries: int = 250_000
     max_yaml_depth: int = 64  # nested mappings and lists in one YAML document
     max_yaml_nodes: int = 200_000  # scalars, mappings and lists in one YAML document

@@ -17,7 +17,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Result,
+    Row,
+    Text,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.orm import InstrumentedAttribute
 
 from content_engine.core.models import Component, LibrarySettings, Publication, Variant
@@ -58,9 +70,19 @@ def latest_rows(
     identity: Sequence[InstrumentedAttribute[Any]],
     *,
     where: Any = None,
-    columns: Sequence[InstrumentedAttribute[Any]] | None = None,
+    columns: Sequence[Any] | None = None,
 ) -> Sequence[Row[Any]]:
     """The latest version row of every item of ``model`` (archived/deleted ones included)."""
+    return _latest(conn, model, identity, where, columns).all()
+
+
+def _latest(
+    conn: Connection,
+    model: type[Base],
+    identity: Sequence[InstrumentedAttribute[Any]],
+    where: Any,
+    columns: Sequence[Any] | None,
+) -> Result[Any]:
     version: InstrumentedAttribute[int] = getattr(model, "version")  # noqa: B009
     latest = select(*identity, func.max(version).label("version")).group_by(*identity)
     if where is not None:
@@ -68,7 +90,7 @@ def latest_rows(
     sub = latest.subquery()
     join_on = and_(*(column == sub.c[column.key] for column in identity), version == sub.c.version)
     selected: Iterable[Any] = columns if columns is not None else (model,)
-    return conn.execute(select(*selected).join(sub, join_on)).all()
+    return conn.execute(select(*selected).join(sub, join_on))
 
 
 def latest_row(
@@ -110,6 +132,7 @@ def current_variants(conn: Connection, component_id: str) -> dict[str, Variant]:
 _DECIDING = or_(VariantVersion.status.in_(("published", "archived")), VariantVersion.deleted)
 _VARIANT_KEY = (VariantVersion.component_id, VariantVersion.key)
 _CHUNK = 500  # (component, key, version) triples per query, well inside any backend's limit
+_ROWS_AT_ONCE = 2_000  # variant rows a load holds at once
 
 
 def live_row(conn: Connection, component_id: str, key: str) -> Row[Any] | None:
@@ -122,16 +145,11 @@ def live_row(conn: Connection, component_id: str, key: str) -> Row[Any] | None:
 
 
 def live_variants(
-    conn: Connection, newest: Sequence[Row[Any]], ids: set[str] | None = None
+    conn: Connection, working: set[tuple[str, str]], ids: set[str] | None = None
 ) -> dict[str, dict[str, Variant]]:
-    """The live versions of the keys among ``newest`` (their latest rows) whose latest row is
-    a working copy over one, by component and key (``core.working``). ``ids``: the components
-    ``newest`` was read for (default: all)."""
-    working = {
-        (row.component_id, row.key)
-        for row in newest
-        if not row.deleted and row.status in ("draft", "review")
-    }
+    """The live versions of the ``working`` keys (component and key whose latest row is a
+    working copy), where there is one, by component and key (``core.working``). ``ids``: the
+    components the working keys were found among (default: all)."""
     if not working:
         return {}
     where = _DECIDING if ids is None else and_(_DECIDING, VariantVersion.component_id.in_(ids))
@@ -157,6 +175,22 @@ def live_variants(
     return found
 
 
+# A variant row as a load reads it: JSON as the text stored (``variant_of`` decodes each
+# distinct text once; PostgreSQL's driver decodes JSONB itself), without ``created_at``.
+_LOADED_VARIANT: tuple[Any, ...] = (
+    *_VARIANT_KEY,
+    VariantVersion.version,
+    type_coerce(VariantVersion.conditions, Text).label("conditions"),
+    VariantVersion.priority,
+    VariantVersion.status,
+    VariantVersion.valid_from,
+    VariantVersion.valid_until,
+    VariantVersion.body,
+    type_coerce(VariantVersion.translated_from, Text).label("translated_from"),
+    VariantVersion.deleted,
+)
+
+
 def current_components(
     conn: Connection, ids: set[str] | None = None
 ) -> dict[str, Component | None]:
@@ -170,16 +204,24 @@ def newest_components(
     """``current_components`` (their newest variant versions), and beside them the live
     versions those newest ones stand over as working copies (``live_variants``; with
     ``live=False`` none are read)."""
-    variant_rows = latest_rows(
+    result = _latest(
         conn,
         VariantVersion,
         _VARIANT_KEY,
-        where=None if ids is None else VariantVersion.component_id.in_(ids),
+        None if ids is None else VariantVersion.component_id.in_(ids),
+        _LOADED_VARIANT,
     )
     variants: dict[str, dict[str, Variant]] = {}
-    for row in variant_rows:
-        if not row.deleted:
+    working: set[tuple[str, str]] = set()
+    # In parts: the rows of a whole library at once were gigabytes, and what they left
+    # behind in the allocator's arenas stayed part of the process for good.
+    for part in result.partitions(_ROWS_AT_ONCE):
+        for row in part:
+            if row.deleted:
+                continue
             variants.setdefault(row.component_id, {})[row.key] = variant_of(row)
+            if row.status in ("draft", "review"):
+                working.add((row.component_id, row.key))
     components = _current_items(
         conn,
         ComponentVersion,
@@ -187,7 +229,7 @@ def newest_components(
         ids,
         lambda row: None if row.archived else component_of(row, variants.get(row.id, {})),
     )
-    return components, live_variants(conn, variant_rows, ids) if live else {}
+    return components, live_variants(conn, working, ids) if live else {}
 
 
 def current_publications(

@@ -175,15 +175,22 @@ def _jinja_markers(html: str) -> str:
     return _MARKERS.sub(replace, html)
 
 
+def _jinja_source(
+    body: str, filename: str, line_offset: int
+) -> tuple[str, list[InlineCondition], list[str]]:
+    """The Jinja source ``body`` compiles to, with its inline conditions and includes."""
+    root, restore = parse_body(body, filename, line_offset)
+    conditions, includes = _fold(root)
+    _guard_attributes(root)
+    return _jinja_markers(restore(_serialize(root))), conditions, includes
+
+
 def compile_body(
     body: str, sandbox: BodySandbox, filename: str = "<body>", line_offset: int = 0
 ) -> CompiledBody:
     """Check, fold and compile ``body``; raise ``LibraryFormatError`` if it is malformed."""
     try:
-        root, restore = parse_body(body, filename, line_offset)
-        conditions, includes = _fold(root)
-        _guard_attributes(root)
-        source = _jinja_markers(restore(_serialize(root)))
+        source, conditions, includes = _jinja_source(body, filename, line_offset)
         template, names = sandbox.compile_body(source, filename, line_offset)
     except LibraryFormatError:
         # A template error in the editor's own text comes first, at its true position; the
@@ -192,6 +199,37 @@ def compile_body(
         sandbox.check_syntax(body, filename, line_offset)
         raise
     return CompiledBody(source, template, tuple(conditions), tuple(includes), names)
+
+
+# Shapes kept by one ``check_body`` caller: enough for every layout of a large library.
+MAX_SHAPES = 20_000
+
+
+def check_body(
+    body: str,
+    sandbox: BodySandbox,
+    passed: set[str],
+    filename: str = "<body>",
+    line_offset: int = 0,
+) -> tuple[str, ...]:
+    """What ``compile_body`` refuses, refused alike; the ids the body includes.
+
+    ``passed`` holds the shapes (``BodySandbox.shape_of``) of bodies that compiled: a body of
+    the same shape compiles too, since only its template text differs, so its markup is
+    parsed and folded but Jinja's code generator (four fifths of compiling) is not run again.
+    A library's variants share a few layouts, so importing one compiles each layout about once.
+    """
+    try:
+        source, _conditions, includes = _jinja_source(body, filename, line_offset)
+    except LibraryFormatError:
+        return compile_body(body, sandbox, filename, line_offset).includes  # raises, as it must
+    shape = sandbox.shape_of(source)
+    if shape is not None and shape in passed:
+        return tuple(includes)
+    compiled = compile_body(body, sandbox, filename, line_offset)
+    if shape is not None and len(passed) < MAX_SHAPES:
+        passed.add(shape)
+    return compiled.includes
 
 
 def body_includes(body: str, filename: str = "<body>") -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
+from jinja2.ext import Extension
 
 from content_engine.core.budget import Budget, BudgetSpent
 from content_engine.core.errors import ContentEngineError, LibraryFormatError, TemplateError
@@ -30,6 +31,10 @@ from content_engine.core.templates.notes import collecting, note_warning
 
 # Settings, the pools and the tests name the bounds through the sandbox they bound.
 __all__ = ["BodySandbox", "Limits", "RecordingUndefined"]
+
+
+# Tags whose text is more than output: the i18n extension makes it a message to translate.
+_TEXT_READING_TAGS = frozenset({"trans", "pluralize", "endtrans"})
 
 
 class RecordingUndefined(ChainableUndefined):
@@ -87,6 +92,33 @@ class BodySandbox(BoundedSandbox):
             tree = self.parse(source)
             for node in tree.find_all(nodes.EvalContextModifier):
                 _refuse_autoescape(node, filename, line_offset)
+
+    def shape_of(self, source: str) -> str | None:
+        """``source`` with its template text left out: every tag, placeholder and comment as
+        Jinja's lexer reads it, each run of text as one mark.
+
+        Jinja parses and generates code from tokens; a text token only ever becomes a
+        constant in the output, so whether a source compiles is decided by its shape (line
+        numbers aside, which only name where an error is). ``None``, to compile in full, when
+        the lexer refuses the source or it has ``{% trans %}``, which reads its text.
+        """
+        if any(
+            type(ext).filter_stream is not Extension.filter_stream
+            for ext in self.extensions.values()
+        ):
+            return None  # an extension that rewrites the tokens could read the text too
+        parts: list[str] = []
+        try:
+            for _line, token, value in self.lexer.tokeniter(self.preprocess(source), None):
+                if token == "data":
+                    parts.append("\x00")
+                elif token == "name" and value in _TEXT_READING_TAGS:
+                    return None
+                else:
+                    parts.append(f"{token}\x01{value}\x02")
+        except (JinjaTemplateError, RecursionError, MemoryError):
+            return None
+        return "".join(parts)
 
     def compile_body(
         self, source: str, filename: str, line_offset: int = 0
