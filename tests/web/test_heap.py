@@ -25,7 +25,9 @@ class Loaded:
 
 @pytest.fixture
 def collections(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """Every full collection the settler runs; the heap unfrozen after the test."""
+    """Every full collection the settler runs; the heap unfrozen before and after the test
+    (every engine's load freezes what it loaded: ``engine.state``)."""
+    gc.unfreeze()
     seen: list[int] = []
     collect = gc.collect
 
