@@ -16,7 +16,17 @@ try:  # typer vendors click since 0.2x; older releases use click itself
 except ImportError:  # pragma: no cover
     from click import ClickException  # type: ignore[assignment]
 
-from content_engine.cli import batch, documents, keys, library, receipts, samples, serve, worker
+from content_engine.cli import (
+    batch,
+    dita,
+    documents,
+    keys,
+    library,
+    receipts,
+    samples,
+    serve,
+    worker,
+)
 from content_engine.cli.errors import domain_error, one_line
 
 app = typer.Typer(
@@ -33,6 +43,7 @@ app.command("block")(documents.block)
 app.command("explain")(documents.explain)
 app.command("lint", help=library.LINT_HELP)(library.lint)
 app.command("coverage")(library.coverage)
+app.command("import-dita")(dita.import_dita)
 app.command("serve", epilog=serve.EPILOG)(serve.serve)
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
