@@ -277,7 +277,9 @@ class _Converter:
         body = BodyWriter(path, self.findings, self.profiler, self).fragment(target, 2)
         self.chain.pop()
         root = target.getroottree().getroot()
-        base = posixpath.splitext(path)[0].replace("/", ".") + "." + fragment.replace("/", ".")
+        base = ".".join(
+            p for p in [*posixpath.splitext(path)[0].split("/"), *fragment.split("/")] if p
+        )
         component = self.add(
             base,
             posixpath.dirname(path),
@@ -293,9 +295,7 @@ class _Converter:
         """The element ``fragment`` (``topic`` or ``topic/element``) names in ``path``."""
         root = self.tree(path)
         topic_id, _, element_id = fragment.partition("/")
-        if not topic_id:
-            return None
-        if topic_id == "." and path == file:
+        if not topic_id or (topic_id == "." and path == file):
             topic: Any = root
         else:
             found = [el for el in root.iter() if el.get("id") == topic_id]

@@ -99,8 +99,11 @@ def split_href(href: str) -> tuple[str, str]:
 
 
 def is_external(href: str) -> bool:
-    """Whether ``href`` names something outside any folder (``https:``, ``mailto:``)."""
-    return bool(_SCHEME.match(href.strip())) or href.strip().startswith("//")
+    """Whether ``href`` names something on the web (``https:``, ``mailto:``, ``//host``):
+    not a file at all. ``file:`` and drive letters (``c:``) name files, outside the folder."""
+    found = _SCHEME.match(href.strip())
+    scheme = found.group(0)[:-1].lower() if found else ""
+    return (len(scheme) > 1 and scheme != "file") or href.strip().startswith("//")
 
 
 def resolve_href(base: str, href: str, node: Any) -> str:
@@ -115,7 +118,7 @@ def resolve_href(base: str, href: str, node: Any) -> str:
     line = getattr(node, "sourceline", None)
     joined = posixpath.normpath(posixpath.join(posixpath.dirname(base), path))
     if (
-        is_external(path)
+        _SCHEME.match(path)
         or path.startswith("/")
         or "\\" in path
         or "\x00" in path

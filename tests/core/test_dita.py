@@ -1,0 +1,322 @@
+"""DITA to a library, pure (core.dita): conrefs, keys, profiling, findings, hostile input.
+
+Files are handed to the converter by a dict, as the adapter hands them from a folder.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from content_engine.core.dita import Finding, MissingFile, convert_map, parse_mapping
+from content_engine.core.errors import InputError, LibraryFormatError
+
+MAP_HEAD = '<?xml version="1.0"?>\n<!DOCTYPE map PUBLIC "-//OASIS//DTD DITA Map//EN" "map.dtd">\n'
+TOPIC_HEAD = (
+    '<?xml version="1.0"?>\n<!DOCTYPE topic PUBLIC "-//OASIS//DTD DITA Topic//EN" "topic.dtd">\n'
+)
+
+
+def reader(files: dict[str, str]):  # type: ignore[no-untyped-def]
+    def read(name: str) -> bytes:
+        if name not in files:
+            raise MissingFile(name)
+        return files[name].encode()
+
+    return read
+
+
+def topic(topic_id: str, body: str, title: str = "T", kind: str = "topic") -> str:
+    inner = {"topic": "body", "concept": "conbody", "task": "taskbody"}[kind]
+    return (
+        f'{TOPIC_HEAD}<{kind} id="{topic_id}" xml:lang="en-us"><title>{title}</title>'
+        f"<{inner}>{body}</{inner}></{kind}>"
+    )
+
+
+def convert(files: dict[str, str], mapping: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return convert_map("m.ditamap", reader(files), mapping or {})
+
+
+def body_of(conversion, component: str) -> str:  # type: ignore[no-untyped-def]
+    (variant,) = conversion.library.components[component].variants.values()
+    return str(variant.body)
+
+
+def test_nested_topicrefs_keep_order_and_levels() -> None:
+    files = {
+        "m.ditamap": MAP_HEAD + "<map><title>Guide</title>"
+        '<topicref href="a.dita"><topicref href="sub/b.dita"/>'
+        '<topicgroup><topicref href="c.dita"/></topicgroup></topicref>'
+        '<topichead navtitle="Part two"><topicref href="d.dita" type="task"/></topichead></map>',
+        "a.dita": topic("a", "<p>A</p>", "Alpha", "concept"),
+        "sub/b.dita": topic("b", "<p>B</p>", "Beta", "task"),
+        "c.dita": topic("c", "<p>C</p>", "Gamma"),
+        "d.dita": topic("d", "<p>D</p>", "Delta", "task"),
+    }
+    conversion = convert(files)
+    publication = conversion.library.publications["m"]
+    assert publication.title == "Guide"
+    order = [s.component for s in publication.slots]
+    assert order == ["a", "sub.b", "c", "heading.part-two", "d"]
+    assert "<h1>Alpha</h1>" in body_of(conversion, "a")
+    assert "<h2>Beta</h2>" in body_of(conversion, "sub.b")
+    assert "<h2>Gamma</h2>" in body_of(conversion, "c")  # a topicgroup adds no level
+    assert body_of(conversion, "heading.part-two") == "<h1>Part two</h1>\n"
+    assert "<h2>Delta</h2>" in body_of(conversion, "d")
+    types = {c.id: c.type for c in conversion.library.components.values()}
+    assert types == {"a": "concept", "sub.b": "task", "c": "topic", "heading.part-two": "topic",
+                     "d": "task"}  # fmt: skip
+    assert conversion.library.components["sub.b"].folder == "sub"
+    assert conversion.findings == []
+
+
+def test_conref_targets_become_included_components() -> None:
+    files = {
+        "m.ditamap": MAP_HEAD + '<map><topicref href="a.dita"/></map>',
+        "a.dita": topic(
+            "a",
+            '<p conref="shared.dita#shared/warn" audience="admin"/>'
+            '<p>Use <ph conref="#a/name"/> twice: <ph id="name">the <b>lever</b></ph>.</p>',
+        ),
+        "shared.dita": topic("shared", '<note id="warn" type="caution"><p>Hot!</p></note>'),
+    }
+    conversion = convert(files, {"audience": "role"})
+    body = body_of(conversion, "a")
+    assert '<ce-include component="shared.shared.warn" data-role="admin"></ce-include>' in body
+    assert '<ce-include component="a.a.name"></ce-include>' in body
+    warn = body_of(conversion, "shared.shared.warn")
+    assert warn == '<div class="note caution"><p>Hot!</p></div>\n'
+    assert body_of(conversion, "a.a.name") == "<span>the <b>lever</b></span>\n"
+    assert conversion.library.components["a.a.name"].type == "snippet"
+    assert conversion.findings == []
+
+
+def test_a_cycle_of_conrefs_is_refused_naming_it() -> None:
+    files = {
+        "m.ditamap": MAP_HEAD + '<map><topicref href="a.dita"/></map>',
+        "a.dita": topic("a", '<p id="x">x <ph conref="b.dita#b/y"/></p><p conref="#a/x"/>'),
+        "b.dita": topic("b", '<p>y <ph id="y"><ph conref="a.dita#a/x"/></ph></p>'),
+    }
+    # Met inside a's own <p id="x">: from there b's <ph id="y"> leads back to a's x.
+    cycle = "a cycle of conrefs or keys: b.dita#b/y -> a.dita#a/x -> b.dita#b/y"
+    with pytest.raises(LibraryFormatError, match=f"^a.dita:3: {cycle}$"):
+        convert(files)
+
+
+def test_keyrefs_take_their_text_from_keydef_snippets() -> None:
+    files = {
+        "m.ditamap": MAP_HEAD + "<map>"
+        '<keydef keys="product"><topicmeta><keywords><keyword>RetroWrench</keyword>'
+        "</keywords></topicmeta></keydef>"
+        '<keydef keys="site" href="https://example.com/" scope="external" format="html">'
+        "<topicmeta><linktext>our site</linktext></topicmeta></keydef>"
+        '<keydef keys="lib" href="shared.dita"/>'
+        '<topicref href="a.dita"/></map>',
+        "a.dita": topic(
+            "a",
+            '<p>Oil the <keyword keyref="product"/>, see <xref keyref="site"/>.</p>'
+            '<p><ph keyref="product">own text wins</ph> <keyword keyref="nope"/></p>'
+            '<p conkeyref="lib/tip"/>',
+        ),
+        "shared.dita": topic("shared", '<p id="tip">Tip.</p>'),
+    }
+    conversion = convert(files)
+    body = body_of(conversion, "a")
+    assert '<span class="keyword"><ce-include component="key.product"></ce-include></span>' in body
+    assert '<a href="https://example.com/"><ce-include component="key.site">' in body
+    assert "<span>own text wins</span>" in body
+    assert '<ce-include component="shared.tip"></ce-include>' in body
+    assert body_of(conversion, "key.product") == "RetroWrench\n"
+    assert body_of(conversion, "key.site") == "our site\n"
+    assert [str(f) for f in conversion.findings] == [
+        "a.dita:3: @keyref: key 'nope' is not defined in the map: ignored",
+    ]
+
+
+# -- profiling -----------------------------------------------------------------------------
+
+
+def test_mapped_attributes_carry_every_value() -> None:
+    cells = [
+        {"audience": a, "platform": p} for a in subsets(VALUES["audience"])
+        for p in subsets(VALUES["platform"])
+    ]  # fmt: skip
+    paras = "".join(
+        "<p" + "".join(f' {k}="{" ".join(v)}"' for k, v in cell.items() if v) + f">E{i}</p>"
+        for i, cell in enumerate(cells)
+    )
+    files = {
+        "m.ditamap": MAP_HEAD + '<map><topicref href="a.dita"/></map>',
+        "a.dita": topic("a", paras),
+    }
+    conversion = convert(files, {"audience": "role", "platform": "channel"})
+    body = body_of(conversion, "a")
+    assert '<p data-role="admin novice" data-channel="windows">' in body
+    assert "<p>E0</p>" in body
+    settings = conversion.library.settings
+    assert settings.roles == ("admin", "novice", "user")
+    assert settings.channels == ("linux", "windows")
+    # The reader test of this table, through a real engine, is in tests/cli/test_import_dita.py.
+    assert (
+        ditaval_keeps({"audience": ("admin",)}, {"audience": {"admin"}, "platform": set()}) is False
+    )
+
+
+def test_unmapped_and_unusable_profiling_is_reported() -> None:
+    files = {
+        "m.ditamap": MAP_HEAD + '<map><topicref href="a.dita" product="x"/></map>',
+        "a.dita": topic(
+            "a",
+            '<p audience="admin -evil">A</p><p otherprops="pro">B</p>'
+            '<p audience="-only">C</p><p audience="a(b)">D</p>',
+        ),
+    }
+    conversion = convert(files, {"audience": "role"})
+    body = body_of(conversion, "a")
+    assert '<p data-role="admin">A</p><p>B</p>' in body
+    assert "C" not in body.replace("class", "") and ">D<" not in body
+    assert [str(f) for f in conversion.findings] == [
+        'm.ditamap:3: @product: product="x" on <topicref> is not mapped (--map '
+        "product=DIMENSION): the element is kept for every reader",
+        "a.dita:3: @audience: value '-evil' cannot be a role name; no reader matches it",
+        'a.dita:3: @otherprops: otherprops="pro" on <p> is not mapped (--map '
+        "otherprops=DIMENSION): the element is kept for every reader",
+        "a.dita:3: @audience: value '-only' cannot be a role name; no reader matches it",
+        "a.dita:3: @audience: grouped values 'a(b)' are not supported: the element is left out",
+    ]
+
+
+def test_profiling_on_topicrefs_limits_the_topics_variant() -> None:
+    files = {
+        "m.ditamap": MAP_HEAD + '<map><topicref href="a.dita" audience="admin user">'
+        '<topicref href="b.dita" audience="user novice"/></topicref></map>',
+        "a.dita": topic("a", "<p>A</p>"),
+        "b.dita": topic("b", "<p>B</p>"),
+    }
+    conversion = convert(files, parse_mapping(["audience=roles"]))
+    variants = {c.id: next(iter(c.variants.values())) for c in
+                conversion.library.components.values()}  # fmt: skip
+    assert variants["a"].conditions.roles == ("admin", "user")
+    assert variants["b"].conditions.roles == ("user",)  # inside a: both must allow it
+    slots = conversion.library.publications["m"].slots
+    assert [s.required for s in slots] == [False, False]
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (["audience"], "expected ATTRIBUTE=DIMENSION"),
+        (["color=role"], "expected ATTRIBUTE=DIMENSION"),
+        (["audience=planet"], "expected ATTRIBUTE=DIMENSION"),
+        (["audience=role", "otherprops=role"], "audience is mapped to role already"),
+    ],
+)
+def test_bad_mappings_are_refused(items: list[str], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_mapping(items)
+
+
+# -- what is not carried over: listed, every one -------------------------------------------
+
+
+def test_every_construct_not_carried_over_is_listed() -> None:
+    files = {
+        "m.ditamap": MAP_HEAD + "<map><title>M</title>\n"
+        '<topicref href="a.dita"/>\n'
+        '<topicref href="https://example.com/x.html" scope="external" format="html"/>\n'
+        '<topicref href="gone.dita"/>\n'
+        "<reltable/>\n</map>",
+        "a.dita": TOPIC_HEAD + '<topic id="a"><title>A</title>\n'
+        "<prolog><author>X</author></prolog>\n"
+        "<body><p>One<indexterm>oil</indexterm><fn>note</fn></p>\n"
+        '<p><xref href="b.dita"/> and <unknownthing>kept</unknownthing></p>\n'
+        '<draft-comment>todo</draft-comment><image href="pic.png"><alt>Pic</alt></image>\n'
+        '<table><tgroup cols="2"><colspec colname="c1"/><tbody><row>'
+        '<entry namest="c1" nameend="c2">wide</entry></row></tbody></tgroup></table>\n'
+        '</body>\n<related-links><link href="b.dita"/></related-links></topic>',
+        "b.dita": topic("b", "<p>B</p>", "Bee"),
+    }
+    conversion = convert(files)
+    assert [str(f) for f in conversion.findings] == [
+        "a.dita:4: <prolog>: metadata (author, dates, keywords) is not carried over",
+        "a.dita:5: <indexterm>: index entries are not carried over",
+        "a.dita:5: <fn>: footnotes are kept inline, in parentheses, not as footnotes",
+        "a.dita:6: <xref>: a cross-reference inside the map becomes its text, not a link",
+        "a.dita:6: <unknownthing>: not a DITA 1.3 element this converter knows: its content "
+        "is kept",
+        "a.dita:7: <draft-comment>: draft comments are not carried over",
+        "a.dita:7: <image>: pic.png: no such file: its alt text is kept",
+        "a.dita:8: <entry>: @namest: cells spanning columns are not supported",
+        "a.dita:8: <entry>: @nameend: cells spanning columns are not supported",
+        "a.dita:8: <colspec>: column specifications (widths, alignment) are not carried over",
+        "a.dita:10: <related-links>: related links are not carried over",
+        "m.ditamap:5: <topicref>: 'https://example.com/x.html': only DITA topics are carried over",
+        "m.ditamap:6: <topicref>: gone.dita: no such file: left out",
+        "m.ditamap:7: <reltable>: relationship tables are not carried over",
+    ]
+    assert all(isinstance(f, Finding) for f in conversion.findings)
+    body = body_of(conversion, "a")
+    assert '<span class="xref">Bee</span>' in body and "kept" in body and "Pic" in body
+
+
+def test_text_is_never_a_template() -> None:
+    files = {
+        "m.ditamap": MAP_HEAD + '<map><topicref href="a.dita"/></map>',
+        "a.dita": topic("a", "<p>{{ 7*7 }} {% if x %} {# c #} {<b>{</b>{</p>", "{{ t }}"),
+    }
+    body = body_of(convert(files), "a")
+    assert "{{ '{' }}{ 7*7 }}" in body and "{{ '{' }}% if x %}" in body
+    assert "{{ '{' }}# c #}" in body
+
+
+# -- hostile input --------------------------------------------------------------------------
+
+
+def test_hrefs_outside_the_maps_folder_are_refused() -> None:
+    for href in ("../secret.dita", "/etc/passwd", "file:///etc/passwd", "a/../../x.dita",
+                 "..\\x.dita"):  # fmt: skip
+        files = {"m.ditamap": MAP_HEAD + f'<map><topicref href="{href}"/></map>'}
+        with pytest.raises(LibraryFormatError, match="points outside the map's folder"):
+            convert(files)
+    files = {
+        "m.ditamap": MAP_HEAD + '<map><topicref href="a.dita"/></map>',
+        "a.dita": topic("a", '<p conref="../../etc/x.dita#t/p"/>'),
+    }
+    with pytest.raises(LibraryFormatError, match=r"^a.dita:3: href '../../etc/x.dita#t/p'"):
+        convert(files)
+
+
+def test_entities_are_never_expanded() -> None:
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE topic [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
+        '<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        '<topic id="a"><title>A</title><body><p>&c;&x;</p></body></topic>'
+    )
+    files = {"m.ditamap": MAP_HEAD + '<map><topicref href="a.dita"/></map>', "a.dita": laughs}
+    conversion = convert(files)
+    body = body_of(conversion, "a")
+    assert "aaaa" not in body and "root:" not in body
+    assert {f.construct for f in conversion.findings} == {"&c;", "&x;"}
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({}, "m.ditamap: no such map"),
+        ({"m.ditamap": "<map><topicref></map>"}, r"^m.ditamap:1:\d+: malformed XML"),
+        ({"m.ditamap": "<topic id='x'/>"}, "is not a DITA map"),
+        (
+            {"m.ditamap": MAP_HEAD + '<map><topicref href="a.dita"/></map>', "a.dita": "<topic"},
+            r"^a.dita:1:\d+: malformed XML",
+        ),
+        ({"m.ditamap": MAP_HEAD + '<map><mapref href="m.ditamap"/></map>'}, "a cycle of maps"),
+        (
+            {"m.ditamap": "<map>" + "<topicgroup>" * 300 + "</topicgroup>" * 300 + "</map>"},
+            "malformed XML",
+        ),
+    ],
+)
+def test_bad_input_is_a_clear_error(files: dict[str, str], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        convert(files)
