@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from lxml import etree, html
 
+from content_engine import Context
 from content_engine.cli import main
 from tests.support import testdata
-from content_engine import Context
 from tests.support.engine_factory import make_engine, write_files
 
 GARAGE = "dita/garage-taskbook"
@@ -51,6 +51,7 @@ def dita_text(path: Path) -> str:
     return squeezed("".join(root.itertext()))
 
 
+@pytest.mark.slow
 def test_the_garage_sample_converts_imports_and_renders_its_text(cli: Cli, tmp_path: Path) -> None:
     source = testdata.path(GARAGE)
     out = tmp_path / "library"
