@@ -162,7 +162,7 @@ def is_leaf(path: tuple[str, ...]) -> bool:
 # Groups of commands: no options of their own, their commands have the sections.
 GROUPS = frozenset({("keys",), ("receipts",), ("samples",)})
 # Commands that open no repository, so take no ``--db``.
-NO_REPOSITORY = frozenset({("samples", "crm")})
+NO_REPOSITORY = frozenset({("samples", "crm"), ("import-dita",)})
 
 
 def common_options(path: tuple[str, ...]) -> set[str]:

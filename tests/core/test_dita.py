@@ -82,12 +82,12 @@ def test_conref_targets_become_included_components() -> None:
     }
     conversion = convert(files, {"audience": "role"})
     body = body_of(conversion, "a")
-    assert '<ce-include component="shared.shared.warn" data-role="admin"></ce-include>' in body
-    assert '<ce-include component="a.a.name"></ce-include>' in body
-    warn = body_of(conversion, "shared.shared.warn")
+    assert '<ce-include component="shared.warn" data-role="admin"></ce-include>' in body
+    assert '<ce-include component="a.name"></ce-include>' in body
+    warn = body_of(conversion, "shared.warn")
     assert warn == '<div class="note caution"><p>Hot!</p></div>\n'
-    assert body_of(conversion, "a.a.name") == "<span>the <b>lever</b></span>\n"
-    assert conversion.library.components["a.a.name"].type == "snippet"
+    assert body_of(conversion, "a.name") == "<span>the <b>lever</b></span>\n"
+    assert conversion.library.components["a.name"].type == "snippet"
     assert conversion.findings == []
 
 

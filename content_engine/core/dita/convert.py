@@ -277,9 +277,9 @@ class _Converter:
         body = BodyWriter(path, self.findings, self.profiler, self).fragment(target, 2)
         self.chain.pop()
         root = target.getroottree().getroot()
-        base = ".".join(
-            p for p in [*posixpath.splitext(path)[0].split("/"), *fragment.split("/")] if p
-        )
+        # The file and the element's id name it; the topic's id only when there is no element.
+        base = ".".join(p for p in [*posixpath.splitext(path)[0].split("/"),
+                                    fragment.rpartition("/")[2]] if p)  # fmt: skip
         component = self.add(
             base,
             posixpath.dirname(path),
