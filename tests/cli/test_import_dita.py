@@ -254,3 +254,36 @@ def test_the_output_folder_must_be_empty_or_a_library(cli: Cli, tmp_path: Path) 
         code, _, err = cli("import-dita", str(folder / "m.ditamap"), "--out", str(out), db=False)
         assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == ["library.yaml", "publications", "t"]
+
+
+def test_the_docs_example_renders_per_role(cli: Cli, tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "dita"
+    out = tmp_path / "guide"
+    code, _, err = cli("import-dita", str(example / "guide.ditamap"), "--out", str(out),
+                       "--map", "audience=role", db=False)  # fmt: skip
+    assert code == 0 and err.endswith("5 components, publication guide; 0 constructs not "
+                                      "carried over\n")  # fmt: skip
+    assert cli("import", str(out))[0] == 0
+    texts = {}
+    for role in ("technician", None):
+        code, page, _ = cli("render", "guide", "--locale", "de-AT", "--format", "json",
+                            *(["--role", role] if role else []))  # fmt: skip
+        assert code == 0
+        blocks = json.loads(page)["blocks"]
+        texts[role] = [
+            " ".join(
+                html.fragment_fromstring(b["html"], create_parent="div").text_content().split()
+            )
+            for b in blocks
+        ]
+    safety = "Switch off the power at the fuse box before opening the casing."
+    assert texts[None] == [
+        "About the HP200 heat pump What to look after, and who does it. Owners clean the air "
+        f"filter; service technicians do everything else. {safety}",
+        "Cleaning the air filter Switch the HP200 heat pump off. Take the filter out and rinse it.",
+    ]
+    assert texts["technician"] == [
+        texts[None][0],
+        texts[None][1] + " Check the filter seal for wear.",
+        f"Checking the refrigerant circuit {safety} Connect the gauges to the service ports.",
+    ]

@@ -5,10 +5,21 @@ Files are handed to the converter by a dict, as the adapter hands them from a fo
 
 from __future__ import annotations
 
-import pytest
+import gettext
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+from lxml import html as lxml_html
+
+from content_engine.core.assembly import Assembler
 from content_engine.core.dita import Finding, MissingFile, convert_map, parse_mapping
 from content_engine.core.errors import InputError, LibraryFormatError
+from content_engine.core.models import Context
+from content_engine.core.reader import make_reader
+from content_engine.core.templates.compile import compile_body
+from content_engine.core.templates.sandbox import BodySandbox
 
 MAP_HEAD = '<?xml version="1.0"?>\n<!DOCTYPE map PUBLIC "-//OASIS//DTD DITA Map//EN" "map.dtd">\n'
 TOPIC_HEAD = (
@@ -310,3 +321,34 @@ def test_entities_are_never_expanded() -> None:
 def test_bad_input_is_a_clear_error(files: dict[str, str], message: str) -> None:
     with pytest.raises(InputError, match=message):
         convert(files)
+
+
+# -- any text comes out as it went in ---------------------------------------------------------
+
+SANDBOX = BodySandbox()
+XML_CHARS = st.characters(
+    blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"
+) | st.sampled_from("{}%#<>&'\"\n\t-")
+
+
+@settings(max_examples=60, deadline=None)
+@given(title=st.text(XML_CHARS, max_size=20), text=st.text(XML_CHARS, max_size=60))
+def test_any_text_renders_as_written(title: str, text: str) -> None:
+    root = etree.Element("topic", id="a")
+    etree.SubElement(root, "title").text = title
+    etree.SubElement(etree.SubElement(root, "body"), "p").text = text
+    files = {
+        "m.ditamap": MAP_HEAD + '<map><topicref href="a.dita"/></map>',
+        "a.dita": etree.tostring(root, encoding="unicode"),
+    }
+    lib = convert(files).library
+    assembler = Assembler(
+        lib,
+        SANDBOX,
+        lambda c, v: compile_body(v.body, SANDBOX),
+        lambda _: gettext.NullTranslations(),
+    )
+    block = assembler.block("a", make_reader(Context(locale="en"), lib.settings))
+    assert block is not None and block.warnings == []
+    shown = lxml_html.fragment_fromstring(block.html, create_parent="div").text_content()
+    assert "".join(shown.split()) == "".join((title + text).split())
