@@ -352,3 +352,25 @@ def test_any_text_renders_as_written(title: str, text: str) -> None:
     assert block is not None and block.warnings == []
     shown = lxml_html.fragment_fromstring(block.html, create_parent="div").text_content()
     assert "".join(shown.split()) == "".join((title + text).split())
+
+
+def test_keys_of_a_submap_resolve_against_the_submap() -> None:
+    files = {
+        "m.ditamap": MAP_HEAD + '<map><mapref href="sub/s.ditamap"/>'
+        '<topicref href="a.dita"/></map>',
+        "sub/s.ditamap": MAP_HEAD + '<map><keydef keys="pic" href="img/p.png"/>'
+        '<keydef keys="t" href="t.dita"/><topicref keyref="t"/></map>',
+        "sub/t.dita": topic("t", "<p>T</p>", "Tee"),
+        "a.dita": topic("a", '<p><image keyref="pic"><alt>pic</alt></image></p>'),
+    }
+
+    def read(name: str) -> bytes:
+        if name == "sub/img/p.png":
+            return b"\x89PNG\r\n\x1a\n"
+        return reader(files)(name)
+
+    conversion = convert_map("m.ditamap", read, {})
+    assert [s.component for s in conversion.library.publications["m"].slots] == ["sub.t", "a"]
+    assert '<img src="assets/dita/sub/img/p.png" alt="pic"' in body_of(conversion, "a")
+    assert conversion.library.files == {"assets/dita/sub/img/p.png": b"\x89PNG\r\n\x1a\n"}
+    assert conversion.findings == []

@@ -155,8 +155,9 @@ class Resolver(Protocol):
         """The component holding the text of ``key``, or ``None`` when it has none."""
         ...
 
-    def image(self, file: str, element: Any, href: str) -> str | None:
-        """The library path of the image ``href`` (copied to assets), or ``None``."""
+    def image(self, file: str, element: Any, href: str, resolved: bool = False) -> str | None:
+        """The library path of the image ``href`` (copied to assets), or ``None``; a key's
+        href is ``resolved`` already, relative to the map's folder."""
         ...
 
     def title(self, file: str, element: Any, href: str) -> str | None:
@@ -391,10 +392,11 @@ class BodyWriter:
         alt = text_of(alt_el) if alt_el is not None else (src.get("alt") or "")
         href = src.get("href")
         key = src.get("keyref")
+        by_key = bool(key) and not href
         if key and not href:
             found = self.resolver.key(self.file, src, key)
             href = found.href if found is not None else None
-        path = self.resolver.image(self.file, src, href) if href else None
+        path = self.resolver.image(self.file, src, href, by_key) if href else None
         if path is None:
             if not href:
                 self._report(src, "an image without href")

@@ -107,6 +107,7 @@ class _Converter:
     files: dict[str, bytes] = field(default_factory=dict)
     topics: dict[tuple[str, str], _Topic] = field(default_factory=dict)
     fragments: dict[tuple[str, str], str] = field(default_factory=dict)
+    ids: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     key_texts: dict[str, str | None] = field(default_factory=dict)
     chain: list[str] = field(default_factory=list)
     locales: set[str] = field(default_factory=set)
@@ -294,26 +295,32 @@ class _Converter:
     def find(self, path: str, fragment: str, file: str) -> Any:
         """The element ``fragment`` (``topic`` or ``topic/element``) names in ``path``."""
         root = self.tree(path)
+        if path not in self.ids:  # one walk a file, however many conrefs point into it
+            index: dict[str, list[Any]] = {}
+            for el in root.iter():
+                if isinstance(el.tag, str) and el.get("id") is not None:
+                    index.setdefault(el.get("id"), []).append(el)
+            self.ids[path] = index
+        index = self.ids[path]
         topic_id, _, element_id = fragment.partition("/")
         if not topic_id or (topic_id == "." and path == file):
             topic: Any = root
         else:
-            found = [el for el in root.iter() if el.get("id") == topic_id]
-            topic = found[0] if found else None
+            topic = next(iter(index.get(topic_id, ())), None)
         if topic is None or not element_id:
             return topic
-        for el in topic.iter():
-            if el.get("id") == element_id:
-                return el
-        return None
+        return next(
+            (el for el in index.get(element_id, ()) if topic in el.iterancestors() or el is topic),
+            None,
+        )
 
     # -- images and titles --------------------------------------------------------------
 
-    def image(self, file: str, element: Any, href: str) -> str | None:
+    def image(self, file: str, element: Any, href: str, resolved: bool = False) -> str | None:
         if is_external(href):
             self.findings.add(file, element, "<image>", f"external image {href!r}: not fetched")
             return None
-        path = resolve_href(file, href, element)
+        path = split_href(href)[0] if resolved else resolve_href(file, href, element)
         extension = posixpath.splitext(path)[1].lstrip(".").lower()
         if extension not in IMAGE_TYPES or any(p.startswith(".") for p in path.split("/")):
             self.findings.add(
@@ -344,9 +351,14 @@ class _Converter:
     # -- topics and the map ---------------------------------------------------------------
 
     def topic(
-        self, map_name: str, ref: Any, path: str, level: int, conditions: dict[str, tuple[str, ...]]
+        self,
+        map_name: str,
+        ref: Any,
+        path: str,
+        fragment: str,
+        level: int,
+        conditions: dict[str, tuple[str, ...]],
     ) -> _Topic | None:
-        fragment = split_href(ref.get("href") or "")[1]
         known = self.topics.get((path, fragment))
         if known is not None:
             if known.level != level or known.conditions != conditions:
@@ -440,10 +452,10 @@ class _Converter:
             )
             return
         if href:
-            path = resolve_href(map_name, href, el)
-            if "#" not in href and el.get("keyref") and not el.get("href"):
-                path = split_href(href)[0]
-            topic = self.topic(map_name, el, path, level, conditions)
+            # A key's href is resolved already (against the map that defines the key).
+            from_key = el.get("href") is None
+            path = split_href(href)[0] if from_key else resolve_href(map_name, href, el)
+            topic = self.topic(map_name, el, path, split_href(href)[1], level, conditions)
             if topic is not None:
                 self.slot(topic.component, conditions)
             return
