@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,20 +24,20 @@ GARAGE = "dita/garage-taskbook"
 NOT_TEXT = ("prolog", "related-links", "indexterm", "titlealts", "draft-comment")
 
 
-class Cli:
-    def __init__(self, db_url: str, capsys: pytest.CaptureFixture[bytes]) -> None:
-        self.db_url, self.capsys = db_url, capsys
-
-    def __call__(self, *args: str, db: bool = True) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = main([*args, "--db", self.db_url] if db else list(args))
-        out, err = self.capsys.readouterr()
-        return code, out.decode(), err.decode()
+Cli = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
 def cli(db_url: str, capsysbinary: pytest.CaptureFixture[bytes]) -> Cli:
-    return Cli(db_url, capsysbinary)
+    """Runs a command in-process: its exit code, stdout and stderr (``db=False``: no --db)."""
+
+    def run(*args: str, db: bool = True) -> tuple[int, str, str]:
+        capsysbinary.readouterr()
+        code = main([*args, *(["--db", db_url] if db else [])])
+        out, err = capsysbinary.readouterr()
+        return code, out.decode(), err.decode()
+
+    return run
 
 
 def squeezed(text: str) -> str:
@@ -145,7 +146,10 @@ def ditaval_keeps(attrs: dict[str, tuple[str, ...]], excluded: dict[str, set[str
     return not any(vals and all(v in excluded[a] for v in vals) for a, vals in attrs.items())
 
 
-def test_profiling_gives_each_reader_what_ditaval_leaves(cli: Cli, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_profiling_gives_each_reader_what_ditaval_leaves(
+    cli: Cli, db_url: str, tmp_path: Path
+) -> None:
     cells = [{"audience": a, "platform": p} for a in subsets(VALUES["audience"])
              for p in subsets(VALUES["platform"])]  # fmt: skip
 
@@ -177,7 +181,7 @@ def test_profiling_gives_each_reader_what_ditaval_leaves(cli: Cli, tmp_path: Pat
     )  # fmt: skip
     assert code == 0 and "not carried over:" not in err, err
     assert cli("lint", str(out)) == (0, "", "0 errors, 0 warnings\n")
-    engine = make_engine(cli.db_url)
+    engine = make_engine(db_url)
     engine.import_library(out)
     for role, channel in itertools.product((*VALUES["audience"], None),
                                            (*VALUES["platform"], None)):  # fmt: skip

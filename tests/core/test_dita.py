@@ -374,3 +374,23 @@ def test_keys_of_a_submap_resolve_against_the_submap() -> None:
     assert '<img src="assets/dita/sub/img/p.png" alt="pic"' in body_of(conversion, "a")
     assert conversion.library.files == {"assets/dita/sub/img/p.png": b"\x89PNG\r\n\x1a\n"}
     assert conversion.findings == []
+
+
+def test_names_the_library_layout_keeps_are_moved_aside() -> None:
+    names = ("publications/p.dita", "assets/a.dita", "component.yaml.dita", "Über Uns.dita")
+    files = {
+        "m.ditamap": MAP_HEAD
+        + "<map>"
+        + "".join(f'<topicref href="{n}"/>' for n in names)
+        + '<topicref href="uber-uns.dita"/></map>',
+        **{n: topic("t", "<p>x</p>") for n in (*names, "uber-uns.dita")},
+    }
+    conversion = convert(files)
+    placed = {(c.folder, c.id) for c in conversion.library.components.values()}
+    assert placed == {
+        ("dita/publications", "publications.p"),
+        ("dita/assets", "assets.a"),
+        ("", "component.yaml-topic"),
+        ("", "ber-uns"),
+        ("", "uber-uns"),
+    }

@@ -44,7 +44,7 @@ from content_engine.core.models import (
     Slot,
     Variant,
 )
-from content_engine.core.names import MAX_NAME
+from content_engine.core.names import MAX_NAME, name_problem
 
 __all__ = ["MAX_SLOTS", "Conversion", "convert_map"]
 
@@ -58,23 +58,27 @@ _TOPICREFS = frozenset(
     "glossref draftintro appendices topicset".split()
 )
 _CONTAINERS = frozenset({"topicgroup", "frontmatter", "backmatter", "booklists", "map", "bookmap"})
+_GENERATED = "generated lists (tables of contents, indexes) are not carried over"
 _MAP_LEFT_OUT = {
     "reltable": "relationship tables are not carried over",
     "bookmeta": "book metadata is not carried over",
-    "toc": "generated lists (tables of contents, indexes) are not carried over",
-    "indexlist": "generated lists (tables of contents, indexes) are not carried over",
-    "figurelist": "generated lists (tables of contents, indexes) are not carried over",
-    "tablelist": "generated lists (tables of contents, indexes) are not carried over",
-    "abbrevlist": "generated lists (tables of contents, indexes) are not carried over",
-    "trademarklist": "generated lists (tables of contents, indexes) are not carried over",
-    "bibliolist": "generated lists (tables of contents, indexes) are not carried over",
-    "glossarylist": "generated lists (tables of contents, indexes) are not carried over",
-    "booklist": "generated lists (tables of contents, indexes) are not carried over",
     "anchorref": "anchor references are not supported",
     "navref": "navigation references are not supported",
     "anchor": "anchors are not supported",
+    **dict.fromkeys(
+        "toc indexlist figurelist tablelist abbrevlist trademarklist bibliolist glossarylist "
+        "booklist".split(),
+        _GENERATED,
+    ),
 }
 _ID_JUNK = re.compile(r"[^a-z0-9._-]+")
+
+
+def _name(text: str, fallback: str) -> str:
+    """``text`` as a name the library takes (CONTRACT 1): lowercase, other characters ``-``."""
+    return _ID_JUNK.sub("-", text.lower()).strip("-._")[: MAX_NAME - 8] or fallback
+
+
 _VARIANT_DIMENSIONS = {"role": "roles", "segment": "segments", "region": "regions",
                        "channel": "channels"}  # fmt: skip
 
@@ -122,7 +126,9 @@ class _Converter:
 
     def claim(self, base: str) -> str:
         """A component id from ``base``, unique in the library."""
-        clean = _ID_JUNK.sub("-", base.lower()).strip("-._")[: MAX_NAME - 8] or "topic"
+        clean = _name(base, "topic")
+        if name_problem("component id", clean):  # a name the layout keeps (``component.yaml``)
+            clean = f"{clean}-topic"
         candidate, n = clean, 2
         while candidate in self.components:
             candidate, n = f"{clean}-{n}", n + 1
@@ -157,8 +163,9 @@ class _Converter:
             conditions=Conditions(locale=locale, **stated),
             body=body,
         )
-        folder = "/".join(p for p in (_ID_JUNK.sub("-", s.lower()).strip("-.") for s in
-                                      folder.split("/")) if p)  # fmt: skip
+        folder = "/".join(p for p in (_name(s, "") for s in folder.split("/")) if p)
+        if name_problem("folder", folder):  # ``assets/``, ``publications/``: the library's
+            folder = f"dita/{folder}"
         self.components[component_id] = Component(
             id=component_id,
             type=type_,
@@ -564,7 +571,7 @@ def convert_map(map_name: str, read: Read, mapping: dict[str, str]) -> Conversio
     converter.all_keys(map_name, root, (map_name,))
     converter.walk(map_name, root, 1, {}, (map_name,))
     stem = posixpath.splitext(posixpath.basename(map_name))[0]
-    publication_id = _ID_JUNK.sub("-", stem.lower()).strip("-._")[:MAX_NAME] or "map"
+    publication_id = _name(stem, "map")
     publication = Publication(
         id=publication_id,
         title=_map_title(root) or stem,
