@@ -16,6 +16,7 @@ from lxml import html as lxml_html
 from content_engine.core.assembly import Assembler
 from content_engine.core.dita import Finding, MissingFile, convert_map, parse_mapping
 from content_engine.core.errors import InputError, LibraryFormatError
+from content_engine.core.markup.sanitize import sanitize_body
 from content_engine.core.models import Context
 from content_engine.core.reader import make_reader
 from content_engine.core.templates.compile import compile_body
@@ -394,3 +395,60 @@ def test_names_the_library_layout_keeps_are_moved_aside() -> None:
         ("", "ber-uns"),
         ("", "uber-uns"),
     }
+
+
+# -- any tree of DITA elements converts to a body the engine takes, or is a clear error ---------
+
+TAGS = (
+    "p ul ol li sl sli dl dlentry dt dd note lq pre codeblock section example fig title "
+    "table tgroup colspec thead tbody row entry simpletable sthead strow stentry steps step cmd "
+    "info substeps substep choices choice b i tt codeph ph keyword term xref image alt tm fn "
+    "menucascade uicontrol indexterm draft-comment data unknownthing topic concept"
+).split()
+ATTRS = st.dictionaries(
+    st.sampled_from(["audience", "platform", "conref", "keyref", "href", "outputclass",
+                     "morerows", "namest", "type", "xml:lang", "scope"]),  # fmt: skip
+    st.sampled_from(["admin", "admin user", "-x", "", "#a/p1", "b.dita#b/x", "k", "nope",
+                     "https://example.com/", "x.png", "2", "de", "external", "{{ x }}"]),
+    max_size=3,
+)  # fmt: skip
+
+
+@st.composite
+def trees(draw: st.DrawFn, depth: int = 0) -> etree._Element:
+    el = etree.Element(draw(st.sampled_from(TAGS)))
+    for name, value in draw(ATTRS).items():
+        el.set("{http://www.w3.org/XML/1998/namespace}lang" if name == "xml:lang" else name, value)
+    el.text = draw(st.text(XML_CHARS, max_size=8))
+    if depth < 2:
+        for child in draw(st.lists(trees(depth + 1), max_size=3)):
+            el.append(child)
+            child.tail = draw(st.text(XML_CHARS, max_size=4))
+    return el
+
+
+@settings(max_examples=30, deadline=None)
+@given(content=st.lists(trees(), max_size=3))
+def test_any_tree_converts_to_a_body_the_engine_takes(content: list[etree._Element]) -> None:
+    root = etree.Element("topic", id="a")
+    etree.SubElement(root, "title").text = "A"
+    body = etree.SubElement(root, "body")
+    etree.SubElement(body, "p", id="p1").text = "target"
+    body.extend(content)
+    files = {
+        "m.ditamap": MAP_HEAD + '<map><keydef keys="k" href="b.dita">'
+        "<topicmeta><linktext>key</linktext></topicmeta></keydef>"
+        '<topicref href="a.dita" audience="admin"/></map>',
+        "a.dita": etree.tostring(root, encoding="unicode"),
+        "b.dita": topic("b", '<p id="x">B</p>'),
+    }
+    try:
+        conversion = convert(files, {"audience": "role"})
+    except InputError as exc:
+        # A conref to a URL leads out of the folder as surely as one to ../x does.
+        assert any(w in exc.message for w in ("cycle", "deeper", "points outside")), exc.message
+        return
+    for component in conversion.library.components.values():
+        for variant in component.variants.values():
+            compile_body(variant.body, SANDBOX)
+            assert sanitize_body(variant.body).removed == [], variant.body
