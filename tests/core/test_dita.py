@@ -405,13 +405,12 @@ TAGS = (
     "info substeps substep choices choice b i tt codeph ph keyword term xref image alt tm fn "
     "menucascade uicontrol indexterm draft-comment data unknownthing topic concept"
 ).split()
-ATTRS = st.dictionaries(
-    st.sampled_from(["audience", "platform", "conref", "keyref", "href", "outputclass",
-                     "morerows", "namest", "type", "xml:lang", "scope"]),  # fmt: skip
-    st.sampled_from(["admin", "admin user", "-x", "", "#a/p1", "b.dita#b/x", "k", "nope",
-                     "https://example.com/", "x.png", "2", "de", "external", "{{ x }}"]),
-    max_size=3,
-)  # fmt: skip
+ATTRIBUTES = (
+    "audience platform conref keyref href outputclass morerows namest type xml:lang scope"
+).split()
+VALUES = ["admin", "admin user", "-x", "", "#a/p1", "b.dita#b/x", "k", "nope", "x.png", "2",
+          "https://example.com/", "de", "external", "{{ x }}"]  # fmt: skip
+ATTRS = st.dictionaries(st.sampled_from(ATTRIBUTES), st.sampled_from(VALUES), max_size=3)
 
 
 @st.composite
@@ -445,8 +444,12 @@ def test_any_tree_converts_to_a_body_the_engine_takes(content: list[etree._Eleme
     try:
         conversion = convert(files, {"audience": "role"})
     except InputError as exc:
-        # A conref to a URL leads out of the folder as surely as one to ../x does.
-        assert any(w in exc.message for w in ("cycle", "deeper", "points outside")), exc.message
+        refused = exc.message
+    else:
+        refused = ""
+    # A conref to a URL leads out of the folder as surely as one to ../x does.
+    if refused:
+        assert any(w in refused for w in ("cycle", "deeper", "points outside")), refused
         return
     for component in conversion.library.components.values():
         for variant in component.variants.values():
