@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree, html
@@ -49,7 +50,24 @@ def dita_text(path: Path) -> str:
     root = etree.parse(str(path), etree.XMLParser(load_dtd=False, no_network=True)).getroot()
     for el in list(root.iter(*NOT_TEXT)):
         el.getparent().remove(el)
+    for tm in root.iter("tm"):  # a trademark's sign is part of its text
+        tm.tail = {"reg": "\u00ae", "service": "\u2120"}.get(tm.get("tmtype"), "\u2122") + (
+            tm.tail or ""
+        )
     return squeezed("".join(root.itertext()))
+
+
+def assert_blocks_are_the_topics(
+    blocks: list[dict[str, Any]], folder: Path, hrefs: list[str]
+) -> None:
+    """Each block holds exactly the text of the topic its slot references, in map order."""
+    assert len(blocks) == len(hrefs)
+    for block, href in zip(blocks, hrefs, strict=True):
+        shown = squeezed(
+            html.fragment_fromstring(block["html"], create_parent="div").text_content()
+        )
+        assert shown == dita_text(folder / href), href
+        assert block["warnings"] == []
 
 
 @pytest.mark.slow
@@ -127,6 +145,8 @@ def test_the_bookmap_converts_and_lints_clean(cli: Cli, tmp_path: Path) -> None:
     assert ids[:4] == ["taskbook.taskbook-abstract", "taskbook.notices", "taskbook.trademarks",
                        "taskbook.task_preface"]  # fmt: skip
     assert len(ids) == 27
+    hrefs = etree.parse(str(source / "taskbook.ditamap")).xpath("//@href")
+    assert_blocks_are_the_topics(document["blocks"], source, hrefs)
     trademarks = document["blocks"][2]["html"]
     assert "RetroWrench\u00ae" in trademarks
 
