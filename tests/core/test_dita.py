@@ -455,3 +455,19 @@ def test_any_tree_converts_to_a_body_the_engine_takes(content: list[etree._Eleme
         for variant in component.variants.values():
             compile_body(variant.body, SANDBOX)
             assert sanitize_body(variant.body).removed == [], variant.body
+
+
+def test_locked_navtitles_head_slots_and_map_metadata_is_reported() -> None:
+    files = {
+        "m.ditamap": MAP_HEAD + "<map><topicmeta><author>Ann</author></topicmeta>"
+        '<topicref href="a.dita" locktitle="yes"><topicmeta><navtitle>Start here</navtitle>'
+        '</topicmeta></topicref><topicref href="b.dita"><topicmeta><navtitle>Bee</navtitle>'
+        "</topicmeta></topicref></map>",
+        "a.dita": topic("a", "<p>A</p>"),
+        "b.dita": topic("b", "<p>B</p>"),
+    }
+    conversion = convert(files)
+    assert [s.title for s in conversion.library.publications["m"].slots] == ["Start here", None]
+    assert [str(f) for f in conversion.findings] == [
+        "m.ditamap:3: <author>: map metadata is not carried over"
+    ]

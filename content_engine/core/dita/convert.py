@@ -415,7 +415,10 @@ class _Converter:
             if not isinstance(el.tag, str):
                 continue
             tag = el.tag
-            if tag in ("title", "booktitle", "topicmeta", "keydef"):
+            if tag == "topicmeta":
+                self.metadata(map_name, el)
+                continue
+            if tag in ("title", "booktitle", "keydef"):
                 continue
             if tag in _MAP_LEFT_OUT:
                 self.findings.add(map_name, el, f"<{tag}>", _MAP_LEFT_OUT[tag])
@@ -464,7 +467,9 @@ class _Converter:
             path = split_href(href)[0] if from_key else resolve_href(map_name, href, el)
             topic = self.topic(map_name, el, path, split_href(href)[1], level, conditions)
             if topic is not None:
-                self.slot(topic.component, conditions)
+                navtitle = el.find("topicmeta/navtitle")
+                locked = el.get("locktitle") == "yes" and navtitle is not None
+                self.slot(topic.component, conditions, text_of(navtitle) if locked else None)
             return
         navtitle = el.find("topicmeta/navtitle")
         title = el.get("navtitle") or (text_of(navtitle) if navtitle is not None else "")
@@ -474,10 +479,24 @@ class _Converter:
                                  conditions)  # fmt: skip
             self.slot(component, conditions)
 
-    def slot(self, component: str, conditions: dict[str, tuple[str, ...]]) -> None:
+    def slot(
+        self, component: str, conditions: dict[str, tuple[str, ...]], title: str | None = None
+    ) -> None:
+        """A slot of the publication; ``title``, a locked ``navtitle``, heads it in the TOC."""
         if len(self.slots) >= MAX_SLOTS:
             raise InputError(f"the map references more than {MAX_SLOTS} topics")
-        self.slots.append(Slot(component=component, required=not conditions))
+        self.slots.append(Slot(component=component, required=not conditions, title=title or None))
+
+    def metadata(self, map_name: str, meta: Any) -> None:
+        """Reports what a map's or topicref's ``topicmeta`` holds beyond titles and key text."""
+        # A key's text is read from its keywords or linktext (``key_text``).
+        kept = (
+            {"navtitle", "linktext", "keywords"} if meta.getparent().get("keys") else {"navtitle"}
+        )
+        for el in meta:
+            tag = el.tag if isinstance(el.tag, str) else ""
+            if tag and tag not in kept:
+                self.findings.add(map_name, el, f"<{tag}>", "map metadata is not carried over")
 
     def map_conditions(
         self, map_name: str, el: Any, inherited: dict[str, tuple[str, ...]]
