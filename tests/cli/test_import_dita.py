@@ -126,7 +126,17 @@ def test_the_bookmap_converts_and_lints_clean(cli: Cli, tmp_path: Path) -> None:
     code, _, err = cli("import-dita", str(source / "taskbook.ditamap"), "--out", str(out),
                        db=False)  # fmt: skip
     assert code == 0, err
-    constructs = {line.split(": ")[3] for line in err.splitlines()[:-1]}
+    found = [line.split(": ")[2:4] for line in err.splitlines()[:-1]]
+    constructs = {construct for _, construct in found}
+    # Every prolog of every topic is listed where it stands, and nothing else of the topics.
+    topics = etree.parse(str(source / "taskbook.ditamap")).xpath("//@href")
+    left_out = [
+        [f"{href}:{el.sourceline}", f"<{el.tag}>"]
+        for href in topics
+        for el in etree.parse(str(source / href)).iter(*NOT_TEXT)
+        if not any(a.tag in NOT_TEXT for a in el.iterancestors())  # inside one left out
+    ]
+    assert [f for f in found if f[0].startswith("taskbook/")] == left_out
     assert constructs == {
         "<booklibrary>",
         "<booktitlealt>",
