@@ -432,7 +432,7 @@ class _Converter:
                 href = key.href if key is not None else None
             is_map = tag == "mapref" or el.get("format") == "ditamap"
             if is_map and href:
-                self.submap(map_name, el, href, level, own, maps)
+                self.submap(map_name, el, href, level, own, maps, el.get("href") is None)
                 continue
             if tag in _CONTAINERS:
                 self.walk(map_name, el, level, own, maps)
@@ -462,9 +462,7 @@ class _Converter:
             )
             return
         if href:
-            # A key's href is resolved already (against the map that defines the key).
-            from_key = el.get("href") is None
-            path = split_href(href)[0] if from_key else resolve_href(map_name, href, el)
+            path = self.target(map_name, el, href, el.get("href") is None)
             topic = self.topic(map_name, el, path, split_href(href)[1], level, conditions)
             if topic is not None:
                 navtitle = el.find("topicmeta/navtitle")
@@ -530,6 +528,12 @@ class _Converter:
             merged[dimension] = values
         return merged
 
+    @staticmethod
+    def target(map_name: str, el: Any, href: str, from_key: bool) -> str:
+        """The file a topicref's href names; a key's href is resolved already (against the
+        map that defines the key)."""
+        return split_href(href)[0] if from_key else resolve_href(map_name, href, el)
+
     def submap(
         self,
         map_name: str,
@@ -538,11 +542,12 @@ class _Converter:
         level: int,
         conditions: dict[str, tuple[str, ...]],
         maps: tuple[str, ...],
+        from_key: bool,
     ) -> None:
         if el.get("scope") == "external" or is_external(href):
             self.findings.add(map_name, el, f"<{el.tag}>", f"external map {href!r}: not read")
             return
-        path = resolve_href(map_name, href, el)
+        path = self.target(map_name, el, href, from_key)
         if path in maps:
             raise refuse(f"a cycle of maps: {' -> '.join([*maps, path])}", map_name, el)
         try:
