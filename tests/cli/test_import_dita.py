@@ -5,9 +5,11 @@ text; profiling gives a reader what DITAVAL would; hostile folders are clear err
 
 from __future__ import annotations
 
+import http.server
 import itertools
 import json
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -321,3 +323,40 @@ def test_the_docs_example_renders_per_role(cli: Cli, tmp_path: Path) -> None:
         texts[None][1] + " Check the filter seal for wear.",
         f"Checking the refrigerant circuit {safety} Connect the gauges to the service ports.",
     ]
+
+
+def test_no_dtd_or_entity_is_fetched(cli: Cli, tmp_path: Path) -> None:
+    """DOCTYPEs and external entities naming a real server: it is never asked."""
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'<!ENTITY leak "LEAKED">')
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        topic = (
+            f'<?xml version="1.0"?>\n<!DOCTYPE topic SYSTEM "{url}/topic.dtd" '
+            f'[<!ENTITY % remote SYSTEM "{url}/p.ent"> %remote; '
+            f'<!ENTITY ext SYSTEM "{url}/x.txt">]>\n'
+            '<topic id="t"><title>T</title><body><p>&ext;&leak;</p></body></topic>'
+        )
+        folder = write_files(tmp_path / "d", {"m.ditamap": MAP, "t.dita": topic})
+        code, _, err = cli("import-dita", str(folder / "m.ditamap"), "--out",
+                           str(tmp_path / "o"), db=False)  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert asked == []
+    assert code == 0, err
+    assert "t.dita:3: &ext;: entity references are not expanded" in err
+    assert "LEAKED" not in (tmp_path / "o" / "t" / "default.html").read_text()
