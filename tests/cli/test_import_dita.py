@@ -299,6 +299,7 @@ def test_the_docs_example_renders_per_role(cli: Cli, tmp_path: Path) -> None:
                        "--map", "audience=role", db=False)  # fmt: skip
     assert code == 0 and err.endswith("5 components, publication guide; 0 constructs not "
                                       "carried over\n")  # fmt: skip
+    assert "title: About the HP200 heat pump" in (out / "overview" / "component.yaml").read_text()
     assert cli("import", str(out))[0] == 0
     texts = {}
     for role in ("technician", None):

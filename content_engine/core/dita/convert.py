@@ -225,14 +225,7 @@ class _Converter:
     def key_text(self, key: Key) -> str | None:
         if key.name in self.key_texts:
             return self.key_texts[key.name]
-        meta = key.element.find("topicmeta")
-        source = None
-        if meta is not None:
-            source = meta.find("keywords/keyword")
-            if source is None:
-                source = meta.find("linktext")
-            if source is None:
-                source = meta.find("navtitle")
+        source = _key_source(key)
         if source is None:
             self.key_texts[key.name] = None
             return None
@@ -243,6 +236,25 @@ class _Converter:
         component = self.add(f"key.{key.name}", "keys", "snippet", f"key {key.name}", body, locale)
         self.key_texts[key.name] = component
         return component
+
+    def plain_title(self, title: Any) -> str:
+        """A title's text for editors, an empty element with a keyref read as the key's text."""
+        parts: list[str] = []
+
+        def visit(el: Any) -> None:
+            key = self.keys.get((el.get("keyref") or "").split("/")[0])
+            source = _key_source(key) if key is not None and not text_of(el) else None
+            if source is not None:
+                parts.append(text_of(source))
+            else:
+                parts.append(el.text or "")
+                for child in el:
+                    if isinstance(child.tag, str):
+                        visit(child)
+                    parts.append(child.tail or "")
+
+        visit(title)
+        return " ".join("".join(parts).split())
 
     def enter(self, what: str, file: str, element: Any) -> None:
         if what in self.chain:
@@ -392,7 +404,7 @@ class _Converter:
         )  # fmt: skip
         kind = first.tag if first.tag in TOPIC_TYPES else "topic"
         title_el = first.find("title")
-        title = text_of(title_el) if title_el is not None else path
+        title = self.plain_title(title_el) if title_el is not None else path
         body = BodyWriter(path, self.findings, self.profiler, self).topic(root, level)
         base = posixpath.splitext(path)[0].replace("/", ".")
         if fragment:
@@ -565,6 +577,18 @@ class _Converter:
                 self.all_keys(path, self.tree(path), (*maps, path))
             except MissingFile:
                 continue  # reported when the map is walked
+
+
+def _key_source(key: Key) -> Any:
+    """The element holding a key's text: its keyword, else its linktext or navtitle."""
+    meta = key.element.find("topicmeta")
+    if meta is None:
+        return None
+    for path in ("keywords/keyword", "linktext", "navtitle"):
+        found = meta.find(path)
+        if found is not None:
+            return found
+    return None
 
 
 def _map_title(root: Any) -> str | None:
