@@ -120,8 +120,13 @@ samples:
 	  items = ''.join(f'<li><a href=\"{p.name}\">{p.name}</a></li>' for p in sorted(o.iterdir()) if p.is_file() and p.name != 'index.html'); \
 	  (o / 'index.html').write_text(f'<!DOCTYPE html><meta charset=utf-8><title>content-engine samples</title><h1>Samples</h1><ul>{items}</ul>')"
 
+# The suite runs over TEST_WORKERS processes (pytest-xdist; `TEST_WORKERS=0` runs it in this
+# one). Most tests wait on subprocesses, servers and databases, so a process more than the
+# cores keeps them busy. `--dist loadgroup` keeps the tests of one `xdist_group` (those sharing
+# the brokers' queue) on one process; every other test makes its own database, folder and port.
+TEST_WORKERS ?= 3
 test: setup testdeps check
-	CONTENT_ENGINE_REQUIRE_BROWSER=$(CAN_APT) $(PY) -m pytest
+	CONTENT_ENGINE_REQUIRE_BROWSER=$(CAN_APT) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Style and types: ruff, mypy --strict on the package, and the core's purity (import-linter).
 check: setup

@@ -32,7 +32,8 @@ from tests.support.brokers import (
     write_letter_library,
 )
 
-pytestmark = pytest.mark.slow
+# One xdist worker runs them all (`--dist loadgroup`): they share the brokers' queue.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("brokers")]
 
 
 @pytest.fixture
