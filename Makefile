@@ -121,10 +121,11 @@ samples:
 	  (o / 'index.html').write_text(f'<!DOCTYPE html><meta charset=utf-8><title>content-engine samples</title><h1>Samples</h1><ul>{items}</ul>')"
 
 # The suite runs over TEST_WORKERS processes (pytest-xdist; `TEST_WORKERS=0` runs it in this
-# one). Most tests wait on subprocesses, servers and databases, so a process more than the
-# cores keeps them busy. `--dist loadgroup` keeps the tests of one `xdist_group` (those sharing
-# the brokers' queue) on one process; every other test makes its own database, folder and port.
-TEST_WORKERS ?= 3
+# one): one per core of CI's two. More would leave the timed tests (a source's 1 s timeout, a
+# server's start) short of CPU. `--dist loadgroup` keeps the tests of one `xdist_group` (those
+# sharing the brokers' queue) on one process; every other test makes its own database, folder
+# and port, so any two can run at once.
+TEST_WORKERS ?= 2
 test: setup testdeps check
 	CONTENT_ENGINE_REQUIRE_BROWSER=$(CAN_APT) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 

@@ -63,5 +63,6 @@ def test_a_task_whose_worker_was_killed_is_handed_on_after_the_visibility_timeou
                 time.sleep(0.05)
         handed_on = time.monotonic() - taken
     assert (out / "eve.html").exists(), "the held task was never handed on"
-    assert timeout <= handed_on < timeout + 30, handed_on
+    # Not before the timeout (the clock started a moment after the take), and soon after it.
+    assert timeout - 1 <= handed_on < timeout + 30, handed_on
     assert renders_by_reader(db_url) == {"Eve": 1}
