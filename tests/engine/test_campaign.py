@@ -32,8 +32,9 @@ from tests.support.brokers import (
     write_letter_library,
 )
 
-# One xdist worker runs them all (`--dist loadgroup`): they share the brokers' queue.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("brokers")]
+# They share the brokers' queue: keep them in this one file, which `make test` (`--dist
+# loadfile`) runs on one process, so that no two run at once.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
