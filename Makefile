@@ -120,8 +120,16 @@ samples:
 	  items = ''.join(f'<li><a href=\"{p.name}\">{p.name}</a></li>' for p in sorted(o.iterdir()) if p.is_file() and p.name != 'index.html'); \
 	  (o / 'index.html').write_text(f'<!DOCTYPE html><meta charset=utf-8><title>content-engine samples</title><h1>Samples</h1><ul>{items}</ul>')"
 
+# The suite runs over TEST_WORKERS processes (pytest-xdist; `TEST_WORKERS=0` runs it in this
+# one): one per core of CI's two. More would leave the timed tests (a source's 1 s timeout, a
+# server's start) short of CPU. `--dist loadfile` runs a file's tests on one process: a
+# module-scoped fixture is built once, and the tests of tests/engine/test_campaign.py, which
+# share the brokers' queue, never run at once. (`--dist loadgroup` would be finer, but
+# pytest-xdist 3.8 cannot group under pytest 9: it renames node ids that pytest no longer reads.)
+# Every other test makes its own database, folder and port, so any two can run at once.
+TEST_WORKERS ?= 2
 test: setup testdeps check
-	CONTENT_ENGINE_REQUIRE_BROWSER=$(CAN_APT) $(PY) -m pytest
+	CONTENT_ENGINE_REQUIRE_BROWSER=$(CAN_APT) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Style and types: ruff, mypy --strict on the package, and the core's purity (import-linter).
 check: setup

@@ -15,7 +15,12 @@ import typer
 from content_engine import ContentEngineError, Settings
 from content_engine.cli.errors import engine_for, fail
 from content_engine.cli.options import DbOption, SourcesOption
-from content_engine.engine.campaign import RECYCLE_MIB, RECYCLE_TASKS, run_worker
+from content_engine.engine.campaign import (
+    RECYCLE_MIB,
+    RECYCLE_TASKS,
+    VISIBILITY_SECONDS,
+    run_worker,
+)
 
 
 def worker(
@@ -41,6 +46,16 @@ def worker(
             max=1_048_576,
         ),
     ] = RECYCLE_MIB,
+    visibility_timeout: Annotated[
+        int,
+        typer.Option(
+            "--visibility-timeout",
+            help="Redis only: seconds after which a task taken and not acknowledged (its worker "
+            "was killed) is handed to another worker; must outlast the slowest render.",
+            min=10,
+            max=7 * 24 * 3600,
+        ),
+    ] = VISIBILITY_SECONDS,
     db: DbOption = None,
     sources: SourcesOption = None,
 ) -> None:
@@ -49,7 +64,13 @@ def worker(
     with engine_for(db, sources):
         pass  # the database and the sources file are checked before any task is taken
     try:
-        code = run_worker(settings, queue, recycle=recycle, max_memory_mib=max_memory)
+        code = run_worker(
+            settings,
+            queue,
+            recycle=recycle,
+            max_memory_mib=max_memory,
+            visibility_timeout=visibility_timeout,
+        )
     except ContentEngineError as exc:
         fail(exc.message, exc.exit_code)
     raise typer.Exit(code)

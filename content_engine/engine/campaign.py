@@ -49,6 +49,7 @@ __all__ = [
     "MARKER",
     "RECYCLE_MIB",
     "RECYCLE_TASKS",
+    "VISIBILITY_SECONDS",
     "TaskMessage",
     "render_task",
     "run_campaign",
@@ -173,6 +174,8 @@ _worker_settings: Settings | None = None
 # A render process is replaced after this many tasks or once it holds this much memory.
 RECYCLE_TASKS = 1000
 RECYCLE_MIB = 1024
+# On Redis, a task taken and not acknowledged goes to another worker after this long.
+VISIBILITY_SECONDS = queue.VISIBILITY_TIMEOUT
 
 
 def run_worker(
@@ -181,10 +184,12 @@ def run_worker(
     *,
     recycle: int = RECYCLE_TASKS,
     max_memory_mib: int = RECYCLE_MIB,
+    visibility_timeout: int = VISIBILITY_SECONDS,
 ) -> int:
-    """Render the queue's tasks until stopped; ``QueueUnavailable`` if the broker is not there."""
+    """Render the queue's tasks until stopped; ``QueueUnavailable`` if the broker is not there.
+    ``visibility_timeout`` (Redis): see ``queue.make_app``."""
     global _worker_settings
-    app = queue.make_app(queue_url)
+    app = queue.make_app(queue_url, visibility_timeout=visibility_timeout)
     queue.check_reachable(app)
     _worker_settings = settings
     return queue.serve(

@@ -10,7 +10,6 @@ variant and version) and ``state`` (the current library until the repository's r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from time import perf_counter
@@ -53,14 +52,21 @@ from content_engine.core.templates.sandbox import BodySandbox
 from content_engine.core.working import roles_in, with_working
 from content_engine.engine.access import Access
 from content_engine.engine.assets import AssetDesk
-from content_engine.engine.blockcache import dependence, personal_key
+from content_engine.engine.blockcache import dependence
 from content_engine.engine.bodycache import BodyCache
 from content_engine.engine.editing import Editor
 from content_engine.engine.freshness import Freshness
 from content_engine.engine.i18n import Catalogs
 from content_engine.engine.listening import Listening
 from content_engine.engine.locate import file_locator
-from content_engine.engine.lookup import Lookups, asked_of, publication_components
+from content_engine.engine.lookup import (
+    LookupMethods,
+    Lookups,
+    asked_of,
+    personal_entry,
+    publication_components,
+    warned,
+)
 from content_engine.engine.metrics import EngineMetrics
 from content_engine.engine.network import NetworkRegions
 from content_engine.engine.parallel import check_in_parallel, clean_in_parallel
@@ -97,22 +103,7 @@ def _rendered(result: RenderResult, document: Document, receipt: Receipt) -> Ren
     )
 
 
-def _warned(block: Block, fetched: Fetched | None) -> Block:
-    """``block`` with the data sources' warnings first (a new object: cached ones are shared)."""
-    if fetched is None or not fetched.warnings:
-        return block
-    return block.model_copy(update={"warnings": [*fetched.warnings, *block.warnings]})
-
-
-def _personal(context: Context, fetched: Fetched | None) -> str | None:
-    """The block cache's personal key of a context filled from the data sources (or given its
-    own ``data``), ``None`` for a reader described by dimensions and customer/product only."""
-    if not (context.lookup or context.data):
-        return None
-    return personal_key(context, fetched.values if fetched is not None else None)
-
-
-class Engine:
+class Engine(LookupMethods):
     """One library behind one repository, served to every reader: what web and CLI call."""
 
     def __init__(self, settings: Settings, repository: Repository | None = None) -> None:
@@ -354,9 +345,9 @@ class Engine:
         """
         view = self._current.get().view(preview)
         context, fetched = self._filled(context, view.library, [component_id], fetched)
-        personal = _personal(context, fetched)
+        personal = personal_entry(context, fetched)
         block = self._block(component_id, context, preview, strict, budget, personal)
-        return _warned(block, fetched)
+        return warned(block, fetched)
 
     def _block(
         self,
@@ -413,46 +404,17 @@ class Engine:
         budget = self.request_budget()
         library = self._current.get().view(preview).library
         context, fetched = self.lookups.fill(context, library, component_ids, self.compile)
-        personal = _personal(context, fetched)
+        personal = personal_entry(context, fetched)
         done: dict[str, Block | ContentEngineError] = {}
         for component_id in dict.fromkeys(component_ids):
             try:
                 block = self._block(component_id, context, preview, strict, budget, personal)
-                done[component_id] = _warned(block, fetched)
+                done[component_id] = warned(block, fetched)
             except (OutsideVocabulary, Unavailable):
                 raise
             except ContentEngineError as exc:
                 done[component_id] = exc
         return [done[c] for c in component_ids]
-
-    def fill(
-        self,
-        context: Context,
-        component_ids: Sequence[str] = (),
-        *,
-        publication_id: str | None = None,
-        preview: bool = False,
-    ) -> tuple[Context, Fetched | None]:
-        """``context`` filled from the sources once for what the components (or publication)
-        read; with it as ``fetched=``, ``explain``, ``block``, ``document`` and ``render`` ask
-        nothing again, so a render and the traces beside it show one lookup's data."""
-        view = self._current.get().view(preview)
-        ids = list(component_ids)
-        if publication_id is not None:
-            publication = self._current.get().publication(publication_id)
-            ids += publication_components(view.library, publication)
-        return self.lookups.fill(context, view.library, ids, self.compile)
-
-    def _filled(
-        self, context: Context, library: Library, ids: Sequence[str], fetched: Fetched | None
-    ) -> tuple[Context, Fetched | None]:
-        if fetched is not None:  # filled by ``fill`` already
-            return context, fetched
-        return self.lookups.fill(context, library, ids, self.compile)
-
-    def lookup_keys(self) -> tuple[str, ...]:
-        """The lookup keys a caller may give: those of the sources that read no other one."""
-        return self.lookups.keys
 
     def document_plan(self, publication_id: str) -> Publication:
         """The publication as stored now; ``NotFound`` if there is none."""
@@ -480,16 +442,6 @@ class Engine:
         document = view.assembler.document(publication, reader, budget or self.request_budget())
         document.warnings[:0] = [*unknown, *(fetched.warnings if fetched else [])]
         return document
-
-    def bulk_lookups(
-        self, publication_id: str, contexts: Sequence[Context], *, preview: bool = False
-    ) -> AbstractContextManager[None]:
-        """Ask the data sources at once for all ``contexts``' lookups (a chunk of a batch);
-        renders inside the ``with`` take those answers instead of asking one by one."""
-        state = self._current.get()
-        view = state.view(preview)
-        wanted = publication_components(view.library, state.publication(publication_id))
-        return self.lookups.bulk(contexts, view.library, wanted, self.compile)
 
     def render(
         self,

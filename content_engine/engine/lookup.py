@@ -16,6 +16,10 @@ of the components concerned and of every component they may include (a publicati
 component its slots may stand for). Not only the selected variant's: which one is selected can
 itself depend on a segment rule over fetched data, so it is known only after fetching. This
 may ask a source that the variant finally chosen does not read; it never misses one.
+
+The ``Engine``'s own lookup methods (``fill``, ``bulk_lookups``, ``lookup_keys``) live here too,
+as ``LookupMethods``, with what turns fetched data into a block's warnings and its personal key
+in the block cache: the facade keeps assembling and rendering.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from content_engine.core.models import (
     RESERVED_DATA_NAMES,
     AllOf,
     AnyOf,
+    Block,
     Component,
     Condition,
     Context,
@@ -44,9 +49,20 @@ from content_engine.core.models import (
 )
 from content_engine.core.selection import SourceAsked
 from content_engine.core.templates.compile import CompiledBody
+from content_engine.engine.blockcache import personal_key
+from content_engine.engine.bodycache import BodyCache
+from content_engine.engine.state import CurrentLibrary
 from content_engine.sources import Fetched, Observer, Prefetched, Sources
 
-__all__ = ["Lookups", "Provenance", "asked_of", "provenance"]
+__all__ = [
+    "LookupMethods",
+    "Lookups",
+    "Provenance",
+    "asked_of",
+    "personal_entry",
+    "provenance",
+    "warned",
+]
 
 Compiler = Callable[[Component, Variant], CompiledBody]
 # These fill the context's own keys; every other source becomes ``context.data[name]``.
@@ -248,3 +264,66 @@ def _supplied(name: str, value: Any, own: Context) -> tuple[tuple[str, ...], int
         names = dict.fromkeys(k for row in value if isinstance(row, dict) for k in row)
         return tuple(names), len(value)
     return (tuple(value) if isinstance(value, dict) else ()), None
+
+
+class LookupMethods:
+    """The engine's methods about lookups (``Engine`` inherits them, so they stay its public
+    API): a context filled from the sources once for what is about to be assembled."""
+
+    lookups: Lookups
+    _current: CurrentLibrary
+    _bodies: BodyCache
+
+    def fill(
+        self,
+        context: Context,
+        component_ids: Sequence[str] = (),
+        *,
+        publication_id: str | None = None,
+        preview: bool = False,
+    ) -> tuple[Context, Fetched | None]:
+        """``context`` filled from the sources once for what the components (or publication)
+        read; with it as ``fetched=``, ``explain``, ``block``, ``document`` and ``render`` ask
+        nothing again, so a render and the traces beside it show one lookup's data."""
+        view = self._current.get().view(preview)
+        ids = list(component_ids)
+        if publication_id is not None:
+            publication = self._current.get().publication(publication_id)
+            ids += publication_components(view.library, publication)
+        return self.lookups.fill(context, view.library, ids, self._bodies.compile)
+
+    def _filled(
+        self, context: Context, library: Library, ids: Sequence[str], fetched: Fetched | None
+    ) -> tuple[Context, Fetched | None]:
+        if fetched is not None:  # filled by ``fill`` already
+            return context, fetched
+        return self.lookups.fill(context, library, ids, self._bodies.compile)
+
+    def lookup_keys(self) -> tuple[str, ...]:
+        """The lookup keys a caller may give: those of the sources that read no other one."""
+        return self.lookups.keys
+
+    def bulk_lookups(
+        self, publication_id: str, contexts: Sequence[Context], *, preview: bool = False
+    ) -> AbstractContextManager[None]:
+        """Ask the data sources at once for all ``contexts``' lookups (a chunk of a batch);
+        renders inside the ``with`` take those answers instead of asking one by one."""
+        state = self._current.get()
+        view = state.view(preview)
+        wanted = publication_components(view.library, state.publication(publication_id))
+        return self.lookups.bulk(contexts, view.library, wanted, self._bodies.compile)
+
+
+def warned(block: Block, fetched: Fetched | None) -> Block:
+    """``block`` with the data sources' warnings first (a new object: cached ones are shared)."""
+    if fetched is None or not fetched.warnings:
+        return block
+    return block.model_copy(update={"warnings": [*fetched.warnings, *block.warnings]})
+
+
+def personal_entry(context: Context, fetched: Fetched | None) -> str | None:
+    """The block cache's personal key of a context filled from the data sources (or given its
+    own ``data``), ``None`` for a reader described by dimensions and customer/product only."""
+    if not (context.lookup or context.data):
+        return None
+    return personal_key(context, fetched.values if fetched is not None else None)

@@ -37,6 +37,7 @@ __all__ = [
     "QUEUE",
     "SCHEMES",
     "TASK",
+    "VISIBILITY_TIMEOUT",
     "check_reachable",
     "follow",
     "make_app",
@@ -49,9 +50,12 @@ SCHEMES = ("redis", "rediss", "amqp", "amqps")
 QUEUE = "content-engine.campaigns"
 TASK = "content_engine.render_context"
 # On Redis a task fetched but not acknowledged goes back to the queue after this long (a worker
-# that was killed cannot say so); it must outlast the slowest render. RabbitMQ needs none: it
-# puts a task back as soon as the worker's connection drops.
-VISIBILITY_TIMEOUT = 600
+# that was killed cannot say so); it must outlast the slowest render, or a task still rendering
+# is handed to a second worker (which finds its output there once the first is done, or renders
+# it too). RabbitMQ needs none: it puts a task back as soon as the worker's connection drops.
+# ``worker --visibility-timeout`` sets it; the workers look for overdue tasks every 10 s (every
+# fifth of the timeout when shorter) and put them back.
+VISIBILITY_TIMEOUT = 300
 RESULTS_KEPT = 7 * 24 * 3600
 CONNECT_TIMEOUT = 5.0
 
@@ -83,7 +87,13 @@ def make_app(url: str, *, visibility_timeout: int = VISIBILITY_TIMEOUT) -> Celer
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "task_default_queue": QUEUE,
-        "broker_transport_options": {"visibility_timeout": visibility_timeout},
+        "broker_transport_options": {
+            "visibility_timeout": visibility_timeout,
+            # kombu looks for overdue tasks every 10 s but scans only every 10th time: a
+            # killed worker's task would wait up to 100 s past its timeout.
+            "unacked_restore_interval": max(1, min(10, visibility_timeout // 5)),
+            "unacked_restore_throttle": 1,
+        },
         "result_backend_transport_options": {"visibility_timeout": visibility_timeout},
         "result_expires": RESULTS_KEPT,
         "broker_connection_timeout": CONNECT_TIMEOUT,

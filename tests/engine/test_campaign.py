@@ -32,6 +32,8 @@ from tests.support.brokers import (
     write_letter_library,
 )
 
+# They share the brokers' queue: keep them in this one file, which `make test` (`--dist
+# loadfile`) runs on one process, so that no two run at once.
 pytestmark = pytest.mark.slow
 
 

@@ -1,12 +1,15 @@
-"""Fixtures of the data-sources tests: a hostile HTTP service and sources files in a tmp folder."""
+"""Fixtures of the data-sources tests: a hostile HTTP service, sources files in a tmp folder and
+a CRM's ``installations`` table in a real database."""
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from content_engine.sources import Sources, SourcesLimits
 from tests.sources.service import Service, running
@@ -48,3 +51,22 @@ def make_sources(write_sources: Callable[[str], Path]) -> Iterator[MakeSources]:
     yield make
     for sources in made:
         sources.close()
+
+
+def crm_engine(db_url: str) -> sa.Engine:
+    """An SQLAlchemy engine on a test database (PostgreSQL through psycopg 3)."""
+    return sa.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def make_crm(db_url: str, rows: Sequence[Mapping[str, Any]]) -> str:
+    """An ``installations`` table (serial, model, customer_id) holding ``rows``; the URL."""
+    engine = crm_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("CREATE TABLE installations (serial TEXT, model TEXT, customer_id TEXT)")
+        )
+        conn.execute(
+            sa.text("INSERT INTO installations VALUES (:serial, :model, :customer_id)"), rows
+        )
+    engine.dispose()
+    return db_url

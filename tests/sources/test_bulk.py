@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from content_engine.core.errors import LookupNotFound, SourcesConfigError
 from content_engine.sources import Prefetched, SourcesLimits
-from tests.sources.conftest import MakeSources
+from tests.sources.conftest import MakeSources, make_crm
 from tests.sources.service import Service
 
 SERIALS = [f"HP-{i:04d}" for i in range(300)]
@@ -22,20 +22,11 @@ ODD = ["' OR '1'='1", "x'); DROP TABLE installations; --", "%", "a\u2028b", "ü"
 @pytest.fixture
 def crm(db_url: str) -> str:
     """A database whose ``installations`` hold SERIALS and the ODD keys (customer C-1 or C-2)."""
-    engine = sa.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
     rows = [
         {"serial": s, "model": f"M{n % 7}", "customer_id": f"C-{n % 2 + 1}"}
         for n, s in enumerate([*SERIALS, *ODD])
     ]
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text("CREATE TABLE installations (serial TEXT, model TEXT, customer_id TEXT)")
-        )
-        conn.execute(
-            sa.text("INSERT INTO installations VALUES (:serial, :model, :customer_id)"), rows
-        )
-    engine.dispose()
-    return db_url
+    return make_crm(db_url, rows)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from content_engine.core.errors import LookupNotFound, SourcesConfigError, Sourc
 from content_engine.sources.config import SourceSpec
 from content_engine.sources.rows import Failure
 from content_engine.sources.sql import SqlSource, database_url
-from tests.sources.conftest import MakeSources
+from tests.sources.conftest import MakeSources, crm_engine, make_crm
 
 ROWS = [
     {"serial": "HP200-0042", "model": "HP200", "customer_id": "C-1"},
@@ -31,20 +31,11 @@ ROWS = [
 @pytest.fixture
 def crm(db_url: str) -> str:
     """A database with an ``installations`` table; its URL."""
-    engine = sa.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text("CREATE TABLE installations (serial TEXT, model TEXT, customer_id TEXT)")
-        )
-        conn.execute(
-            sa.text("INSERT INTO installations VALUES (:serial, :model, :customer_id)"), ROWS
-        )
-    engine.dispose()
-    return db_url
+    return make_crm(db_url, ROWS)
 
 
 def count_rows(url: str) -> int:
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = crm_engine(url)
     with engine.connect() as conn:
         found = conn.execute(sa.text("SELECT count(*) FROM installations")).scalar_one()
     engine.dispose()
@@ -198,7 +189,7 @@ def test_on_postgresql_the_deadline_cancels_the_statement_at_the_server(
     with pytest.raises(SourceUnavailable):
         sources.fetch({"serial": "HP200-0042"}, {"installation"})
     assert time.monotonic() - started < 1.5
-    engine = sa.create_engine(crm.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = crm_engine(crm)
     running = sa.text(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
         " AND state = 'active' AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from content_engine.engine import Engine
 from content_engine.web import create_app
+from tests.support.engine_factory import SAMPLE, make_engine
 
 ROLES = ("reader", "agent", "editor", "admin")
 
@@ -52,3 +53,16 @@ def app_client(
     app.user_middleware = [m for m in app.user_middleware if m.cls not in without_middleware]
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, engine, make_keys(engine) if keys is None else keys)
+
+
+@contextmanager
+def fast_and_routed(db_url: str, fast_path: type) -> Iterator[tuple[Api, Api]]:
+    """The app on the sample library with its ``fast_path`` middleware and without it, on one
+    engine with the same keys: what the fast path answers must be what the route answers."""
+    with make_engine(db_url) as engine:
+        engine.import_library(SAMPLE)
+        with (
+            app_client(engine) as fast,
+            app_client(engine, fast.keys, without_middleware=[fast_path]) as routed,
+        ):
+            yield fast, routed

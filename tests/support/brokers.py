@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,3 +106,56 @@ def workers(
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(5)
+
+
+class OwnRedis:
+    """A ``redis-server`` of the test's own on a free loopback port, which the test stops and
+    starts again at will (the broker lost mid-campaign, then back, empty: it keeps nothing on
+    disk, as a Redis restarted without persistence). Skipped without the ``redis-server``
+    program."""
+
+    def __init__(self, folder: Path) -> None:
+        from tests.support.servers import free_port
+
+        if shutil.which("redis-server") is None:
+            pytest.skip("needs the redis-server program")
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port)]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.folder)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: the broker gone at once, without a goodbye to its clients."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.process = None
+
+
+@contextmanager
+def own_redis(folder: Path) -> Iterator[OwnRedis]:
+    """An ``OwnRedis``, started, and stopped at the end whatever happened."""
+    server = OwnRedis(folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

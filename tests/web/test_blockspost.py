@@ -9,8 +9,7 @@ import pytest
 
 from content_engine.web import blockspost
 from content_engine.web.blockspost import SHORT_SECONDS, BlocksFastPath, ShortWork
-from tests.support.apps import Api, app_client
-from tests.support.engine_factory import SAMPLE, make_engine
+from tests.support.apps import Api, fast_and_routed
 
 SUMMARY = "service.customer-summary"
 
@@ -29,13 +28,8 @@ def context(name: str = "Anna Huber", **extra: Any) -> dict[str, Any]:
 @pytest.fixture
 def pair(db_url: str) -> Iterator[tuple[Api, Api]]:
     """The app with its fast path and without it, on one engine, with the same keys."""
-    with make_engine(db_url) as engine:
-        engine.import_library(SAMPLE)
-        with (
-            app_client(engine) as fast,
-            app_client(engine, fast.keys, without_middleware=[BlocksFastPath]) as routed,
-        ):
-            yield fast, routed
+    with fast_and_routed(db_url, BlocksFastPath) as apps:
+        yield apps
 
 
 @pytest.fixture

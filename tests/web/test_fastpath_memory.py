@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from content_engine.web.fastpath import BlockFastPath, plain_reader_query
-from tests.support.apps import Api, app_client
-from tests.support.engine_factory import SAMPLE, make_engine
+from tests.support.apps import Api, fast_and_routed
 
 BLOCK = "/v1/blocks/product.hp200.overview"
 BASE = "locale=de-AT&region=AT&role=buyer"
@@ -18,13 +17,8 @@ BASE = "locale=de-AT&region=AT&role=buyer"
 @pytest.fixture
 def pair(db_url: str) -> Iterator[tuple[Api, Api]]:
     """The app with its fast path and without it, on one engine, with the same keys."""
-    with make_engine(db_url) as engine:
-        engine.import_library(SAMPLE)
-        with (
-            app_client(engine) as fast,
-            app_client(engine, fast.keys, without_middleware=[BlockFastPath]) as routed,
-        ):
-            yield fast, routed
+    with fast_and_routed(db_url, BlockFastPath) as apps:
+        yield apps
 
 
 QUERIES = [
