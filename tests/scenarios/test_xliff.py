@@ -263,3 +263,35 @@ def test_the_cli_exports_imports_and_lists_stale(
     assert "0 stale translations" in capsys.readouterr().err
     assert main(["xliff", "export", "--locale", "en", "--db", db_url]) == 2
     assert "source locale" in capsys.readouterr().err
+
+
+def test_translate_toolkit_reads_what_we_write(engine: Engine) -> None:
+    """A well-kept XLIFF library (translate-toolkit) reads both versions: the ids, languages,
+    sources and, after translation, the targets."""
+    from translate.storage import xliff, xliff2
+
+    data, _ = engine.translations.export("fr")
+    store = xliff2.Xliff2File.parsestring(translate(data))
+    units = {u.getid(): (u.source, u.target) for u in store.units}
+    assert units["legal.privacy:fr:en:1::s1"] == ("Privacy", "Confidentialité")
+    assert units["legal.privacy:fr:en:1::s3"] == ("Call or .", "Appelez ou .")  # codes aside
+    assert len(units) == 5
+
+    old, _ = engine.translations.export("fr", version="1.2")
+    store12 = xliff.xlifffile.parsestring(translate(old))
+    assert (store12.getsourcelanguage(), store12.gettargetlanguage()) == ("en", "fr")
+    by_id = {u.getid().split("\x04")[-1]: u for u in store12.units}
+    s3 = by_id["legal.privacy:fr:en:1/s3"]
+    assert s3.source == "Call {{ product.phone }} or {{ product.email }}."
+    assert s3.target == "Appelez {{ product.phone }} ou {{ product.email }}."
+
+
+def test_a_tool_that_flattens_placeholders_into_text_is_refused(engine: Engine) -> None:
+    """translate-toolkit setting a plain-text target drops the <ph> codes: refused, by unit."""
+    from translate.storage import xliff2
+
+    store = xliff2.Xliff2File.parsestring(engine.translations.export("fr")[0])
+    for unit in store.units:
+        unit.target = f"[fr] {unit.source}"
+    with pytest.raises(InvalidXliff, match=r"unit legal\.privacy:fr:en:1 segment s2: .*missing"):
+        engine.translations.import_xliff(bytes(store))
