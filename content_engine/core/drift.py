@@ -34,9 +34,10 @@ BodyAt = Callable[[str, str, int], str | None]
 
 _TAG = re.compile(r"<[^>]*>")
 _WORD = re.compile(r"\S+")
-# A diff is for a person to read: past this many words per side, or changes, it is cut short
-# (difflib's matcher is quadratic in the worst case, so the bound is also one on time).
-MAX_DIFF_WORDS = 5_000
+# A diff is for a person to read. Words the two versions share at the start and end are set
+# aside first (an edit is mostly local); what is left is cut at this many words a side, since
+# difflib's matcher is quadratic in the worst case: the bound is also one on lint's time.
+MAX_DIFF_WORDS = 400
 MAX_DIFF_CHANGES = 12
 
 
@@ -80,13 +81,21 @@ def stale_translations(library: Library) -> list[StaleTranslation]:
 
 def _words(body: str) -> list[str]:
     """The words of a body as a reader sees them: markup is no word."""
-    return _WORD.findall(_TAG.sub(" ", body))[:MAX_DIFF_WORDS]
+    return _WORD.findall(_TAG.sub(" ", body))
 
 
 def word_diff(old: str, new: str) -> str:
     """What changed between two bodies, word by word: ``[-removed-] {+added+}``, joined by
     `` … `` between changes; empty when the words are the same (a change of markup only)."""
     before, after = _words(old), _words(new)
+    start = 0
+    while start < min(len(before), len(after)) and before[start] == after[start]:
+        start += 1
+    end = 0
+    while end < min(len(before), len(after)) - start and before[-1 - end] == after[-1 - end]:
+        end += 1
+    before = before[start : len(before) - end][:MAX_DIFF_WORDS]
+    after = after[start : len(after) - end][:MAX_DIFF_WORDS]
     changes: list[str] = []
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     for tag, a1, a2, b1, b2 in matcher.get_opcodes():

@@ -170,3 +170,13 @@ def test_any_target_is_taken_only_with_its_placeholder_in_place(pieces: list[str
     assert targets is not None
     assert [c.id for c in walk_codes(targets[0])] == ["c1"]  # exactly the one placeholder
     assert "{{ n }}" in rebuild(extracted, targets)
+
+
+def test_word_diff_of_long_bodies_is_bounded() -> None:
+    old = " ".join(f"w{i}" for i in range(20_000))
+    new = " ".join(f"v{i}" for i in range(20_000))
+    started = time.perf_counter()
+    diff = word_diff(f"<p>same {old} end</p>", f"<p>same {new} end</p>")
+    assert time.perf_counter() - started < 2
+    assert diff.startswith("[-w0 w1") and len(diff) < 10_000
+    assert word_diff("a " * 5000 + "x", "a " * 5000 + "y") == "[-x-] {+y+}"
