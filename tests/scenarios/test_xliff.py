@@ -17,7 +17,7 @@ from content_engine.core.errors import ConflictError, InputError, InvalidXliff
 from content_engine.core.xliff.exchange import NS_12, NS_20
 from content_engine.engine.facade import Engine
 from content_engine.engine.translation import schema_errors
-from tests.support.engine_factory import make_engine, write_files
+from tests.support.engine_factory import copy_sample, make_engine, write_files
 from tests.support.factories import context
 
 PRIVACY = "legal.privacy"
@@ -295,3 +295,22 @@ def test_a_tool_that_flattens_placeholders_into_text_is_refused(engine: Engine) 
         unit.target = f"[fr] {unit.source}"
     with pytest.raises(InvalidXliff, match=r"unit legal\.privacy:fr:en:1 segment s2: .*missing"):
         engine.translations.import_xliff(bytes(store))
+
+
+def test_the_issue_story_a_source_edit_marks_the_sample_translations(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Issue 17 as a new user met it: change the English of legal.privacy, import again, and
+    lint now says which translations are out of date, and what changed."""
+    library = copy_sample(tmp_path)
+    with make_engine(db_url) as engine:
+        engine.import_library(library)
+        assert not [p for p in engine.lint() if p.code == "stale_translation"]
+        en = library / "legal" / "legal.privacy" / "en.html"
+        en.write_text(en.read_text().replace("at any time", "whenever you like"))
+        assert engine.import_library(library).changed
+        stale = {p.variant: p.message for p in engine.lint() if p.code == "stale_translation"}
+        assert set(stale) == {"de", "fr"}
+        assert "[-at any time.-] {+whenever you like.+}" in stale["fr"]
+        data, count = engine.translations.export("fr", stale_only=True)
+        assert count == 1 and b"legal.privacy:fr:en:2" in data
