@@ -123,7 +123,7 @@ def stale_problems(library: Library, body_at: BodyAt) -> list[Problem]:
         if old is None:
             what = f"version {stale.recorded} is not stored"
         else:
-            what = word_diff(old, new) or "markup only, the words are the same"
+            what = word_diff(old, new) or "the words are the same (markup or status changed)"
         problems.append(
             Problem(
                 code="stale_translation",

@@ -254,16 +254,19 @@ class Translations:
             raise _Untranslated
         base = existing or source
         conditions = (existing or source).conditions.model_copy(update={"locale": locale})
-        variant = Variant(
-            key=unit.variant,
-            conditions=conditions,
-            priority=base.priority,
-            status="review",
-            valid_from=base.valid_from,
-            valid_until=base.valid_until,
-            body=rebuild(extracted, targets),
-            translated_from=TranslatedFrom(variant=unit.source, version=unit.version),
-        )
+        try:
+            variant = Variant(
+                key=unit.variant,
+                conditions=conditions,
+                priority=base.priority,
+                status="review",
+                valid_from=base.valid_from,
+                valid_until=base.valid_until,
+                body=rebuild(extracted, targets),
+                translated_from=TranslatedFrom(variant=unit.source, version=unit.version),
+            )
+        except ValueError as exc:  # pydantic's: a key the name rule refuses
+            raise _unit_error(unit, f"not a variant key: {unit.variant!r} ({exc})") from None
         return variant, None if existing is None else existing.version
 
     def import_xliff(self, data: bytes, *, locale: str | None = None) -> ImportedXliff:

@@ -232,6 +232,9 @@ def test_wrong_locale_unknown_ids_and_duplicates_are_refused(engine: Engine) -> 
     future = data.replace(b"legal.privacy:fr:en:1", b"legal.privacy:fr:en:9")
     with pytest.raises(InvalidXliff, match="no version 9"):
         engine.translations.import_xliff(future)
+    long_key = data.replace(b"legal.privacy:fr:en:1", b"legal.privacy:" + b"k" * 250 + b":en:1")
+    with pytest.raises(InvalidXliff, match="not a variant key"):
+        engine.translations.import_xliff(long_key)
     other = data.replace(b"legal.privacy:fr:en:1", b"legal.footer:fr:en:1")
     with pytest.raises(InvalidXliff):  # the footer's fr is a translation not made from this
         engine.translations.import_xliff(other)
