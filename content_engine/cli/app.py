@@ -2,7 +2,7 @@
 
 In: argv. Out: an exit code. Whatever escapes a command still ends as one line on stderr
 (``errors``); the commands themselves live in ``library``, ``documents``, ``serve``, ``keys``,
-``receipts``, ``batch``, ``worker`` and ``samples``, in the order ``--help`` lists them.
+``receipts``, ``batch``, ``worker``, ``samples`` and ``xliff``, in the order ``--help`` lists them.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from content_engine.cli import (
     samples,
     serve,
     worker,
+    xliff,
 )
 from content_engine.cli.errors import domain_error, one_line
 
@@ -62,6 +63,17 @@ app.command("worker")(worker.worker)
 samples_app = typer.Typer(help="Sample data for the sample library.", no_args_is_help=True)
 app.add_typer(samples_app, name="samples")
 samples_app.command("crm")(samples.crm)
+
+xliff_app = typer.Typer(
+    help="Translations: XLIFF export and import, pseudo-localisation, drift.",
+    no_args_is_help=True,
+)
+app.add_typer(xliff_app, name="xliff")
+xliff_app.command("export")(xliff.export)
+xliff_app.command("import")(xliff.import_)
+xliff_app.command("pseudo")(xliff.pseudo)
+xliff_app.command("stale")(xliff.stale)
+xliff_app.command("sync")(xliff.sync)
 
 
 def _version(value: bool) -> None:

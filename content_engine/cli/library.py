@@ -109,10 +109,12 @@ def coverage(
             line = f"{status}{row.locale:<8} {row.role or '-':<14} {row.region_group or '-':<8}"
             gaps = "; ".join(f"{g.component} in {','.join(g.regions)}" for g in row.gaps)
             falls = ", ".join(f"{f.component}<{f.locale}" for f in row.fallbacks)
+            stale = ", ".join(f"{s.component}/{s.variant}" for s in row.stale)
             typer.echo(
                 line
                 + (f"  missing: {gaps}" if gaps else "")
                 + (f"  fallback: {falls}" if falls else "")
+                + (f"  stale: {stale}" if stale else "")
             )
     if strict and not report.covered:
         raise typer.Exit(1)

@@ -1,7 +1,8 @@
 """Coverage: for which readers a publication's required slots resolve, and where locales fall back.
 
 In: a ``Library`` and a publication. Out: a ``CoverageReport`` with one row for each declared
-locale × role × region group; a group is covered when every country in it is. Selection only,
+locale × role × region group; a group is covered when every country in it is, and a cell
+whose winner is a stale translation (``drift``) says so. Selection only,
 no rendering, so it runs over the whole matrix in milliseconds.
 """
 
@@ -12,6 +13,7 @@ import itertools
 from pydantic import BaseModel
 
 from content_engine.core.assembly import query_matches
+from content_engine.core.drift import stale_translations
 from content_engine.core.errors import NotFound
 from content_engine.core.models import Context, Library, LibrarySettings
 from content_engine.core.reader import RegionGroups, make_reader
@@ -29,6 +31,12 @@ class SlotFallback(BaseModel):
     locale: str  # the locale the winning variant is written in
 
 
+class SlotStale(BaseModel):
+    component: str
+    variant: str  # the stale translation the reader gets
+    source: str  # the variant it was translated from, which has moved on
+
+
 class CoverageRow(BaseModel):
     locale: str
     role: str | None
@@ -36,6 +44,8 @@ class CoverageRow(BaseModel):
     covered: bool
     gaps: list[SlotGap]
     fallbacks: list[SlotFallback]
+    # Cells whose winner is a stale translation (CONTRACT 10): covered, but out of date.
+    stale: list[SlotStale] = []
 
 
 class CoverageReport(BaseModel):
@@ -76,11 +86,13 @@ def coverage(library: Library, publication_id: str) -> CoverageReport:
     settings = library.settings
     groups = RegionGroups(settings.regions)
     locales, roles, region_groups = matrix(settings)
+    outdated = {(s.component, s.variant): s.source for s in stale_translations(library)}
     rows: list[CoverageRow] = []
     for locale, role, group in itertools.product(locales, roles, region_groups):
         codes: list[str | None] = list(group_codes(groups, group)) if group else [None]
         gaps: dict[tuple[int, str], list[str]] = {}
         fallbacks: dict[str, str] = {}
+        stale: dict[str, SlotStale] = {}
         for code in codes:
             reader = make_reader(Context(locale=locale, role=role, region=code), settings)
             for index, slot in enumerate(publication.slots, 1):
@@ -91,6 +103,11 @@ def coverage(library: Library, publication_id: str) -> CoverageReport:
                         if slot.required:
                             gaps.setdefault((index, cid), []).append(code or "-")
                         continue
+                    origin = outdated.get((cid, winner.key))
+                    if origin is not None:
+                        stale.setdefault(
+                            cid, SlotStale(component=cid, variant=winner.key, source=origin)
+                        )
                     if winner.conditions.locale and winner.conditions.locale != locale:
                         fallbacks.setdefault(cid, winner.conditions.locale)
         rows.append(
@@ -101,6 +118,7 @@ def coverage(library: Library, publication_id: str) -> CoverageReport:
                 covered=not gaps,
                 gaps=[SlotGap(slot=i, component=c, regions=r) for (i, c), r in gaps.items()],
                 fallbacks=[SlotFallback(component=c, locale=lo) for c, lo in fallbacks.items()],
+                stale=list(stale.values()),
             )
         )
     return CoverageReport(

@@ -87,6 +87,14 @@ class ConflictError(InputError):
     code = "conflict"
 
 
+class InvalidXliff(LibraryFormatError):
+    """An XLIFF file that cannot be imported: malformed, hostile, or a unit whose protected
+    parts were broken. The message names the unit id and line; ``details`` lists every
+    problem found (``{"unit", "line", "message"}``)."""
+
+    code = "invalid_xliff"
+
+
 class UnsupportedMediaType(InputError):
     """A body sent with a Content-Type the target does not take (HTTP 415): the bytes were not
     even looked at, so the client's fix is the header, not the content."""

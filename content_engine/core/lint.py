@@ -2,7 +2,8 @@
 
 In: a ``Library`` (and the compiled bodies of ``integrity``). Out: ``Problem``s: broken includes,
 cycles, malformed bodies, unknown roles/regions/segments/channels, ambiguous variants,
-components unreachable for a declared locale, publications naming what does not exist.
+components unreachable for a declared locale, publications naming what does not exist,
+translations whose source moved on (``drift``).
 
 Every problem is an error (``lint`` exits 1) except the findings ``WARNINGS`` names: those are
 reported and never fail. An ambiguity is an error (CONTRACT 5): which variant a reader gets
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from content_engine.core.assembly import query_matches
+from content_engine.core.drift import BodyAt, stale_problems
 from content_engine.core.errors import LibraryFormatError
 from content_engine.core.integrity import (
     Locator,
@@ -38,12 +40,18 @@ from content_engine.core.vocabulary import is_country
 WARNINGS = {
     "unsafe_markup": "markup that import or save would take out of a body",
     "broken_slot": "an optional slot that names nothing (for a required slot it is an error)",
+    "stale_translation": "a translation whose source has a newer live version (CONTRACT 10)",
 }
 
 
 def lint(
-    library: Library, sandbox: BodySandbox, locate: Locator = default_locator
+    library: Library,
+    sandbox: BodySandbox,
+    locate: Locator = default_locator,
+    body_at: BodyAt | None = None,
 ) -> list[Problem]:
+    """Every problem of ``library``; ``body_at`` (older bodies from the stored versions) adds
+    the stale translations with what changed in their sources."""
     compiled, problems = compile_all(library, sandbox, locate)
     includes = {key: body.includes for key, body in compiled.items()}
     problems += graph_problems(library, include_graph(library, includes))
@@ -53,6 +61,8 @@ def lint(
         problems += ambiguity_problems(library, component)
         problems += reachability_problems(library, component)
     problems += publication_problems(library)
+    if body_at is not None:
+        problems += stale_problems(library, body_at)
     return problems
 
 

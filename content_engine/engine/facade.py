@@ -73,6 +73,7 @@ from content_engine.engine.parallel import check_in_parallel, clean_in_parallel
 from content_engine.engine.receipts import pinned_library, receipt_for
 from content_engine.engine.retention import Retention
 from content_engine.engine.state import CurrentLibrary
+from content_engine.engine.translation import Translations
 from content_engine.library import load_library, write_library
 from content_engine.rendering import RenderEnvironment, RenderResult, get_renderer
 from content_engine.rendering.html import asset_links as asset_links_of
@@ -127,6 +128,7 @@ class Engine(LookupMethods):
             self.repository, self.freshness, self._bodies, self.assembler
         )
         self.editor = Editor(self, self.repository)
+        self.translations = Translations(self, self.repository, self.editor)
         self.access = Access(self.repository)
         self.assets = AssetDesk(self, self.repository, settings.public_url)
         self.listening = Listening(self.repository, self.freshness, self._current)
@@ -253,7 +255,7 @@ class Engine(LookupMethods):
         """Problems of the repository's library, or of a folder when ``path`` is given."""
         if path is not None:
             return lint(load_library(path), self.sandbox, file_locator(path))
-        return lint(self.library(), self.sandbox)
+        return lint(self.library(), self.sandbox, body_at=self.translations.body_at)
 
     def coverage(self, publication_id: str) -> CoverageReport:
         return coverage(self.library(), publication_id)

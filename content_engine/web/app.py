@@ -30,6 +30,7 @@ from content_engine.web import (
     operations,
     touchpoints,
     ui,
+    xliff_api,
 )
 from content_engine.web.auth import VerifiedKeys
 from content_engine.web.blockspost import BlocksFastPath
@@ -285,6 +286,7 @@ def create_app(
     operations.install(app, metrics_public=settings.metrics_public)
     app.include_router(library_api.router)
     app.include_router(assets_api.router)
+    app.include_router(xliff_api.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, StaticFiles(directory=ui.STATIC_DIR), name="static")
     app.add_middleware(BlocksFastPath, state=app.state)  # inside BodyLimit: bodies bounded

@@ -233,6 +233,7 @@ def contract_role(endpoint: Endpoint) -> str:
     if endpoint.path == "/metrics":
         return "admin"
     editors = ("/v1/components", "/v1/publications", "/v1/lint", "/v1/coverage", "/v1/assets")
+    editors += ("/v1/xliff", "/v1/translations")  # CONTRACT 10: translation exchange
     if endpoint.path == "/v1/receipts/purge":
         return "admin"
     if endpoint.path.startswith(editors):

@@ -1,4 +1,5 @@
-"""The workbench's reading pages: library, component, publication, lint and coverage.
+"""The workbench's reading pages: library, component, publication, lint, coverage and the
+stale translations.
 
 In: a signed-in request. Out: an HTML page of what the engine says now. Nothing here writes.
 """
@@ -102,6 +103,13 @@ def lint(page: WorkbenchPage) -> Response:
         errors=sum(p.severity == "error" for p in problems),
         link=views.problem_link,
     )
+
+
+@router.get("/translations")
+def translations(page: WorkbenchPage) -> Response:
+    """Stale translations by locale, each with what changed in its source and "mark in sync"."""
+    by_locale = page.engine.translations.stale_by_locale()
+    return page.render("translations.html", section="translations", by_locale=by_locale)
 
 
 @router.get("/coverage")

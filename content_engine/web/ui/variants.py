@@ -257,6 +257,21 @@ def set_status(
     )
 
 
+@router.post("/components/{component_id}/variants/{key}/sync")
+def mark_in_sync(
+    page: WorkbenchPage, form: CheckedForm, component_id: ComponentId, key: VariantKey
+) -> Response:
+    """The translation is in sync with its source's live version: a change that needed no
+    new translation (CONTRACT 10). Conflict-checked like every write."""
+    translations = page.engine.translations
+    return _written(
+        page,
+        component_id,
+        key,
+        lambda: translations.mark_in_sync(component_id, key, expected_version=_version(form)),
+    )
+
+
 @router.post("/components/{component_id}/variants/{key}/unpublish")
 def unpublish(
     page: WorkbenchPage, form: CheckedForm, component_id: ComponentId, key: VariantKey

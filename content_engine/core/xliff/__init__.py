@@ -1,0 +1,1 @@
+"""Translation exchange: bodies as XLIFF segments and back, and pseudo-localisation (pure)."""
