@@ -195,12 +195,12 @@ def test_right_to_left_document(make_env: MakeEnv):
 def test_fetches_outside_the_library_are_refused_and_reported(make_env: MakeEnv):
     html = (
         "<h2>Bilder</h2>"
-        '<img src="file:///etc/passwd"/>'
-        '<img src="http://127.0.0.1:9/x.png"/>'
-        '<img src="../../../etc/hostname"/>'
-        '<img src="assets/logo.svg"/>'
-        '<img src="assets/missing.png"/>'
-        "<img src=\"data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' width='4' "
+        '<img src="file:///etc/passwd" alt="1"/>'
+        '<img src="http://127.0.0.1:9/x.png" alt="2"/>'
+        '<img src="../../../etc/hostname" alt="3"/>'
+        '<img src="assets/logo.svg" alt="4"/>'
+        '<img src="assets/missing.png" alt="5"/>'
+        "<img alt=\"6\" src=\"data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' width='4' "
         "height='4'><rect width='4' height='4' fill='%23abcdef'/></svg>\"/>"
     )
     env = make_env({"assets/logo.svg": LOGO})
