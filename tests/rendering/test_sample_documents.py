@@ -2,20 +2,24 @@
 
 Each sample is rendered once (module scope): a service sheet, a brochure in Arabic (right to
 left, with English fallback blocks), a manual, a brochure in Traditional Chinese and the service
-sheet again as PDF/A-3b. The structure tree is read back with pypdf.
+sheet again as PDF/A-3b. The structure tree is read back with pypdf, the text in logical order
+with poppler's pdftotext, and the first pages as images compared with committed references.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from PIL import Image, ImageChops, ImageStat
 from pypdf import PdfReader
 
 from content_engine.core.models import Context
@@ -242,3 +246,84 @@ def test_extracted_text_matches_the_logical_text(rendered: dict[str, Rendered]) 
 def test_lam_alef_ligature_extracted_in_order(rendered: dict[str, Rendered]) -> None:
     doc = rendered["brochure-ar"]
     assert "العملاء" in doc.logical
+
+
+# --- visual regression -----------------------------------------------------------------------
+
+REFERENCES = Path(__file__).parent / "references"
+DOCS_IMAGES = ROOT / "docs" / "images"
+#: The pages compared of each sample, and the layout it shows in docs/images/.
+VISUAL = {"sheet": (2, "service-sheet"), "brochure-ar": (2, "brochure"), "manual": (3, "manual")}
+VISUAL_DPI = 24
+DOCS_DPI = 40
+#: The mean absolute difference allowed, as a share of full scale: font hinting and
+#: antialiasing move a little; a theme that breaks a layout moves much more.
+TOLERANCE = 0.015
+
+
+def page_images(pdf: bytes, pages: int, dpi: int, folder: Path) -> list[Image.Image]:
+    """The first ``pages`` pages as grey images, rendered by poppler's pdftoppm."""
+    if shutil.which("pdftoppm") is None:
+        pytest.fail("pdftoppm is missing: install poppler-utils (make testdeps does)")
+    source = folder / "doc.pdf"
+    source.write_bytes(pdf)
+    for old in folder.glob("page-*.png"):
+        old.unlink()
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-gray", "-png", "-f", "1", "-l", str(pages)]
+        + [str(source), str(folder / "page")],
+        check=True,
+        capture_output=True,
+    )
+    return [Image.open(path).convert("L") for path in sorted(folder.glob("page-*.png"))]
+
+
+def difference(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute difference of two grey images as a share of full scale; 1.0 when their
+    sizes differ (another paper size or page count is a change, whatever the pixels)."""
+    if a.size != b.size:
+        return 1.0
+    return float(ImageStat.Stat(ImageChops.difference(a, b)).mean[0]) / 255
+
+
+def side_by_side(images: list[Image.Image]) -> Image.Image:
+    gap = 6
+    width = sum(image.width for image in images) + gap * (len(images) - 1)
+    strip = Image.new("L", (width, max(image.height for image in images)), 160)
+    x = 0
+    for image in images:
+        strip.paste(image, (x, 0))
+        x += image.width + gap
+    return strip
+
+
+@pytest.mark.parametrize("name", list(VISUAL))
+def test_visual_pages_match_the_references(
+    rendered: dict[str, Rendered], name: str, tmp_path: Path
+) -> None:
+    """`make references` writes the references (and the layouts' images in docs/) anew."""
+    pages, layout = VISUAL[name]
+    images = page_images(rendered[name].pdf, pages, VISUAL_DPI, tmp_path)
+    assert len(images) == pages
+    if os.environ.get("CE_REFERENCES") == "1":
+        REFERENCES.mkdir(exist_ok=True)
+        for number, image in enumerate(images, start=1):
+            image.save(REFERENCES / f"{name}-{number}.png", optimize=True)
+        shown = page_images(rendered[name].pdf, pages, DOCS_DPI, tmp_path)
+        DOCS_IMAGES.mkdir(exist_ok=True)
+        side_by_side(shown).save(DOCS_IMAGES / f"layout-{layout}.png", optimize=True)
+    for number, image in enumerate(images, start=1):
+        reference = Image.open(REFERENCES / f"{name}-{number}.png").convert("L")
+        assert difference(image, reference) <= TOLERANCE, (name, number)
+
+
+def test_visual_difference_sees_another_layout(
+    rendered: dict[str, Rendered], tmp_path: Path
+) -> None:
+    """The tolerance is tight enough that a page of another layout does not pass for it."""
+    sheet = page_images(rendered["sheet"].pdf, 1, VISUAL_DPI, tmp_path)[0]
+    manual = Image.open(REFERENCES / "manual-1.png").convert("L")
+    brochure = Image.open(REFERENCES / "brochure-ar-1.png").convert("L")
+    assert difference(sheet, manual) > TOLERANCE * 3
+    assert difference(sheet, brochure) > TOLERANCE * 3
+    assert difference(sheet, sheet.resize((sheet.width, sheet.height + 1))) == 1.0
