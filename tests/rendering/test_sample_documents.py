@@ -269,9 +269,9 @@ def page_images(pdf: bytes, pages: int, dpi: int, folder: Path) -> list[Image.Im
     source.write_bytes(pdf)
     for old in folder.glob("page-*.png"):
         old.unlink()
+    command = ["pdftoppm", "-r", str(dpi), "-gray", "-png", "-f", "1", "-l", str(pages)]
     subprocess.run(
-        ["pdftoppm", "-r", str(dpi), "-gray", "-png", "-f", "1", "-l", str(pages)]
-        + [str(source), str(folder / "page")],
+        [*command, str(source), str(folder / "page")],
         check=True,
         capture_output=True,
     )
