@@ -251,13 +251,26 @@ def _theme_file(env: RenderEnvironment, theme: str, name: str) -> ThemeFile:
     return ThemeFile("", theme, f"renderers/{theme}/{name}")
 
 
+# theme.yaml holds a description and a few options: far below this.
+MAX_THEME_YAML_CHARS = 65_536
+# libyaml's safe loader where PyYAML has it: fast, and it refuses nesting past 1,000 levels
+# at once (the pure-Python one takes half a minute to reach the recursion limit).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _options_of(text: str, path: str) -> dict[str, Any]:
+    """The ``options`` mapping of a theme.yaml. A library's was checked at import (no aliases,
+    bounded depth: ``library.read``); this bounds it again for one stored before that."""
+    if len(text) > MAX_THEME_YAML_CHARS:
+        raise LibraryFormatError(f"over {MAX_THEME_YAML_CHARS} characters", file=path)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader, C or Python
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise LibraryFormatError(f"not valid YAML: {exc}", file=path, line=line) from None
+    except RecursionError:
+        raise LibraryFormatError("nested too deeply", file=path) from None
     options = data.get("options", {}) if isinstance(data, dict) else {}
     if not isinstance(options, dict):
         raise LibraryFormatError("'options' must be a mapping", file=path)
@@ -271,12 +284,15 @@ def layout_options(env: RenderEnvironment, layout: str) -> LayoutOptions:
     source = f"renderers/{layout}/theme.yaml"
     for folder in dict.fromkeys((DEFAULT_THEME, layout)):
         relative = f"{folder}/theme.yaml"
-        engine_text = _engine_text(env.engine_renderers_dir, relative)
-        library = env.library_files.get(f"renderers/{relative}")
-        texts = [engine_text, None if library is None else _decode(library, relative)]
+        path = f"renderers/{relative}"
+        library = env.library_files.get(path)
+        texts = [
+            _engine_text(env.engine_renderers_dir, relative),
+            None if library is None else _decode(library, path),
+        ]
         for text in texts:
             if text is not None:
-                source = f"renderers/{relative}"
+                source = path
                 merged.update(_options_of(text, source))
     try:
         return LayoutOptions.model_validate(merged)
