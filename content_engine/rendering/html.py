@@ -258,9 +258,11 @@ MAX_THEME_YAML_CHARS = 65_536
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _options_of(text: str, path: str) -> dict[str, Any]:
-    """The ``options`` mapping of a theme.yaml. A library's was checked at import (no aliases,
-    bounded depth: ``library.read``); this bounds it again for one stored before that."""
+@lru_cache(maxsize=64)
+def _options_of(text: str, path: str) -> Mapping[str, Any]:
+    """The ``options`` mapping of a theme.yaml, parsed once per text (every page render asks).
+    A library's was checked at import (no aliases, bounded depth: ``library.read``); this
+    bounds it again for one stored before that."""
     if len(text) > MAX_THEME_YAML_CHARS:
         raise LibraryFormatError(f"over {MAX_THEME_YAML_CHARS} characters", file=path)
     try:
