@@ -14,7 +14,7 @@ SERIAL  := HP200-0042
 export CONTENT_ENGINE_DB ?= sqlite:///content-engine.db
 
 
-.PHONY: setup lock sysdeps testdeps benchdeps bench bench-smoke run samples test check format clean soak editor
+.PHONY: setup lock sysdeps testdeps benchdeps bench bench-smoke run samples test check format clean soak editor references
 
 # The venv is exactly the lock file: every package, direct and transitive, pinned with hashes.
 $(STAMP): $(LOCK) pyproject.toml
@@ -53,12 +53,15 @@ sysdeps:
 	@ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || \
 	  { $(call apt_install,libharfbuzz-subset0,fast PDF font subsetting,PDFs render about 5x slower); }
 
-# Fonts for the PDFs and Debian's Chromium for the browser tests (Playwright drives it; it cannot
-# fetch a browser itself). Where they could be installed, a browser test that finds no Chromium
-# fails instead of skipping.
+# Fonts for the PDFs (Noto CJK for Chinese, Japanese and Korean text), Debian's Chromium for the
+# browser tests (Playwright drives it; it cannot fetch a browser itself) and poppler's pdftoppm
+# and pdftotext, which read the sample PDFs back as page images and as text. Where they could be
+# installed, a browser test that finds no Chromium fails instead of skipping.
 testdeps:
 	@need=""; \
 	fc-list 2>/dev/null | grep -qi dejavu || need="$$need fonts-dejavu-core"; \
+	fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need="$$need fonts-noto-cjk"; \
+	command -v pdftoppm >/dev/null || need="$$need poppler-utils"; \
 	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
 	[ -z "$$need" ] || { $(call apt_install,$$need,fonts and the browser for the tests,the browser tests are skipped); }
 
@@ -107,9 +110,19 @@ samples:
 	$(CE) render brochure.hp200 --locale de-AT --region AT --role buyer --segment residential -o $(OUT)/brochure-de-AT-buyer.html
 	$(CE) render brochure.hp200 --locale de-AT --region AT --role buyer --segment residential --format pdf -o $(OUT)/brochure-de-AT-buyer.pdf
 	$(CE) render brochure.hp200 --locale fr --region FR --role buyer --format pdf -o $(OUT)/brochure-fr-buyer.pdf
+	$(CE) render brochure.hp200 --locale en-US --region US --role buyer --format pdf -o $(OUT)/brochure-en-US-buyer.pdf
+	$(CE) render brochure.hp200 --locale ar --region AE --role buyer --format pdf -o $(OUT)/brochure-ar-buyer.pdf
+	$(CE) render brochure.hp200 --locale zh-Hant-TW --region TW --role buyer --format pdf -o $(OUT)/brochure-zh-Hant-buyer.pdf
 	$(CE) render manual.hp200 --locale en-US --region US --role technician --channel print --format pdf -o $(OUT)/manual-en-US-technician.pdf
+	$(CE) render manual.hp200 --locale de-AT --region AT --role technician --channel print --format pdf -o $(OUT)/manual-de-AT-technician.pdf
+	$(CE) render manual.hp200 --locale fr --region FR --role technician --channel print --format pdf -o $(OUT)/manual-fr-technician.pdf
+	$(CE) render manual.hp200 --locale ar --region AE --role technician --channel print --format pdf -o $(OUT)/manual-ar-technician.pdf
 	$(CE) render manual.hp200 --locale de --region DE --role technician --channel print --format pdf -o $(OUT)/manual-de-technician.pdf
 	$(CE) render service.sheet --sources $(CRM)/sources.yaml --lookup serial=$(SERIAL) --locale de-AT --region AT --role service-agent --format pdf -o $(OUT)/service-sheet-$(SERIAL).pdf
+	$(CE) render service.sheet --sources $(CRM)/sources.yaml --lookup serial=$(SERIAL) --locale de-AT --region AT --role service-agent --format pdf --pdf-variant a-3b -o $(OUT)/service-sheet-$(SERIAL)-archived.pdf
+	$(CE) render service.sheet --context docs/examples/service-call.json --locale fr --region FR --format pdf -o $(OUT)/service-sheet-fr.pdf
+	$(CE) render service.sheet --context docs/examples/service-call.json --locale en-US --region US --format pdf -o $(OUT)/service-sheet-en-US.pdf
+	$(CE) render service.sheet --context docs/examples/service-call.json --locale ar --region AE --format pdf -o $(OUT)/service-sheet-ar.pdf
 	$(CE) render renewal.letter --sources $(CRM)/sources.yaml --lookup serial=$(SERIAL) --locale de-AT --region AT --format pdf -o $(OUT)/renewal-letter-$(SERIAL).pdf
 	$(CE) batch renewal.letter --contexts $(CRM)/renewals.jsonl --sources $(CRM)/sources.yaml --format html --workers 2 --out $(OUT)/renewals
 	$(CE) explain service.history --sources $(CRM)/sources.yaml --lookup serial=$(SERIAL) --locale de-AT --region AT -o $(OUT)/explain-service-history-$(SERIAL).txt
@@ -119,6 +132,12 @@ samples:
 	@$(PY) -c "import pathlib; o = pathlib.Path('$(OUT)'); \
 	  items = ''.join(f'<li><a href=\"{p.name}\">{p.name}</a></li>' for p in sorted(o.iterdir()) if p.is_file() and p.name != 'index.html'); \
 	  (o / 'index.html').write_text(f'<!DOCTYPE html><meta charset=utf-8><title>content-engine samples</title><h1>Samples</h1><ul>{items}</ul>')"
+
+# Visual regression: the sample documents' first pages as small PNGs, written anew as the
+# references (tests/rendering/references/) and the layouts' page images (docs/images/). Commit
+# them after looking at them; the test compares renders with them within a tolerance.
+references: setup testdeps
+	CE_REFERENCES=1 $(PY) -m pytest tests/rendering/test_sample_documents.py -q -k "visual"
 
 # The suite runs over TEST_WORKERS processes (pytest-xdist; `TEST_WORKERS=0` runs it in this
 # one): one per core of CI's two. More would leave the timed tests (a source's 1 s timeout, a

@@ -17,7 +17,13 @@ import typer
 
 from content_engine import ContentEngineError, Settings
 from content_engine.cli.errors import engine_for, fail
-from content_engine.cli.options import DbOption, SourcesOption, StrictOption
+from content_engine.cli.options import (
+    DbOption,
+    PdfVariantOption,
+    SourcesOption,
+    StrictOption,
+    with_pdf_variant,
+)
 from content_engine.engine.batch import EXTENSIONS, BatchReport, run_batch
 from content_engine.engine.campaign import run_campaign
 from content_engine.files.userfiles import MAX_CONTEXTS_BYTES, read_regular
@@ -30,8 +36,9 @@ def batch(
     ],
     out: Annotated[Path, typer.Option("--out", help="Folder for the outputs.")],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="pdf, html, json or fragment.")
+        str, typer.Option("--format", "-f", help="pdf, pdf-a, html, json or fragment.")
     ] = "pdf",
+    pdf_variant: PdfVariantOption = None,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
     queue: Annotated[
         str | None,
@@ -47,6 +54,7 @@ def batch(
 ) -> None:
     """Render a publication once per context line, with a progress bar; bad lines are reported
     (and listed in OUT/failures.jsonl) while the rest is still done."""
+    format = with_pdf_variant(format, pdf_variant)
     if format not in EXTENSIONS:
         fail(f"unknown format {format!r}: use one of {', '.join(EXTENSIONS)}")
     settings = Settings.from_env(db_url=db, sources=sources)

@@ -12,7 +12,14 @@ import typer
 
 from content_engine import Selection
 from content_engine.cli.errors import engine_for, fail, warn
-from content_engine.cli.options import DbOption, OutOption, Preview, SourcesOption
+from content_engine.cli.options import (
+    DbOption,
+    OutOption,
+    PdfVariantOption,
+    Preview,
+    SourcesOption,
+    with_pdf_variant,
+)
 from content_engine.cli.output import dump_json, write_output
 from content_engine.cli.reader import ReaderOptions, takes_reader
 from content_engine.core.selection import VariantTrace
@@ -23,21 +30,23 @@ def render(
     publication: Annotated[str, typer.Argument(help="Publication id.")],
     reader: ReaderOptions,
     format: Annotated[
-        str, typer.Option("--format", "-f", help="html, pdf, json or fragment.")
+        str, typer.Option("--format", "-f", help="html, pdf, pdf-a, json or fragment.")
     ] = "html",
+    pdf_variant: PdfVariantOption = None,
     output: OutOption = None,
     preview: Preview = False,
     db: DbOption = None,
     sources: SourcesOption = None,
 ) -> None:
     """Assemble and render a publication for one reader."""
+    format = with_pdf_variant(format, pdf_variant)
     with engine_for(db, sources) as engine:
         ctx = reader.build()
         result = engine.render(
             publication, ctx, format=format, preview=preview, strict=reader.strict
         )
     warn(result.warnings)
-    write_output(result.content, output, binary=format == "pdf")
+    write_output(result.content, output, binary=format.startswith("pdf"))
 
 
 @takes_reader

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from content_engine.cli.errors import fail
 from content_engine.settings import DB, SOURCES, Option
 
 
@@ -54,3 +55,27 @@ StrictOption = Annotated[
         "instead of warning that it matched nothing.",
     ),
 ]
+
+#: ``--pdf-variant`` -> the format that renders it (``content_engine.rendering.pdf``).
+PDF_VARIANT_FORMATS = {"ua-1": "pdf", "a-3b": "pdf-a"}
+PdfVariantOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pdf-variant",
+        help="ua-1 (tagged PDF/UA-1, the default) or a-3b (PDF/A-3b for archived copies, "
+        "tagged too); only with --format pdf.",
+    ),
+]
+
+
+def with_pdf_variant(format: str, variant: str | None) -> str:
+    """The format to render: ``pdf`` with ``--pdf-variant a-3b`` is ``pdf-a``. A variant
+    that is unknown, or given with a format other than PDF, is bad input (exit 2)."""
+    if variant is None:
+        return format
+    if variant not in PDF_VARIANT_FORMATS:
+        known = ", ".join(PDF_VARIANT_FORMATS)
+        fail(f"unknown PDF variant {variant!r}; use one of {known}")
+    if format not in PDF_VARIANT_FORMATS.values():
+        fail(f"--pdf-variant needs --format pdf, not {format!r}")
+    return PDF_VARIANT_FORMATS[variant]

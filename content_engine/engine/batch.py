@@ -28,7 +28,7 @@ from content_engine.core.models import Context, parse_context
 from content_engine.core.storable import load_json
 from content_engine.settings import Settings
 
-EXTENSIONS = {"pdf": "pdf", "html": "html", "json": "json", "fragment": "html"}
+EXTENSIONS = {"pdf": "pdf", "pdf-a": "pdf", "html": "html", "json": "json", "fragment": "html"}
 # Recycle workers now and then: WeasyPrint does not always give memory back (NOTES.md).
 TASKS_PER_WORKER = 100
 # Lines a worker takes at once: their lookups are asked together (one query for the chunk).

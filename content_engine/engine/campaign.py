@@ -73,7 +73,7 @@ class TaskMessage(BaseModel):
     publication: str = Field(min_length=1, max_length=200)
     line: int = Field(ge=1, le=10**9)
     context: dict[str, Any]
-    format: Literal["pdf", "html", "json", "fragment"]
+    format: Literal["pdf", "pdf-a", "html", "json", "fragment"]
     strict: bool = False
 
 

@@ -18,6 +18,8 @@ __all__ = [
     "PUBLICATIONS_FOLDER",
     "PUBLICATION_KEYS",
     "RESERVED",
+    "THEME_FILE",
+    "THEME_FOLDER",
     "VARIANT_FIELDS",
 ]
 
@@ -25,7 +27,10 @@ LIBRARY_FILE = "library.yaml"
 COMPONENT_FILE = "component.yaml"
 PUBLICATIONS_FOLDER = "publications"
 # Folders whose every file is carried as bytes in ``Library.files``.
-FILE_FOLDERS = ("assets", "renderers")
+# A theme's description and layout options, read at render time (renderers/<theme>/theme.yaml).
+THEME_FOLDER = "renderers"
+THEME_FILE = "theme.yaml"
+FILE_FOLDERS = ("assets", THEME_FOLDER)
 # Top-level names that are never component folders (``names`` refuses them as folders).
 RESERVED = RESERVED_TOP
 assert frozenset({LIBRARY_FILE, PUBLICATIONS_FOLDER, *FILE_FOLDERS}) == RESERVED

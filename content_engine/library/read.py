@@ -28,6 +28,8 @@ from content_engine.library.layout import (
     PUBLICATION_KEYS,
     PUBLICATIONS_FOLDER,
     RESERVED,
+    THEME_FILE,
+    THEME_FOLDER,
 )
 from content_engine.library.limits import FolderLimits
 from content_engine.library.variants import parse_variant
@@ -238,10 +240,22 @@ def _load_files(folder: Folder) -> dict[str, bytes]:
                         file=path,
                     )
                 files[path] = folder.read(path)
+                if top == THEME_FOLDER and name == THEME_FILE:
+                    _check_theme_yaml(folder, path, files[path])
                 if top == ASSET_FOLDER:
                     assets += len(files[path])
                     _check_asset_size(folder.limits, path, len(files[path]), assets)
     return files
+
+
+def _check_theme_yaml(folder: Folder, path: str, data: bytes) -> None:
+    """A theme's ``theme.yaml`` is read at render time for its ``options``: it must be UTF-8
+    YAML within the library's limits (no aliases, bounded depth), refused here at its line."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LibraryFormatError(f"not UTF-8: {exc.reason}", file=path) from None
+    safe_load(text, path, folder.limits)
 
 
 def _check_asset_size(limits: FolderLimits, path: str, size: int, total: int) -> None:

@@ -116,7 +116,7 @@ def _load_builtins() -> None:
             builtins: tuple[Renderer, ...] = (
                 html.HtmlRenderer(),
                 html.FragmentRenderer(),
-                pdf.PdfRenderer(),
+                *(pdf.PdfRenderer(name) for name in pdf.PDF_VARIANTS),
                 jsondoc.JsonRenderer(),
             )
             for renderer in builtins:

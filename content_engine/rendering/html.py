@@ -14,6 +14,12 @@ sandbox as bodies (``sandbox.BodySandbox``), within its time and size limits, so
 
 The PDF renderer builds its page here too, so both formats share one title page, one table
 of contents and one set of block anchors.
+
+A layout is a kind of document: ``default``, ``service-sheet`` (a header, no title page or
+table of contents), ``brochure`` (a cover from the first block, no repeated image) and
+``manual`` (title page, contents, numbered chapters, running heads). What the page shell does
+differently for each comes from the ``options`` of the theme's ``theme.yaml``
+(``LayoutOptions``); a library's ``renderers/<layout>/theme.yaml`` overrides them key by key.
 """
 
 from __future__ import annotations
@@ -26,14 +32,17 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import unquote
 
 import jinja2
+import yaml
 from babel.dates import format_date
 from markupsafe import Markup, escape
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from content_engine.core.errors import InputError, InvalidContext, LibraryFormatError, RenderError
 from content_engine.core.locales import babel_locale, normalize_tag, text_direction
@@ -44,6 +53,7 @@ from content_engine.rendering import RenderEnvironment, RenderResult, Translatio
 __all__ = [
     "FragmentRenderer",
     "HtmlRenderer",
+    "LayoutOptions",
     "Page",
     "Theme",
     "ThemeFile",
@@ -87,12 +97,28 @@ THEME_LIMITS = Limits(
 )
 
 
+class LayoutOptions(BaseModel):
+    """What a layout's page shell does: ``theme.yaml``'s ``options``, the engine's defaults
+    overridden by a library's theme key by key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: ``title-page`` (a page of its own), ``cover`` (the first block is the cover) or
+    #: ``header`` (the title above the first block, on the same page).
+    front: Literal["title-page", "cover", "header"] = "title-page"
+    #: A table of contents of the blocks that have a title.
+    contents: bool = True
+    #: False: an image already shown earlier in the document (same ``src``) is left out.
+    repeat_images: bool = True
+
+
 @dataclass(frozen=True)
 class Theme:
     name: str
     template: jinja2.Template
     screen: ThemeFile
     print: ThemeFile
+    options: LayoutOptions = field(default_factory=LayoutOptions)
 
     @property
     def sandboxed(self) -> bool:
@@ -225,6 +251,59 @@ def _theme_file(env: RenderEnvironment, theme: str, name: str) -> ThemeFile:
     return ThemeFile("", theme, f"renderers/{theme}/{name}")
 
 
+# theme.yaml holds a description and a few options: far below this.
+MAX_THEME_YAML_CHARS = 65_536
+# libyaml's safe loader where PyYAML has it: fast, and it refuses nesting past 1,000 levels
+# at once (the pure-Python one takes half a minute to reach the recursion limit).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@lru_cache(maxsize=64)
+def _options_of(text: str, path: str) -> Mapping[str, Any]:
+    """The ``options`` mapping of a theme.yaml, parsed once per text (every page render asks).
+    A library's was checked at import (no aliases, bounded depth: ``library.read``); this
+    bounds it again for one stored before that."""
+    if len(text) > MAX_THEME_YAML_CHARS:
+        raise LibraryFormatError(f"over {MAX_THEME_YAML_CHARS} characters", file=path)
+    try:
+        data = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader, C or Python
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise LibraryFormatError(f"not valid YAML: {exc}", file=path, line=line) from None
+    except RecursionError:
+        raise LibraryFormatError("nested too deeply", file=path) from None
+    options = data.get("options", {}) if isinstance(data, dict) else {}
+    if not isinstance(options, dict):
+        raise LibraryFormatError("'options' must be a mapping", file=path)
+    return options
+
+
+def layout_options(env: RenderEnvironment, layout: str) -> LayoutOptions:
+    """The layout's options: ``default``'s, then the layout's own, the engine's theme.yaml
+    before the library's, each overriding the one before it key by key."""
+    merged: dict[str, Any] = {}
+    source = f"renderers/{layout}/theme.yaml"
+    for folder in dict.fromkeys((DEFAULT_THEME, layout)):
+        relative = f"{folder}/theme.yaml"
+        path = f"renderers/{relative}"
+        library = env.library_files.get(path)
+        texts = [
+            _engine_text(env.engine_renderers_dir, relative),
+            None if library is None else _decode(library, path),
+        ]
+        for text in texts:
+            if text is not None:
+                source = path
+                merged.update(_options_of(text, source))
+    try:
+        return LayoutOptions.model_validate(merged)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise LibraryFormatError(f"options.{where}: {problem['msg']}", file=source) from None
+
+
 def known_layouts(env: RenderEnvironment) -> list[str]:
     """Theme names offered by the library and the engine."""
     names = {
@@ -270,6 +349,7 @@ def load_theme(env: RenderEnvironment, layout: str) -> Theme:
         template=template,
         screen=_theme_file(env, layout, "screen.css"),
         print=_theme_file(env, layout, "print.css"),
+        options=layout_options(env, layout),
     )
 
 
@@ -281,8 +361,9 @@ def block_anchor(index: int, block: Block) -> str:
     return f"block-{index}-{block.component}"
 
 
-def block_title(block: Block) -> str:
-    """The block's title, else the text of its first h1/h2/h3, else its component id."""
+def block_title(block: Block) -> str | None:
+    """The block's title, else the text of its first h1/h2/h3, else ``None``: a block without
+    a heading is left out of the contents rather than listed under its component id."""
     if block.title:
         return block.title
     match = _HEADING.search(block.html)
@@ -290,7 +371,7 @@ def block_title(block: Block) -> str:
         text = _SPACE.sub(" ", html_lib.unescape(_TAG.sub("", match.group(2)))).strip()
         if text:
             return text
-    return block.component
+    return None
 
 
 def _own_locale(block: Block, doc_locale: str) -> tuple[str, str] | None:
@@ -309,7 +390,7 @@ class PageBlock:
     anchor: str
     component: str
     variant: str
-    title: str
+    title: str | None
     lang: str | None
     dir: str | None
     html: Markup
@@ -374,9 +455,35 @@ def _block_html(html: str, env: RenderEnvironment, *, screen: bool, page: bool) 
     return inline_assets(html, env.library_files) if page and env.library_files else html
 
 
-def _page_blocks(doc: Document, env: RenderEnvironment, screen: bool) -> list[PageBlock]:
+# A <figure> (its images and caption together) or a lone <img>, as the sanitizer writes them
+# (well-formed, attributes quoted): what ``repeat_images: false`` leaves out once shown.
+_FIGURE_OR_IMAGE = re.compile(r"<figure\b[^>]*>.*?</figure\s*>|<img\b[^>]*>", re.S)
+_IMAGE_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]*)"')
+
+
+def _once_per_image(html: str, seen: set[str]) -> str:
+    """``html`` without the images (with their figure) whose ``src`` was shown before, in
+    ``seen``; adds the ones it keeps. A figure goes only when all its images were shown."""
+
+    def replace(match: re.Match[str]) -> str:
+        sources = _IMAGE_SRC.findall(match.group(0))
+        if sources and all(src in seen for src in sources):
+            return ""
+        seen.update(sources)
+        return match.group(0)
+
+    return _FIGURE_OR_IMAGE.sub(replace, html)
+
+
+def _page_blocks(
+    doc: Document, env: RenderEnvironment, screen: bool, options: LayoutOptions
+) -> list[PageBlock]:
     out = []
+    seen_images: set[str] = set()
     for index, block in enumerate(doc.blocks, start=1):
+        html = block.html
+        if not options.repeat_images:
+            html = _once_per_image(html, seen_images)
         own = _own_locale(block, doc.context.locale)
         out.append(
             PageBlock(
@@ -387,7 +494,7 @@ def _page_blocks(doc: Document, env: RenderEnvironment, screen: bool) -> list[Pa
                 lang=own[0] if own else None,
                 dir=own[1] if own else None,
                 # Trusted: the assembly escaped every placeholder value already.
-                html=Markup(_block_html(block.html, env, screen=screen, page=True)),
+                html=Markup(_block_html(html, env, screen=screen, page=True)),
             )
         )
     return out
@@ -412,6 +519,13 @@ def translated(
         return escape(msgid).format(**values)
 
 
+def isolated(text: str) -> Markup:
+    """``text`` escaped in a ``<bdi>``: a date, a number or a name keeps its own direction
+    inside a sentence of the other (``Generated on <bdi>1 ديسمبر 2026</bdi>``). Themes'
+    print.css turns ``bdi`` into Unicode isolates for the PDF."""
+    return Markup("<bdi>{}</bdi>").format(text)
+
+
 @dataclass(frozen=True)
 class Page:
     html: str
@@ -428,11 +542,13 @@ def render_page(doc: Document, env: RenderEnvironment, *, inline_css: bool = Tru
     translations = env.gettext_for(ctx.locale)
     name = ctx.customer.get("name")
     prepared_for = (
-        translated(translations, "Prepared for {name}", warnings, name=str(name))
+        translated(translations, "Prepared for {name}", warnings, name=isolated(str(name)))
         if name not in (None, "")
         else None
     )
     when = format_date(ctx.at, format="long", locale=babel_locale(ctx.locale, env.default_locale))
+    blocks = _page_blocks(doc, env, inline_css, theme.options)
+    cover = blocks[0] if theme.options.front == "cover" and blocks else None
     css = None
     if inline_css:
         # The stylesheet is the theme's own, trusted; only keep it from closing <style>.
@@ -444,9 +560,15 @@ def render_page(doc: Document, env: RenderEnvironment, *, inline_css: bool = Tru
         "layout": doc.layout,
         "css": css,
         "prepared_for": prepared_for,
-        "generated_on": translated(translations, "Generated on {date}", warnings, date=when),
+        "generated_on": translated(
+            translations, "Generated on {date}", warnings, date=isolated(when)
+        ),
         "contents_label": translated(translations, "Contents", warnings),
-        "blocks": _page_blocks(doc, env, inline_css),
+        "blocks": blocks,
+        "cover": cover,
+        "body": blocks[1:] if cover else blocks,
+        "contents": [block for block in blocks if block.title] if theme.options.contents else [],
+        "options": theme.options,
         "publication": doc.publication,
         "context": ctx,
     }

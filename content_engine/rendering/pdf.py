@@ -7,6 +7,12 @@ publication's and whose language is the reader's locale (WeasyPrint takes both f
 ``<title>`` and ``<html lang>``), with a table of contents that shows page numbers and one
 outline entry per block.
 
+Every PDF is tagged for assistive technology: ``pdf`` is PDF/UA-1 (a structure tree of
+headings, lists, tables with their header cells, figures with their alt text and links, in
+document order; ``/Lang``, and the title shown as the window title), ``pdf-a`` is PDF/A-3b
+for archived copies, tagged the same way. The variant is the format's, so a receipt that
+names its format replays the same variant.
+
 Resources are fetched only from the library (``assets/...``) and from themes
 (``renderers/...``); everything else is refused and reported as a warning of the render.
 
@@ -42,6 +48,7 @@ from content_engine.rendering.html import ThemeFile, render_page
 
 __all__ = [
     "BASE_URL",
+    "PDF_VARIANTS",
     "LibraryResolver",
     "PdfRenderer",
     "footer_content",
@@ -57,6 +64,8 @@ logger = logging.getLogger("content_engine")
 BASE_URL = "https://ce-library.invalid/"
 
 FOOTER_MSGID = "Page {page} of {pages}"
+#: Format name -> WeasyPrint's ``pdf_variant``: the formats the PDF renderer registers.
+PDF_VARIANTS = {"pdf": "pdf/ua-1", "pdf-a": "pdf/a-3b"}
 LETTER_REGIONS = frozenset({"US", "CA"})
 
 
@@ -340,10 +349,14 @@ def _theme_stylesheet(
 
 
 class PdfRenderer:
-    """``pdf``: the page laid out on paper by WeasyPrint."""
+    """``pdf`` (PDF/UA-1) or ``pdf-a`` (PDF/A-3b): the page laid out on paper by WeasyPrint,
+    tagged either way."""
 
-    name = "pdf"
     media_type = "application/pdf"
+
+    def __init__(self, name: str = "pdf") -> None:
+        self.name = name
+        self.variant = PDF_VARIANTS[name]
 
     def render(self, doc: Document, env: RenderEnvironment) -> RenderResult:
         page = render_page(doc, env, inline_css=False)
@@ -376,11 +389,26 @@ class PdfRenderer:
                 _theme_stylesheet(state, env, page.theme.print, warnings),
             ]
             try:
-                with _weasyprint_problems(warnings):
-                    pdf = html.write_pdf(stylesheets=stylesheets, font_config=state.font_config)
+                with _weasyprint_problems(warnings), _unclosed_profile_ignored():
+                    pdf = html.write_pdf(
+                        stylesheets=stylesheets,
+                        font_config=state.font_config,
+                        pdf_variant=self.variant,
+                        pdf_tags=True,
+                    )
             except Exception as exc:
                 raise RenderError(f"PDF rendering failed: {type(exc).__name__}: {exc}") from exc
         return RenderResult(pdf, self.media_type, warnings)
+
+
+@contextmanager
+def _unclosed_profile_ignored() -> Iterator[None]:
+    """WeasyPrint 70 opens its sRGB profile for every PDF/A and never closes it; the file is
+    closed when the document is freed, at the end of ``write_pdf``, with a ResourceWarning that
+    is WeasyPrint's to fix, not this render's problem."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*sRGB2014\.icc", category=ResourceWarning)
+        yield
 
 
 class _Collect(logging.Handler):

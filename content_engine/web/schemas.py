@@ -110,7 +110,7 @@ class PurgeOut(BaseModel):
 class RenderIn(Strict):
     publication: PublicationIdName = Field(pattern=ID_PATTERN, max_length=MAX_NAME)
     context: Context
-    format: Literal["html", "pdf", "json", "fragment"] = "html"
+    format: Literal["html", "pdf", "pdf-a", "json", "fragment"] = "html"
     preview: bool = False
     strict: bool = Field(
         default=False,

@@ -94,7 +94,7 @@ def test_names_and_titles_are_escaped_block_html_is_not(make_env: MakeEnv):
     )
     page = render_html(doc, make_env())
     assert "<script>" not in page
-    assert "Prepared for &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+    assert "Prepared for <bdi>&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co</bdi>" in page
     assert "<title>Tips &amp; &lt;Tricks&gt;</title>" in page
     assert '<h1 class="publication-title">Tips &amp; &lt;Tricks&gt;</h1>' in page
     assert ">Q&amp;A &lt;1&gt;</a>" in page
@@ -124,11 +124,12 @@ def test_toc_links_every_block_anchor(make_env: MakeEnv):
     assert links == [
         ("block-1-product.x200.overview", "Über X200 &amp; mehr"),
         ("block-2-legal.warranty", "Gewährleistung"),
-        ("block-3-snippet.plain", "snippet.plain"),
+        # a block without a heading is not listed (under its component id or otherwise)
         ("block-4-product.x200.overview", "Again"),
     ]
     ids = re.findall(r'<section class="ce-block" id="([^"]+)"', page)
-    assert ids == [anchor for anchor, _ in links]
+    assert ids == [f"block-{n}-{block.component}" for n, block in enumerate(doc.blocks, 1)]
+    assert "snippet.plain</a>" not in page and 'data-title="snippet.plain"' not in page
 
 
 @pytest.mark.parametrize(
@@ -136,21 +137,21 @@ def test_toc_links_every_block_anchor(make_env: MakeEnv):
     [
         ("<h2>Plain</h2>", None, "Plain"),
         ("<p>x</p><h3 class='c'>Late\n   heading</h3><h1>Later</h1>", None, "Late heading"),
-        ("<h4>Too deep</h4>", None, "c.id"),
-        ("<h2></h2><p>x</p>", None, "c.id"),
+        ("<h4>Too deep</h4>", None, None),
+        ("<h2></h2><p>x</p>", None, None),
         ("<h2>Heading</h2>", "Given", "Given"),
         ("<h2>&lt;tag&gt; &#8211; dash</h2>", None, "<tag> – dash"),
     ],
 )
-def test_block_title(html: str, title: str | None, expected: str):
+def test_block_title(html: str, title: str | None, expected: str | None):
     assert block_title(block("c.id", html, title=title)) == expected
 
 
 def test_title_page_in_the_readers_language(make_env: MakeEnv):
     doc = document([block("a.b", "<h2>A</h2>")], customer={"name": "Anna Huber"})
     page = render_html(doc, make_env(gettext_for=german_for))
-    assert '<p class="prepared-for">Erstellt für Anna Huber</p>' in page
-    assert '<p class="generated-on">Erstellt am 23. November 2026</p>' in page
+    assert '<p class="prepared-for">Erstellt für <bdi>Anna Huber</bdi></p>' in page
+    assert '<p class="generated-on">Erstellt am <bdi>23. November 2026</bdi></p>' in page
     assert '<h2 id="toc-heading">Inhalt</h2>' in page
 
 
@@ -158,7 +159,7 @@ def test_title_page_without_a_customer(make_env: MakeEnv):
     doc = document([], locale="en-US", at="2026-01-05T23:30:00Z")
     page = render_html(doc, make_env())
     assert "prepared-for" not in page
-    assert "Generated on January 5, 2026" in page
+    assert "Generated on <bdi>January 5, 2026</bdi>" in page
     assert '<nav class="toc"' not in page  # nothing to list
 
 
@@ -166,7 +167,7 @@ def test_a_broken_translation_warns_and_falls_back(make_env: MakeEnv):
     broken = FakeTranslations({"Prepared for {name}": "Erstellt für {nmae}"})
     doc = document([], customer={"name": "Anna"})
     result = get_renderer("html").render(doc, make_env(gettext_for=lambda locale: broken))
-    assert "Prepared for Anna" in result.content.decode()
+    assert "Prepared for <bdi>Anna</bdi>" in result.content.decode()
     assert len(result.warnings) == 1
     assert "Erstellt für {nmae}" in result.warnings[0]
 

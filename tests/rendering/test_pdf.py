@@ -28,6 +28,7 @@ from content_engine.rendering.pdf import (
     page_size,
 )
 from tests.support.imports import import_again
+from tests.support.pdfstructure import elements
 
 from .conftest import ENGINE_RENDERERS, block, document, german_for
 
@@ -195,12 +196,12 @@ def test_right_to_left_document(make_env: MakeEnv):
 def test_fetches_outside_the_library_are_refused_and_reported(make_env: MakeEnv):
     html = (
         "<h2>Bilder</h2>"
-        '<img src="file:///etc/passwd"/>'
-        '<img src="http://127.0.0.1:9/x.png"/>'
-        '<img src="../../../etc/hostname"/>'
-        '<img src="assets/logo.svg"/>'
-        '<img src="assets/missing.png"/>'
-        "<img src=\"data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' width='4' "
+        '<img src="file:///etc/passwd" alt="1"/>'
+        '<img src="http://127.0.0.1:9/x.png" alt="2"/>'
+        '<img src="../../../etc/hostname" alt="3"/>'
+        '<img src="assets/logo.svg" alt="4"/>'
+        '<img src="assets/missing.png" alt="5"/>'
+        "<img alt=\"6\" src=\"data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' width='4' "
         "height='4'><rect width='4' height='4' fill='%23abcdef'/></svg>\"/>"
     )
     env = make_env({"assets/logo.svg": LOGO})
@@ -319,3 +320,12 @@ def test_footer_content(message: str, css: str | None):
 )
 def test_page_size(region: str | None, size: str):
     assert page_size(region) == size
+
+
+def test_an_image_without_alt_text_is_a_warning_of_the_tagged_pdf(make_env: MakeEnv):
+    env = make_env({"assets/logo.svg": LOGO})
+    html = '<h2>Logo</h2><img src="assets/logo.svg"/><img src="assets/logo.svg" alt="Logo"/>'
+    result = get_renderer("pdf").render(document([block("x.img", html)]), env)
+    assert result.warnings == ['PDF: Image "assets/logo.svg" has no required alt description']
+    figures = [e for e in elements(read(result)) if e.role == "/Figure"]
+    assert [f.alt for f in figures] == [None, "Logo"]
