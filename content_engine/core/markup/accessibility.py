@@ -19,8 +19,9 @@ Rules
   it prints text), an ``aria-label``, ``aria-labelledby`` or ``title``, or an image inside
   with a non-empty ``alt``.
 
-A placeholder in ``alt`` or in a link's text is judged present: what it prints is known only
-at render time.
+A placeholder (``{{ ... }}``) in ``alt`` or in a link's text is judged present: what it prints
+is known only at render time. Statements and comments (``{% ... %}``, ``{# ... #}``) print
+nothing and count for nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 
 from lxml import etree
 
-from content_engine.core.markup.xhtml import parse_body
+from content_engine.core.markup.xhtml import TOKEN, parse_body
 
 DECORATIVE_ROLES = frozenset({"presentation", "none"})
 _NAME_ATTRIBUTES = ("aria-label", "aria-labelledby", "title")
@@ -53,16 +54,27 @@ def _name(node: Any) -> str:
     return etree.QName(node.tag).localname.lower()
 
 
-def _has_text(value: str | None) -> bool:
-    return bool(value and value.strip())
+class _Text:
+    """Whether a value prints any text, with the body's placeholders told apart."""
+
+    def __init__(self, spans: tuple[str, ...]) -> None:
+        self.spans = spans
+
+    def __call__(self, value: str | None) -> bool:
+        if not value:
+            return False
+        printed = TOKEN.sub(
+            lambda m: "x" if self.spans[int(m.group(1))].startswith("{{") else "", value
+        )
+        return bool(printed.strip())
 
 
-def _image_barrier(node: Any) -> str | None:
+def _image_barrier(node: Any, has_text: _Text) -> str | None:
     alt = node.get("alt")
     if alt is None:
         return '<img> without alt text (write alt="" with role="presentation" if decorative)'
     role = (node.get("role") or "").strip().lower()
-    if not alt.strip() and role not in DECORATIVE_ROLES:
+    if not has_text(alt) and role not in DECORATIVE_ROLES:
         return '<img> with empty alt not marked decorative (add role="presentation" or alt text)'
     return None
 
@@ -80,17 +92,19 @@ def _own_header_cells(table: Any) -> bool:
     return False
 
 
-def _link_named(link: Any) -> bool:
-    """Whether a link has an accessible name; a placeholder token in its text counts."""
-    if any(_has_text(link.get(attribute)) for attribute in _NAME_ATTRIBUTES):
+def _link_named(link: Any, has_text: _Text) -> bool:
+    """Whether a link has an accessible name: a name attribute, text, or an image's alt."""
+    if any(has_text(link.get(attribute)) for attribute in _NAME_ATTRIBUTES):
         return True
-    if _has_text("".join(link.itertext())):
+    if has_text("".join(link.itertext())):
         return True
-    return any(_name(n) == "img" and _has_text(n.get("alt")) for n in link.iter())
+    return any(_name(n) == "img" and has_text(n.get("alt")) for n in link.iter())
 
 
-def find_barriers(root: Any, line_offset: int = 0) -> list[Barrier]:
-    """The barriers in a parsed body (``parse_body``'s root), in document order."""
+def find_barriers(root: Any, spans: tuple[str, ...], line_offset: int = 0) -> list[Barrier]:
+    """The barriers in a parsed body (``parse_body``'s root and its restorer's ``spans``), in
+    document order."""
+    has_text = _Text(spans)
     barriers: list[Barrier] = []
     previous: int | None = None
 
@@ -99,7 +113,7 @@ def find_barriers(root: Any, line_offset: int = 0) -> list[Barrier]:
 
     for node in root.iter():
         name = _name(node)
-        if name == "img" and (what := _image_barrier(node)) is not None:
+        if name == "img" and (what := _image_barrier(node, has_text)) is not None:
             note(node, "image_without_alt", what)
         elif name in _HEADINGS:
             level = _HEADINGS[name]
@@ -109,7 +123,7 @@ def find_barriers(root: Any, line_offset: int = 0) -> list[Barrier]:
             previous = level
         elif name == "table" and not _own_header_cells(node):
             note(node, "table_without_headers", "<table> without header cells (<th>)")
-        elif name == "a" and node.get("href") is not None and not _link_named(node):
+        elif name == "a" and node.get("href") is not None and not _link_named(node, has_text):
             note(node, "link_without_text", "<a> without text or accessible name")
     return barriers
 
@@ -119,5 +133,5 @@ def body_barriers(body: str, filename: str = "<body>", line_offset: int = 0) -> 
 
     ``line_offset`` is the number of file lines above the body, as for ``parse_body``.
     """
-    root, _ = parse_body(body, filename, line_offset)
-    return find_barriers(root, line_offset)
+    root, restore = parse_body(body, filename, line_offset)
+    return find_barriers(root, restore.spans, line_offset)
