@@ -13,13 +13,14 @@ must not come down to the alphabetical order of keys.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 from content_engine.core.assembly import query_matches
 from content_engine.core.drift import BodyAt, stale_problems
 from content_engine.core.errors import LibraryFormatError
 from content_engine.core.integrity import (
+    Location,
     Locator,
     Problem,
     compile_all,
@@ -28,6 +29,7 @@ from content_engine.core.integrity import (
     include_graph,
 )
 from content_engine.core.locales import fallback_chain
+from content_engine.core.markup.accessibility import body_barriers
 from content_engine.core.markup.sanitize import sanitize_body
 from content_engine.core.models import Component, Context, Library, Variant
 from content_engine.core.reader import RegionGroups, describe_context, make_reader
@@ -41,6 +43,10 @@ WARNINGS = {
     "unsafe_markup": "markup that import or save would take out of a body",
     "broken_slot": "an optional slot that names nothing (for a required slot it is an error)",
     "stale_translation": "a translation whose source has a newer live version (CONTRACT 10)",
+    "image_without_alt": 'an image without alt text (alt="" only with role="presentation")',
+    "skipped_heading": "a heading more than one level below the one before it in a body",
+    "table_without_headers": "a table without header cells",
+    "link_without_text": "a link without text or accessible name",
 }
 
 
@@ -57,6 +63,7 @@ def lint(
     problems += graph_problems(library, include_graph(library, includes))
     problems += vocabulary_problems(library, compiled, locate)
     problems += markup_problems(library, locate)
+    problems += accessibility_problems(library, locate)
     for component in sorted(library.components.values(), key=lambda c: c.id):
         problems += ambiguity_problems(library, component)
         problems += reachability_problems(library, component)
@@ -134,29 +141,54 @@ def vocabulary_problems(
     return problems
 
 
-def markup_problems(library: Library, locate: Locator) -> list[Problem]:
-    """Bodies that sanitising would change on import or save (what it would take out)."""
+# A body's findings as (code, what, line); the finder may raise ``LibraryFormatError``.
+BodyFinder = Callable[[str, Location], list[tuple[str, str, int]]]
+
+
+def _body_warnings(library: Library, locate: Locator, find: BodyFinder) -> list[Problem]:
+    """One warning per finding in every variant body; malformed bodies are left to
+    ``malformed_body``."""
     problems: list[Problem] = []
     for component in sorted(library.components.values(), key=lambda c: c.id):
         for key in sorted(component.variants):
             where = locate(component, component.variants[key])
             try:
-                clean = sanitize_body(component.variants[key].body, where.file, where.line_offset)
+                found = find(component.variants[key].body, where)
             except LibraryFormatError:
-                continue  # reported as malformed_body
+                continue
             problems += [
                 Problem(
-                    code="unsafe_markup",
+                    code=code,
                     severity="warning",
-                    message=f"{component.id}/{key}: {removal.what}",
+                    message=f"{component.id}/{key}: {what}",
                     component=component.id,
                     variant=key,
                     file=where.file,
-                    line=removal.line,
+                    line=line,
                 )
-                for removal in clean.removals
+                for code, what, line in found
             ]
     return problems
+
+
+def markup_problems(library: Library, locate: Locator) -> list[Problem]:
+    """Bodies that sanitising would change on import or save (what it would take out)."""
+
+    def find(body: str, where: Location) -> list[tuple[str, str, int]]:
+        clean = sanitize_body(body, where.file, where.line_offset)
+        return [("unsafe_markup", removal.what, removal.line) for removal in clean.removals]
+
+    return _body_warnings(library, locate, find)
+
+
+def accessibility_problems(library: Library, locate: Locator) -> list[Problem]:
+    """What in a body keeps a reader with assistive technology out (``accessibility`` rules)."""
+
+    def find(body: str, where: Location) -> list[tuple[str, str, int]]:
+        barriers = body_barriers(body, where.file, where.line_offset)
+        return [(barrier.code, barrier.what, barrier.line) for barrier in barriers]
+
+    return _body_warnings(library, locate, find)
 
 
 def _contexts(library: Library, component: Component) -> Iterator[Context]:
