@@ -15,7 +15,7 @@ from content_engine.core.assembly import query_matches
 from content_engine.core.errors import NotFound
 from content_engine.core.models import Context, Library, LibrarySettings
 from content_engine.core.reader import RegionGroups, make_reader
-from content_engine.core.selection import best_variant
+from content_engine.core.selection import choose
 
 
 class SlotGap(BaseModel):
@@ -29,6 +29,15 @@ class SlotFallback(BaseModel):
     locale: str  # the locale the winning variant is written in
 
 
+class SlotExperiment(BaseModel):
+    """A slot whose component is drawn between an experiment's arms for these readers: each
+    arm resolves it alike (they tie, so they share the locale), and every arm is listed."""
+
+    component: str
+    experiment: str
+    arms: list[str]
+
+
 class CoverageRow(BaseModel):
     locale: str
     role: str | None
@@ -36,6 +45,7 @@ class CoverageRow(BaseModel):
     covered: bool
     gaps: list[SlotGap]
     fallbacks: list[SlotFallback]
+    experiments: list[SlotExperiment] = []
 
 
 class CoverageReport(BaseModel):
@@ -81,12 +91,25 @@ def coverage(library: Library, publication_id: str) -> CoverageReport:
         codes: list[str | None] = list(group_codes(groups, group)) if group else [None]
         gaps: dict[tuple[int, str], list[str]] = {}
         fallbacks: dict[str, str] = {}
+        drawn: dict[str, SlotExperiment] = {}
         for code in codes:
             reader = make_reader(Context(locale=locale, role=role, region=code), settings)
             for index, slot in enumerate(publication.slots, 1):
                 for cid in query_matches(library, slot):
                     component = library.components.get(cid)
-                    winner = component and best_variant(component.variants.values(), reader)
+                    winner, assignment = (
+                        choose(cid, component.variants.values(), reader)
+                        if component
+                        else (None, None)
+                    )
+                    if assignment is not None:
+                        arms = [arm.key for arm in assignment.arms]
+                        drawn.setdefault(
+                            cid,
+                            SlotExperiment(
+                                component=cid, experiment=assignment.experiment, arms=arms
+                            ),
+                        )
                     if not winner:
                         if slot.required:
                             gaps.setdefault((index, cid), []).append(code or "-")
@@ -101,6 +124,7 @@ def coverage(library: Library, publication_id: str) -> CoverageReport:
                 covered=not gaps,
                 gaps=[SlotGap(slot=i, component=c, regions=r) for (i, c), r in gaps.items()],
                 fallbacks=[SlotFallback(component=c, locale=lo) for c, lo in fallbacks.items()],
+                experiments=list(drawn.values()),
             )
         )
     return CoverageReport(

@@ -105,3 +105,20 @@ def test_an_experiment_arm_tied_with_a_plain_variant_is_still_ambiguous() -> Non
     library = Library(components={"promo.x": _component(ARM_A, ARM_B, plain)})
     problems = ambiguity_problems(library, library.components["promo.x"])
     assert [p.code for p in problems] == ["ambiguous_variants"]
+
+
+def test_coverage_lists_the_arms_a_slot_is_drawn_between() -> None:
+    from content_engine.core.coverage import coverage
+    from content_engine.core.models import Publication, Slot
+
+    library = Library(
+        components={"promo.x": _component(ARM_A, ARM_B)},
+        publications={
+            "p": Publication(id="p", title="P", slots=(Slot(component="promo.x", required=True),))
+        },
+    )
+    (row,) = coverage(library, "p").rows
+    assert row.covered
+    assert [(e.component, e.experiment, e.arms) for e in row.experiments] == [
+        ("promo.x", "cta", ["a", "b"])
+    ]
