@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from content_engine.core.errors import ContentEngineError, InputError, TooManyAnswers
 from content_engine.core.feedback import (
@@ -33,18 +33,11 @@ from content_engine.core.feedback import (
     token_for_block,
     token_for_receipt,
 )
-from content_engine.core.feedbackstats import (
-    ArmComparison,
-    ArmData,
-    GroupData,
-    GroupSummary,
-    Scale,
-    Scales,
-    compare_arms,
-    summarize,
-)
 from content_engine.core.instants import parse_instant
 from content_engine.core.models import Block, Document, Library, Receipt
+
+if TYPE_CHECKING:  # scipy, behind the statistics, costs every command ~0.5 s to import
+    from content_engine.core.feedbackstats import ArmComparison, GroupSummary, Scales
 from content_engine.core.reader import Reader
 from content_engine.store import Repository
 from content_engine.store.feedback import AnswerRow, ReportFilter, group_id, shown_values
@@ -318,6 +311,8 @@ class FeedbackDesk:
             raise InputError(f"by must be one of {', '.join(BY)}, not {by[:40]!r}")
         if since is not None and until is not None and until <= since:
             raise InputError("until must be after since")
+        from content_engine.core.feedbackstats import GroupData, summarize
+
         self.flush()  # what this process counted so far belongs in its own report
         rows = self._repository.report_rows(ReportFilter(component, experiment, since, until))
         scales = self._scales()
@@ -346,6 +341,8 @@ class FeedbackDesk:
         exposures: Sequence[tuple[Mapping[str, Any], int]],
         answers: Sequence[tuple[Mapping[str, Any], str, int]],
     ) -> ArmComparison | None:
+        from content_engine.core.feedbackstats import ArmData, compare_arms
+
         weights = self._weights(experiment, component)
         if len(weights) < 2:
             return None
@@ -358,7 +355,7 @@ class FeedbackDesk:
             if shown["arm"] in scores:
                 scores[shown["arm"]].setdefault(metric, []).append(score)
         arms = [ArmData(seen[a], scores[a], key=a) for a in weights]
-        return compare_arms(arms, list(weights.values()))
+        return compare_arms(arms, list(weights.values()), self._scales())
 
     def _weights(self, experiment: str, component: str | None) -> dict[str, float]:
         """The experiment's arms in key order with their weights, as the library has them."""
@@ -378,6 +375,8 @@ class FeedbackDesk:
         return dict(sorted(found.items()))
 
     def _scales(self) -> Scales:
+        from content_engine.core.feedbackstats import Scale, Scales
+
         setting = self._library().settings.feedback
         return Scales(csat=Scale(*setting.csat), ces=Scale(*setting.ces))
 
