@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -206,6 +207,26 @@ class TimeBucket(_Result):
 
     start: str  # ISO date of the bucket's first day
     groups: list[GroupSummary]
+
+
+Bucket = Literal["day", "week"]
+
+
+def bucket_start(moment: datetime, bucket: Bucket) -> date:
+    """The first day of the bucket ``moment`` falls in: its date, or the Monday of its ISO week
+    (in the moment's own time zone; the store keeps UTC)."""
+    day = moment.date()
+    return day if bucket == "day" else day - timedelta(days=day.weekday())
+
+
+def needs_follow_up(metric: str, score: int, comment: str | None, scales: Scales) -> bool:
+    """Whether an answer goes on the agents' follow-up list: a detractor (NPS 0-6) or a CSAT in
+    the scale's bottom two points (1-2 on 1-5), who also wrote a comment to answer."""
+    if comment is None or not comment.strip():
+        return False
+    if metric == "nps":
+        return score <= DETRACTOR_UP_TO
+    return metric == "csat" and score <= scales.csat.low + 1
 
 
 def _answers(group: GroupData, scales: Scales) -> dict[Metric, Ints]:

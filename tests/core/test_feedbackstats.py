@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -17,11 +18,14 @@ from content_engine.core.feedbackstats import (
     MIN_ANSWERS,
     ArmComparison,
     ArmData,
+    Bucket,
     FeedbackStatsError,
     GroupData,
     Scale,
     Scales,
+    bucket_start,
     compare_arms,
+    needs_follow_up,
     summarize,
 )
 
@@ -342,3 +346,36 @@ def test_welch_agrees_with_scipys_t_test(seed: int) -> None:
     assert diff.p_value == pytest.approx(expected.pvalue, rel=1e-9)
     assert diff.interval is not None
     assert (diff.interval.low, diff.interval.high) == pytest.approx((ci.low, ci.high), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("moment", "bucket", "start"),
+    [
+        ("2026-12-02T23:59:00+00:00", "day", "2026-12-02"),
+        ("2026-12-02T10:00:00+00:00", "week", "2026-11-30"),  # a Wednesday: its Monday
+        ("2026-11-30T00:00:00+00:00", "week", "2026-11-30"),
+        ("2027-01-03T12:00:00+00:00", "week", "2026-12-28"),  # across the year's end
+    ],
+)
+def test_buckets_start_on_the_day_or_the_monday(moment: str, bucket: Bucket, start: str) -> None:
+    assert bucket_start(datetime.fromisoformat(moment), bucket).isoformat() == start
+
+
+@pytest.mark.parametrize(
+    ("metric", "score", "comment", "scales", "listed"),
+    [
+        ("nps", 6, "too slow", Scales(), True),
+        ("nps", 0, "never again", Scales(), True),
+        ("nps", 7, "meh", Scales(), False),  # a passive
+        ("nps", 3, None, Scales(), False),  # nothing to answer to
+        ("nps", 3, "   ", Scales(), False),
+        ("csat", 2, "rude", Scales(), True),
+        ("csat", 3, "ok", Scales(), False),
+        ("csat", 3, "on a 2-7 scale", Scales(csat=Scale(2, 7)), True),
+        ("ces", 1, "hard", Scales(), False),
+    ],
+)
+def test_who_needs_a_follow_up(
+    metric: str, score: int, comment: str | None, scales: Scales, listed: bool
+) -> None:
+    assert needs_follow_up(metric, score, comment, scales) is listed
