@@ -27,7 +27,7 @@ milliseconds. Nothing here reads a clock, a file or a database.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -217,6 +217,41 @@ def bucket_start(moment: datetime, bucket: Bucket) -> date:
     (in the moment's own time zone; the store keeps UTC)."""
     day = moment.date()
     return day if bucket == "day" else day - timedelta(days=day.weekday())
+
+
+def time_series(
+    exposures: Iterable[tuple[datetime, str, int]],
+    answers: Iterable[tuple[datetime, str, str, int]],
+    bucket: Bucket,
+    scales: Scales = DEFAULT_SCALES,
+) -> list[TimeBucket]:
+    """Each bucket's groups summarized, oldest first, from ``(when, group, count)`` exposures
+    and ``(when, group, metric, score)`` answers (an answer counts when it was shown). Buckets
+    with nothing in them between the first and the last are kept, empty, so a chart shows the
+    gap instead of joining across it."""
+    shown: dict[date, dict[str, int]] = {}
+    scores: dict[date, dict[str, dict[str, list[int]]]] = {}
+    for moment, group, count in exposures:
+        day = shown.setdefault(bucket_start(moment, bucket), {})
+        day[group] = day.get(group, 0) + count
+    for moment, group, metric, score in answers:
+        per = scores.setdefault(bucket_start(moment, bucket), {}).setdefault(group, {})
+        per.setdefault(metric, []).append(score)
+    starts = sorted(set(shown) | set(scores))
+    if not starts:
+        return []
+    step = timedelta(days=1 if bucket == "day" else 7)
+    out = []
+    start = starts[0]
+    while start <= starts[-1]:
+        counted, answered = shown.get(start, {}), scores.get(start, {})
+        groups = [
+            summarize(GroupData(counted.get(g, 0), answered.get(g, {}), key=g), scales)
+            for g in sorted(set(counted) | set(answered))
+        ]
+        out.append(TimeBucket(start=start.isoformat(), groups=groups))
+        start += step
+    return out
 
 
 def needs_follow_up(metric: str, score: int, comment: str | None, scales: Scales) -> bool:

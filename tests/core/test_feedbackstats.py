@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,7 @@ from content_engine.core.feedbackstats import (
     compare_arms,
     needs_follow_up,
     summarize,
+    time_series,
 )
 
 READERS = 20_000
@@ -287,7 +288,7 @@ def _groups(draw: st.DrawFn, key: str = "") -> ArmData:
     return ArmData(key=key, exposures=draw(st.integers(0, 10_000)), scores=scores)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(_groups())
 def test_any_group_summarizes_to_json_with_the_point_inside_its_interval(group: ArmData) -> None:
     result = summarize(group)
@@ -304,7 +305,7 @@ def test_any_group_summarizes_to_json_with_the_point_inside_its_interval(group: 
             assert low <= summary.interval.low <= summary.value <= summary.interval.high <= high
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(_groups(), min_size=1, max_size=4), st.data())
 def test_any_arms_compare_to_json_and_winners_are_significant(
     groups: list[ArmData], data: st.DataObject
@@ -379,3 +380,25 @@ def test_who_needs_a_follow_up(
     metric: str, score: int, comment: str | None, scales: Scales, listed: bool
 ) -> None:
     assert needs_follow_up(metric, score, comment, scales) is listed
+
+
+def test_a_time_series_per_week_keeps_empty_weeks_for_the_gap() -> None:
+    monday = datetime.fromisoformat("2026-11-02T08:00:00+00:00")
+    week = timedelta(days=7)
+    exposures = [
+        (monday, "a", 10),
+        (monday + timedelta(days=2), "a", 5),
+        (monday + 2 * week, "b", 4),
+    ]
+    answers = [
+        (monday + timedelta(days=1), "a", "csat", 4),
+        (monday + timedelta(days=6), "a", "csat", 2),
+        (monday + 2 * week, "b", "nps", 10),
+    ]
+    series = time_series(exposures, answers, "week")
+    assert [b.start for b in series] == ["2026-11-02", "2026-11-09", "2026-11-16"]
+    first, gap, last = series
+    assert [(g.key, g.exposures, g.metrics["csat"].value) for g in first.groups] == [("a", 15, 3.0)]
+    assert gap.groups == []
+    assert [(g.key, g.metrics["nps"].value) for g in last.groups] == [("b", 100.0)]
+    assert time_series([], [], "day") == []
