@@ -38,6 +38,17 @@ BY_LABELS = {
 
 
 @dataclass(frozen=True)
+class ReportQuery:
+    """The report's filters as the page's form shows them (the API's query parameters)."""
+
+    component: str | None = None
+    experiment: str | None = None
+    since: str | None = None
+    until: str | None = None
+    by: str = "variant"
+
+
+@dataclass(frozen=True)
 class Numbers:
     """Numbers as the visitor's language writes them (decimal comma in German and French)."""
 
@@ -83,8 +94,10 @@ def feedback_page(
     by: str = "variant",
     bucket: str = "day",
     heading: str = "",
+    query: ReportQuery | None = None,
 ) -> Response:
-    """The report as a page; what it shows is what the API's report gives."""
+    """The report as a page; what it shows is what the API's report gives. With ``query``,
+    a form above it to choose another."""
     numbers = Numbers(page.visitor.language)
     keys = charts.group_keys(groups, series)
     return page.render(
@@ -96,6 +109,8 @@ def feedback_page(
         bucket=bucket,
         comparison=comparison,
         by_label=page._(BY_LABELS.get(by, by)),
+        query=query,
+        by_choices=[(value, page._(label)) for value, label in BY_LABELS.items()],
         enough=charts.enough_anywhere(groups),
         time_charts=charts.time_charts(
             keys, series, scales, numbers.number, numbers.day, numbers.integer

@@ -18,7 +18,7 @@ from content_engine.core.feedbackstats import (
     compare_arms,
     summarize,
 )
-from content_engine.web.ui.feedback import feedback_page
+from content_engine.web.ui.feedback import ReportQuery, feedback_page
 from content_engine.web.ui.routing import ui_router
 from content_engine.web.ui.templating import WorkbenchPage
 
@@ -74,7 +74,13 @@ router = ui_router()
 @router.get(PATH)
 def sample_page(page: WorkbenchPage) -> Response:
     return feedback_page(
-        page, GROUPS, Scales(), series=SERIES, comparison=COMPARISON, heading="hero"
+        page,
+        GROUPS,
+        Scales(),
+        series=SERIES,
+        comparison=COMPARISON,
+        heading="hero",
+        query=ReportQuery(component="hero", since="2026-11-16"),
     )
 
 
