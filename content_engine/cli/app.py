@@ -2,7 +2,8 @@
 
 In: argv. Out: an exit code. Whatever escapes a command still ends as one line on stderr
 (``errors``); the commands themselves live in ``library``, ``documents``, ``serve``, ``keys``,
-``receipts``, ``batch``, ``worker`` and ``samples``, in the order ``--help`` lists them.
+``receipts``, ``feedback``, ``batch``, ``worker`` and ``samples``, in the order ``--help``
+lists them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,17 @@ try:  # typer vendors click since 0.2x; older releases use click itself
 except ImportError:  # pragma: no cover
     from click import ClickException  # type: ignore[assignment]
 
-from content_engine.cli import batch, documents, keys, library, receipts, samples, serve, worker
+from content_engine.cli import (
+    batch,
+    documents,
+    feedback,
+    keys,
+    library,
+    receipts,
+    samples,
+    serve,
+    worker,
+)
 from content_engine.cli.errors import domain_error, one_line
 
 app = typer.Typer(
@@ -44,6 +55,14 @@ keys_app.command("revoke")(keys.revoke)
 receipts_app = typer.Typer(help="Render receipts: purge their personal data.", no_args_is_help=True)
 app.add_typer(receipts_app, name="receipts")
 receipts_app.command("purge")(receipts.purge)
+
+feedback_app = typer.Typer(
+    help="Feedback and experiments: reports, answers, signing keys.", no_args_is_help=True
+)
+app.add_typer(feedback_app, name="feedback")
+feedback_app.command("report")(feedback.report)
+feedback_app.command("answer")(feedback.answer)
+feedback_app.command("rotate-key")(feedback.rotate_key)
 
 app.command("batch")(batch.batch)
 app.command("worker")(worker.worker)

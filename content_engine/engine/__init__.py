@@ -9,6 +9,7 @@ from __future__ import annotations
 from content_engine.engine.access import ROLES, SESSION_TTL, Access, KeyInfo
 from content_engine.engine.editing import Editor, SavedVariant
 from content_engine.engine.facade import Engine, Rendered
+from content_engine.engine.feedback import BY, FeedbackDesk, Issued, Report, StoredAnswer
 from content_engine.engine.freshness import Freshness, Stamp
 from content_engine.engine.impact import VariantImpact, variant_impact
 from content_engine.engine.logs import ACCESS_LOGGER, REQUEST_ID, log_config
@@ -20,21 +21,26 @@ from content_engine.store.faults import fault_of as domain_error_of
 
 __all__ = [
     "ACCESS_LOGGER",
+    "BY",
     "REQUEST_ID",
     "ROLES",
     "SESSION_TTL",
     "Access",
     "Editor",
     "Engine",
+    "FeedbackDesk",
     "Freshness",
+    "Issued",
     "KeyInfo",
     "Provenance",
     "PurgeRequest",
     "Rendered",
+    "Report",
     "Retention",
     "SampleCrmFiles",
     "SavedVariant",
     "Stamp",
+    "StoredAnswer",
     "VariantImpact",
     "domain_error_of",
     "format_variant",
