@@ -19,7 +19,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -36,12 +36,15 @@ from content_engine.core.feedback import (
 from content_engine.core.feedbackstats import (
     ArmComparison,
     ArmData,
+    Bucket,
     GroupData,
     GroupSummary,
     Scale,
     Scales,
+    TimeBucket,
     compare_arms,
     summarize,
+    time_series,
 )
 from content_engine.core.instants import parse_instant
 from content_engine.core.models import Block, Document, Library, Receipt
@@ -91,6 +94,10 @@ class Report:
     groups: list[GroupSummary]
     experiment: ArmComparison | None = None
     experiment_id: str | None = None
+    # Per day or week, when the report was asked with ``bucket`` (the workbench's charts).
+    series: list[TimeBucket] = field(default_factory=list)
+    # The library's scales the scores were read on (the charts' axes).
+    scales: Scales = field(default_factory=Scales)
 
     def as_json(self) -> dict[str, Any]:
         """As the API and ``content-engine feedback report --format json`` give it."""
@@ -308,6 +315,7 @@ class FeedbackDesk:
         since_text: str | None = None,
         until_text: str | None = None,
         by: str = "variant",
+        bucket: Bucket | None = None,
     ) -> Report:
         """Per group of ``by``: exposures, answers and each metric with its interval; with an
         ``experiment``, its arms compared with the first (weights from the library). Times
@@ -337,7 +345,15 @@ class FeedbackDesk:
         comparison = None
         if experiment is not None:
             comparison = self._arms(experiment, component, rows.exposures, rows.answers)
-        return Report(by, groups, comparison, experiment)
+        series = []
+        if bucket is not None:
+            series = time_series(
+                ((s["at"], n, count) for s, count in rows.exposures for n in _groups(s, by)),
+                ((s["at"], n, m, score) for s, m, score in rows.answers for n in _groups(s, by)),
+                bucket,
+                scales,
+            )
+        return Report(by, groups, comparison, experiment, series, scales)
 
     def _arms(
         self,

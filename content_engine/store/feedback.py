@@ -65,7 +65,8 @@ class ReportFilter:
 
 @dataclass
 class ReportRows:
-    """What a report reads: exposure counts and answers, each with the columns it groups by."""
+    """What a report reads: exposure counts and answers, each with the columns it groups by
+    and ``at``, when it was shown (an exposure's hour), for the report's time series."""
 
     exposures: list[tuple[dict[str, Any], int]] = field(default_factory=list)
     answers: list[tuple[dict[str, Any], str, int]] = field(default_factory=list)
@@ -167,12 +168,14 @@ class Feedback(Database):
                 select(FeedbackExposure), FeedbackExposure, FeedbackExposure.hour, where
             )
             for row in conn.execute(exposures):
-                found.exposures.append((_shown_of(row), int(row._mapping["count"])))
+                shown = {**_shown_of(row), "at": row.hour}
+                found.exposures.append((shown, int(row._mapping["count"])))
             answers = _filtered(
                 select(FeedbackAnswer), FeedbackAnswer, FeedbackAnswer.issued_at, where
             )
             for row in conn.execute(answers):
-                found.answers.append((_shown_of(row), row.metric, row.score))
+                shown = {**_shown_of(row), "at": row.issued_at}
+                found.answers.append((shown, row.metric, row.score))
         return found
 
     def purge_feedback(

@@ -1,8 +1,10 @@
 """The feedback report page: scores per group and over time, an experiment's arms side by side.
 
-In: a report's parts (groups, time series, comparison; ``core.feedbackstats`` shapes) and the
-library's scales. Out: ``feedback.html``, charts as inline SVG (``feedbackcharts``) each with a
-table of the same numbers, every number formatted for the visitor's language.
+In: ``GET /feedback`` with the API report's filters (component, experiment, since, until, by)
+and ``bucket`` (day or week), editors only. Out: ``feedback.html``, the engine's report with
+its time series, charts as inline SVG (``feedbackcharts``) each with a table of the same
+numbers, every number formatted for the visitor's language. A filter the engine refuses is the
+workbench's error page (4xx), as for any other page.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Annotated, Literal
 
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
-from fastapi import Response
+from fastapi import Query, Response
 
 from content_engine.core.feedbackstats import (
     CONFIDENCE,
@@ -26,7 +29,13 @@ from content_engine.core.feedbackstats import (
     TimeBucket,
 )
 from content_engine.web.ui import feedbackcharts as charts
-from content_engine.web.ui.templating import N_, Page
+from content_engine.web.ui.routing import ui_router
+from content_engine.web.ui.templating import N_, Page, WorkbenchPage
+
+router = ui_router()
+
+Name = Annotated[str | None, Query(max_length=200)]
+Moment = Annotated[str | None, Query(max_length=64)]
 
 BY_LABELS = {
     "variant": N_("variant"),
@@ -135,4 +144,39 @@ def feedback_page(
         signed=numbers.signed,
         share=numbers.share,
         p_value=numbers.p_value,
+    )
+
+
+@router.get("/feedback")
+def feedback(
+    page: WorkbenchPage,
+    component: Name = None,
+    experiment: Name = None,
+    since: Moment = None,
+    until: Moment = None,
+    by: Annotated[str, Query(max_length=16)] = "variant",
+    bucket: Literal["day", "week"] = "day",
+) -> Response:
+    """The report the API gives, with its time series, as charts and tables."""
+    # An empty field of the form is no filter.
+    query = ReportQuery(component or None, experiment or None, since or None, until or None, by)
+    report = page.engine.feedback.report(
+        component=query.component,
+        experiment=query.experiment,
+        since_text=query.since,
+        until_text=query.until,
+        by=by,
+        bucket=bucket,
+    )
+    heading = " · ".join(x for x in (query.component, query.experiment) if x)
+    return feedback_page(
+        page,
+        report.groups,
+        report.scales,
+        series=report.series,
+        comparison=report.experiment,
+        by=by,
+        bucket=bucket,
+        heading=heading,
+        query=query,
     )

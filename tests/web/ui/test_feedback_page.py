@@ -102,3 +102,42 @@ def test_arm_charts_place_each_arm_on_the_metric_scale() -> None:
         for row in chart.rows:
             assert row.mark is not None
             assert charts.LEFT <= row.mark.value <= charts.WIDTH - charts.RIGHT
+
+
+def test_the_report_of_real_answers_to_the_sample_experiment(bench: Workbench) -> None:
+    """Readers get the experiment's block, answer through the API; the page reports the arms."""
+    api = bench.api
+    arms: dict[str, int] = {}
+    for i in range(40):
+        block = api.client.get(
+            "/v1/blocks/promo.hp200.cta",
+            params={"locale": "en", "reader_id": f"r-{i}"},
+            headers={"Accept": "application/json", **api.auth("reader")},
+        )
+        assert block.status_code == 200, block.text
+        arm = block.json()["arm"]
+        arms[arm] = arms.get(arm, 0) + 1
+        score = 9 if arm == "direct" else 5
+        answer = api.client.post(
+            "/v1/feedback",
+            json={"token": block.json()["feedback_token"], "metric": "nps", "score": score},
+            headers=api.auth("reader"),
+        )
+        assert answer.status_code == 201, answer.text
+    page = bench.get(
+        "/feedback",
+        params={"experiment": "hp200-cta", "component": "", "bucket": "week", "lang": "en"},
+    )
+    assert page.status_code == 200, page.text
+    tree = html.fromstring(page.text)
+    keys = [
+        r.xpath("th")[0].text_content()
+        for r in tree.xpath("//table[contains(@class, 'feedback-table')]/tbody/tr")
+    ]
+    assert keys == sorted(f"promo.hp200.cta/{a}" for a in arms)
+    # one week of answers: a time chart for NPS, and the arms side by side
+    assert tree.xpath("//figure[@class='chart']//figcaption[@id='time-nps-caption']")
+    assert tree.xpath("//figure[@class='chart']//figcaption[@id='arms-nps-caption']")
+    assert 'aria-current="page">Feedback' in page.text
+    refused = bench.get("/feedback", params={"by": "mood", "lang": "en"})
+    assert refused.status_code == 400 and "by must be one of" in refused.text
