@@ -254,14 +254,42 @@ def time_series(
     return out
 
 
+def follow_up_below(scales: Scales) -> dict[str, int]:
+    """The highest score per metric that puts an answer with a comment on the agents'
+    follow-up list: detractors (NPS 0-6) and a CSAT in the scale's bottom two points."""
+    return {"nps": DETRACTOR_UP_TO, "csat": scales.csat.low + 1}
+
+
 def needs_follow_up(metric: str, score: int, comment: str | None, scales: Scales) -> bool:
-    """Whether an answer goes on the agents' follow-up list: a detractor (NPS 0-6) or a CSAT in
-    the scale's bottom two points (1-2 on 1-5), who also wrote a comment to answer."""
+    """Whether an answer goes on the agents' follow-up list (``follow_up_below``): a low
+    score, and a comment to answer to."""
     if comment is None or not comment.strip():
         return False
-    if metric == "nps":
-        return score <= DETRACTOR_UP_TO
-    return metric == "csat" and score <= scales.csat.low + 1
+    limit = follow_up_below(scales).get(metric)
+    return limit is not None and score <= limit
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """An answer for an agent to follow up, and what it was about: a rendered document (its
+    receipt) or a block (component, variant, version)."""
+
+    answered: datetime
+    metric: str
+    score: int
+    comment: str
+    receipt: str | None = None
+    component: str | None = None
+    variant: str | None = None
+    version: int | None = None
+    locale: str | None = None
+
+    @property
+    def about(self) -> str:
+        if self.receipt:
+            return self.receipt
+        block = f"{self.component or '?'}/{self.variant or '?'}"
+        return f"{block} v{self.version}" if self.version is not None else block
 
 
 def _answers(group: GroupData, scales: Scales) -> dict[Metric, Ints]:

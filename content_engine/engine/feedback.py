@@ -37,12 +37,15 @@ from content_engine.core.feedbackstats import (
     ArmComparison,
     ArmData,
     Bucket,
+    FollowUp,
     GroupData,
     GroupSummary,
     Scale,
     Scales,
     TimeBucket,
     compare_arms,
+    follow_up_below,
+    needs_follow_up,
     summarize,
     time_series,
 )
@@ -354,6 +357,28 @@ class FeedbackDesk:
                 scales,
             )
         return Report(by, groups, comparison, experiment, series, scales)
+
+    def follow_ups(self, limit: int = 50) -> list[FollowUp]:
+        """The newest answers for agents to follow up: low scores with a comment
+        (``follow_up_below``), with the document or block each was about."""
+        rows = self._repository.low_answers_with_comments(follow_up_below(self._scales()), limit)
+        found = [
+            FollowUp(
+                answered=row.answered_at,
+                metric=row.metric,
+                score=row.score,
+                comment=row.comment,
+                receipt=row.receipt_id,
+                component=row.component,
+                variant=row.variant,
+                version=row.version,
+                locale=row.locale,
+            )
+            for row in rows
+        ]
+        # The same rule as the query's, once more on what came back: blank comments drop out.
+        scales = self._scales()
+        return [f for f in found if needs_follow_up(f.metric, f.score, f.comment, scales)]
 
     def _arms(
         self,

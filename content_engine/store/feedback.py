@@ -178,6 +178,24 @@ class Feedback(Database):
                 found.answers.append((shown, row.metric, row.score))
         return found
 
+    def low_answers_with_comments(self, below: Mapping[str, int], limit: int) -> list[Any]:
+        """The newest ``limit`` answers that carry a comment and score at most ``below`` of
+        their metric (the agents' follow-up list); rows of ``feedback_answers``."""
+        low = or_(
+            *(
+                (FeedbackAnswer.metric == metric) & (FeedbackAnswer.score <= top)
+                for metric, top in below.items()
+            )
+        )
+        query = (
+            select(FeedbackAnswer)
+            .where(FeedbackAnswer.comment.is_not(None), low)
+            .order_by(FeedbackAnswer.answered_at.desc())
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return list(conn.execute(query))
+
     def purge_feedback(
         self,
         *,

@@ -7,11 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from lxml import html
 
+from content_engine.core.feedbackstats import FollowUp
 from content_engine.engine.i18n import Catalogs
 from content_engine.web.ui import followups
-from content_engine.web.ui.followups import FollowUp, newest
+from content_engine.web.ui.followups import cut, newest
 from content_engine.web.ui.templating import Translator, environment
+from tests.support.apps import Api
 from tests.support.engine_factory import ROOT
+from tests.web.ui.conftest import Workbench
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
@@ -21,7 +24,9 @@ CATALOGS = Catalogs(ROOT / "locales")
 
 def _render(items: list[FollowUp], language: str = "en") -> html.HtmlElement:
     translate = Translator(CATALOGS.for_locale(language))
-    text = environment().get_template("_followups.html").render(_=translate, follow_ups=items)
+    text = (
+        environment().get_template("_followups.html").render(_=translate, follow_ups=items, cut=cut)
+    )
     return html.fromstring(text)
 
 
@@ -60,3 +65,32 @@ def test_an_empty_list_and_german() -> None:
     assert "Nobody is waiting" in _render([]).text_content()
     german = _render([FollowUp(START, "nps", 4, "zu teuer", receipt="r-1")], "de")
     assert "Nachfassen" in german.text_content() and "Dokument, Beleg r-1" in german.text_content()
+
+
+def test_the_console_lists_real_low_answers_with_comments(api: Api) -> None:
+    def answer(reader: str, metric: str, score: int, comment: str | None) -> str:
+        block = api.client.get(
+            "/v1/blocks/promo.hp200.cta",
+            params={"locale": "en", "reader_id": reader},
+            headers={"Accept": "application/json", **api.auth("reader")},
+        ).json()
+        body = {"token": block["feedback_token"], "metric": metric, "score": score}
+        if comment is not None:
+            body["comment"] = comment
+        stored = api.client.post("/v1/feedback", json=body, headers=api.auth("reader"))
+        assert stored.status_code == 201, stored.text
+        return str(block["arm"])
+
+    arm = answer("r-1", "nps", 3, "<b>too pushy</b>")
+    answer("r-2", "nps", 9, "lovely")  # a promoter
+    answer("r-3", "csat", 1, None)  # nothing to answer to
+    answer("r-4", "csat", 2, "   ")
+    answer("r-5", "csat", 2, "hard to read")
+    agent = Workbench(api)
+    agent.sign_in("agent")
+    page = agent.get("/console", params={"lang": "en"})
+    assert page.status_code == 200, page.text
+    rows = html.fromstring(page.text).xpath("//section[@class='follow-ups']//tbody/tr")
+    assert [r.xpath("td")[2].text_content() for r in rows] == ["hard to read", "<b>too pushy</b>"]
+    assert f"block promo.hp200.cta/{arm} v" in rows[1].text_content()
+    assert "<b>too pushy</b>" not in page.text  # escaped
