@@ -139,5 +139,8 @@ def test_the_report_of_real_answers_to_the_sample_experiment(bench: Workbench) -
     assert tree.xpath("//figure[@class='chart']//figcaption[@id='time-nps-caption']")
     assert tree.xpath("//figure[@class='chart']//figcaption[@id='arms-nps-caption']")
     assert 'aria-current="page">Feedback' in page.text
-    refused = bench.get("/feedback", params={"by": "mood", "lang": "en"})
-    assert refused.status_code == 400 and "by must be one of" in refused.text
+    for hostile in ({"by": "mood"}, {"since": "yesterday"}, {"component": "x" * 5000}):
+        refused = bench.get("/feedback", params={**hostile, "lang": "en"})
+        assert 400 <= refused.status_code < 500, (hostile, refused.status_code)
+        assert "<h1>" in refused.text and "Traceback" not in refused.text
+    assert "by must be one of" in bench.get("/feedback", params={"by": "mood"}).text
