@@ -70,6 +70,7 @@ app.command("worker")(worker.worker)
 samples_app = typer.Typer(help="Sample data for the sample library.", no_args_is_help=True)
 app.add_typer(samples_app, name="samples")
 samples_app.command("crm")(samples.crm)
+samples_app.command("feedback")(samples.feedback)
 
 
 def _version(value: bool) -> None:

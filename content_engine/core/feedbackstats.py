@@ -26,6 +26,7 @@ milliseconds. Nothing here reads a clock, a file or a database.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,6 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
-from scipy import special
 
 from content_engine.core.errors import InputError
 
@@ -329,10 +329,22 @@ def _clip(low: float, high: float, lo: float, hi: float) -> Interval:
 
 def _t_quantile(df: float) -> float:
     """Student's t quantile for the two-sided interval (``stats.t.ppf``, without its overhead)."""
-    return float(special.stdtrit(df, 1 - ALPHA / 2))
+    return float(_special().stdtrit(df, 1 - ALPHA / 2))
 
 
-_Z = float(special.ndtri(1 - ALPHA / 2))  # the normal quantile, 1.96 for 95 %
+@functools.cache
+def _special() -> Any:
+    """``scipy.special``, imported on first use: it costs a second of start-up under load, and
+    every CLI command and server imports this module while few compute a report."""
+    from scipy import special
+
+    return special
+
+
+@functools.cache
+def _z() -> float:
+    """The normal quantile of the two-sided interval: 1.96 for 95 %."""
+    return float(_special().ndtri(1 - ALPHA / 2))
 
 
 def _mean_summary(metric: Metric, values: Ints, scale: Scale) -> MetricSummary:
@@ -383,7 +395,7 @@ def _nps_summary(values: Ints) -> MetricSummary:
     if n:
         value = 100.0 * (counts.promoters - counts.detractors) / n
         center, variance = counts.adjusted()
-        half = _Z * math.sqrt(variance)
+        half = _z() * math.sqrt(variance)
         # The adjusted centre leans toward 0; on a handful of answers the interval could then
         # miss the observed score, so it is widened to hold it (never narrower, so no less sure).
         low, high = 100 * (center - half), 100 * (center + half)
@@ -444,7 +456,7 @@ def _welch(arm: Ints, first: Ints) -> _Test | None:
     # Welch-Satterthwaite degrees of freedom.
     df = (va + vb) ** 2 / (va**2 / (arm.size - 1) + vb**2 / (first.size - 1))
     half = _t_quantile(df) * se
-    p_value = float(2 * special.stdtr(df, -abs(diff) / se))
+    p_value = float(2 * _special().stdtr(df, -abs(diff) / se))
     return _Test(diff, diff - half, diff + half, p_value)
 
 
@@ -455,9 +467,9 @@ def _nps_test(arm: Ints, first: Ints) -> _Test | None:
         return None
     (ca, va), (cb, vb) = a.adjusted(), b.adjusted()
     center, se = ca - cb, math.sqrt(va + vb)
-    half = _Z * se
+    half = _z() * se
     observed = 100.0 * ((a.promoters - a.detractors) / a.n - (b.promoters - b.detractors) / b.n)
-    p_value = float(2 * special.ndtr(-abs(center) / se))
+    p_value = float(2 * _special().ndtr(-abs(center) / se))
     return _Test(observed, 100 * (center - half), 100 * (center + half), p_value)
 
 
@@ -487,7 +499,7 @@ def _sample_ratio(exposures: Sequence[int], weights: Sequence[float]) -> SampleR
     # Pearson's statistic as ``stats.chisquare`` computes it, its tail from ``special``.
     observed, wanted = np.asarray(exposures, dtype=np.float64), total * np.asarray(expected)
     chi_square = float(((observed - wanted) ** 2 / wanted).sum())
-    p_value = float(special.chdtrc(len(exposures) - 1, chi_square))
+    p_value = float(_special().chdtrc(len(exposures) - 1, chi_square))
     return SampleRatio(
         expected_shares=expected,
         observed_shares=[e / total for e in exposures],

@@ -15,6 +15,7 @@ from content_engine.engine.impact import VariantImpact, variant_impact
 from content_engine.engine.logs import ACCESS_LOGGER, REQUEST_ID, log_config
 from content_engine.engine.lookup import Provenance, provenance
 from content_engine.engine.retention import PurgeRequest, Retention
+from content_engine.engine.samplefeedback import seed_feedback
 from content_engine.library import format_variant
 from content_engine.sources.samplecrm import SampleCrmFiles, write_sample_crm
 from content_engine.store.faults import fault_of as domain_error_of
@@ -46,6 +47,7 @@ __all__ = [
     "format_variant",
     "log_config",
     "provenance",
+    "seed_feedback",
     "variant_impact",
     "write_sample_crm",
 ]
