@@ -26,15 +26,16 @@ milliseconds. Nothing here reads a clock, a file or a database.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
-from scipy import special
 
 from content_engine.core.errors import InputError
 
@@ -208,6 +209,89 @@ class TimeBucket(_Result):
     groups: list[GroupSummary]
 
 
+Bucket = Literal["day", "week"]
+
+
+def bucket_start(moment: datetime, bucket: Bucket) -> date:
+    """The first day of the bucket ``moment`` falls in: its date, or the Monday of its ISO week
+    (in the moment's own time zone; the store keeps UTC)."""
+    day = moment.date()
+    return day if bucket == "day" else day - timedelta(days=day.weekday())
+
+
+def time_series(
+    exposures: Iterable[tuple[datetime, str, int]],
+    answers: Iterable[tuple[datetime, str, str, int]],
+    bucket: Bucket,
+    scales: Scales = DEFAULT_SCALES,
+) -> list[TimeBucket]:
+    """Each bucket's groups summarized, oldest first, from ``(when, group, count)`` exposures
+    and ``(when, group, metric, score)`` answers (an answer counts when it was shown). Buckets
+    with nothing in them between the first and the last are kept, empty, so a chart shows the
+    gap instead of joining across it."""
+    shown: dict[date, dict[str, int]] = {}
+    scores: dict[date, dict[str, dict[str, list[int]]]] = {}
+    for moment, group, count in exposures:
+        day = shown.setdefault(bucket_start(moment, bucket), {})
+        day[group] = day.get(group, 0) + count
+    for moment, group, metric, score in answers:
+        per = scores.setdefault(bucket_start(moment, bucket), {}).setdefault(group, {})
+        per.setdefault(metric, []).append(score)
+    starts = sorted(set(shown) | set(scores))
+    if not starts:
+        return []
+    step = timedelta(days=1 if bucket == "day" else 7)
+    out = []
+    start = starts[0]
+    while start <= starts[-1]:
+        counted, answered = shown.get(start, {}), scores.get(start, {})
+        groups = [
+            summarize(GroupData(counted.get(g, 0), answered.get(g, {}), key=g), scales)
+            for g in sorted(set(counted) | set(answered))
+        ]
+        out.append(TimeBucket(start=start.isoformat(), groups=groups))
+        start += step
+    return out
+
+
+def follow_up_below(scales: Scales) -> dict[str, int]:
+    """The highest score per metric that puts an answer with a comment on the agents'
+    follow-up list: detractors (NPS 0-6) and a CSAT in the scale's bottom two points."""
+    return {"nps": DETRACTOR_UP_TO, "csat": scales.csat.low + 1}
+
+
+def needs_follow_up(metric: str, score: int, comment: str | None, scales: Scales) -> bool:
+    """Whether an answer goes on the agents' follow-up list (``follow_up_below``): a low
+    score, and a comment to answer to."""
+    if comment is None or not comment.strip():
+        return False
+    limit = follow_up_below(scales).get(metric)
+    return limit is not None and score <= limit
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """An answer for an agent to follow up, and what it was about: a rendered document (its
+    receipt) or a block (component, variant, version)."""
+
+    answered: datetime
+    metric: str
+    score: int
+    comment: str
+    receipt: str | None = None
+    component: str | None = None
+    variant: str | None = None
+    version: int | None = None
+    locale: str | None = None
+
+    @property
+    def about(self) -> str:
+        if self.receipt:
+            return self.receipt
+        block = f"{self.component or '?'}/{self.variant or '?'}"
+        return f"{block} v{self.version}" if self.version is not None else block
+
+
 def _answers(group: GroupData, scales: Scales) -> dict[Metric, Ints]:
     """Each metric's answers as an integer array, refused when off the scale or unknown."""
     if isinstance(group.exposures, bool) or not isinstance(group.exposures, int):
@@ -245,10 +329,22 @@ def _clip(low: float, high: float, lo: float, hi: float) -> Interval:
 
 def _t_quantile(df: float) -> float:
     """Student's t quantile for the two-sided interval (``stats.t.ppf``, without its overhead)."""
-    return float(special.stdtrit(df, 1 - ALPHA / 2))
+    return float(_special().stdtrit(df, 1 - ALPHA / 2))
 
 
-_Z = float(special.ndtri(1 - ALPHA / 2))  # the normal quantile, 1.96 for 95 %
+@functools.cache
+def _special() -> Any:
+    """``scipy.special``, imported on first use: it costs a second of start-up under load, and
+    every CLI command and server imports this module while few compute a report."""
+    from scipy import special
+
+    return special
+
+
+@functools.cache
+def _z() -> float:
+    """The normal quantile of the two-sided interval: 1.96 for 95 %."""
+    return float(_special().ndtri(1 - ALPHA / 2))
 
 
 def _mean_summary(metric: Metric, values: Ints, scale: Scale) -> MetricSummary:
@@ -299,7 +395,7 @@ def _nps_summary(values: Ints) -> MetricSummary:
     if n:
         value = 100.0 * (counts.promoters - counts.detractors) / n
         center, variance = counts.adjusted()
-        half = _Z * math.sqrt(variance)
+        half = _z() * math.sqrt(variance)
         # The adjusted centre leans toward 0; on a handful of answers the interval could then
         # miss the observed score, so it is widened to hold it (never narrower, so no less sure).
         low, high = 100 * (center - half), 100 * (center + half)
@@ -360,7 +456,7 @@ def _welch(arm: Ints, first: Ints) -> _Test | None:
     # Welch-Satterthwaite degrees of freedom.
     df = (va + vb) ** 2 / (va**2 / (arm.size - 1) + vb**2 / (first.size - 1))
     half = _t_quantile(df) * se
-    p_value = float(2 * special.stdtr(df, -abs(diff) / se))
+    p_value = float(2 * _special().stdtr(df, -abs(diff) / se))
     return _Test(diff, diff - half, diff + half, p_value)
 
 
@@ -371,9 +467,9 @@ def _nps_test(arm: Ints, first: Ints) -> _Test | None:
         return None
     (ca, va), (cb, vb) = a.adjusted(), b.adjusted()
     center, se = ca - cb, math.sqrt(va + vb)
-    half = _Z * se
+    half = _z() * se
     observed = 100.0 * ((a.promoters - a.detractors) / a.n - (b.promoters - b.detractors) / b.n)
-    p_value = float(2 * special.ndtr(-abs(center) / se))
+    p_value = float(2 * _special().ndtr(-abs(center) / se))
     return _Test(observed, 100 * (center - half), 100 * (center + half), p_value)
 
 
@@ -403,7 +499,7 @@ def _sample_ratio(exposures: Sequence[int], weights: Sequence[float]) -> SampleR
     # Pearson's statistic as ``stats.chisquare`` computes it, its tail from ``special``.
     observed, wanted = np.asarray(exposures, dtype=np.float64), total * np.asarray(expected)
     chi_square = float(((observed - wanted) ** 2 / wanted).sum())
-    p_value = float(special.chdtrc(len(exposures) - 1, chi_square))
+    p_value = float(_special().chdtrc(len(exposures) - 1, chi_square))
     return SampleRatio(
         expected_shares=expected,
         observed_shares=[e / total for e in exposures],

@@ -19,9 +19,9 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from content_engine.core.errors import ContentEngineError, InputError, TooManyAnswers
 from content_engine.core.feedback import (
@@ -33,11 +33,24 @@ from content_engine.core.feedback import (
     token_for_block,
     token_for_receipt,
 )
+from content_engine.core.feedbackstats import (
+    ArmComparison,
+    ArmData,
+    Bucket,
+    FollowUp,
+    GroupData,
+    GroupSummary,
+    Scale,
+    Scales,
+    TimeBucket,
+    compare_arms,
+    follow_up_below,
+    needs_follow_up,
+    summarize,
+    time_series,
+)
 from content_engine.core.instants import parse_instant
 from content_engine.core.models import Block, Document, Library, Receipt
-
-if TYPE_CHECKING:  # scipy, behind the statistics, costs every command ~0.5 s to import
-    from content_engine.core.feedbackstats import ArmComparison, GroupSummary, Scales
 from content_engine.core.reader import Reader
 from content_engine.store import Repository
 from content_engine.store.feedback import AnswerRow, ReportFilter, group_id, shown_values
@@ -84,6 +97,10 @@ class Report:
     groups: list[GroupSummary]
     experiment: ArmComparison | None = None
     experiment_id: str | None = None
+    # Per day or week, when the report was asked with ``bucket`` (the workbench's charts).
+    series: list[TimeBucket] = field(default_factory=list)
+    # The library's scales the scores were read on (the charts' axes).
+    scales: Scales = field(default_factory=Scales)
 
     def as_json(self) -> dict[str, Any]:
         """As the API and ``content-engine feedback report --format json`` give it."""
@@ -301,6 +318,7 @@ class FeedbackDesk:
         since_text: str | None = None,
         until_text: str | None = None,
         by: str = "variant",
+        bucket: Bucket | None = None,
     ) -> Report:
         """Per group of ``by``: exposures, answers and each metric with its interval; with an
         ``experiment``, its arms compared with the first (weights from the library). Times
@@ -311,8 +329,6 @@ class FeedbackDesk:
             raise InputError(f"by must be one of {', '.join(BY)}, not {by[:40]!r}")
         if since is not None and until is not None and until <= since:
             raise InputError("until must be after since")
-        from content_engine.core.feedbackstats import GroupData, summarize
-
         self.flush()  # what this process counted so far belongs in its own report
         rows = self._repository.report_rows(ReportFilter(component, experiment, since, until))
         scales = self._scales()
@@ -332,7 +348,37 @@ class FeedbackDesk:
         comparison = None
         if experiment is not None:
             comparison = self._arms(experiment, component, rows.exposures, rows.answers)
-        return Report(by, groups, comparison, experiment)
+        series = []
+        if bucket is not None:
+            series = time_series(
+                ((s["at"], n, count) for s, count in rows.exposures for n in _groups(s, by)),
+                ((s["at"], n, m, score) for s, m, score in rows.answers for n in _groups(s, by)),
+                bucket,
+                scales,
+            )
+        return Report(by, groups, comparison, experiment, series, scales)
+
+    def follow_ups(self, limit: int = 50) -> list[FollowUp]:
+        """The newest answers for agents to follow up: low scores with a comment
+        (``follow_up_below``), with the document or block each was about."""
+        rows = self._repository.low_answers_with_comments(follow_up_below(self._scales()), limit)
+        found = [
+            FollowUp(
+                answered=row.answered_at,
+                metric=row.metric,
+                score=row.score,
+                comment=row.comment,
+                receipt=row.receipt_id,
+                component=row.component,
+                variant=row.variant,
+                version=row.version,
+                locale=row.locale,
+            )
+            for row in rows
+        ]
+        # The same rule as the query's, once more on what came back: blank comments drop out.
+        scales = self._scales()
+        return [f for f in found if needs_follow_up(f.metric, f.score, f.comment, scales)]
 
     def _arms(
         self,
@@ -341,8 +387,6 @@ class FeedbackDesk:
         exposures: Sequence[tuple[Mapping[str, Any], int]],
         answers: Sequence[tuple[Mapping[str, Any], str, int]],
     ) -> ArmComparison | None:
-        from content_engine.core.feedbackstats import ArmData, compare_arms
-
         weights = self._weights(experiment, component)
         if len(weights) < 2:
             return None
@@ -375,8 +419,6 @@ class FeedbackDesk:
         return dict(sorted(found.items()))
 
     def _scales(self) -> Scales:
-        from content_engine.core.feedbackstats import Scale, Scales
-
         setting = self._library().settings.feedback
         return Scales(csat=Scale(*setting.csat), ces=Scale(*setting.ces))
 

@@ -65,7 +65,8 @@ class ReportFilter:
 
 @dataclass
 class ReportRows:
-    """What a report reads: exposure counts and answers, each with the columns it groups by."""
+    """What a report reads: exposure counts and answers, each with the columns it groups by
+    and ``at``, when it was shown (an exposure's hour), for the report's time series."""
 
     exposures: list[tuple[dict[str, Any], int]] = field(default_factory=list)
     answers: list[tuple[dict[str, Any], str, int]] = field(default_factory=list)
@@ -167,13 +168,33 @@ class Feedback(Database):
                 select(FeedbackExposure), FeedbackExposure, FeedbackExposure.hour, where
             )
             for row in conn.execute(exposures):
-                found.exposures.append((_shown_of(row), int(row._mapping["count"])))
+                shown = {**_shown_of(row), "at": row.hour}
+                found.exposures.append((shown, int(row._mapping["count"])))
             answers = _filtered(
                 select(FeedbackAnswer), FeedbackAnswer, FeedbackAnswer.issued_at, where
             )
             for row in conn.execute(answers):
-                found.answers.append((_shown_of(row), row.metric, row.score))
+                shown = {**_shown_of(row), "at": row.issued_at}
+                found.answers.append((shown, row.metric, row.score))
         return found
+
+    def low_answers_with_comments(self, below: Mapping[str, int], limit: int) -> list[Any]:
+        """The newest ``limit`` answers that carry a comment and score at most ``below`` of
+        their metric (the agents' follow-up list); rows of ``feedback_answers``."""
+        low = or_(
+            *(
+                (FeedbackAnswer.metric == metric) & (FeedbackAnswer.score <= top)
+                for metric, top in below.items()
+            )
+        )
+        query = (
+            select(FeedbackAnswer)
+            .where(FeedbackAnswer.comment.is_not(None), low)
+            .order_by(FeedbackAnswer.answered_at.desc())
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return list(conn.execute(query))
 
     def purge_feedback(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -17,12 +18,16 @@ from content_engine.core.feedbackstats import (
     MIN_ANSWERS,
     ArmComparison,
     ArmData,
+    Bucket,
     FeedbackStatsError,
     GroupData,
     Scale,
     Scales,
+    bucket_start,
     compare_arms,
+    needs_follow_up,
     summarize,
+    time_series,
 )
 
 READERS = 20_000
@@ -283,7 +288,7 @@ def _groups(draw: st.DrawFn, key: str = "") -> ArmData:
     return ArmData(key=key, exposures=draw(st.integers(0, 10_000)), scores=scores)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(_groups())
 def test_any_group_summarizes_to_json_with_the_point_inside_its_interval(group: ArmData) -> None:
     result = summarize(group)
@@ -300,7 +305,7 @@ def test_any_group_summarizes_to_json_with_the_point_inside_its_interval(group: 
             assert low <= summary.interval.low <= summary.value <= summary.interval.high <= high
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(_groups(), min_size=1, max_size=4), st.data())
 def test_any_arms_compare_to_json_and_winners_are_significant(
     groups: list[ArmData], data: st.DataObject
@@ -342,3 +347,58 @@ def test_welch_agrees_with_scipys_t_test(seed: int) -> None:
     assert diff.p_value == pytest.approx(expected.pvalue, rel=1e-9)
     assert diff.interval is not None
     assert (diff.interval.low, diff.interval.high) == pytest.approx((ci.low, ci.high), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("moment", "bucket", "start"),
+    [
+        ("2026-12-02T23:59:00+00:00", "day", "2026-12-02"),
+        ("2026-12-02T10:00:00+00:00", "week", "2026-11-30"),  # a Wednesday: its Monday
+        ("2026-11-30T00:00:00+00:00", "week", "2026-11-30"),
+        ("2027-01-03T12:00:00+00:00", "week", "2026-12-28"),  # across the year's end
+    ],
+)
+def test_buckets_start_on_the_day_or_the_monday(moment: str, bucket: Bucket, start: str) -> None:
+    assert bucket_start(datetime.fromisoformat(moment), bucket).isoformat() == start
+
+
+@pytest.mark.parametrize(
+    ("metric", "score", "comment", "scales", "listed"),
+    [
+        ("nps", 6, "too slow", Scales(), True),
+        ("nps", 0, "never again", Scales(), True),
+        ("nps", 7, "meh", Scales(), False),  # a passive
+        ("nps", 3, None, Scales(), False),  # nothing to answer to
+        ("nps", 3, "   ", Scales(), False),
+        ("csat", 2, "rude", Scales(), True),
+        ("csat", 3, "ok", Scales(), False),
+        ("csat", 3, "on a 2-7 scale", Scales(csat=Scale(2, 7)), True),
+        ("ces", 1, "hard", Scales(), False),
+    ],
+)
+def test_who_needs_a_follow_up(
+    metric: str, score: int, comment: str | None, scales: Scales, listed: bool
+) -> None:
+    assert needs_follow_up(metric, score, comment, scales) is listed
+
+
+def test_a_time_series_per_week_keeps_empty_weeks_for_the_gap() -> None:
+    monday = datetime.fromisoformat("2026-11-02T08:00:00+00:00")
+    week = timedelta(days=7)
+    exposures = [
+        (monday, "a", 10),
+        (monday + timedelta(days=2), "a", 5),
+        (monday + 2 * week, "b", 4),
+    ]
+    answers = [
+        (monday + timedelta(days=1), "a", "csat", 4),
+        (monday + timedelta(days=6), "a", "csat", 2),
+        (monday + 2 * week, "b", "nps", 10),
+    ]
+    series = time_series(exposures, answers, "week")
+    assert [b.start for b in series] == ["2026-11-02", "2026-11-09", "2026-11-16"]
+    first, gap, last = series
+    assert [(g.key, g.exposures, g.metrics["csat"].value) for g in first.groups] == [("a", 15, 3.0)]
+    assert gap.groups == []
+    assert [(g.key, g.metrics["nps"].value) for g in last.groups] == [("b", 100.0)]
+    assert time_series([], [], "day") == []
