@@ -102,11 +102,13 @@ run: setup
 	  echo "  try        curl -H 'Authorization: Bearer $$KEY' 'http://127.0.0.1:$(PORT)/v1/blocks/service.customer-summary?locale=de-AT&region=AT&lookup.serial=$(SERIAL)'" && \
 	  echo "             curl -H 'Authorization: Bearer $$KEY' 'http://127.0.0.1:$(PORT)/v1/explain/renewal.offer?locale=de-AT&lookup.serial=$(SERIAL)'" && \
 	  echo "             curl -H 'Authorization: Bearer $$KEY' 'http://127.0.0.1:$(PORT)/v1/blocks/product.hp200.overview?locale=de-AT&region=AT'" && \
+	  echo "             curl -H 'Authorization: Bearer $$KEY' 'http://127.0.0.1:$(PORT)/v1/feedback/report?experiment=hp200-cta'" && \
 	  echo && exec $(CE) serve --port $(PORT) --sources $(CRM)/sources.yaml
 
 samples:
 	@mkdir -p $(OUT)
 	$(CE) samples crm --out $(CRM)
+	$(CE) samples feedback
 	$(CE) render brochure.hp200 --locale de-AT --region AT --role buyer --segment residential -o $(OUT)/brochure-de-AT-buyer.html
 	$(CE) render brochure.hp200 --locale de-AT --region AT --role buyer --segment residential --format pdf -o $(OUT)/brochure-de-AT-buyer.pdf
 	$(CE) render brochure.hp200 --locale fr --region FR --role buyer --format pdf -o $(OUT)/brochure-fr-buyer.pdf

@@ -2,7 +2,8 @@
 
 In: argv. Out: an exit code. Whatever escapes a command still ends as one line on stderr
 (``errors``); the commands themselves live in ``library``, ``documents``, ``serve``, ``keys``,
-``receipts``, ``batch``, ``worker``, ``samples`` and ``xliff``, in the order ``--help`` lists them.
+``receipts``, ``feedback``, ``batch``, ``worker``, ``samples`` and ``xliff``, in the order
+``--help`` lists them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from content_engine.cli import (
     batch,
     dita,
     documents,
+    feedback,
     keys,
     library,
     receipts,
@@ -57,12 +59,21 @@ receipts_app = typer.Typer(help="Render receipts: purge their personal data.", n
 app.add_typer(receipts_app, name="receipts")
 receipts_app.command("purge")(receipts.purge)
 
+feedback_app = typer.Typer(
+    help="Feedback and experiments: reports, answers, signing keys.", no_args_is_help=True
+)
+app.add_typer(feedback_app, name="feedback")
+feedback_app.command("report")(feedback.report)
+feedback_app.command("answer")(feedback.answer)
+feedback_app.command("rotate-key")(feedback.rotate_key)
+
 app.command("batch")(batch.batch)
 app.command("worker")(worker.worker)
 
 samples_app = typer.Typer(help="Sample data for the sample library.", no_args_is_help=True)
 app.add_typer(samples_app, name="samples")
 samples_app.command("crm")(samples.crm)
+samples_app.command("feedback")(samples.feedback)
 
 xliff_app = typer.Typer(
     help="Translations: XLIFF export and import, pseudo-localisation, drift.",

@@ -100,7 +100,8 @@ def explain(
 def explain_text(selection: Selection, locale: str) -> str:
     """The trace as lines: ``*`` the winner, ``+`` another candidate, ``-`` ruled out (why);
     each variant with the version judged and, unless that is simply the live one, its live
-    version and working copy; then every data source asked, by which lookup key. The region
+    version and working copy; the experiment arm drawn, if any; then every data source
+    asked, by which lookup key. The region
     line says where the region came from."""
     lines = [
         f"component {selection.component} for {locale}",
@@ -114,6 +115,11 @@ def explain_text(selection: Selection, locale: str) -> str:
         lines.append(f" {mark} {v.key} v{v.version}{_roles(v)}{rank}")
         lines += [f"     {reason}" for reason in v.reasons]
     lines.append(f"winner: {selection.winner or 'none'}")
+    drawn = selection.experiment
+    if drawn is not None:
+        arms = ", ".join(f"{a.key} (weight {a.weight:g})" for a in drawn.arms)
+        how = "no reader id: the first arm" if drawn.by == "none" else f"drawn by {drawn.by}"
+        lines.append(f"experiment {drawn.experiment}: arm {drawn.arm}, {how}; arms {arms}")
     if selection.ambiguous:
         lines.append(f"ambiguous: {', '.join(selection.ambiguous)} tie; the key decided")
     for s in selection.sources:

@@ -33,6 +33,10 @@ ContextFile = Annotated[
     Path | None, typer.Option("--context", help="Context JSON file; options override it.")
 ]
 At = Annotated[str | None, typer.Option("--at", help="ISO 8601 time to render for.")]
+ReaderId = Annotated[
+    str | None,
+    typer.Option("--reader-id", help="Who is reading: draws their experiment arms."),
+]
 Lookup = Annotated[
     list[str] | None,
     typer.Option(
@@ -56,13 +60,14 @@ class ReaderOptions:
     at: str | None = None
     lookup: list[str] | None = None
     strict: bool = False
+    reader_id: str | None = None
 
     def build(self) -> Context:
         """Merge ``--context FILE`` with the options: options override, segments add up."""
         data: dict[str, Any] = {}
         if self.context is not None:
             data = _read_context_file(self.context)
-        for key in ("locale", "role", "region", "channel", "at"):
+        for key in ("locale", "role", "region", "channel", "at", "reader_id"):
             if (value := getattr(self, key)) is not None:
                 data[key] = value
         if self.segment:
@@ -88,6 +93,7 @@ READER_OPTIONS: dict[str, Any] = {
     "at": At,
     "lookup": Lookup,
     "strict": StrictOption,
+    "reader_id": ReaderId,
 }
 
 

@@ -14,8 +14,9 @@ from typing import Annotated
 
 import typer
 
-from content_engine.cli.errors import fail
-from content_engine.engine import write_sample_crm
+from content_engine.cli.errors import engine_for, fail
+from content_engine.cli.options import DbOption
+from content_engine.engine import seed_feedback, write_sample_crm
 
 
 def crm(
@@ -50,3 +51,21 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         fail(f"--today: a date as YYYY-MM-DD, not {text!r}")
+
+
+def feedback(
+    readers: Annotated[int, typer.Option("--readers", min=1, max=100_000)] = 1_000,
+    seed: Annotated[int, typer.Option("--seed", help="The same seed, the same answers.")] = 16,
+    db: DbOption = None,
+) -> None:
+    """Simulate readers of the sample library's experiment (promo.hp200.cta): each is shown
+    their arm, about a third answer NPS and CSAT, so ``feedback report`` shows something.
+    Adds nothing when the component has feedback already."""
+    with engine_for(db) as engine:
+        done = seed_feedback(engine, readers, seed)
+    if done.skipped:
+        typer.echo("sample feedback is there already; nothing added", err=True)
+    else:
+        typer.echo(
+            f"{done.readers} readers shown the experiment, {done.answers} answered", err=True
+        )

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from content_engine.core.budget import Budget
 from content_engine.core.errors import NotFound, TemplateError, UnresolvedSlot
+from content_engine.core.experiments import no_reader_warning
 from content_engine.core.locales import babel_locale
 from content_engine.core.models import (
     Block,
@@ -30,7 +31,7 @@ from content_engine.core.models import (
     localized,
 )
 from content_engine.core.reader import Reader, describe_context
-from content_engine.core.selection import best_variant
+from content_engine.core.selection import choose
 from content_engine.core.templates.compile import INCLUDE_FN, KEEP_FN, CompiledBody
 from content_engine.core.templates.formatting import LOCALE_VAR
 from content_engine.core.templates.sandbox import BodySandbox
@@ -94,15 +95,19 @@ class Assembler:
         budget: Budget | None = None,
     ) -> Block | None:
         component = self.component(component_id)
+        assignment = None
         if self.pinned is not None:
             variant = component.variants.get(self.pinned.get(component_id, ""))
         else:
-            variant = best_variant(component.variants.values(), reader)
+            variant, assignment = choose(component.id, component.variants.values(), reader)
         if variant is None:
             return None
         compiled = self.compiler(component, variant)
         used = [UsedVariant(component=component.id, variant=variant.key, version=variant.version)]
+        arms = [] if assignment is None else [assignment]
         warnings: list[str] = []
+        if assignment is not None and assignment.by == "none":
+            warnings.append(no_reader_warning(assignment))
         path = (*stack, component_id)
         where = f"{component_id}/{variant.key} v{variant.version}"
 
@@ -122,6 +127,7 @@ class Assembler:
                 warnings.append(f"{where}: include {target}: no variant for {describe(reader)}")
                 return Markup("")
             used.extend(sub.used)
+            arms.extend(sub.arms)
             warnings.extend(sub.warnings)
             return Markup(sub.html)
 
@@ -137,6 +143,7 @@ class Assembler:
             type=component.type,
             warnings=warnings,
             used=used,
+            arms=arms,
         )
 
     def _variables(self, reader: Reader) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from content_engine.core.drift import stale_translations
 from content_engine.core.errors import NotFound
 from content_engine.core.models import Context, Library, LibrarySettings
 from content_engine.core.reader import RegionGroups, make_reader
-from content_engine.core.selection import best_variant
+from content_engine.core.selection import choose
 
 
 class SlotGap(BaseModel):
@@ -35,6 +35,13 @@ class SlotStale(BaseModel):
     component: str
     variant: str  # the stale translation the reader gets
     source: str  # the variant it was translated from, which has moved on
+class SlotExperiment(BaseModel):
+    """A slot whose component is drawn between an experiment's arms for these readers: each
+    arm resolves it alike (they tie, so they share the locale), and every arm is listed."""
+
+    component: str
+    experiment: str
+    arms: list[str]
 
 
 class CoverageRow(BaseModel):
@@ -46,6 +53,7 @@ class CoverageRow(BaseModel):
     fallbacks: list[SlotFallback]
     # Cells whose winner is a stale translation (CONTRACT 10): covered, but out of date.
     stale: list[SlotStale] = []
+    experiments: list[SlotExperiment] = []
 
 
 class CoverageReport(BaseModel):
@@ -93,12 +101,25 @@ def coverage(library: Library, publication_id: str) -> CoverageReport:
         gaps: dict[tuple[int, str], list[str]] = {}
         fallbacks: dict[str, str] = {}
         stale: dict[str, SlotStale] = {}
+        drawn: dict[str, SlotExperiment] = {}
         for code in codes:
             reader = make_reader(Context(locale=locale, role=role, region=code), settings)
             for index, slot in enumerate(publication.slots, 1):
                 for cid in query_matches(library, slot):
                     component = library.components.get(cid)
-                    winner = component and best_variant(component.variants.values(), reader)
+                    winner, assignment = (
+                        choose(cid, component.variants.values(), reader)
+                        if component
+                        else (None, None)
+                    )
+                    if assignment is not None:
+                        arms = [arm.key for arm in assignment.arms]
+                        drawn.setdefault(
+                            cid,
+                            SlotExperiment(
+                                component=cid, experiment=assignment.experiment, arms=arms
+                            ),
+                        )
                     if not winner:
                         if slot.required:
                             gaps.setdefault((index, cid), []).append(code or "-")
@@ -119,6 +140,7 @@ def coverage(library: Library, publication_id: str) -> CoverageReport:
                 gaps=[SlotGap(slot=i, component=c, regions=r) for (i, c), r in gaps.items()],
                 fallbacks=[SlotFallback(component=c, locale=lo) for c, lo in fallbacks.items()],
                 stale=list(stale.values()),
+                experiments=list(drawn.values()),
             )
         )
     return CoverageReport(

@@ -208,3 +208,25 @@ class ReceiptPurged(InputError):
     """
 
     code = "receipt_purged"
+
+
+class FeedbackRefused(InputError):
+    """A feedback answer the engine will not store (CONTRACT 9): a score outside the metric's
+    scale, an unknown metric, a comment too long, or an expired token (HTTP 422, exit 2)."""
+
+    code = "invalid_feedback"
+
+
+class InvalidToken(InputError):
+    """A feedback token this engine did not sign as it stands: altered, forged, made with a
+    key it does not hold, or not a token at all (HTTP 401, exit 2). Says nothing more, so
+    that guessing learns nothing."""
+
+    code = "invalid_feedback_token"
+
+
+class TooManyAnswers(ContentEngineError):
+    """One feedback token answered more often than any reader would (HTTP 429, exit 2): the
+    answer is not stored, so a script replaying a token cannot keep the database busy."""
+
+    code = "too_many_answers"

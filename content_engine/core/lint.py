@@ -227,22 +227,33 @@ def _contexts(library: Library, component: Component) -> Iterator[Context]:
 
 
 def ambiguity_problems(library: Library, component: Component) -> list[Problem]:
-    """Pairs of variants that tie on everything but their key for some reader."""
+    """Pairs of variants that tie on everything but their key for some reader, unless they
+    are all arms of one experiment (CONTRACT 9: a tie is what makes them arms); and the arms
+    of an experiment that do not tie with the arm that wins for some reader."""
     if len(component.variants) < 2:
         return []
     found: dict[tuple[str, ...], Context] = {}
+    untied: dict[tuple[str, tuple[str, ...]], Context] = {}
     groups = RegionGroups(library.settings.regions)
     for context in _contexts(library, component):
         reader = make_reader(context, library.settings, groups=groups)
         ranked = sorted(
-            rank(v, reader)
+            (rank(v, reader), v)
             for v in component.variants.values()
             if v.status == "published" and not rejections(v, reader)
         )
-        if len(ranked) > 1 and ranked[0][:4] == ranked[1][:4]:
-            tied = tuple(r[4] for r in ranked if r[:4] == ranked[0][:4])
-            found.setdefault(tied, context)
-    return [
+        if not ranked:
+            continue
+        best, winner = ranked[0]
+        tied = [v for r, v in ranked if r[:4] == best[:4]]
+        experiment = winner.experiment
+        if len(tied) > 1 and (experiment is None or any(v.experiment != experiment for v in tied)):
+            found.setdefault(tuple(v.key for v in tied), context)
+        if experiment is not None:
+            apart = tuple(v.key for r, v in ranked if v.experiment == experiment and v not in tied)
+            if apart:
+                untied.setdefault((experiment, apart), context)
+    problems = [
         Problem(
             code="ambiguous_variants",
             message=(
@@ -253,6 +264,19 @@ def ambiguity_problems(library: Library, component: Component) -> list[Problem]:
         )
         for keys, context in sorted(found.items())
     ]
+    problems += [
+        Problem(
+            code="experiment_untied",
+            message=(
+                f"{component.id}: experiment {experiment}: {', '.join(keys)} do not tie with "
+                f"the arm that wins for {describe_context(context)}, so they are never drawn "
+                "(arms must tie up to priority: the same conditions and priority)"
+            ),
+            component=component.id,
+        )
+        for (experiment, keys), context in sorted(untied.items())
+    ]
+    return problems
 
 
 def reachability_problems(library: Library, component: Component) -> list[Problem]:

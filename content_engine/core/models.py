@@ -139,6 +139,26 @@ class SegmentRule(Strict):
 # --- the library ---------------------------------------------------------------------------
 
 
+def _scale(value: tuple[int, int]) -> tuple[int, int]:
+    low, high = value
+    if not 0 <= low < high <= 100:
+        raise ValueError(f"a scale runs from a low to a higher score within 0-100, not {value}")
+    return value
+
+
+Scale = Annotated[tuple[int, int], AfterValidator(_scale)]
+
+
+class FeedbackScales(Strict):
+    """The scores each feedback metric takes (CONTRACT 9); NPS is 0-10 by definition."""
+
+    csat: Scale = (1, 5)
+    ces: Scale = (1, 7)
+
+    def of(self, metric: str) -> tuple[int, int]:
+        return (0, 10) if metric == "nps" else self.csat if metric == "csat" else self.ces
+
+
 class LibrarySettings(Strict):
     name: str | None = None
     default_locale: str = "en"
@@ -151,6 +171,7 @@ class LibrarySettings(Strict):
     # Days a receipt keeps the personal data it was rendered with (CONTRACT 8); ``None``: as
     # long as the deployment's ``receipts_retain_days`` says. Where both are set, the shorter.
     receipts_retain_days: int | None = Field(default=None, ge=1, le=36_500)
+    feedback: FeedbackScales = Field(default_factory=FeedbackScales)
 
     @field_validator("default_locale")
     @classmethod
@@ -213,10 +234,18 @@ class TranslatedFrom(Strict):
     version: int = Field(ge=1)
 
 
+# An experiment's id (CONTRACT 9): a name like a component id, short enough to key reports.
+ExperimentId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
+
+
 class Variant(Strict):
     key: VariantKeyName
     conditions: Conditions = Field(default_factory=Conditions)
     priority: int = 0
+    # The experiment this variant is an arm of, and its share among the arms (CONTRACT 9):
+    # only variants that tie for best up to priority are drawn between.
+    experiment: ExperimentId | None = None
+    weight: float = Field(default=1.0, gt=0, le=1_000_000, allow_inf_nan=False)
     status: Status = "published"
     valid_from: ValidFrom = None
     valid_until: ValidUntil = None
@@ -329,6 +358,9 @@ class Context(Strict):
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     # CONTRACT 8: the keys data sources are asked with (``{"serial": "HP200-0042"}``) ...
     lookup: dict[LookupKey, str] = Field(default_factory=dict, max_length=MAX_LOOKUP_KEYS)
+    # CONTRACT 9: who is reading, for experiments (an arm per reader) and feedback; else
+    # ``customer.id`` serves.
+    reader_id: str | None = Field(default=None, min_length=1, max_length=200)
     # ... and what sources other than ``customer``/``product`` gave, by source name: template
     # variables and segment-rule fields. A receipt keeps them, so a replay asks nothing.
     data: dict[SourceName, Any] = Field(default_factory=dict, max_length=MAX_DATA_SOURCES)
@@ -387,6 +419,41 @@ class Block(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     # Every (component, variant, version) that went into this block, includes first.
     used: list[UsedVariant] = Field(default_factory=list)
+    # The experiment arms drawn for this reader (CONTRACT 9), the block's own first.
+    arms: list[Assignment] = Field(default_factory=list)
+
+    @property
+    def arm(self) -> str | None:
+        """The arm of this block's own component, if it is in an experiment."""
+        own = next((a for a in self.arms if a.component == self.component), None)
+        return None if own is None else own.arm
+
+    @property
+    def experiment(self) -> str | None:
+        own = next((a for a in self.arms if a.component == self.component), None)
+        return None if own is None else own.experiment
+
+
+class Arm(BaseModel):
+    """One arm of an experiment: a variant key and its weight."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    weight: float
+
+
+class Assignment(BaseModel):
+    """Which arm of which experiment a reader got, drawn between ``arms``, and by what id
+    (``none``: the reader had none and got the first arm)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    component: str
+    experiment: str
+    arm: str
+    arms: tuple[Arm, ...]
+    by: Literal["reader_id", "customer.id", "none"]
 
 
 class UsedVariant(BaseModel):
@@ -421,6 +488,9 @@ class ReceiptBlock(BaseModel):
     variant: str
     version: int
     title: str | None = None
+    # The experiment and arm the block's variant was drawn as (CONTRACT 9), if any.
+    experiment: str | None = None
+    arm: str | None = None
 
 
 class Receipt(BaseModel):

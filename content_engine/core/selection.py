@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from content_engine.core.models import Component, Context, Variant
+from content_engine.core.experiments import assign, no_reader_warning
+from content_engine.core.models import Assignment, Component, Context, Variant
 from content_engine.core.reader import Reader
 
 PREVIEW_STATUSES = frozenset({"published", "draft", "review"})
@@ -61,6 +62,8 @@ class Selection(BaseModel):
     warnings: list[str] = []
     # Every data source asked to fill the context (empty without a lookup).
     sources: list[SourceAsked] = []
+    # The experiment arm drawn for this reader, when the best variant is an arm (CONTRACT 9).
+    experiment: Assignment | None = None
     # Where ``context.region`` came from: the context itself, the client's address (a web
     # request with ``serve --geoip``), or nowhere (no region).
     region_source: Literal["context", "network", "none"] = "none"
@@ -119,13 +122,39 @@ def rank(variant: Variant, reader: Reader) -> Rank:
 
 def best_variant(variants: Iterable[Variant], reader: Reader) -> Variant | None:
     """The winner alone, without building the trace (the hot path)."""
+    return choose("", variants, reader)[0]
+
+
+def choose(
+    component_id: str, variants: Iterable[Variant], reader: Reader
+) -> tuple[Variant | None, Assignment | None]:
+    """The winner and, when it is an experiment's arm, the reader's assignment (CONTRACT 9):
+    the best candidate's experiment draws among the candidates of that experiment that tie
+    with it up to priority (rank without the key)."""
     best: tuple[Rank, Variant] | None = None
+    tied: list[Variant] = []
     for variant in variants:
         if not rejections(variant, reader):
             r = rank(variant, reader)
+            if best is None or r[:4] < best[0][:4]:
+                tied = [variant]
+            elif r[:4] == best[0][:4]:
+                tied.append(variant)
             if best is None or r < best[0]:
                 best = (r, variant)
-    return best[1] if best else None
+    if best is None:
+        return None, None
+    return _drawn(component_id, best[1], tied, reader)
+
+
+def _drawn(
+    component_id: str, winner: Variant, tied: list[Variant], reader: Reader
+) -> tuple[Variant, Assignment | None]:
+    if winner.experiment is None:
+        return winner, None
+    arms = [v for v in tied if v.experiment == winner.experiment]
+    assignment = assign(component_id, arms, reader.context)
+    return next(v for v in arms if v.key == assignment.arm), assignment
 
 
 def explain(component: Component, reader: Reader) -> Selection:
@@ -150,6 +179,14 @@ def explain(component: Component, reader: Reader) -> Selection:
     ranked.sort()
     winner = ranked[0][1] if ranked else None
     ambiguous = [k for r, k in ranked if ranked and r[:4] == ranked[0][0][:4]]
+    assignment = None
+    if winner is not None:
+        tied = [component.variants[k] for k in ambiguous]
+        drawn, assignment = _drawn(component.id, component.variants[winner], tied, reader)
+        winner = drawn.key
+        if assignment is not None:  # arms tie by design: only the others are ambiguous
+            arms = {arm.key for arm in assignment.arms}
+            ambiguous = [k for k in ambiguous if k not in arms]
     return Selection(
         component=component.id,
         context=reader.context,
@@ -158,5 +195,7 @@ def explain(component: Component, reader: Reader) -> Selection:
         winner=winner,
         variants=traces,
         ambiguous=ambiguous if len(ambiguous) > 1 else [],
+        experiment=assignment,
+        warnings=[no_reader_warning(assignment)] if assignment and assignment.by == "none" else [],
         region_source="context" if reader.context.region else "none",
     )

@@ -14,6 +14,10 @@ What a block can depend on, and how the key covers it:
 - the reader's data when one of its templates names it: ``customer`` and ``product`` make the
   entry match those values too; ``context``, ``at`` or ``now`` the whole context, ``at``
   included;
+- the reader's experiment arms (CONTRACT 9): a block whose selection drew an arm (its own or
+  an included component's) is stored with the draws it made (``Plan``: experiment and arms
+  with weights, the same for every reader of these dimensions), and the key holds the arms
+  this reader draws under that plan, so no reader is ever handed another reader's arm;
 - a reader's own data (a context with lookup keys or ``data``; after the data sources
   answered): the key also holds ``personal_key``, a digest of every value fetched and of the
   context's ``customer``, ``product``, ``data`` and ``lookup``, so the same customer with the
@@ -32,7 +36,8 @@ from datetime import datetime
 from threading import Lock
 from typing import Any
 
-from content_engine.core.models import Block, Component, Context, Library, Variant
+from content_engine.core.experiments import draw, reader_id_of
+from content_engine.core.models import Arm, Block, Component, Context, Library, Variant
 from content_engine.core.reader import Reader
 from content_engine.core.templates.compile import CompiledBody
 
@@ -139,6 +144,22 @@ def _boundaries(library: Library, component_ids: Iterable[str]) -> Iterator[date
                 yield variant.valid_until
 
 
+# The draws a block's selection made for one set of dimensions: (experiment, arms) each.
+Plan = tuple[tuple[str, tuple[Arm, ...]], ...]
+
+
+def plan_of(block: Block) -> Plan:
+    return tuple((a.experiment, a.arms) for a in block.arms)
+
+
+def arms_drawn(plan: Plan, reader: Reader) -> tuple[str, ...]:
+    """The arms ``reader`` draws under ``plan`` (``-`` first: a reader without an id)."""
+    reader_id, _ = reader_id_of(reader.context)
+    if reader_id is None:
+        return ("-", *(arms[0].key for _, arms in plan))
+    return tuple(draw(experiment, reader_id, arms) for experiment, arms in plan)
+
+
 class BlockCache:
     """Blocks by reader dimensions (and ``personal_key``), each with the ``Dependence`` it was
     stored with.
@@ -152,6 +173,8 @@ class BlockCache:
         self.max_personal = max_personal
         self._entries: dict[Key, tuple[Block, Dependence]] = {}
         self._personal: dict[Key, tuple[Block, Dependence]] = {}
+        # Per dimensions key: the experiments its block drew between (absent: none).
+        self._plans: dict[Key, Plan] = {}
         self._lock = Lock()  # for eviction; reads need none
 
     def __len__(self) -> int:
@@ -159,7 +182,7 @@ class BlockCache:
 
     def get(self, component_id: str, reader: Reader, personal: str | None = None) -> Block | None:
         entries = self._entries if personal is None else self._personal
-        found = entries.get(_key(component_id, reader, personal))
+        found = entries.get(self._key(component_id, reader, personal))
         if found is None:
             return None
         block, depends = found
@@ -181,9 +204,16 @@ class BlockCache:
         with self._lock:
             while len(entries) >= most:
                 del entries[next(iter(entries))]
-            entries[_key(component_id, reader, personal)] = (block, depends)
+            plan = plan_of(block)
+            if plan:
+                while len(self._plans) >= self.max_entries + self.max_personal:
+                    del self._plans[next(iter(self._plans))]
+                self._plans[dimensions(component_id, reader)] = plan
+            entries[self._key(component_id, reader, personal)] = (block, depends)
 
-
-def _key(component_id: str, reader: Reader, personal: str | None) -> Key:
-    key = dimensions(component_id, reader)
-    return key if personal is None else (*key, personal)
+    def _key(self, component_id: str, reader: Reader, personal: str | None) -> Key:
+        key = dimensions(component_id, reader)
+        plan = self._plans.get(key)
+        if plan is not None:
+            key = (*key, arms_drawn(plan, reader))
+        return key if personal is None else (*key, personal)

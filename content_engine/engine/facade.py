@@ -55,6 +55,7 @@ from content_engine.engine.assets import AssetDesk
 from content_engine.engine.blockcache import dependence
 from content_engine.engine.bodycache import BodyCache
 from content_engine.engine.editing import Editor
+from content_engine.engine.feedback import FeedbackDesk, Issued
 from content_engine.engine.freshness import Freshness
 from content_engine.engine.i18n import Catalogs
 from content_engine.engine.listening import Listening
@@ -91,6 +92,9 @@ class Rendered:
     document: Document
     receipt: Receipt
     warnings: list[str] = field(default_factory=list)
+    # The token a reader answers feedback on this document with (CONTRACT 9); none for a
+    # preview, whose readers are its editors.
+    feedback_token: str | None = None
 
 
 def _rendered(result: RenderResult, document: Document, receipt: Receipt) -> Rendered:
@@ -133,9 +137,11 @@ class Engine(LookupMethods):
         self.assets = AssetDesk(self, self.repository, settings.public_url)
         self.listening = Listening(self.repository, self.freshness, self._current)
         self.retention = Retention(self.repository, settings.receipts_retain_days, self.library)
+        self.feedback = FeedbackDesk(self.repository, self.library)
 
     def close(self) -> None:
         self.listening.close()  # first: its thread reads through the repository
+        self.feedback.close()  # then: it stores what it counted
         self.lookups.close()
         self.network.close()
         self.repository.close()
@@ -287,8 +293,8 @@ class Engine(LookupMethods):
             for trace in selection.variants
         ]
         update: dict[str, object] = {"variants": traces, "sources": asked_of(fetched)}
-        if warnings:
-            update["warnings"] = warnings
+        if warnings or selection.warnings:
+            update["warnings"] = [*warnings, *selection.warnings]
         return selection.model_copy(update=update)
 
     def cached_block(
@@ -486,7 +492,21 @@ class Engine(LookupMethods):
         )
         self.repository.save_receipt(receipt)
         self.metrics.rendered(format, perf_counter() - started)
-        return _rendered(result, document, receipt)
+        rendered = _rendered(result, document, receipt)
+        if not preview:
+            reader = self._current.get().reader(document.context, preview)
+            self.feedback.document_exposures(document, reader)
+            rendered.feedback_token = self.feedback.issue_receipt(receipt)
+        return rendered
+
+    def block_feedback(self, block: Block, context: Context, *, preview: bool) -> Issued | None:
+        """The feedback token of ``block`` as sent for ``context`` and the exposure group it
+        counts in (``feedback.exposed``); ``None`` for a preview. No I/O once the signing key
+        is loaded (the first call loads it)."""
+        if preview:
+            return None
+        state = self._current.fresh() or self._current.get()
+        return self.feedback.issue_block(block, state.reader(context, preview))
 
     def replay(self, receipt_id: str) -> Rendered:
         """Render a receipt's pinned versions again, in its format: the same bytes for HTML.

@@ -44,7 +44,14 @@ def receipt_for(
         context=context,
         used=document.used(),
         blocks=[
-            ReceiptBlock(component=b.component, variant=b.variant, version=b.version, title=b.title)
+            ReceiptBlock(
+                component=b.component,
+                variant=b.variant,
+                version=b.version,
+                title=b.title,
+                experiment=b.experiment,
+                arm=b.arm,
+            )
             for b in document.blocks
         ],
         sha256=hashlib.sha256(content).hexdigest(),

@@ -2,7 +2,8 @@
 
 In: the deployment's ``receipts_retain_days``, the library's, and what a purge is asked for
 (receipts older than some days, those of one customer, or both). Out: the retention in force
-and how many receipts lost their personal data (``core.retention`` says what that is).
+and how many receipts lost their personal data (``core.retention`` says what that is). The
+comments of feedback answers go by the same rule (their scores stay, tied to no one).
 
 Deployment and library may each set a retention; where both do, the shorter wins: an operator
 bound by law and an author who promised customers less are both kept to their word.
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from content_engine.core.errors import InputError
+from content_engine.core.feedback import reader_pseudonyms
 from content_engine.core.models import Library
 from content_engine.store import Repository
 
@@ -68,6 +70,12 @@ class Retention:
             raise InputError(f"the age to purge must be 0 or more days, not {days}")
         moment = now or datetime.now(UTC)
         before = None if days is None else moment - timedelta(days=days)
+        # Feedback comments are the customer's data too (CONTRACT 9): the same age and the
+        # same customer clear them, found by the reader's pseudonym under every key held.
+        readers = None
+        if customer is not None:
+            readers = reader_pseudonyms(self._repository.feedback_keys(), customer)
+        self._repository.purge_feedback(before=before, readers=readers, dry_run=request.dry_run)
         return self._repository.purge_receipts(
             before=before, subject=customer, dry_run=request.dry_run, at=moment
         )

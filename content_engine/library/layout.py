@@ -36,7 +36,15 @@ RESERVED = RESERVED_TOP
 assert frozenset({LIBRARY_FILE, PUBLICATIONS_FOLDER, *FILE_FOLDERS}) == RESERVED
 
 CONDITION_KEYS = ("locale", *DIMENSIONS)
-VARIANT_FIELDS = ("priority", "status", "valid_from", "valid_until", "translated_from")
+VARIANT_FIELDS = (
+    "priority",
+    "experiment",
+    "weight",
+    "status",
+    "valid_from",
+    "valid_until",
+    "translated_from",
+)
 FRONT_MATTER_KEYS = CONDITION_KEYS + VARIANT_FIELDS
 COMPONENT_KEYS = ("id", "type", "title", "tags")
 PUBLICATION_KEYS = ("id", "title", "titles", "layout", "slots")

@@ -106,6 +106,10 @@ def format_variant(variant: Variant) -> str:
             front[dimension] = list(values)
     if variant.priority != 0:
         front["priority"] = variant.priority
+    if variant.experiment is not None:
+        front["experiment"] = variant.experiment
+    if variant.weight != 1:
+        front["weight"] = variant.weight
     if variant.status != "published":
         front["status"] = variant.status
     if variant.valid_from is not None:

@@ -130,6 +130,8 @@ def variant_of(row: Row[Any]) -> Variant:
             "key": sys.intern(row.key),
             "conditions": _conditions_of(row.conditions),
             "priority": row.priority,
+            "experiment": row.experiment,
+            "weight": 1.0 if row.weight is None else row.weight,
             "status": status,
             "valid_from": None if valid_from is None else parse_instant(valid_from, bounded=False),
             "valid_until": None
@@ -153,6 +155,8 @@ def variant_row(
         "version": version,
         "conditions": variant.conditions.model_dump(mode="json", exclude_none=True),
         "priority": variant.priority,
+        "experiment": variant.experiment,
+        "weight": None if variant.weight == 1 else variant.weight,
         "status": variant.status,
         "valid_from": variant.valid_from,
         "valid_until": variant.valid_until,

@@ -24,6 +24,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     LargeBinary,
     MetaData,
@@ -39,6 +40,9 @@ __all__ = [
     "ApiKey",
     "Base",
     "ComponentVersion",
+    "FeedbackAnswer",
+    "FeedbackExposure",
+    "FeedbackKey",
     "FileVersion",
     "LibraryState",
     "PublicationVersion",
@@ -149,6 +153,10 @@ class VariantVersion(Base):
     version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     conditions: Mapped[dict[str, Any]]
     priority: Mapped[int]
+    # The experiment this variant is an arm of and its weight (migration 0011); NULL: none,
+    # and the default weight 1.
+    experiment: Mapped[str | None] = mapped_column(String(64))
+    weight: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16))
     valid_from: Mapped[datetime | None]
     valid_until: Mapped[datetime | None]
@@ -259,3 +267,60 @@ class UiSession(Base):
     key_id: Mapped[str] = mapped_column(String(12), ForeignKey("api_keys.id"), index=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FeedbackKey(Base):
+    """A secret feedback tokens are signed with (``core.feedback``): the newest signs, every
+    one held verifies; it never leaves the store but to the engine."""
+
+    __tablename__ = "feedback_keys"
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    secret: Mapped[bytes]
+    created_at: Mapped[datetime]
+
+
+class _Shown:
+    """What was shown: the columns answers and exposures share."""
+
+    component: Mapped[str | None]
+    variant: Mapped[str | None]
+    version: Mapped[int | None]
+    experiment: Mapped[str | None] = mapped_column(String(64))
+    arm: Mapped[str | None]
+    locale: Mapped[str | None]
+    role: Mapped[str | None]
+    region: Mapped[str | None]
+    channel: Mapped[str | None]
+    segments: Mapped[list[Any]]
+
+
+class FeedbackAnswer(_Shown, Base):
+    """One answer per token and metric; answering again replaces score and comment. The
+    comment is the customer's data: retention and erasure requests clear it (with
+    ``reader``, the pseudonym that finds it)."""
+
+    __tablename__ = "feedback_answers"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(8), primary_key=True)
+    score: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    reader: Mapped[str | None] = mapped_column(String(32), index=True)
+    receipt_id: Mapped[str | None] = mapped_column(index=True)
+    component: Mapped[str | None] = mapped_column(index=True)
+    issued_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    answered_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FeedbackExposure(_Shown, Base):
+    """How many answers showed one group (``group_id``: a digest of the shown columns) in one
+    hour: counted in memory, added here in batches."""
+
+    __tablename__ = "feedback_exposures"
+
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    component: Mapped[str | None] = mapped_column(index=True)
+    count: Mapped[int]

@@ -182,6 +182,8 @@ _LOADED_VARIANT: tuple[Any, ...] = (
     VariantVersion.version,
     type_coerce(VariantVersion.conditions, Text).label("conditions"),
     VariantVersion.priority,
+    VariantVersion.experiment,
+    VariantVersion.weight,
     VariantVersion.status,
     VariantVersion.valid_from,
     VariantVersion.valid_until,

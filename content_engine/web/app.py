@@ -26,6 +26,7 @@ from content_engine.web import (
     apidocs,
     assets_api,
     errors,
+    feedback_api,
     library_api,
     operations,
     touchpoints,
@@ -238,6 +239,8 @@ def create_app(
         own = engine is None
         current = app.state.engine = engine or Engine(settings)
         room_for_lookups(current.lookups.concurrency)
+        # The signing key, loaded now: block answers made in the event loop then need no I/O.
+        await run_in_threadpool(current.feedback.prime)
         keys = app.state.keys = VerifiedKeys(current.access, current.freshness)
         app.state.open_access = open_access
         app.state.readiness = Readiness(current)
@@ -285,6 +288,7 @@ def create_app(
     app.include_router(touchpoints.router)
     operations.install(app, metrics_public=settings.metrics_public)
     app.include_router(library_api.router)
+    app.include_router(feedback_api.router)
     app.include_router(assets_api.router)
     app.include_router(xliff_api.router)
     app.include_router(ui.router)

@@ -112,7 +112,10 @@ class BlocksFastPath:
         context = with_client_region(scope, self.state.engine, wanted.context)
         wanted = wanted.model_copy(update={"context": context})
         try:
-            response = blocks_response(wanted.components, await self._blocks(wanted, len(body)))
+            found = await self._blocks(wanted, len(body))
+            response = blocks_response(
+                self.state.engine, context, wanted.preview, wanted.components, found
+            )
         except ContentEngineError as exc:
             response = domain_response(exc)
         await response(scope, receive, send)

@@ -24,13 +24,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from content_engine.core.errors import (
     ConflictError,
     ContentEngineError,
+    FeedbackRefused,
     InvalidContext,
+    InvalidToken,
     LibraryFormatError,
     LibraryIntegrityError,
     NotFound,
     ReceiptPurged,
     RenderError,
     RepositoryBusy,
+    TooManyAnswers,
     Unavailable,
     UnstorableText,
     UnsupportedMediaType,
@@ -46,6 +49,9 @@ STATUS: dict[type, int] = {
     NotFound: 404,
     ConflictError: 412,
     ReceiptPurged: 410,
+    FeedbackRefused: 422,
+    InvalidToken: 401,
+    TooManyAnswers: 429,
     InvalidContext: 422,
     UnstorableText: 422,
     LibraryFormatError: 422,
@@ -69,6 +75,7 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid_request",
     428: "precondition_required",
+    429: "too_many_requests",
 }
 # Seconds a client should wait before retrying a write that met another writer's lock.
 RETRY_AFTER_BUSY = "1"

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from threading import Lock
@@ -54,7 +55,7 @@ from content_engine.core.errors import ContentEngineError
 from content_engine.core.locales import negotiate
 from content_engine.core.models import Block, Context, parse_context
 from content_engine.core.storable import text_problem
-from content_engine.engine import ROLES, Engine
+from content_engine.engine import ROLES, Engine, Issued
 from content_engine.web.headers import RequestHeaders, headers_of
 from content_engine.web.observe import FAST_PATH_KEY
 from content_engine.web.region import client_region, region_source, with_client_region
@@ -67,6 +68,7 @@ BY_ADDRESS = "private, max-age=60"
 PRIVATE = "private, no-store"
 VARY = "Accept, Accept-Language, Authorization"
 PATH_PREFIX = "/v1/blocks/"
+FEEDBACK_HEADER = "X-Feedback-Token"
 SCOPE_KEY = "content_engine.block_answer"
 MAX_ENTRIES = 10_000
 MAX_SEEN = 50_000
@@ -86,10 +88,14 @@ class BlockAnswer:
     etag: str
     ok: Response
     not_modified: Response
+    # The feedback token sent and the exposure every sending of this answer counts once.
+    issued: Issued | None
+    exposed: Callable[[tuple[str, Any]], None]
 
     @classmethod
     def of(
         cls,
+        engine: Engine,
         block: Block,
         context: Context,
         *,
@@ -99,24 +105,45 @@ class BlockAnswer:
         by_address: bool = False,
     ) -> BlockAnswer:
         """HTML or, with ``as_json``, its JSON description; cacheable unless a preview, and
-        by the reader's own cache only when the region came from the client's address."""
+        by the reader's own cache only when the region came from the client's address.
+
+        The feedback token (header, and JSON field) is the same for every request this answer
+        is kept for: it names the block, arm and dimensions (the key of this answer) and the
+        reader id of the query, so a shared cache that keeps the answer by its URL hands it
+        only to readers it was made for (``core.feedback``)."""
         media = "application/json" if as_json else "text/html; charset=utf-8"
         etag = etag_of(block, context, media)
+        issued = engine.block_feedback(block, context, preview=preview)
         headers = {
             "ETag": etag,
             "Vary": VARY,
             "Cache-Control": PRIVATE if preview else BY_ADDRESS if by_address else CACHEABLE,
             "Content-Language": block.locale,
         }
+        if issued is not None:
+            headers[FEEDBACK_HEADER] = issued.token
         if as_json:
-            ok: Response = JSONResponse(BlockOut.of(block).model_dump(mode="json"), headers=headers)
+            body = BlockOut.of(block, issued.token if issued else None).model_dump(mode="json")
+            ok: Response = JSONResponse(body, headers=headers)
         else:
             ok = Response(block.html, media_type=media, headers=headers)
+        not_modified = Response(status_code=304, headers=headers)
         return cls(
-            block, context, preview, fixed_at, etag, ok, Response(status_code=304, headers=headers)
+            block,
+            context,
+            preview,
+            fixed_at,
+            etag,
+            ok,
+            not_modified,
+            issued,
+            engine.feedback.exposed,
         )
 
     def response(self, if_none_match: str | None) -> Response:
+        """The answer to send (a 304 for a matching tag), counted as one exposure."""
+        if self.issued is not None:
+            self.exposed(self.issued.group)
         return self.not_modified if etag_matches(if_none_match, self.etag) else self.ok
 
     def remember(self, request: Request) -> None:
@@ -246,6 +273,7 @@ class BlockFastPath:
         if key_id is not None:
             state.keys.note_use(key_id)
         return BlockAnswer.of(
+            engine,
             block,
             context,
             preview=preview,
@@ -261,7 +289,7 @@ class BlockFastPath:
             _admit(self._answers, key, self.max_entries, answer)
 
 
-READER_OPTIONS = ("role", "region", "channel", "at")
+READER_OPTIONS = ("role", "region", "channel", "at", "reader_id")
 MAX_VALUE = 64
 MAX_SEGMENTS = 64
 

@@ -20,6 +20,7 @@ from content_engine.core.models import (
     Component,
     Conditions,
     Context,
+    ExperimentId,
     Publication,
     Slot,
     Status,
@@ -53,16 +54,21 @@ def picked(model: type[BaseModel], *names: str) -> dict[str, Any]:
 
 class _BlockAnswer(BaseModel):
     @classmethod
-    def of(cls, block: Block) -> Self:
-        return cls.model_validate(block, from_attributes=True)
+    def of(cls, block: Block, feedback_token: str | None = None) -> Self:
+        answer = cls.model_validate(block, from_attributes=True)
+        return answer.model_copy(update={"feedback_token": feedback_token})
 
 
 # CONTRACT 6: a block as the API shows it; what went into it (``used``) stays in receipts.
+# CONTRACT 9: the experiment and arm drawn (null outside one) and the feedback token.
 BlockOut = create_model(
     "BlockOut",
     __base__=_BlockAnswer,
     __module__=__name__,
     **picked(Block, "component", "variant", "version", "locale", "html", "warnings"),
+    experiment=(str | None, None),
+    arm=(str | None, None),
+    feedback_token=(str | None, None),
 )
 
 
@@ -125,6 +131,8 @@ VARIANT_FIELDS = (
     "version",
     "status",
     "priority",
+    "experiment",
+    "weight",
     "conditions",
     "valid_from",
     "valid_until",
@@ -169,6 +177,8 @@ class ComponentIn(Strict):
 class VariantIn(Strict):
     conditions: Conditions = Field(default_factory=Conditions)
     priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)
+    experiment: ExperimentId | None = None
+    weight: float = Field(default=1.0, gt=0, le=1_000_000, allow_inf_nan=False)
     status: Status = "draft"
     valid_from: ValidFrom = None
     valid_until: ValidUntil = None

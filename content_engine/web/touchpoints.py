@@ -28,7 +28,13 @@ from content_engine.web.auth import AdminKey, AgentKey, ReaderKey, require_for_p
 from content_engine.web.bodies import CheckedRoute
 from content_engine.web.dependencies import EngineDep, engine_of
 from content_engine.web.errors import error_body, status_of
-from content_engine.web.fastpath import PRIVATE, BlockAnswer, prefers_json, reader_context
+from content_engine.web.fastpath import (
+    FEEDBACK_HEADER,
+    PRIVATE,
+    BlockAnswer,
+    prefers_json,
+    reader_context,
+)
 from content_engine.web.headers import headers_of
 from content_engine.web.region import region_source, with_client_region
 from content_engine.web.schemas import (
@@ -64,6 +70,14 @@ StrictQ = Annotated[
     ),
 ]
 
+ReaderIdQ = Annotated[
+    str | None,
+    Query(
+        description="Who is reading: draws the reader's experiment arms (CONTRACT 9) and "
+        "ties feedback to them.",
+        max_length=64,
+    ),
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -84,6 +98,7 @@ async def query_context(
     region: Short = None,
     channel: Short = None,
     at: AtQ = None,
+    reader_id: ReaderIdQ = None,
 ) -> Context:
     """Who is reading, from the query: the parameters every reader-facing GET shares."""
     if locale is None:
@@ -93,6 +108,7 @@ async def query_context(
             headers_of(request.scope).accept_language, settings.locales, settings.default_locale
         )
     optional = {"role": role, "region": region, "channel": channel, "at": at}
+    optional["reader_id"] = reader_id
     context = reader_context(locale, segment or [], optional, lookup_params(request))
     return with_client_region(request.scope, engine_of(request), context)
 
@@ -152,6 +168,7 @@ async def get_block(
         )
     personal = bool(context.lookup)  # a customer's own data: never kept here, never shared
     answer = BlockAnswer.of(
+        engine,
         block,
         context,
         preview=preview or personal,
@@ -172,18 +189,29 @@ def post_blocks(
     require_for_preview(principal, body.preview)
     context = with_client_region(request.scope, engine, body.context)
     found = engine.blocks(body.components, context, preview=body.preview, strict=body.strict)
-    return blocks_response(body.components, found)
+    return blocks_response(engine, context, body.preview, body.components, found)
 
 
-def blocks_response(components: list[str], found: list[Block | ContentEngineError]) -> Response:
-    """``POST /v1/blocks``' answer, here and on its fast path (``blockspost``)."""
+def blocks_response(
+    engine: Engine,
+    context: Context,
+    preview: bool,
+    components: list[str],
+    found: list[Block | ContentEngineError],
+) -> Response:
+    """``POST /v1/blocks``' answer, here and on its fast path (``blockspost``): each block
+    with its feedback token, each counted as shown."""
     out: list[dict[str, Any]] = []
     for component, block in zip(components, found, strict=True):
         if isinstance(block, ContentEngineError):
             error = error_body(block.code, block.message, block.details)["error"]
             out.append({"component": component, "error": error | {"status": status_of(block)}})
-        else:
-            out.append(BlockOut.of(block).model_dump(mode="json"))
+            continue
+        issued = engine.block_feedback(block, context, preview=preview)
+        if issued is not None:
+            engine.feedback.exposed(issued.group)
+        token = issued.token if issued else None
+        out.append(BlockOut.of(block, token).model_dump(mode="json"))
     return JSONResponse(out, headers={"Cache-Control": PRIVATE})
 
 
@@ -199,6 +227,8 @@ def rendered_response(rendered: Rendered) -> Response:
     if rendered.warnings:
         # Header values must be one line of Latin-1; the full list is in the json format.
         headers["X-Render-Warnings"] = str(len(rendered.warnings))
+    if rendered.feedback_token is not None:
+        headers[FEEDBACK_HEADER] = rendered.feedback_token
     return Response(rendered.content, media_type=rendered.media_type, headers=headers)
 
 
@@ -238,7 +268,8 @@ def get_receipt(engine: EngineDep, principal: AgentKey, render_id: RenderId) -> 
     """What a render used: context, publication, every component, variant and version."""
     receipt = engine.receipt(render_id)
     require_for_preview(principal, receipt.preview, PREVIEW_RECEIPT)
-    return receipt.model_dump(mode="json")
+    token = None if receipt.preview else engine.feedback.issue_receipt(receipt)
+    return receipt.model_dump(mode="json") | {"feedback_token": token}
 
 
 @router.post("/v1/renders/{render_id}/replay", tags=["receipts"])

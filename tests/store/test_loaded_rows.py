@@ -28,6 +28,8 @@ def test_built_is_what_model_construct_builds() -> None:
         "key": "en",
         "conditions": Conditions(locale="en"),
         "priority": 2,
+        "experiment": None,
+        "weight": 1.0,
         "status": "published",
         "valid_from": datetime(2026, 1, 1, tzinfo=UTC),
         "valid_until": None,

@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 from content_engine.settings import Settings
 from content_engine.web import create_app
 from content_engine.web.auth import ROLES, authenticate, require
+from content_engine.web.feedback_api import FeedbackIn
 from content_engine.web.schemas import (
     BlocksIn,
     ComponentIn,
@@ -179,7 +180,12 @@ def build(api: Api, endpoint: Endpoint) -> Call:
     params = {name: QUERY_VALUES[name] for name in endpoint.query_params if name in QUERY_VALUES}
     # Writes name the version they edit; the sample library's are all at version 1.
     headers = {"If-Match": '"1"'} if "if-match" in endpoint.header_params else {}
-    body = BODIES[endpoint.body] if endpoint.body is not None else None
+    body = BODIES[endpoint.body] if endpoint.body not in (None, FeedbackIn) else None
+    if endpoint.body is FeedbackIn:  # a token of a block really sent, not a made-up one
+        shown = api.client.get(
+            "/v1/blocks/snippet.hotline", params={"locale": "en"}, headers=api.auth("reader")
+        )
+        body = {"token": shown.headers["X-Feedback-Token"], "metric": "nps", "score": 9}
     return Call(endpoint.method, url, params, headers, body)
 
 
@@ -236,7 +242,8 @@ def contract_role(endpoint: Endpoint) -> str:
     editors += ("/v1/xliff", "/v1/translations")  # CONTRACT 10: translation exchange
     if endpoint.path == "/v1/receipts/purge":
         return "admin"
-    if endpoint.path.startswith(editors):
+    # CONTRACT 9: readers answer feedback; the report over every reader's answers is editors'.
+    if endpoint.path.startswith(editors) or endpoint.path == "/v1/feedback/report":
         return "editor"
     # The selection trace names every variant, its conditions and drafts' keys: not for readers.
     if endpoint.path.startswith(("/v1/renders/", "/v1/explain/")):

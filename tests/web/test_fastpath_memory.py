@@ -63,13 +63,13 @@ def test_only_plain_reader_queries_are_read_here() -> None:
     assert plain_reader_query(b"locale=de&segment=a&segment=b&at=2026-01-01&preview=on") == (
         "de",
         ["a", "b"],
-        {"role": None, "region": None, "channel": None, "at": "2026-01-01"},
+        {"role": None, "region": None, "channel": None, "at": "2026-01-01", "reader_id": None},
         True,
     )
     assert plain_reader_query(b"") == (
         None,
         [],
-        dict.fromkeys(("role", "region", "channel", "at")),
+        dict.fromkeys(("role", "region", "channel", "at", "reader_id")),
         False,
     )
     for query in (

@@ -39,7 +39,18 @@ def test_block_html_and_json_by_accept(api: Api) -> None:
     data = api.client.get(
         BLOCK, params=params, headers={**api.auth("reader"), "Accept": "application/json"}
     ).json()
-    assert set(data) == {"component", "variant", "version", "locale", "html", "warnings"}
+    assert set(data) == {
+        "component",
+        "variant",
+        "version",
+        "locale",
+        "html",
+        "warnings",
+        # CONTRACT 9: the experiment arm drawn (null outside one) and the feedback token.
+        "experiment",
+        "arm",
+        "feedback_token",
+    }
     assert (data["component"], data["variant"], data["locale"]) == (
         "product.hp200.overview",
         "de-AT",

@@ -4,8 +4,8 @@ Pages: ``signin`` (the session), ``console`` (the agent's: a customer's live doc
 lookup key; agents may use nothing else), ``pages`` (library, component, publication, lint,
 coverage),
 ``variants`` (editor, workflow, history, rollback), ``preview`` (as any reader, and PDF),
-``creating`` (new components and publications, archiving), ``impact`` (before publishing) and
-``assets`` (list, upload, replace);
+``creating`` (new components and publications, archiving), ``impact`` (before publishing),
+``assets`` (list, upload, replace) and ``feedback`` (the report's charts);
 ``bodyeditor`` answers the body editor's scripts (completions, the check as one types).
 Their templates and static files (CSS, a little plain JavaScript, and the body editor's bundle,
 built from ``editor/`` here by ``make editor`` and committed) ship in this package; nothing is
@@ -22,6 +22,7 @@ from content_engine.web.ui import (
     console,
     creating,
     editorbundle,
+    feedback,
     impact,
     pages,
     preview,
@@ -43,6 +44,7 @@ for _module in (
     creating,
     impact,
     assets,
+    feedback,
     bodyeditor,
     editorbundle,
 ):

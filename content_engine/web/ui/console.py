@@ -6,15 +6,17 @@ logs and the browser's history. Out: the publication as readers get it (live ver
 working copies), filled from the data sources and shown in ``<iframe srcdoc sandbox>`` as the
 preview shows it, with the provenance of its data (every source asked: key, outcome, time,
 cache; the fields each supplied), the warnings and the explain trace of each component; or the
-same context rendered as a PDF download. Each answer is a render with a receipt under the
-signed-in key, like any other. A source that finds nothing or fails is a message on the page.
-Agents, editors and admins may use it.
+same context rendered as a PDF download. Below, the follow-up list: readers' low scores with a
+comment, newest first, with the document or block each was about (``followups``). Each answer
+is a render with a receipt under the signed-in key, like any other. A source that finds
+nothing or fails is a message on the page. Agents, editors and admins may use it.
 """
 
 from __future__ import annotations
 
 from fastapi import Response
 
+from content_engine.web.ui import followups
 from content_engine.web.ui.forms import CheckedForm, ConsoleDraft, console_context
 from content_engine.web.ui.preview import Preview, looked_up, pdf_response, preview_publication
 from content_engine.web.ui.routing import ui_router
@@ -81,4 +83,6 @@ def _console_page(
         keys=page.engine.lookup_keys(),
         publications=sorted(library.publications.values(), key=lambda p: p.id),
         settings=library.settings,
+        follow_ups=followups.newest(page.engine.feedback.follow_ups(followups.SHOWN)),
+        cut=followups.cut,
     )
