@@ -56,6 +56,12 @@ class _BlockAnswer(BaseModel):
     def of(cls, block: Block) -> Self:
         return cls.model_validate(block, from_attributes=True)
 
+    @classmethod
+    def json_of(cls, block: Block) -> dict[str, Any]:
+        """``of(block).model_dump(mode="json")`` in one step: the block's own fields, dumped
+        by its own serializer, without a model built and validated in between."""
+        return block.model_dump(mode="json", include=set(cls.model_fields))
+
 
 # CONTRACT 6: a block as the API shows it; what went into it (``used``) stays in receipts.
 BlockOut = create_model(

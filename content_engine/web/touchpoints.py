@@ -28,9 +28,9 @@ from content_engine.web.auth import AdminKey, AgentKey, ReaderKey, require_for_p
 from content_engine.web.bodies import CheckedRoute
 from content_engine.web.dependencies import EngineDep, engine_of
 from content_engine.web.errors import error_body, status_of
-from content_engine.web.fastpath import PRIVATE, BlockAnswer, prefers_json, reader_context
+from content_engine.web.fastpath import PRIVATE, BlockAnswer, prefers_json
 from content_engine.web.headers import headers_of
-from content_engine.web.region import region_source, with_client_region
+from content_engine.web.region import ReaderQuery, reader_context, region_source
 from content_engine.web.schemas import (
     BlockError,
     BlockOut,
@@ -93,8 +93,8 @@ async def query_context(
             headers_of(request.scope).accept_language, settings.locales, settings.default_locale
         )
     optional = {"role": role, "region": region, "channel": channel, "at": at}
-    context = reader_context(locale, segment or [], optional, lookup_params(request))
-    return with_client_region(request.scope, engine_of(request), context)
+    query = ReaderQuery(locale, segment or [], optional, lookup_params(request))
+    return reader_context(request.scope, engine_of(request), query)
 
 
 LOOKUP_PREFIX = "lookup."
@@ -170,7 +170,7 @@ def post_blocks(
 ) -> Response:
     """Several blocks for one reader; a block that cannot be assembled carries its error."""
     require_for_preview(principal, body.preview)
-    context = with_client_region(request.scope, engine, body.context)
+    context = reader_context(request.scope, engine, body.context)
     found = engine.blocks(body.components, context, preview=body.preview, strict=body.strict)
     return blocks_response(body.components, found)
 
@@ -183,7 +183,7 @@ def blocks_response(components: list[str], found: list[Block | ContentEngineErro
             error = error_body(block.code, block.message, block.details)["error"]
             out.append({"component": component, "error": error | {"status": status_of(block)}})
         else:
-            out.append(BlockOut.of(block).model_dump(mode="json"))
+            out.append(BlockOut.json_of(block))
     return JSONResponse(out, headers={"Cache-Control": PRIVATE})
 
 
@@ -219,7 +219,7 @@ def post_render(
     require_for_preview(principal, body.preview)
     rendered = engine.render(
         body.publication,
-        with_client_region(request.scope, engine, body.context),
+        reader_context(request.scope, engine, body.context),
         format=body.format,
         preview=body.preview,
         strict=body.strict,
