@@ -28,7 +28,11 @@ too when the engine holds its block in memory and the query is plain (``plain_re
 only the reader's parameters, each once, none empty, long or unstorable; a preview only for an
 editor's key): the route's answer made the route's way (``region.reader_context``, ``prefers_json``,
 ``BlockAnswer.of``), without FastAPI's dependency solving, which cost three times the rest of
-such a request. Anything else (first sight of a key or a block, an error, an expired key, a
+such a request. Such answers are kept by everything that shaped them but ``at`` (``_built``):
+the same reader at another moment gets the same bytes, ETag and headers whenever the engine,
+asked for that moment, holds the very same ``Block`` (no schedule boundary between), so a new
+moment costs a copy of the context and the engine's lookup, not a validation, a reader and an
+ETag made anew. Anything else (first sight of a key or a block, an error, an expired key, a
 reload under way, a new revision or a schedule boundary crossed) goes to FastAPI unchanged,
 which validates, answers and stores anew.
 A query that names ``lookup`` at all (``lookup.serial=...``: a customer's data from the data
