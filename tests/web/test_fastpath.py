@@ -215,12 +215,12 @@ def test_a_new_moment_past_a_schedule_boundary_gets_the_other_variant(api: Api) 
     assert texts[1].headers["etag"] != texts[2].headers["etag"]
 
 
-@pytest.mark.parametrize("moment", ["yesterday", "2026-13-01", "99999-01-01T00:00:00Z"])
-def test_a_moment_that_is_no_instant_gets_the_routes_error(api: Api, moment: str) -> None:
+def test_a_moment_that_is_no_instant_gets_the_routes_error(api: Api) -> None:
     for n in range(2):  # the reader's answer is in memory
         api.client.get(
             BLOCK, params={**PARAMS, "at": f"2026-03-0{n + 1}"}, headers=api.auth("reader")
         )
-    refused = api.client.get(BLOCK, params={**PARAMS, "at": moment}, headers=api.auth("reader"))
-    assert refused.status_code == 422
-    assert refused.json()["error"]["code"]
+    for moment in ("yesterday", "2026-13-01", "99999-01-01T00:00:00Z"):
+        refused = api.client.get(BLOCK, params={**PARAMS, "at": moment}, headers=api.auth("reader"))
+        assert refused.status_code == 422, moment
+        assert refused.json()["error"]["code"]
