@@ -32,6 +32,7 @@ from content_engine.core.models import (
 )
 from content_engine.core.reader import Reader, describe_context
 from content_engine.core.selection import choose
+from content_engine.core.templates.bounded import trusted
 from content_engine.core.templates.compile import INCLUDE_FN, KEEP_FN, CompiledBody
 from content_engine.core.templates.formatting import LOCALE_VAR
 from content_engine.core.templates.sandbox import BodySandbox
@@ -111,9 +112,11 @@ class Assembler:
         path = (*stack, component_id)
         where = f"{component_id}/{variant.key} v{variant.version}"
 
+        @trusted
         def keep(index: int) -> bool:
             return reader.inline_keeps(compiled.conditions[index])
 
+        @trusted
         def include(index: int) -> Markup:
             target = compiled.includes[index]
             if target in path:
@@ -151,15 +154,16 @@ class Assembler:
         tr = self.translations(ctx.locale)
         fmt = self.sandbox.format_string
 
+        @trusted
         def _(message: str, **kwargs: Any) -> str:
             text = tr.gettext(str(message))
             return fmt(text, kwargs) if kwargs else text
 
+        @trusted
         def ngettext(singular: str, plural: str, n: int, **kwargs: Any) -> str:
             return fmt(tr.ngettext(str(singular), str(plural), n), {"n": n, **kwargs})
 
-        context = ctx.model_dump(mode="json")
-        context["segments"] = sorted(reader.segments)
+        context = {**reader.plain, "segments": sorted(reader.segments)}
         return {
             **ctx.data,  # each data source's values by its name; the engine's own names win
             "customer": ctx.customer,

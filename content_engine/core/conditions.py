@@ -95,10 +95,12 @@ def evaluate(condition: Condition, data: Mapping[str, Any]) -> bool:
     return bool(_OPS[condition.op](value, condition.value))
 
 
-def context_data(context: Context) -> dict[str, Any]:
+def context_data(context: Context, plain: dict[str, Any] | None = None) -> dict[str, Any]:
     """The namespace segment rules see: ``customer.x``, ``product.x``, ``context.x`` and each
-    data source's values by its name (``installation.model``)."""
-    plain = context.model_dump(mode="json")
+    data source's values by its name (``installation.model``). ``plain``: the context's JSON
+    dump, if the caller has it."""
+    if plain is None:
+        plain = context.model_dump(mode="json")
     named = {"customer": context.customer, "product": context.product, "context": plain}
     return {**context.data, **named, **plain}
 

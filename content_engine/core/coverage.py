@@ -35,6 +35,8 @@ class SlotStale(BaseModel):
     component: str
     variant: str  # the stale translation the reader gets
     source: str  # the variant it was translated from, which has moved on
+
+
 class SlotExperiment(BaseModel):
     """A slot whose component is drawn between an experiment's arms for these readers: each
     arm resolves it alike (they tie, so they share the locale), and every arm is listed."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from content_engine.core.conditions import InlineCondition, context_data, evaluate
 from content_engine.core.locales import fallback_chain, range_matches
@@ -49,6 +50,9 @@ class RegionGroups:
         return name in self.groups or name in self._parents
 
 
+_PLAIN = "plain"
+
+
 @dataclass(frozen=True)
 class Reader:
     """A context resolved against a library: what selection and inline conditions ask."""
@@ -58,10 +62,21 @@ class Reader:
     segments: frozenset[str]
     region_distances: Mapping[str, int]
     preview: bool = False
+    # What is worked out from the context at most once per reader (``plain``, and the block
+    # cache's ``data_read``): a request dumped the same context up to four times.
+    memo: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def locale(self) -> str:
         return self.context.locale
+
+    @property
+    def plain(self) -> dict[str, Any]:
+        """The context as JSON values (``model_dump(mode="json")``): do not change it."""
+        found = self.memo.get(_PLAIN)
+        if found is None:
+            found = self.memo[_PLAIN] = self.context.model_dump(mode="json")
+        return cast(dict[str, Any], found)
 
     def region_distance(self, names: Iterable[str]) -> int | None:
         """The smallest distance from the context's region to any of ``names``."""
@@ -103,11 +118,14 @@ def describe_context(context: Context, segments: Iterable[str] | None = None) ->
     return " ".join(parts)
 
 
-def derived_segments(context: Context, settings: LibrarySettings) -> frozenset[str]:
-    """The context's segments plus those its data earns through ``segment_rules``."""
+def derived_segments(
+    context: Context, settings: LibrarySettings, plain: dict[str, Any] | None = None
+) -> frozenset[str]:
+    """The context's segments plus those its data earns through ``segment_rules``; ``plain``:
+    the context's JSON dump if made already."""
     segments = set(context.segments)
     if settings.segment_rules:
-        data = context_data(context)
+        data = context_data(context, plain)
         segments.update(r.segment for r in settings.segment_rules if evaluate(r.when, data))
     return frozenset(segments)
 
@@ -120,10 +138,14 @@ def make_reader(
     groups: RegionGroups | None = None,
 ) -> Reader:
     groups = groups or RegionGroups(settings.regions)
+    memo: dict[object, Any] = {}
+    if settings.segment_rules:
+        memo[_PLAIN] = context.model_dump(mode="json")
     return Reader(
         context=context,
         chain=fallback_chain(context.locale, settings.default_locale),
-        segments=derived_segments(context, settings),
+        segments=derived_segments(context, settings, memo.get(_PLAIN)),
         region_distances=groups.distances(context.region) if context.region else {},
         preview=preview,
+        memo=memo,
     )

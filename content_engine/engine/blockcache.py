@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
-from typing import Any
+from typing import Any, cast
 
 from content_engine.core.experiments import draw, reader_id_of
 from content_engine.core.models import Arm, Block, Component, Context, Library, Variant
@@ -99,11 +99,16 @@ def data_read(reader: Reader, names: frozenset[str]) -> str | None:
     """The part of the reader's data that templates reading ``names`` see, as one string."""
     if not names:
         return None
-    ctx = reader.context
-    if not WHOLE_CONTEXT.isdisjoint(names):
-        return ctx.model_dump_json()
-    parts = {"customer": ctx.customer, "product": ctx.product}
-    return json.dumps([parts[name] for name in sorted(names)], sort_keys=True, default=str)
+    found = reader.memo.get(names)  # a lookup, then a store: each dumped once per reader
+    if found is None:
+        ctx = reader.context
+        if not WHOLE_CONTEXT.isdisjoint(names):
+            found = ctx.model_dump_json()
+        else:
+            parts = {"customer": ctx.customer, "product": ctx.product}
+            found = json.dumps([parts[n] for n in sorted(names)], sort_keys=True, default=str)
+        reader.memo[names] = found
+    return cast(str, found)
 
 
 def dependence(

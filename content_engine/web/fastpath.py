@@ -26,9 +26,13 @@ The next request with the same key is answered here when all of these hold:
 A query no stored answer matches (a reader never seen, an ``at`` never asked) is answered here
 too when the engine holds its block in memory and the query is plain (``plain_reader_query``:
 only the reader's parameters, each once, none empty, long or unstorable; a preview only for an
-editor's key): the route's answer made the route's way (``reader_context``, ``prefers_json``,
+editor's key): the route's answer made the route's way (``region.reader_context``, ``prefers_json``,
 ``BlockAnswer.of``), without FastAPI's dependency solving, which cost three times the rest of
-such a request. Anything else (first sight of a key or a block, an error, an expired key, a
+such a request. Such answers are kept by everything that shaped them but ``at`` (``_built``):
+the same reader at another moment gets the same bytes, ETag and headers whenever the engine,
+asked for that moment, holds the very same ``Block`` (no schedule boundary between), so a new
+moment costs a copy of the context and the engine's lookup, not a validation, a reader and an
+ETag made anew. Anything else (first sight of a key or a block, an error, an expired key, a
 reload under way, a new revision or a schedule boundary crossed) goes to FastAPI unchanged,
 which validates, answers and stores anew.
 A query that names ``lookup`` at all (``lookup.serial=...``: a customer's data from the data
@@ -40,7 +44,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from threading import Lock
 from typing import Any
@@ -52,13 +56,14 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from content_engine.core.errors import ContentEngineError
+from content_engine.core.instants import parse_instant
 from content_engine.core.locales import negotiate
-from content_engine.core.models import Block, Context, parse_context
+from content_engine.core.models import Block, Context
 from content_engine.core.storable import text_problem
 from content_engine.engine import ROLES, Engine, Issued
 from content_engine.web.headers import RequestHeaders, headers_of
 from content_engine.web.observe import FAST_PATH_KEY
-from content_engine.web.region import client_region, region_source, with_client_region
+from content_engine.web.region import ReaderQuery, client_region, reader_context, region_source
 from content_engine.web.schemas import BlockOut
 
 CACHEABLE = "public, max-age=60"
@@ -123,7 +128,7 @@ class BlockAnswer:
         if issued is not None:
             headers[FEEDBACK_HEADER] = issued.token
         if as_json:
-            body = BlockOut.of(block, issued.token if issued else None).model_dump(mode="json")
+            body = BlockOut.json_of(block, issued.token if issued else None)
             ok: Response = JSONResponse(body, headers=headers)
         else:
             ok = Response(block.html, media_type=media, headers=headers)
@@ -175,6 +180,8 @@ class BlockFastPath:
         self.max_entries = max_entries
         self._answers: dict[tuple[Any, ...], BlockAnswer] = {}
         self._seen: dict[int, None] = {}  # hashes of keys answered once, oldest first
+        # Answers made by ``_from_memory``, by all that shaped them but ``at``.
+        self._built: dict[tuple[Any, ...], BlockAnswer] = {}
         self._lock = Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -260,27 +267,48 @@ class BlockFastPath:
         if locale is None:
             settings = engine.library().settings  # fresh: in memory
             locale = negotiate(headers.accept_language, settings.locales, settings.default_locale)
+        component = scope["path"][len(PATH_PREFIX) :]
+        as_json = prefers_json(headers.accept)
+        at = optional["at"]
+        # Everything an answer is made of but the moment: the same reader at another ``at``
+        # gets the same block while no schedule boundary lies between, and the same bytes,
+        # ETag and headers (the ETag leaves ``at`` out).
+        shape = (
+            component,
+            locale,
+            tuple(segments),
+            *(optional[name] for name in READER_OPTIONS if name != "at"),
+            preview,
+            as_json,
+            client_region(scope, engine),
+        )
+        built = self._built.get(shape)
         try:
-            # As the route does: the client's region when the query names none (``--geoip``).
-            context = with_client_region(scope, engine, reader_context(locale, segments, optional))
-            block = engine.cached_block(
-                scope["path"][len(PATH_PREFIX) :], context, preview=preview, strict=strict
-            )
-        except ContentEngineError:
+            if built is not None:
+                context = _at(built.context, at)
+            else:
+                context = reader_context(scope, engine, ReaderQuery(locale, segments, optional))
+            block = engine.cached_block(component, context, preview=preview, strict=strict)
+        except (ContentEngineError, ValueError):  # ValueError: an ``at`` that is no instant
             return None  # the route refuses it, with the error's body
         if block is None:
             return None
         if key_id is not None:
             state.keys.note_use(key_id)
-        return BlockAnswer.of(
+        if built is not None and built.block is block:
+            return replace(built, context=context, fixed_at=at is not None)
+        answer = BlockAnswer.of(
             engine,
             block,
             context,
             preview=preview,
-            fixed_at=optional.get("at") is not None,
-            as_json=prefers_json(headers.accept),
+            fixed_at=at is not None,
+            as_json=as_json,
             by_address=region_source(scope) == "network",
         )
+        with self._lock:
+            _admit(self._built, shape, self.max_entries, answer)
+        return answer
 
     def _store(self, key: tuple[Any, ...], answer: BlockAnswer) -> None:
         with self._lock:
@@ -326,21 +354,6 @@ def plain_reader_query(
     return locale, segments, optional, bool(preview)
 
 
-def reader_context(
-    locale: str,
-    segments: list[str],
-    optional: dict[str, str | None],
-    lookup: dict[str, str] | None = None,
-) -> Context:
-    """The reader a block query names (``InvalidContext`` if it is no valid context): the same
-    for the route (``touchpoints.query_context``) and here."""
-    data: dict[str, Any] = {"locale": locale, "segments": segments}
-    data |= {k: v for k, v in optional.items() if v}
-    if lookup:
-        data["lookup"] = lookup
-    return parse_context(data)
-
-
 def prefers_json(accept: str | None) -> bool:
     """Content negotiation between the fragment (HTML) and its JSON description."""
     best: tuple[float, str] = (0.0, "text/html")
@@ -377,6 +390,16 @@ def without_strict(query: bytes) -> tuple[bytes, bool]:
             kept.append(part)
             strict = strict or name == b"strict"
     return b"&".join(kept), strict
+
+
+def _at(context: Context, at: str | None) -> Context:
+    """``context`` at the query's ``at`` (read as the ``Context`` model reads it), or now."""
+    if at is None:
+        return context.model_copy(update={"at": datetime.now(UTC)})
+    moment = parse_instant(at)
+    if moment is None:
+        raise ValueError(f"not an instant: {at!r}")
+    return context.model_copy(update={"at": moment})
 
 
 def _admit(entries: dict[Any, Any], key: Any, limit: int, value: Any = None) -> bool:

@@ -58,6 +58,17 @@ class _BlockAnswer(BaseModel):
         answer = cls.model_validate(block, from_attributes=True)
         return answer.model_copy(update={"feedback_token": feedback_token})
 
+    @classmethod
+    def json_of(cls, block: Block, feedback_token: str | None = None) -> dict[str, Any]:
+        """``of(block, feedback_token).model_dump(mode="json")`` in one step: the block's own
+        fields, dumped by its own serializer, without a model built and validated in between."""
+        out = block.model_dump(mode="json", include=set(cls.model_fields) & set(Block.model_fields))
+        return out | {
+            "experiment": block.experiment,
+            "arm": block.arm,
+            "feedback_token": feedback_token,
+        }
+
 
 # CONTRACT 6: a block as the API shows it; what went into it (``used``) stays in receipts.
 # CONTRACT 9: the experiment and arm drawn (null outside one) and the feedback token.

@@ -28,15 +28,9 @@ from content_engine.web.auth import AdminKey, AgentKey, ReaderKey, require_for_p
 from content_engine.web.bodies import CheckedRoute
 from content_engine.web.dependencies import EngineDep, engine_of
 from content_engine.web.errors import error_body, status_of
-from content_engine.web.fastpath import (
-    FEEDBACK_HEADER,
-    PRIVATE,
-    BlockAnswer,
-    prefers_json,
-    reader_context,
-)
+from content_engine.web.fastpath import FEEDBACK_HEADER, PRIVATE, BlockAnswer, prefers_json
 from content_engine.web.headers import headers_of
-from content_engine.web.region import region_source, with_client_region
+from content_engine.web.region import ReaderQuery, reader_context, region_source
 from content_engine.web.schemas import (
     BlockError,
     BlockOut,
@@ -109,8 +103,8 @@ async def query_context(
         )
     optional = {"role": role, "region": region, "channel": channel, "at": at}
     optional["reader_id"] = reader_id
-    context = reader_context(locale, segment or [], optional, lookup_params(request))
-    return with_client_region(request.scope, engine_of(request), context)
+    query = ReaderQuery(locale, segment or [], optional, lookup_params(request))
+    return reader_context(request.scope, engine_of(request), query)
 
 
 LOOKUP_PREFIX = "lookup."
@@ -187,7 +181,7 @@ def post_blocks(
 ) -> Response:
     """Several blocks for one reader; a block that cannot be assembled carries its error."""
     require_for_preview(principal, body.preview)
-    context = with_client_region(request.scope, engine, body.context)
+    context = reader_context(request.scope, engine, body.context)
     found = engine.blocks(body.components, context, preview=body.preview, strict=body.strict)
     return blocks_response(engine, context, body.preview, body.components, found)
 
@@ -210,8 +204,7 @@ def blocks_response(
         issued = engine.block_feedback(block, context, preview=preview)
         if issued is not None:
             engine.feedback.exposed(issued.group)
-        token = issued.token if issued else None
-        out.append(BlockOut.of(block, token).model_dump(mode="json"))
+        out.append(BlockOut.json_of(block, issued.token if issued else None))
     return JSONResponse(out, headers={"Cache-Control": PRIVATE})
 
 
@@ -249,7 +242,7 @@ def post_render(
     require_for_preview(principal, body.preview)
     rendered = engine.render(
         body.publication,
-        with_client_region(request.scope, engine, body.context),
+        reader_context(request.scope, engine, body.context),
         format=body.format,
         preview=body.preview,
         strict=body.strict,

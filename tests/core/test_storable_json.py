@@ -13,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from content_engine.core.errors import UnstorableText
-from content_engine.core.storable import MAX_DEPTH
+from content_engine.core.storable import MAX_DEPTH, problem
 from content_engine.core.storable import load_json as loads
 
 # Storable characters: NUL and lone surrogates are refused (tests/core/test_storable.py).
@@ -92,3 +92,46 @@ def test_a_number_past_the_conversion_limit_is_a_located_error_not_a_value_error
         loads('{"n": ' + "9" * 5_000 + "}")
     with pytest.raises(json.JSONDecodeError, match="not UTF-8"):
         loads(b'{"n": "\xff"}')
+
+
+# Any character, NUL and lone surrogates included, and floats past a double's range.
+ANY_CHARS = st.characters(codec=None)
+ANY_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)  # NaN and Infinity: refused as words
+    | st.text(ANY_CHARS, max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(ANY_CHARS, max_size=3), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150)
+@given(ANY_VALUES, st.booleans(), st.sampled_from(["", "1e400", "-1e999"]))
+@example({"a": "\x00"}, True, "")
+@example({"a": "\ud800"}, False, "")
+@example({"a": "\\u0000"}, True, "")
+def test_the_text_check_refuses_exactly_what_the_walk_refuses(
+    value: Any, ascii_only: bool, huge: str
+) -> None:
+    """``load_json`` skips the walk over the parsed value when the text cannot hold what the
+    store refuses: it must refuse the same values, with the same message, as the walk."""
+    text = json.dumps([value], ensure_ascii=ascii_only)
+    if huge:
+        text = f"[{huge}, {text[1:]}"
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return
+    expected = problem(parsed)
+    raw = text.encode("utf-8", errors="surrogatepass")
+    if expected is None:
+        assert loads(raw) == parsed
+    else:
+        with pytest.raises(UnstorableText) as refused:
+            loads(raw)
+        assert str(refused.value) == expected

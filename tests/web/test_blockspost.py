@@ -143,6 +143,31 @@ def test_only_short_known_work_runs_in_the_event_loop(
     assert len(pooled) == 3
 
 
+def test_waiting_for_a_thread_does_not_count_as_the_works_time(
+    pair: tuple[Api, Api], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load a hop to the thread pool waits longer than ``SHORT_SECONDS`` (for a thread,
+    for the GIL): what is learnt is the assembly's own time, so short work still comes back
+    to the event loop."""
+    import asyncio
+
+    fast, _ = pair
+    pooled: list[object] = []
+    run_in_threadpool = blockspost.run_in_threadpool
+
+    async def busy_pool(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        pooled.append(fn)
+        await asyncio.sleep(SHORT_SECONDS * 4)  # a busy machine's wait for a thread
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    monkeypatch.setattr(blockspost, "run_in_threadpool", busy_pool)
+    headers = fast.auth("reader")
+    body = {"components": [SUMMARY], "context": context()}
+    for _ in range(4):
+        assert fast.client.post("/v1/blocks", json=body, headers=headers).status_code == 200
+    assert len(pooled) == 1  # the first sight here; then the loop
+
+
 def test_short_work_is_learnt_per_component() -> None:
     short = ShortWork(limit=3)
     assert not short.all_short(["a"])

@@ -157,3 +157,70 @@ def test_assembly_never_runs_in_the_event_loop(api: Api, monkeypatch: pytest.Mon
         assert response.status_code == 200
     assert threads["lookup"] and threads["assembly"]
     assert not threads["lookup"] & threads["assembly"]
+
+
+def at(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def test_new_moments_are_answered_from_memory_as_the_route_answers(
+    api: Api, routed: list[str]
+) -> None:
+    """A never-seen ``at`` each time (no stored answer matches): the answer made for the same
+    reader at another moment is sent again, with the route's bytes and ETag."""
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    answers = [
+        api.client.get(
+            BLOCK,
+            params={**PARAMS, "at": at(start + timedelta(seconds=n))},
+            headers=api.auth("reader"),
+        )
+        for n in range(4)
+    ]
+    assert len(routed) == 1
+    first = answers[0]
+    assert {(a.status_code, a.content, a.headers["etag"]) for a in answers} == {
+        (200, first.content, first.headers["etag"])
+    }
+    # The route, asked for the same reader at yet another moment, answers the same.
+    fast_path = api.client.get(
+        BLOCK, params={**PARAMS, "at": at(start + timedelta(days=1))}, headers=api.auth("reader")
+    )
+    assert fast_path.headers["etag"] == first.headers["etag"]
+    assert len(routed) == 1
+
+
+def test_a_new_moment_past_a_schedule_boundary_gets_the_other_variant(api: Api) -> None:
+    component = api.engine.library().components["product.hp200.overview"]
+    current = component.variants["de-AT"]
+    begins = datetime(2030, 1, 1, tzinfo=UTC)
+    later = Variant.model_validate(
+        current.model_dump() | {"body": "<p>ab 2030</p>", "valid_from": begins}
+    )
+    api.engine.editor.save_variant(
+        "product.hp200.overview", later, expected_version=current.version
+    )
+    texts = [
+        api.client.get(BLOCK, params={**PARAMS, "at": at(moment)}, headers=api.auth("reader"))
+        for moment in (
+            begins - timedelta(seconds=2),
+            begins - timedelta(seconds=1),  # made from memory: the same as before
+            begins + timedelta(seconds=1),  # past the boundary: not the answer before it
+            begins + timedelta(seconds=2),
+        )
+    ]
+    assert [t.status_code for t in texts] == [200] * 4
+    assert texts[0].text == texts[1].text != "<p>ab 2030</p>"
+    assert texts[2].text == texts[3].text == "<p>ab 2030</p>"
+    assert texts[1].headers["etag"] != texts[2].headers["etag"]
+
+
+def test_a_moment_that_is_no_instant_gets_the_routes_error(api: Api) -> None:
+    for n in range(2):  # the reader's answer is in memory
+        api.client.get(
+            BLOCK, params={**PARAMS, "at": f"2026-03-0{n + 1}"}, headers=api.auth("reader")
+        )
+    for moment in ("yesterday", "2026-13-01", "99999-01-01T00:00:00Z"):
+        refused = api.client.get(BLOCK, params={**PARAMS, "at": moment}, headers=api.auth("reader"))
+        assert refused.status_code == 422, moment
+        assert refused.json()["error"]["code"]

@@ -17,6 +17,8 @@ import operator
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from time import monotonic
+from types import FunctionType
 from typing import Any, TypeVar, cast
 
 from jinja2.exceptions import SecurityError
@@ -44,6 +46,8 @@ _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "in": lambda a, b: a in b,
     "notin": lambda a, b: a not in b,
 }
+# Attributes of a dict: ``d.items`` is the method, every other name is looked up as a key.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 # A list item is a pointer (8 bytes) where a character of text is one: budgets count it as 8.
 ITEM_WEIGHT = 8
 
@@ -82,6 +86,8 @@ COMPARING_TESTS = frozenset(
 )
 # Filters whose time grows faster than their input, with the longest text each may take.
 SLOW_FILTERS = {"wordwrap": 100_000}
+# Filters sized before they run (``_filter_size``); every other one is charged after.
+PRESIZED_FILTERS = frozenset({"join", "sum", *SLOW_FILTERS, *sizes.PRESIZED_FILTERS})
 
 
 _budget: ContextVar[Budget | None] = ContextVar("ce_render_budget", default=None)
@@ -89,7 +95,9 @@ _budget: ContextVar[Budget | None] = ContextVar("ce_render_budget", default=None
 
 def _check_clock() -> None:
     budget = _budget.get()
-    if budget is not None:
+    # The deadline compared here, the error made by the budget: called for every loop step,
+    # call, attribute and filter, one level of Python calls less is a twentieth of a render.
+    if budget is not None and monotonic() > budget.deadline:
         budget.check_clock()
 
 
@@ -98,6 +106,20 @@ def _timed(items: Iterable[T]) -> Iterator[T]:
     for item in items:
         _check_clock()
         yield item
+
+
+# Set on the engine's own functions handed to a render (``_``, ``ngettext``, the inline
+# conditions' and includes' calls): ``call`` runs them directly, without Jinja's checks of an
+# unknown callable (whether it is safe, whether it wants the context), which cost more than
+# the translation itself. A body cannot set attributes (the sandbox is immutable).
+TRUSTED = "__ce_trusted__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def trusted(fn: F) -> F:
+    """``fn``, marked as one of the engine's own render functions (see ``TRUSTED``)."""
+    setattr(fn, TRUSTED, True)
+    return fn
 
 
 def budget_in_force() -> Budget | None:
@@ -226,12 +248,24 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     def ce_text(self, text: str) -> str:
         """Template text being written: charged each time (loops write it many times)."""
         budget = _budget.get()
-        if budget is not None:  # template text is never larger than one value may be
-            budget.spend(len(text), "template text")
+        if budget is not None:
+            size = len(text)
+            if size <= budget.chars and size <= budget.largest:
+                budget.chars -= size  # what ``spend`` does when nothing is over a limit
+            else:
+                budget.spend(size, "template text")  # raises, saying which limit
         return text
 
     def ce_piece(self, value: T) -> T:
         """A value about to be printed or joined by ``~``: charged at its text's size."""
+        budget = _budget.get()
+        if isinstance(value, str) and budget is not None:  # the common case, as ``ce_text``
+            size = len(value)
+            if size <= budget.chars and size <= budget.largest:
+                budget.chars -= size
+            else:
+                budget.spend(size, "a printed value")
+            return value
         size = len(value) if isinstance(value, str) else sizes.text_size(value, self.largest())
         self.allocate(size, "a printed value")
         return value
@@ -265,25 +299,29 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         textual = name not in MARKUP_AWARE_FILTERS
         sized = name not in PASSING_FILTERS
         passes = 1 if getattr(fn, "jinja_pass_arg", None) is not None else 0
+        # Worked out once per filter, not per call: whether it is sized before it runs.
+        sized_first = name in PRESIZED_FILTERS
+        what = f"the {name} filter"
+        items = name in LIST_FILTERS
 
         @functools.wraps(fn)  # keeps jinja's pass_context marks
         def guarded(*args: Any, **kwargs: Any) -> Any:
             _check_clock()
             markup = textual and any(isinstance(a, Markup) for a in (*args, *kwargs.values()))
-            if textual:
+            if markup:  # ``plain`` changes nothing else
                 args = tuple(map(plain, args))
                 kwargs = {k: plain(v) for k, v in kwargs.items()}
             head, values = args[:passes], list(args[passes:])
             if name in ("join", "sum") and values:
                 values[0] = self._materialized(values[0])
-            size = self._filter_size(name, values, kwargs)
+            size = self._filter_size(name, values, kwargs) if sized_first else None
             if size is not None:
-                self.allocate(size, f"the {name} filter", items=name in LIST_FILTERS)
+                self.allocate(size, what, items=items)
             for value in (*values, *kwargs.values()) if sized else ():
                 self.check_text(value)
             result = fn(*head, *values, **kwargs)
             if size is None:
-                self.charge_result(result, f"the {name} filter", deep=sized)
+                self.charge_result(result, what, deep=sized)
             # A filter block writes its filter's result unescaped: escape it here.
             if markup and isinstance(result, str) and not isinstance(result, Markup):
                 return escape(result)
@@ -336,6 +374,13 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     # item, call and loop step, so the clock is checked there too.
     def getattr(self, obj: Any, attribute: str) -> Any:
         _check_clock()
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            # What Jinja's lookup comes to for ``customer.name`` (no such attribute of a
+            # dict, so the item), without raising and catching its AttributeError first.
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
         return super().getattr(plain(obj), attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
@@ -348,6 +393,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
     def call(__self, __context: JinjaContext, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _check_clock()
+        if type(__obj) is FunctionType and getattr(__obj, TRUSTED, None) is True:
+            kwargs.pop("_loop_vars", None)  # what ``Context.call`` would drop
+            kwargs.pop("_block_vars", None)
+            return __obj(*args, **kwargs)
         owner = getattr(__obj, "__self__", None)
         if owner is __self:  # the checks the code generator puts in: they size for themselves
             return __context.call(__obj, *args, **kwargs)

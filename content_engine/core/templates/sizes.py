@@ -238,6 +238,13 @@ def joined_size(separator: str | bytes, items: Sequence[Any], limit: int) -> int
     return total
 
 
+# The filters ``filter_size`` sizes: for any other it answers ``None``.
+PRESIZED_FILTERS = frozenset(
+    {"center", "indent", "wordwrap", "replace", "format", "urlize", "batch", "slice"}
+    | {"list", "sort", "unique", "reverse", "dictsort"}
+)
+
+
 def filter_size(
     name: str, args: Sequence[Any], kwargs: Mapping[str, Any], limit: int
 ) -> int | None:
