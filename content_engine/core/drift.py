@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from content_engine.core.diffing import common_ends
 from content_engine.core.integrity import Problem
 from content_engine.core.models import Library
 
@@ -88,12 +89,7 @@ def word_diff(old: str, new: str) -> str:
     """What changed between two bodies, word by word: ``[-removed-] {+added+}``, joined by
     `` … `` between changes; empty when the words are the same (a change of markup only)."""
     before, after = _words(old), _words(new)
-    start = 0
-    while start < min(len(before), len(after)) and before[start] == after[start]:
-        start += 1
-    end = 0
-    while end < min(len(before), len(after)) - start and before[-1 - end] == after[-1 - end]:
-        end += 1
+    start, end = common_ends(before, after)
     before = before[start : len(before) - end][:MAX_DIFF_WORDS]
     after = after[start : len(after) - end][:MAX_DIFF_WORDS]
     changes: list[str] = []

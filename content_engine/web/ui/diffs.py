@@ -22,6 +22,7 @@ from difflib import SequenceMatcher
 from itertools import islice
 from typing import Literal
 
+from content_engine.core.diffing import common_ends
 from content_engine.core.models import Variant
 from content_engine.engine import format_variant
 
@@ -110,12 +111,7 @@ def variant_diff(old: Variant | None, new: Variant, budget: DiffBudget | None = 
 
 def _opcodes(a: list[str], b: list[str], budget: DiffBudget) -> tuple[list[Opcode], bool]:
     """``SequenceMatcher.get_opcodes`` of ``a`` → ``b``, within the bounds; whether simplified."""
-    head = 0
-    while head < min(len(a), len(b)) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
+    head, tail = common_ends(a, b)
     a_end, b_end = len(a) - tail, len(b) - tail
     middle: list[Opcode]
     simplified = False
