@@ -503,10 +503,18 @@ class Engine(LookupMethods):
         """The feedback token of ``block`` as sent for ``context`` and the exposure group it
         counts in (``feedback.exposed``); ``None`` for a preview. No I/O once the signing key
         is loaded (the first call loads it)."""
+        return self.blocks_feedback([block], context, preview=preview)[0]
+
+    def blocks_feedback(
+        self, blocks: Sequence[Block], context: Context, *, preview: bool
+    ) -> list[Issued | None]:
+        """``block_feedback`` of several blocks sent together to one reader: the reader is
+        derived once, which is most of what a token costs."""
         if preview:
-            return None
+            return [None] * len(blocks)
         state = self._current.fresh() or self._current.get()
-        return self.feedback.issue_block(block, state.reader(context, preview))
+        reader = state.reader(context, preview)
+        return [self.feedback.issue_block(block, reader) for block in blocks]
 
     def replay(self, receipt_id: str) -> Rendered:
         """Render a receipt's pinned versions again, in its format: the same bytes for HTML.

@@ -195,13 +195,15 @@ def blocks_response(
 ) -> Response:
     """``POST /v1/blocks``' answer, here and on its fast path (``blockspost``): each block
     with its feedback token, each counted as shown."""
+    blocks = [block for block in found if not isinstance(block, ContentEngineError)]
+    tokens = iter(engine.blocks_feedback(blocks, context, preview=preview))
     out: list[dict[str, Any]] = []
     for component, block in zip(components, found, strict=True):
         if isinstance(block, ContentEngineError):
             error = error_body(block.code, block.message, block.details)["error"]
             out.append({"component": component, "error": error | {"status": status_of(block)}})
             continue
-        issued = engine.block_feedback(block, context, preview=preview)
+        issued = next(tokens)
         if issued is not None:
             engine.feedback.exposed(issued.group)
         out.append(BlockOut.json_of(block, issued.token if issued else None))
