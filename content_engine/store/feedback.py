@@ -170,8 +170,15 @@ class Feedback(Database):
             for row in conn.execute(exposures):
                 shown = {**_shown_of(row), "at": row.hour}
                 found.exposures.append((shown, int(row._mapping["count"])))
+            # The columns the report reads: not the comments (up to 4,000 characters each).
+            columns = [getattr(FeedbackAnswer, name) for name in SHOWN_COLUMNS]
             answers = _filtered(
-                select(FeedbackAnswer), FeedbackAnswer, FeedbackAnswer.issued_at, where
+                select(
+                    *columns, FeedbackAnswer.issued_at, FeedbackAnswer.metric, FeedbackAnswer.score
+                ),
+                FeedbackAnswer,
+                FeedbackAnswer.issued_at,
+                where,
             )
             for row in conn.execute(answers):
                 shown = {**_shown_of(row), "at": row.issued_at}
