@@ -24,6 +24,7 @@ from lxml import etree
 from content_engine.core.drift import StaleTranslation, stale_translations, word_diff
 from content_engine.core.errors import InputError, InvalidXliff, NotFound
 from content_engine.core.locales import fallback_chain, normalize_tag
+from content_engine.core.markup.untrusted import untrusted_parser
 from content_engine.core.models import Component, Library, TranslatedFrom, Variant
 from content_engine.core.xliff.exchange import (
     ReadUnit,
@@ -71,8 +72,7 @@ def _schema() -> etree.XMLSchema:
 def schema_errors(data: bytes) -> list[str]:
     """Where ``data`` breaks the XLIFF 2.1 core schema (empty: it is valid)."""
     schema = _schema()
-    parser = etree.XMLParser(no_network=True, resolve_entities=False, huge_tree=False)
-    if schema.validate(etree.fromstring(data, parser).getroottree()):
+    if schema.validate(etree.fromstring(data, untrusted_parser()).getroottree()):
         return []
     log: Any = schema.error_log
     return [f"line {e.line}: {e.message}" for e in log]

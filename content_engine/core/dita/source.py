@@ -21,6 +21,7 @@ from urllib.parse import unquote
 from lxml import etree
 
 from content_engine.core.errors import InputError, LibraryFormatError
+from content_engine.core.markup.untrusted import untrusted_parser
 
 __all__ = ["Finding", "Findings", "MissingFile", "Read", "parse_xml", "resolve_href", "split_href"]
 
@@ -71,14 +72,7 @@ class Findings:
 
 def parse_xml(data: bytes, name: str) -> Any:
     """The root element of the XML document ``data`` (the file ``name``), parsed safely."""
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,  # keeps libxml2's bounds on depth and text size
-        remove_blank_text=False,
-    )
+    parser = untrusted_parser()
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:

@@ -20,6 +20,7 @@ from typing import Any
 from lxml import etree
 
 from content_engine.core.errors import LibraryFormatError
+from content_engine.core.markup.untrusted import untrusted_parser
 
 # Jinja's own delimiters; what is inside may hold any character, ``<`` included (CONTRACT 4).
 _OPENERS = re.compile(r"\{\{|\{%|\{#")
@@ -38,7 +39,7 @@ _PAD_CHARS = frozenset({TOKEN_PAD, "\n", " "})
 _ROOT = "ce-root"
 _POSITION_SUFFIX = re.compile(r", line \d+, column \d+$")
 _LINE_REF = re.compile(r"\bline (\d+)")
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+_PARSER = untrusted_parser()
 
 
 class _RawBlock(Exception):

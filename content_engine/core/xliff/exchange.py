@@ -28,6 +28,7 @@ from typing import Any, Literal
 from lxml import etree
 
 from content_engine.core.errors import InvalidXliff
+from content_engine.core.markup.untrusted import untrusted_parser
 from content_engine.core.xliff.segments import (
     Extracted,
     Item,
@@ -64,15 +65,7 @@ _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _UNIT_ID = re.compile(
     r"([a-z0-9][a-z0-9._-]*):([A-Za-z0-9][A-Za-z0-9._-]*):([A-Za-z0-9][A-Za-z0-9._-]*):([1-9][0-9]{0,9})"
 )
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    huge_tree=False,
-    load_dtd=False,
-    dtd_validation=False,
-    remove_comments=True,
-    remove_pis=True,
-)
+_PARSER = untrusted_parser(remove_comments=True, remove_pis=True)
 
 
 @dataclass(frozen=True)
