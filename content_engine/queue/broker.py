@@ -136,9 +136,25 @@ def follow(pending: ResultSet) -> Iterator[tuple[str, str, Any]]:
     result store is asked for all of them at once (Redis pub/sub, or RabbitMQ's reply queue)."""
     if not pending.results:
         return
-    with _lost(pending.app):
-        for task_id, meta in pending.iter_native(timeout=None, interval=0.2):
-            yield str(task_id), str(meta.get("status")), meta.get("result")
+    try:
+        with _lost(pending.app):
+            for task_id, meta in pending.iter_native(timeout=None, interval=0.2):
+                yield str(task_id), str(meta.get("status")), meta.get("result")
+    finally:
+        release(pending)
+
+
+def release(pending: ResultSet) -> None:
+    """Stop waiting for these results, quietly if the result store is gone.
+
+    A Celery ``AsyncResult`` unsubscribes from Redis when it is garbage-collected: after the
+    broker was lost that raises inside the collector, in whatever code happens to run then.
+    Released here (the store's subscription dropped while it may still answer), the collector
+    has nothing left to do."""
+    for result in pending.results:
+        with contextlib.suppress(Exception):  # the store may be gone: nothing to unsubscribe
+            result.backend.remove_pending_result(result)
+        result.backend = None
 
 
 @contextlib.contextmanager

@@ -186,17 +186,34 @@ async def keep_fresh(
 
 # Seconds between two purges of receipts' personal data past the retention (``retention``).
 PURGE_INTERVAL = 3600.0
+# Seconds the first purge waits for the library to be loaded by a probe or a request.
+PURGE_FIRST_WITHIN = 60.0
 
 
 async def purge_on_schedule(
-    stop: asyncio.Event, purge: Callable[[], int], interval: float = PURGE_INTERVAL
+    stop: asyncio.Event,
+    purge: Callable[[], int],
+    loaded: Callable[[], bool],
+    interval: float = PURGE_INTERVAL,
+    first_within: float = PURGE_FIRST_WITHIN,
 ) -> None:
-    """Run ``purge`` in a thread at start and then every ``interval`` seconds, until ``stop``.
+    """Run ``purge`` in a thread soon after start and then every ``interval`` seconds, until
+    ``stop``.
+
+    The retention in force is partly the library's (``library.yaml``), so a purge needs the
+    library loaded. The first one waits for whatever loads it (readiness's probe, the first
+    request) up to ``first_within`` seconds: a start stays as quick as a lazy load makes it
+    and readiness reports the load, and an idle server still purges, loading it then.
 
     Off the request path: a purge of years of receipts takes its write lock a chunk at a time
     (``store.receipts``), and requests go on meanwhile. Each worker of ``serve`` runs its own;
     purging twice purges nothing the second time.
     """
+    waited = 0.0
+    while not loaded() and waited < first_within and not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+        waited += 0.5
     while not stop.is_set():
         try:
             purged = await run_in_threadpool(purge)
@@ -259,7 +276,11 @@ def create_app(
         refresher = (
             asyncio.create_task(keep_fresh(stop, interval, *refreshers)) if interval > 0 else None
         )
-        purger = asyncio.create_task(purge_on_schedule(stop, current.retention.purge_due))
+        purger = asyncio.create_task(
+            purge_on_schedule(
+                stop, current.retention.purge_due, lambda: current.loaded() is not None
+            )
+        )
         try:
             yield
         finally:
