@@ -14,31 +14,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import make_url
 
-PG_ENV = "CONTENT_ENGINE_TEST_PG"
+from tests.support.databases import (
+    PG_ENV,
+    Databases,
+    SampleTemplates,
+    create_pg_database,
+    drop_pg_databases,
+)
+
 BACKENDS = ["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"]
 
 
-def _pg_admin_url() -> str:
-    url = make_url(os.environ[PG_ENV]).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+@pytest.fixture(scope="session")
+def sample_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleTemplates]:
+    templates = SampleTemplates(tmp_path_factory.mktemp("sample-template"))
+    yield templates
+    templates.drop()
 
 
 @pytest.fixture(params=BACKENDS)
-def make_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """A factory of URLs of fresh, empty databases on the backend under test."""
-    backend: str = request.param
+def make_db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sample_templates: SampleTemplates
+) -> Iterator[Databases]:
+    """A factory of URLs of fresh databases on the backend under test."""
     created: list[str] = []
-
-    def make() -> str:
-        name = f"ce_test_{secrets.token_hex(6)}"
-        if backend == "sqlite":
-            return f"sqlite:///{tmp_path / name}.db"
-        return _create_pg_database(name, created)
-
-    yield make
-    _drop_pg_databases(created)
+    yield Databases(request.param, tmp_path, sample_templates, created)
+    drop_pg_databases(created)
 
 
 @pytest.fixture
@@ -48,28 +50,14 @@ def pg_db_url() -> Iterator[str]:
     if not os.environ.get(PG_ENV):
         pytest.skip(f"needs PostgreSQL: set {PG_ENV}")
     created: list[str] = []
-    yield _create_pg_database(f"ce_test_{secrets.token_hex(6)}", created)
-    _drop_pg_databases(created)
+    yield create_pg_database(f"ce_test_{secrets.token_hex(6)}", created)
+    drop_pg_databases(created)
 
 
-def _create_pg_database(name: str, created: list[str]) -> str:
-    import psycopg
-
-    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    created.append(name)
-    url = make_url(os.environ[PG_ENV]).set(drivername="postgresql", database=name)
-    return url.render_as_string(hide_password=False)
-
-
-def _drop_pg_databases(names: list[str]) -> None:
-    if not names:
-        return
-    import psycopg
-
-    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-        for name in names:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+@pytest.fixture
+def sample_db_url(make_db_url: Databases) -> str:
+    """The URL of a fresh database holding the sample library, as an import leaves it."""
+    return make_db_url.with_sample()
 
 
 @pytest.fixture

@@ -512,11 +512,11 @@ def expand(value: str, variables: dict[str, str]) -> str:
 
 
 @pytest.mark.slow
-def test_the_curl_examples_answer_as_the_page_says(db_url: str, tmp_path: Path) -> None:
+def test_the_curl_examples_answer_as_the_page_says(sample_db_url: str, tmp_path: Path) -> None:
+    db_url = sample_db_url
     examples = curl_examples(HTTP_MD)
     assert len(examples) >= 20
     with make_engine(db_url) as engine:
-        engine.import_library(SAMPLE)
         variables = {
             role.upper(): engine.repository.create_key(role, "docs")[1]
             for role in ("reader", "agent", "editor", "admin")

@@ -133,13 +133,12 @@ def test_the_renewal_campaign_renders_the_offer_for_every_line(
 
 
 def test_replay_needs_no_crm_and_ignores_its_changes(
-    crm: tuple[Path, str], db_url: str, tmp_path: Path
+    crm: tuple[Path, str], sample_db_url: str, tmp_path: Path
 ) -> None:
     shutil.copytree(crm[0] / "crm", tmp_path / "crm")
     sources = tmp_path / "crm" / "sources.yaml"
     reader = parse_context({"locale": "de-AT", "region": "AT", "lookup": {"serial": "HP200-0042"}})
-    with Engine(Settings(db_url=db_url, home=ROOT, sources=str(sources))) as engine:
-        engine.import_library(SAMPLE)
+    with Engine(Settings(db_url=sample_db_url, home=ROOT, sources=str(sources))) as engine:
         rendered = engine.render("renewal.letter", reader)
         assert "Anna Huber" in rendered.content.decode()
         with sqlite3.connect(tmp_path / "crm" / "crm.sqlite") as db:
@@ -147,7 +146,7 @@ def test_replay_needs_no_crm_and_ignores_its_changes(
         db.close()
         (tmp_path / "crm" / "contracts.csv").unlink()
         assert engine.replay(rendered.receipt.id).content == rendered.content
-    with Engine(Settings(db_url=db_url, home=ROOT, sources=str(sources))) as engine:
+    with Engine(Settings(db_url=sample_db_url, home=ROOT, sources=str(sources))) as engine:
         # A new render sees the change (the cache of the first engine is gone) ...
         assert "Anna Berger" in engine.render("renewal.letter", reader).content.decode()
         (tmp_path / "crm" / "crm.sqlite").unlink()

@@ -75,16 +75,15 @@ def test_batch_unknown_publication_fails_before_any_work(cli: Cli, tmp_path: Pat
 
 
 def test_batch_longer_than_one_worker_round_finishes(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sample_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Workers retire after a round of jobs; the batch must go on with fresh ones (a pool with
     max_tasks_per_child hung here on Python 3.11)."""
     from content_engine.engine import batch
     from content_engine.settings import Settings
-    from tests.support.engine_factory import ROOT, make_engine
+    from tests.support.engine_factory import ROOT
 
-    with make_engine(db_url) as engine:
-        engine.import_library(SAMPLE)
+    db_url = sample_db_url
     monkeypatch.setattr(batch, "TASKS_PER_WORKER", 2)
     lines = [json.dumps({"locale": "en", "customer": {"name": f"R{i}"}}) for i in range(7)]
     seen: list[int] = []

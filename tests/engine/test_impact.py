@@ -7,7 +7,7 @@ import pytest
 from content_engine.core.models import Status, Variant
 from content_engine.engine import variant_impact
 from content_engine.engine.impact import live_of
-from tests.support.engine_factory import SAMPLE, make_engine
+from tests.support.engine_factory import make_engine
 from tests.support.factories import variant
 
 
@@ -33,9 +33,8 @@ def test_the_live_version(statuses: tuple[Status, ...], live: int | None) -> Non
     assert (found.version if found else None) == live
 
 
-def test_publishing_a_region_variant_moves_only_its_readers(db_url: str) -> None:
-    with make_engine(db_url) as engine:
-        engine.import_library(SAMPLE)
+def test_publishing_a_region_variant_moves_only_its_readers(sample_db_url: str) -> None:
+    with make_engine(sample_db_url) as engine:
         cid = "snippet.hotline"
         draft = variant("at", "<p>AT</p>", status="draft", regions=["AT"])
         engine.editor.save_variant(cid, draft, expected_version=None)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from content_engine.engine.facade import Engine
-from tests.support.engine_factory import SAMPLE, make_engine
+from tests.support.engine_factory import make_engine
 from tests.support.factories import context
 
 COMPONENT = "product.hp200.overview"
@@ -16,9 +16,8 @@ READER = context("de-AT", region="AT", role="buyer")
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    with make_engine(db_url) as engine:
-        engine.import_library(SAMPLE)
+def engine(sample_db_url: str) -> Iterator[Engine]:
+    with make_engine(sample_db_url) as engine:
         yield engine
 
 

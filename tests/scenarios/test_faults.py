@@ -18,7 +18,7 @@ import httpx2
 import pytest
 from sqlalchemy import make_url
 
-from tests.conftest import PG_ENV, _pg_admin_url
+from tests.support.databases import PG_ENV, pg_admin_url
 from tests.support.engine_factory import SAMPLE
 from tests.support.mounts import fill, set_read_only, tmpfs
 from tests.support.servers import Server, cli, free_port, run_cli, serve
@@ -173,7 +173,7 @@ def pg_database(tmp_path: Path) -> Iterator[tuple[str, Callable[[str], None]]]:
     name = f"ce_fault_{os.getpid()}_{time.monotonic_ns() % 10**8}"
 
     def admin(sql: str) -> None:
-        with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
+        with psycopg.connect(pg_admin_url(), autocommit=True) as conn:
             conn.execute(sql)  # type: ignore[arg-type]
 
     admin(f'CREATE DATABASE "{name}"')

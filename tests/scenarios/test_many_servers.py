@@ -19,8 +19,8 @@ from sqlalchemy import make_url
 
 from content_engine.engine import Engine
 from content_engine.settings import Settings
-from tests.conftest import PG_ENV
 from tests.support.apps import make_keys
+from tests.support.databases import PG_ENV
 from tests.support.engine_factory import ROOT, write_files
 from tests.support.servers import Server, serve
 

@@ -33,6 +33,7 @@ from content_engine.engine.facade import Engine
 from content_engine.settings import OPTIONS, Settings
 from content_engine.store import Repository
 from tests.support.apps import app_client, make_keys
+from tests.support.databases import Databases
 from tests.support.engine_factory import ROOT, SAMPLE, copy_sample, make_engine, write_files
 from tests.support.servers import cli_command, cli_env, run_cli
 from tests.web.test_serve import serve
@@ -80,17 +81,13 @@ ROUNDS = 12
 RACED = "/v1/components/snippet.hotline/variants/default"
 
 
-def test_racing_editors_lose_nothing_accepted(
-    make_db_url: Callable[[], str], tmp_path: Path
-) -> None:
+def test_racing_editors_lose_nothing_accepted(sample_db_url: str, tmp_path: Path) -> None:
     """Every round all editors read the same version, then race their PUTs: one wins each.
 
     Two server processes serve the editors, so the race is decided by the database's write
     lock, not by a lock inside one process.
     """
-    url = make_db_url()
-    with make_engine(url) as engine:
-        engine.import_library(SAMPLE)
+    url = sample_db_url
     key = keys_for(url, "editor")["editor"]
     # Every editor reads before any writes: one version read per round, so one winner.
     start, read = threading.Barrier(EDITORS), threading.Barrier(EDITORS)
@@ -284,13 +281,11 @@ def _kill_inside_import(url: str, big: Path, delay: float, tmp_path: Path) -> bo
 
 
 def test_import_killed_inside_its_transaction_changes_nothing(
-    make_db_url: Callable[[], str], big_library: Path, tmp_path: Path
+    make_db_url: Databases, big_library: Path, tmp_path: Path
 ) -> None:
     big_ids = {f"bulk.c{n:05d}" for n in range(BIG_COMPONENTS)}
     for delay in KILL_DELAYS:
-        url = make_db_url()
-        with make_engine(url) as engine:
-            engine.import_library(SAMPLE)
+        url = make_db_url.with_sample()
         revision, library = state_of(url)
         killed = _kill_inside_import(url, big_library, delay, tmp_path)
         after_revision, after = state_of(url)

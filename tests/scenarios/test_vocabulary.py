@@ -20,9 +20,8 @@ BLOCK = "product.hp200.overview"
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    with make_engine(db_url) as e:
-        e.import_library(SAMPLE)
+def engine(sample_db_url: str) -> Iterator[Engine]:
+    with make_engine(sample_db_url) as e:
         yield e
 
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from content_engine.engine import Engine
 from content_engine.web import create_app
-from tests.support.engine_factory import SAMPLE, make_engine
+from tests.support.engine_factory import make_engine
 
 ROLES = ("reader", "agent", "editor", "admin")
 
@@ -56,13 +56,13 @@ def app_client(
 
 
 @contextmanager
-def fast_and_routed(db_url: str, fast_path: type) -> Iterator[tuple[Api, Api]]:
-    """The app on the sample library with its ``fast_path`` middleware and without it, on one
-    engine with the same keys: what the fast path answers must be what the route answers."""
-    with make_engine(db_url) as engine:
-        engine.import_library(SAMPLE)
-        with (
-            app_client(engine) as fast,
-            app_client(engine, fast.keys, without_middleware=[fast_path]) as routed,
-        ):
-            yield fast, routed
+def fast_and_routed(sample_db_url: str, fast_path: type) -> Iterator[tuple[Api, Api]]:
+    """The app on a database holding the sample library (``sample_db_url``) with its
+    ``fast_path`` middleware and without it, on one engine with the same keys: what the fast
+    path answers must be what the route answers."""
+    with (
+        make_engine(sample_db_url) as engine,
+        app_client(engine) as fast,
+        app_client(engine, fast.keys, without_middleware=[fast_path]) as routed,
+    ):
+        yield fast, routed

@@ -8,15 +8,13 @@ import pytest
 
 from content_engine.web import touchpoints
 from tests.support.apps import Api, app_client
-from tests.support.engine_factory import SAMPLE, make_engine
+from tests.support.engine_factory import make_engine
 
 
 @pytest.fixture
-def api(db_url: str) -> Iterator[Api]:
-    with make_engine(db_url) as engine:
-        engine.import_library(SAMPLE)
-        with app_client(engine) as api:
-            yield api
+def api(sample_db_url: str) -> Iterator[Api]:
+    with make_engine(sample_db_url) as engine, app_client(engine) as api:
+        yield api
 
 
 @pytest.fixture

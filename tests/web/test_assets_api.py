@@ -11,7 +11,6 @@ from content_engine import Context
 from content_engine.engine import Engine
 from content_engine.settings import Settings
 from tests.support.apps import Api, app_client
-from tests.support.engine_factory import SAMPLE, make_engine
 
 BLOCK = "/v1/blocks/product.hp200.overview"
 SVG = (
@@ -59,15 +58,13 @@ def test_css_has_no_sandbox_policy_but_nosniff(api: Api) -> None:
     assert served.headers["x-content-type-options"] == "nosniff"
 
 
-def test_public_url_makes_asset_urls_absolute(db_url: str) -> None:
-    with make_engine(db_url) as engine:
-        engine.import_library(SAMPLE)
-        settings = Settings(db_url=engine.settings.db_url, public_url="https://cdn.example/ce")
-        with Engine(settings) as public, app_client(public) as api:
-            block = api.client.get(BLOCK, params={"locale": "en"}, headers=api.auth("reader"))
-            assert re.search(
-                r'src="https://cdn\.example/ce/assets/[0-9a-f]{16}/hp200\.svg"', block.text
-            )
+def test_public_url_makes_asset_urls_absolute(sample_db_url: str) -> None:
+    settings = Settings(db_url=sample_db_url, public_url="https://cdn.example/ce")
+    with Engine(settings) as public, app_client(public) as api:
+        block = api.client.get(BLOCK, params={"locale": "en"}, headers=api.auth("reader"))
+        assert re.search(
+            r'src="https://cdn\.example/ce/assets/[0-9a-f]{16}/hp200\.svg"', block.text
+        )
 
 
 @pytest.mark.parametrize(

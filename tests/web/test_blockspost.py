@@ -26,9 +26,9 @@ def context(name: str = "Anna Huber", **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def pair(db_url: str) -> Iterator[tuple[Api, Api]]:
+def pair(sample_db_url: str) -> Iterator[tuple[Api, Api]]:
     """The app with its fast path and without it, on one engine, with the same keys."""
-    with fast_and_routed(db_url, BlocksFastPath) as apps:
+    with fast_and_routed(sample_db_url, BlocksFastPath) as apps:
         yield apps
 
 

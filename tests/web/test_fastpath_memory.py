@@ -15,9 +15,9 @@ BASE = "locale=de-AT&region=AT&role=buyer"
 
 
 @pytest.fixture
-def pair(db_url: str) -> Iterator[tuple[Api, Api]]:
+def pair(sample_db_url: str) -> Iterator[tuple[Api, Api]]:
     """The app with its fast path and without it, on one engine, with the same keys."""
-    with fast_and_routed(db_url, BlockFastPath) as apps:
+    with fast_and_routed(sample_db_url, BlockFastPath) as apps:
         yield apps
 
 

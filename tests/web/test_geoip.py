@@ -19,7 +19,7 @@ from content_engine.engine import Engine
 from content_engine.settings import OPTIONS, Settings
 from content_engine.web import create_app
 from tests.support.apps import make_keys
-from tests.support.engine_factory import ROOT, SAMPLE
+from tests.support.engine_factory import ROOT
 from tests.support.geoip import DE, DE6, GB, REGISTRY, US, write_mmdb
 
 PROXY = "10.0.0.1"
@@ -30,15 +30,14 @@ Client = Callable[..., Any]
 
 
 @pytest.fixture
-def engine(db_url: str, tmp_path: Path) -> Iterator[Engine]:
+def engine(sample_db_url: str, tmp_path: Path) -> Iterator[Engine]:
     settings = Settings(
-        db_url=db_url,
+        db_url=sample_db_url,
         home=ROOT,
         geoip_db=str(write_mmdb(tmp_path / "country.mmdb")),
         trusted_proxies=("10.0.0.0/8",),
     )
     with Engine(settings) as engine:
-        engine.import_library(SAMPLE)
         yield engine
 
 
@@ -141,16 +140,15 @@ def test_post_blocks_and_render_take_the_region_when_the_context_has_none(engine
         assert engine.receipt(rendered.headers["x-render-id"]).context.region == "US"
 
 
-def test_without_geoip_the_network_is_never_asked(db_url: str) -> None:
-    with Engine(Settings(db_url=db_url, home=ROOT, trusted_proxies=("10.0.0.0/8",))) as engine:
-        engine.import_library(SAMPLE)
-        with served(engine, PROXY) as (client, auth):
-            assert variant(client, auth, US) == "en"
-            trace = client.get(
-                "/v1/explain/legal.warranty?locale=en",
-                headers={"Authorization": auth["agent"], "X-Forwarded-For": US},
-            ).json()
-            assert trace["region_source"] == "none"
+def test_without_geoip_the_network_is_never_asked(sample_db_url: str) -> None:
+    settings = Settings(db_url=sample_db_url, home=ROOT, trusted_proxies=("10.0.0.0/8",))
+    with Engine(settings) as engine, served(engine, PROXY) as (client, auth):
+        assert variant(client, auth, US) == "en"
+        trace = client.get(
+            "/v1/explain/legal.warranty?locale=en",
+            headers={"Authorization": auth["agent"], "X-Forwarded-For": US},
+        ).json()
+        assert trace["region_source"] == "none"
 
 
 ENTRIES = st.sampled_from([US, DE, GB, DE6, REGISTRY, "10.1.1.1", "198.51.100.7", "junk", ""])

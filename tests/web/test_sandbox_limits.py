@@ -20,7 +20,7 @@ from content_engine.engine.facade import Engine
 from content_engine.settings import Settings
 from tests.core.test_sandbox_memory import ISSUE_BOMBS
 from tests.support.apps import Api, app_client, make_keys
-from tests.support.engine_factory import ROOT, SAMPLE
+from tests.support.engine_factory import ROOT
 
 SLOW = "{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}"
 BODY_SECONDS, REQUEST_SECONDS = 0.3, 1.5
@@ -40,18 +40,20 @@ BOMBS = [
 ]
 
 
-def engine_app(db_url: str, limits: Limits) -> Iterator[Api]:
-    with Engine(Settings(db_url=db_url, home=ROOT, limits=limits)) as engine:
-        engine.import_library(SAMPLE)
-        with app_client(engine, make_keys(engine, ("reader", "editor"))) as api:
-            yield api
+def engine_app(sample_db_url: str, limits: Limits) -> Iterator[Api]:
+    """The app, with these limits, on a database holding the sample library."""
+    with (
+        Engine(Settings(db_url=sample_db_url, home=ROOT, limits=limits)) as engine,
+        app_client(engine, make_keys(engine, ("reader", "editor"))) as api,
+    ):
+        yield api
 
 
 @pytest.fixture
-def tight(db_url: str) -> Iterator[Api]:
+def tight(sample_db_url: str) -> Iterator[Api]:
     """Short limits, so that a test of many slow blocks stays short."""
     limits = Limits(max_seconds=BODY_SECONDS, max_request_seconds=REQUEST_SECONDS)
-    yield from engine_app(db_url, limits)
+    yield from engine_app(sample_db_url, limits)
 
 
 def save(api: Api, component: str, body: str, version: str | None = None) -> str:
