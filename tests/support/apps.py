@@ -60,9 +60,10 @@ def fast_and_routed(sample_db_url: str, fast_path: type) -> Iterator[tuple[Api, 
     """The app on a database holding the sample library (``sample_db_url``) with its
     ``fast_path`` middleware and without it, on one engine with the same keys: what the fast
     path answers must be what the route answers."""
-    with (
-        make_engine(sample_db_url) as engine,
-        app_client(engine) as fast,
-        app_client(engine, fast.keys, without_middleware=[fast_path]) as routed,
-    ):
-        yield fast, routed
+    with make_engine(sample_db_url) as engine:
+        engine.library()  # in memory, as a server holds it after its first request
+        with (
+            app_client(engine) as fast,
+            app_client(engine, fast.keys, without_middleware=[fast_path]) as routed,
+        ):
+            yield fast, routed

@@ -13,8 +13,12 @@ from tests.support.engine_factory import make_engine
 
 @pytest.fixture
 def api(sample_db_url: str) -> Iterator[Api]:
-    with make_engine(sample_db_url) as engine, app_client(engine) as api:
-        yield api
+    """The app on the sample library, loaded into memory as a server holds it after its first
+    request (tests of the lazy load and of readiness build their own)."""
+    with make_engine(sample_db_url) as engine:
+        engine.library()
+        with app_client(engine) as api:
+            yield api
 
 
 @pytest.fixture
