@@ -219,7 +219,8 @@ RECEIPTS_RETAIN_DAYS = Option(
     0,
     "CONTENT_ENGINE_RECEIPTS_RETAIN_DAYS",
     "Days a render receipt keeps the personal data it was rendered with (customer, product, "
-    "data, lookup); then it is purged, by serve on start and every hour, or by receipts purge. "
+    "data, lookup); then it is purged, by serve within a minute of its start and then every "
+    "hour, or by receipts purge. "
     "0 keeps it unless the library's receipts_retain_days says otherwise; with both, the "
     "shorter wins.",
     shown="0 (kept)",
