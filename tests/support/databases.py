@@ -29,15 +29,16 @@ class SampleTemplates:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._made: dict[str, str] = {}
+        self._sqlite: Path | None = None
         self._pg_template: str | None = None
 
     def sqlite(self) -> Path:
-        if "sqlite" not in self._made:
+        """The SQLite file holding the sample library."""
+        if self._sqlite is None:
             path = self.folder / "sample.db"
             self._import_into(f"sqlite:///{path}")
-            self._made["sqlite"] = str(path)
-        return Path(self._made["sqlite"])
+            self._sqlite = path
+        return self._sqlite
 
     def postgresql(self) -> str:
         """The name of a template database holding the sample library."""
