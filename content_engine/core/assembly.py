@@ -32,6 +32,7 @@ from content_engine.core.models import (
 )
 from content_engine.core.reader import Reader, describe_context
 from content_engine.core.selection import choose
+from content_engine.core.table import heads_of
 from content_engine.core.templates.bounded import trusted
 from content_engine.core.templates.compile import INCLUDE_FN, KEEP_FN, CompiledBody
 from content_engine.core.templates.formatting import LOCALE_VAR
@@ -56,7 +57,7 @@ def query_matches(library: Library, slot: Slot) -> list[str]:
     wanted = set(slot.query.tags)
     return sorted(
         c.id
-        for c in library.components.values()
+        for c in heads_of(library.components)
         if c.type == slot.query.type and wanted.issubset(c.tags)
     )
 

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from content_engine.core.models import Component, Library, LibrarySettings, Publication, Variant
-
-T = TypeVar("T")
+from content_engine.core.table import merged, replaced
 
 
 @dataclass(frozen=True)
@@ -34,9 +32,9 @@ class LibraryChanges:
     def apply(self, library: Library) -> Library:
         """``library`` with these changes; it is not modified."""
         update: dict[str, object] = {
-            "components": _merged(library.components, self.components),
-            "publications": _merged(library.publications, self.publications),
-            "files": _merged(library.files, self.files),
+            "components": replaced(library.components, self.components),
+            "publications": merged(library.publications, self.publications),
+            "files": merged(library.files, self.files),
         }
         if self.settings is not None:
             update["settings"] = self.settings
@@ -56,13 +54,3 @@ class LibraryChanges:
         if self.settings is not None or self.files:
             return False
         return all(library.components.get(k) == v for k, v in self.components.items())
-
-
-def _merged(current: Mapping[str, T], changed: Mapping[str, T | None]) -> dict[str, T]:
-    merged = dict(current)
-    for key, value in changed.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged

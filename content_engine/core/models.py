@@ -21,6 +21,7 @@ from pydantic import (
     Tag,
     ValidationError,
     ValidationInfo,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -324,10 +325,15 @@ class Library(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     settings: LibrarySettings = Field(default_factory=LibrarySettings)
-    components: dict[str, Component] = Field(default_factory=dict)
+    # A dict, or a served library's lazy table of them (``core.table``): read it as a mapping.
+    components: Mapping[str, Component] = Field(default_factory=dict)
     publications: dict[str, Publication] = Field(default_factory=dict)
     # Library files other than components: ``assets/...`` and ``renderers/<theme>/...``.
     files: dict[str, bytes] = Field(default_factory=dict)
+
+    @field_serializer("components")
+    def _components(self, components: Mapping[str, Component]) -> dict[str, Component]:
+        return dict(components.items())
 
 
 # --- who is reading --------------------------------------------------------------------------

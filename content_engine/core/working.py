@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from content_engine.core.models import Component, Library, Variant
+from content_engine.core.table import replaced
 
 __all__ = [
     "LiveAndWorking",
@@ -105,13 +106,13 @@ def with_working(library: Library, overlay: Overlay) -> Library:
     """``library`` (the live one) with each working copy of ``overlay`` in place: preview's."""
     if not overlay:
         return library
-    components = dict(library.components)
+    changes: dict[str, Component | None] = {}
     for component_id, working in overlay.items():
-        component = components.get(component_id)
-        if component is not None and working:
+        component = library.components.get(component_id) if working else None
+        if component is not None:
             variants = {**component.variants, **working}
-            components[component_id] = component.model_copy(update={"variants": variants})
-    return library.model_copy(update={"components": components})
+            changes[component_id] = component.model_copy(update={"variants": variants})
+    return library.model_copy(update={"components": replaced(library.components, changes)})
 
 
 @dataclass(frozen=True)

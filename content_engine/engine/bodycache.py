@@ -14,6 +14,7 @@ from content_engine.core.conditions import InlineCondition
 from content_engine.core.errors import LibraryFormatError
 from content_engine.core.integrity import default_locator
 from content_engine.core.models import Component, Library, Variant
+from content_engine.core.table import variant_versions
 from content_engine.core.templates.compile import (
     CompiledBody,
     body_conditions,
@@ -104,10 +105,9 @@ class BodyCache:
         changed = None if touched is None else set(touched)
         scope = library.components.keys() if changed is None else changed
         held = {
-            (component.id, variant.key, variant.version)
+            (cid, key, version)
             for cid in scope
-            if (component := library.components.get(cid)) is not None
-            for variant in component.variants.values()
+            for key, version in variant_versions(library.components, cid)
         }
         copies = working or {}
         held.update(

@@ -32,6 +32,7 @@ from content_engine.core.models import (
     Variant,
 )
 from content_engine.core.names import STORED
+from content_engine.core.table import ComponentHead
 
 __all__ = [
     "component_of",
@@ -169,9 +170,9 @@ def variant_row(
     }
 
 
-def component_of(row: Row[Any], variants: dict[str, Variant]) -> Component:
-    """The component a metadata row stores, with ``variants`` (read from their own table);
-    built without validating it again, as ``variant_of``."""
+def component_of(row: Row[Any] | ComponentHead, variants: dict[str, Variant]) -> Component:
+    """The component a metadata row (or a head made of one) stores, with ``variants`` (read
+    from their own table); built without validating it again, as ``variant_of``."""
     return _built(
         Component,
         _COMPONENT_FIELDS,

@@ -19,8 +19,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 from content_engine.core.changes import LibraryChanges
 from content_engine.core.errors import NotFound
 from content_engine.core.models import Component, Library, LibrarySettings, Publication, Variant
+from content_engine.core.table import ComponentHead, ComponentTable
 from content_engine.core.working import LiveAndWorking, VersionRoles, roles_of, split_components
 from content_engine.store.database import Database, current_revision
+from content_engine.store.heads import components_for, library_heads
 from content_engine.store.mapping import component_of, publication_of, variant_of
 from content_engine.store.tables import (
     Base,
@@ -72,16 +74,21 @@ class Reads(Database):
         with self._read() as conn:
             revision = current_revision(conn)
             settings = current_settings(conn) or LibrarySettings()
-            components, overlay = split_components(*newest_components(conn))
+            heads, overlay = library_heads(conn)
             publications = current_publications(conn)
             files = current_files(conn)
-        library = Library(
+        library = Library.model_construct(
             settings=settings,
-            components=present(components),
+            components=ComponentTable(heads, self.components_for),
             publications=present(publications),
             files=present(files),
         )
         return LiveAndWorking(revision, library, overlay)
+
+    def components_for(self, heads: Sequence[ComponentHead]) -> dict[str, Component]:
+        """The whole components of a served library's heads (``core.table``), read together."""
+        with self._read() as conn:
+            return components_for(conn, heads)
 
     def changes_since(
         self, revision: int, *, limit: int = MAX_CHANGED_ITEMS

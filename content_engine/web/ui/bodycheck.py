@@ -15,6 +15,7 @@ its line only), the mark spans its line.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -192,7 +193,7 @@ def _include_marks(
 
 
 def _problems_of(
-    include: IncludeAt, problems: list[Problem], own: str, known: dict[str, Any]
+    include: IncludeAt, problems: list[Problem], own: str, known: Mapping[str, Any]
 ) -> list[Problem]:
     """The graph's problems that this include causes or leads into."""
     if include.target not in known:
