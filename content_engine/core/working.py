@@ -19,7 +19,7 @@ Rules, for one variant key's versions in order:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from content_engine.core.models import Component, Library, Variant
@@ -29,6 +29,7 @@ __all__ = [
     "LiveAndWorking",
     "Overlay",
     "VersionRoles",
+    "held_of",
     "roles_in",
     "roles_of",
     "split_components",
@@ -63,6 +64,21 @@ def roles_of(history: Iterable[tuple[int, str, bool]]) -> VersionRoles:
     if newest is not None and not newest[2] and newest[1] in WORKING_STATUSES:
         working = newest[0]
     return VersionRoles(live, working)
+
+
+def held_of(history: Sequence[tuple[int, str, bool]]) -> tuple[int, int | None] | None:
+    """The version of one key the live library holds, and the working copy standing over it
+    when that is its live version (else ``None``); ``None`` for a key deleted last. From
+    ``(version, status, deleted)`` rows, oldest first."""
+    version, _, deleted = history[-1]
+    if deleted:
+        return None
+    if len(history) == 1:  # a first version has nothing under it: it is held, whatever it is
+        return version, None
+    roles = roles_of(history)
+    if roles.working is not None and roles.live is not None:
+        return roles.live, roles.working
+    return version, None
 
 
 def roles_in(component: Component, working: Mapping[str, Variant]) -> dict[str, VersionRoles]:

@@ -29,7 +29,7 @@ __all__ = ["HEAD_REVISION", "MIGRATIONS", "Database", "bump_revision", "current_
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision id; a test checks it against Alembic's own idea of head.
-HEAD_REVISION = "0011"
+HEAD_REVISION = "0012"
 # Plain SQL valid on every backend (no parameters: placeholder styles differ).
 _REVISION_SQL = "SELECT revision FROM library_state WHERE id = 1"
 # Any constant: serialises concurrent migrations of one PostgreSQL database.

@@ -197,12 +197,16 @@ def variants_at(
     for start in range(0, len(triples), _CHUNK):
         # A join with the triples as a VALUES list, not a row-value IN: SQLite looks each one
         # up by the primary key, where IN scanned the whole index (160 ms at 800 k rows).
-        wanted = values(
-            column("component_id", String),
-            column("key", String),
-            column("version", Integer),
-            name="wanted",
-        ).data(list(triples[start : start + _CHUNK])).cte("wanted")
+        wanted = (
+            values(
+                column("component_id", String),
+                column("key", String),
+                column("version", Integer),
+                name="wanted",
+            )
+            .data(list(triples[start : start + _CHUNK]))
+            .cte("wanted")
+        )
         on = and_(
             VariantVersion.component_id == wanted.c.component_id,
             VariantVersion.key == wanted.c.key,
