@@ -152,7 +152,7 @@ class CurrentLibrary:
                 state = self._changed(state, changes, checked)
             else:
                 with _out_of_collectors_way():
-                    whole = self.repository.live_and_working()
+                    whole = self.repository.live_and_working(lazy=True)
                     self.bodies.forget_superseded(whole.library, working=whole.working)
                     live = self.view_of(whole.library)
                     groups = RegionGroups(whole.library.settings.regions)

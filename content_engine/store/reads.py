@@ -10,7 +10,7 @@ Each read is one transaction (``Database._read``), so what it returns belongs to
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Row, select
@@ -65,21 +65,29 @@ class Reads(Database):
         state = self.live_and_working()
         return state.revision, state.library
 
-    def live_and_working(self) -> LiveAndWorking:
+    def live_and_working(self, *, lazy: bool = False) -> LiveAndWorking:
         """The live library, the working copies over it and their revision, read together.
 
         Reading ``revision()`` and ``load_library()`` separately could pair a library with a
         revision it does not contain; a cache keyed on this pair never misses a change.
+        ``lazy``: the components as a table of heads (``core.table``), each whole one read
+        from this repository when asked for, so only while it is open: what a server holds.
         """
         with self._read() as conn:
             revision = current_revision(conn)
             settings = current_settings(conn) or LibrarySettings()
-            heads, overlay = library_heads(conn)
+            components: Mapping[str, Component]
+            if lazy:
+                heads, overlay = library_heads(conn)
+                components = ComponentTable(heads, self.components_for)
+            else:
+                newest, overlay = split_components(*newest_components(conn))
+                components = present(newest)
             publications = current_publications(conn)
             files = current_files(conn)
         library = Library.model_construct(
             settings=settings,
-            components=ComponentTable(heads, self.components_for),
+            components=components,
             publications=present(publications),
             files=present(files),
         )

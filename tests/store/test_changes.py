@@ -93,10 +93,10 @@ def test_changes_since_apply_to_the_same_library_as_a_snapshot(
         snapshots = 0
         whole = reader.repository.live_and_working
 
-        def counted() -> object:
+        def counted(*, lazy: bool = False) -> object:
             nonlocal snapshots
             snapshots += 1
-            return whole()
+            return whole(lazy=lazy)
 
         monkeypatch.setattr(reader.repository, "live_and_working", counted)
         for step in steps:

@@ -72,7 +72,7 @@ def test_heads_load_the_library_a_whole_load_does(
     for name in sorted(archived):
         cid = ids[name]
         repo.archive_component(cid, expected_version=repo.get_component(cid).version)
-    state = repo.live_and_working()
+    state = repo.live_and_working(lazy=True)
     components, overlay = whole(repo)
     assert isinstance(state.library.components, ComponentTable)
     assert dict(state.library.components.items()) == components
@@ -86,9 +86,12 @@ def test_a_component_fetched_after_later_writes_is_the_one_of_its_revision(
 ) -> None:
     repo.import_library(Library(components={"a": Component(id="a", type="snippet")}))
     act(repo, "a", "en", "published", 1)
-    state = repo.live_and_working()
+    state = repo.live_and_working(lazy=True)
     act(repo, "a", "en", "published", 2)
     act(repo, "a", "de", "published", 3)
     held = state.library.components["a"]
     assert list(held.variants) == ["en"] and held.variants["en"].body == "<p>a en 1</p>"
-    assert repo.live_and_working().library.components["a"].variants["en"].body == "<p>a en 2</p>"
+    assert (
+        repo.live_and_working(lazy=True).library.components["a"].variants["en"].body
+        == "<p>a en 2</p>"
+    )
