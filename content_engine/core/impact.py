@@ -32,6 +32,7 @@ from content_engine.core.coverage import group_codes, matrix
 from content_engine.core.models import Component, Context, Library, Publication, Variant
 from content_engine.core.reader import Reader, RegionGroups, make_reader
 from content_engine.core.selection import best_variant
+from content_engine.core.table import maybe_changed
 
 # Readers (locale × role × region code) asked at most; cells at most (a cell may hold no new
 # reader when region groups overlap, so they are bounded on their own too).
@@ -98,7 +99,7 @@ class Impact(BaseModel):
 
 def changed_components(before: Library, after: Library) -> list[str]:
     """Components whose variants differ between the two states, in id order."""
-    ids = before.components.keys() | after.components.keys()
+    ids = maybe_changed(before.components, after.components)
     return sorted(cid for cid in ids if _variants(before, cid) != _variants(after, cid))
 
 

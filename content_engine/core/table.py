@@ -33,8 +33,10 @@ __all__ = [
     "ComponentTable",
     "Fetch",
     "Head",
+    "among",
     "head_of",
     "heads_of",
+    "maybe_changed",
     "merged",
     "replaced",
     "variant_versions",
@@ -155,9 +157,13 @@ class ComponentTable(Mapping[str, Component]):
     def items(self) -> ItemsView[str, Component]:
         return _Items(self)
 
-    def walk(self) -> Iterator[tuple[str, Component]]:
-        """Every component, fetched ``BATCH`` at a time; what was kept is not fetched again."""
-        heads = list(self.heads.values())
+    def walk(self, ids: Iterable[str] | None = None) -> Iterator[tuple[str, Component]]:
+        """Every component (or those of ``ids`` that are here), fetched ``BATCH`` at a time;
+        what was kept is not fetched again."""
+        if ids is None:
+            heads = list(self.heads.values())
+        else:
+            heads = [head for cid in dict.fromkeys(ids) if (head := self.heads.get(cid))]
         for start in range(0, len(heads), BATCH):
             part = heads[start : start + BATCH]
             kept = {head.id: self._kept.get(head) for head in part}
@@ -202,6 +208,22 @@ class _Items(ItemsView[str, Component]):
 
     def __iter__(self) -> Iterator[tuple[str, Component]]:
         return self._table.walk()
+
+
+def among(components: Mapping[str, Component], ids: Iterable[str]) -> dict[str, Component]:
+    """The components of ``ids`` that are there, by id: a table fetches them in batches."""
+    if isinstance(components, ComponentTable):
+        return dict(components.walk(ids))
+    return {cid: found for cid in ids if (found := components.get(cid)) is not None}
+
+
+def maybe_changed(before: Mapping[str, Component], after: Mapping[str, Component]) -> set[str]:
+    """The ids whose components may differ between two states: for two tables, those whose
+    heads differ (equal heads name the same stored versions); else every id of either."""
+    ids = before.keys() | after.keys()
+    if isinstance(before, ComponentTable) and isinstance(after, ComponentTable):
+        return {cid for cid in ids if before.heads.get(cid) != after.heads.get(cid)}
+    return ids
 
 
 def heads_of(components: Mapping[str, Component]) -> Iterable[Head]:

@@ -47,6 +47,7 @@ from content_engine.core.models import (
 )
 from content_engine.core.reader import Reader, describe_context, make_reader
 from content_engine.core.selection import Selection, explain
+from content_engine.core.table import among
 from content_engine.core.templates.compile import CompiledBody
 from content_engine.core.templates.sandbox import BodySandbox
 from content_engine.core.working import roles_in, with_working
@@ -235,7 +236,7 @@ class Engine(LookupMethods):
 
     def _check_new_bodies(self, jobs: Sequence[BodyJob]) -> list[tuple[str, ...] | Problem]:
         """A ``BodyChecker`` that compiles (on every core) only bodies not stored as they are."""
-        stored = self.working_library().components
+        stored = among(self.working_library().components, (job.component for job in jobs))
         held: dict[BodyJob, tuple[str, ...]] = {}
         for job in jobs:
             component = stored.get(job.component)

@@ -142,3 +142,23 @@ def test_a_library_over_a_table_dumps_as_one_of_dicts() -> None:
     plain = library(*store.components.values())
     assert served.model_dump() == plain.model_dump()
     assert served.model_dump_json() == plain.model_dump_json()
+
+
+def test_among_fetches_the_ids_asked_for_in_batches_once_each() -> None:
+    store = Store(made(1_200))
+    wanted = [f"c{i:04d}" for i in range(0, 1_200, 2)] * 2 + ["nope"]
+    found = table.among(store.table(), wanted)
+    assert found == {cid: store.components[cid] for cid in wanted if cid != "nope"}
+    assert sorted(cid for ids in store.fetches for cid in ids) == sorted(found)
+    assert len(store.fetches) == 2
+    assert table.among(store.components, wanted) == found
+
+
+def test_two_tables_tell_which_components_may_differ_by_their_heads_alone() -> None:
+    store = Store(made(4))
+    before = store.table()
+    edited = component("c0001", variant("en", "<p>new</p>", version=3))
+    after = before.replaced({"c0001": edited, "c0003": None})
+    assert table.maybe_changed(before, after) == {"c0001", "c0003"}
+    assert table.maybe_changed(before, store.components) == set(store.components)
+    assert store.fetches == []
