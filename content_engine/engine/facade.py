@@ -9,10 +9,11 @@ variant and version) and ``state`` (the current library until the repository's r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from time import perf_counter
+from typing import TypeVar, cast
 
 from content_engine.core.assembly import Assembler
 from content_engine.core.budget import Budget
@@ -107,6 +108,9 @@ def _rendered(result: RenderResult, document: Document, receipt: Receipt) -> Ren
         receipt,
         [*document.warnings, *result.warnings],
     )
+
+
+T = TypeVar("T")
 
 
 class Engine(LookupMethods):
@@ -207,6 +211,18 @@ class Engine(LookupMethods):
     def library(self) -> Library:
         """The live library: what readers get (``core.working``)."""
         return self._current.get().library
+
+    def known_values(self) -> dict[str, tuple[str, ...]]:
+        """Every dimension's known values (``Vocabulary.known``), kept with the live library."""
+        return self._current.get().live.vocabulary.known()
+
+    def derived(self, make: Callable[[Library], T]) -> T:
+        """``make(library)`` of the live library, made once while it stays current: what
+        reads every body (the workbench's hints) need not read them again per request."""
+        view = self._current.get().live
+        if make not in view.derived:
+            view.derived[make] = make(view.library)
+        return cast(T, view.derived[make])
 
     def working_library(self) -> Library:
         """The library as preview sees it: every working copy in place of its live version."""

@@ -39,6 +39,8 @@ class LibraryView:
     assembler: Assembler
     vocabulary: Vocabulary
     blocks: BlockCache = field(default_factory=BlockCache)
+    # What callers derive from the whole library (``Engine.derived``), made once per view.
+    derived: dict[Callable[[Library], object], object] = field(default_factory=dict)
 
 
 @dataclass

@@ -21,8 +21,8 @@ from content_engine.core.markup.sanitize import (
     GLOBAL_ATTRIBUTES,
 )
 from content_engine.core.models import Context, Library
+from content_engine.core.table import heads_of
 from content_engine.core.templates.formatting import FILTERS
-from content_engine.core.vocabulary import Vocabulary
 from content_engine.engine import Engine
 
 # What the assembly hands every body to read (``core.assembly``), with what each one is.
@@ -66,7 +66,7 @@ def _elements() -> list[dict[str, Any]]:
 def hints(engine: Engine) -> dict[str, Any]:
     """The completions for a body of the current library (see the module's docstring)."""
     library = engine.library()
-    known = Vocabulary(library, engine.inline_conditions).known()
+    known = engine.known_values()
     dimensions = {"segments": "segment", "role": "role", "region": "region", "channel": "channel"}
     values = {
         attribute: list(library.settings.locales)
@@ -74,13 +74,13 @@ def hints(engine: Engine) -> dict[str, Any]:
         else list(known[dimensions[dimension]])
         for attribute, dimension in INLINE_ATTRIBUTES.items()
     }
-    components = sorted(library.components.values(), key=lambda c: c.id)[:MAX_COMPONENTS]
+    components = sorted(heads_of(library.components), key=lambda c: c.id)[:MAX_COMPONENTS]
     filters = sorted(set(engine.sandbox.filters) - INTERNAL_FILTERS)
     return {
         "components": [{"id": c.id, "title": c.title, "type": c.type} for c in components],
         "conditions": values,
         "names": [{"name": n, "detail": d} for n, d in NAMES.items()],
-        "fields": {"context": sorted(Context.model_fields), **_fields(library)},
+        "fields": {"context": sorted(Context.model_fields), **engine.derived(_fields)},
         "filters": [{"name": f, "locale": f in FILTERS} for f in filters],
         "elements": _elements(),
     }

@@ -289,3 +289,33 @@ def test_edit_preview_publish_in_a_real_browser(server: Server, browser: Any) ->
     context.close()
     assert not problems, problems
     assert "Traceback" not in server.log.read_text()
+
+
+def test_the_place_of_an_error_shown_before_the_editor_is_ready_is_kept(
+    server: Server, browser: Any
+) -> None:
+    """"Show the place in the text" clicked while the body editor still loads its hints moves
+    the plain textarea's caret; the editor then starts there, focused (not at line 1)."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport=WIDE).new_page()
+    page.goto(f"{server.url}/sign-in")
+    page.get_by_label("API key").fill(server.editor_key)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{server.url}/components/{OVERVIEW}/variants/de-AT")
+    fill_body(page, BROKEN)
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:  # the editor waits for its hints
+        held.append(route)
+
+    page.route("**/body-hints", hold)
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_role("button", name="Show the place in the text").click()
+    expect(page.locator("textarea#f-body")).to_be_focused()
+    assert held, "the page asked for the hints"
+    assert page.locator(".cm-editor").count() == 0  # the editor is not there yet
+    for route in held:
+        route.continue_()
+    expect(page.locator(".cm-editor .cm-content")).to_be_focused()
+    expect(page.locator("[data-caret-for=f-body]")).to_have_text(re.compile(r"^L2:\d+$"))

@@ -70,6 +70,9 @@ function enhance(area, hints) {
     }
   });
 
+  // A "Show the place in the text" clicked before the editor was ready moved the textarea's
+  // caret (ui.js): the editor starts where it left it, and keeps the focus.
+  const carried = document.activeElement === area;
   const view = new EditorView({
     parent: area.parentNode,
     state: EditorState.create({
@@ -100,7 +103,11 @@ function enhance(area, hints) {
   area.hidden = true;
   area.dataset.enhanced = "true";
   if (label) label.addEventListener("click", () => view.focus());
-  if (area.getAttribute("aria-invalid") === "true") view.focus();
+  if (carried) {
+    const selection = { anchor: area.selectionStart, head: area.selectionEnd };
+    view.dispatch({ selection, scrollIntoView: true });
+  }
+  if (carried || area.getAttribute("aria-invalid") === "true") view.focus();
   say(messages.checking, "checking");
 
   // "Show the place in the text" buttons move the editor's cursor, not the hidden textarea's.
