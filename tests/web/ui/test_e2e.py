@@ -294,7 +294,7 @@ def test_edit_preview_publish_in_a_real_browser(server: Server, browser: Any) ->
 def test_the_place_of_an_error_shown_before_the_editor_is_ready_is_kept(
     server: Server, browser: Any
 ) -> None:
-    """"Show the place in the text" clicked while the body editor still loads its hints moves
+    """ "Show the place in the text" clicked while the body editor still loads its hints moves
     the plain textarea's caret; the editor then starts there, focused (not at line 1)."""
     from playwright.sync_api import expect
 
