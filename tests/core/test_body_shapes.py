@@ -4,11 +4,15 @@ generator for a body shaped like one that compiled."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from content_engine.core.errors import LibraryFormatError
 from content_engine.core.integrity import BodyJob, Problem, check_jobs, compile_job
+from content_engine.core.templates import shapes
 from content_engine.core.templates.compile import check_body, compile_body
 from content_engine.core.templates.sandbox import BodySandbox
+from content_engine.core.templates.shapes import quick_parts, quick_shape
 
 GOOD = '<p class="x">Hallo {{ customer.name }}, <ce-include component="a"/></p>'
 # Each differs from GOOD in a tag, not in its text: none may pass on GOOD's shape.
@@ -96,3 +100,91 @@ def test_an_extension_that_rewrites_tokens_turns_shapes_off() -> None:
     sandbox = BodySandbox()
     sandbox.add_extension(Rewriting)
     assert sandbox.shape_of("<p>a {{ x }}</p>") is None
+
+
+# --- the quick shape: a regular expression's split, only where it is the lexer's ------------
+
+# Tags that compile on their own, and pieces that do not (or only with others).
+WHOLE = [
+    "{{ x }}",
+    "{{- x -}}",
+    "{{ customer.name }}",
+    "{{ product.price | currency('EUR') }}",
+    '{{ "a}}b" }}',
+    "{{ 'it''s' }}",
+    "{{ {1: {2: 3}} }}",
+    "{{ {'a': 1}['a'] }}",
+    "{{ 5 % 2 }}",
+    "{% set a = '%' %}",
+    '{% set a = "%}" %}',
+    "{% if x %}{{ x }}{% endif %}",
+    "{%- for i in y -%}{{ i }}{% endfor %}",
+    "{% raw %}{{ x }}{% endraw %}",
+    "{#c#}",
+    "{# {{ x }} #}",
+    "{{ '\\'' }}",
+]
+BROKEN = [
+    "{{ {1: {2: 3}}x }}",
+    "{{ x|no_such }}",
+    "{{ x y }}",
+    "{{ x",
+    "{{{ x }}",
+    "{% if x %}",
+    "{% endif %}",
+    "{% trans %}",
+    "{% endtrans %}",
+    "{% autoescape false %}",
+    "{# never closed",
+    "}}",
+    "%}",
+    "{",
+]
+TEXT = st.text(alphabet="ab \n}%#<>&", max_size=6)
+PIECES = st.one_of(
+    st.lists(st.tuples(TEXT, st.sampled_from(WHOLE)), max_size=6),
+    st.lists(st.tuples(TEXT, st.sampled_from(WHOLE + BROKEN)), max_size=6),
+)
+
+
+def compiles(sandbox: BodySandbox, source: str) -> bool:
+    try:
+        sandbox.compile_body(source, "f.html")
+    except LibraryFormatError:
+        return False
+    return True
+
+
+def tag_tokens(sandbox: BodySandbox, source: str) -> list[tuple[str, str]]:
+    return [(t, v) for _, t, v in sandbox.lexer.tokeniter(source, None) if t != "data"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=PIECES, tail=TEXT, other=st.lists(TEXT, min_size=7, max_size=7))
+def test_sources_of_one_quick_shape_compile_alike_and_split_as_the_lexer_does(
+    pieces: list[tuple[str, str]], tail: str, other: list[str]
+) -> None:
+    sandbox = BodySandbox()
+    source = "".join(text + tag for text, tag in pieces) + tail
+    shape = quick_shape(source)
+    if shape is None:
+        return
+    # The same tags between other text (a run stays a run, an empty one stays empty).
+    texts = [text for text, _ in pieces] + [tail]
+    refilled = [(new or old) if old else "" for old, new in zip(texts, other, strict=False)]
+    moved = "".join(t + tag for t, (_, tag) in zip(refilled, pieces, strict=False)) + refilled[-1]
+    if quick_shape(moved) == shape:
+        assert compiles(sandbox, moved) == compiles(sandbox, source)
+    if compiles(sandbox, source):  # where the lexer reads it, its tags are the ones split here
+        parts = quick_parts(source)
+        assert parts is not None
+        tags = "".join(part for part in parts if part != shapes.TEXT)
+        assert tag_tokens(sandbox, source) == tag_tokens(sandbox, tags)
+
+
+def test_the_quick_shape_gives_way_to_the_lexer_where_a_split_could_differ() -> None:
+    for unsure in ('{{ "a}}b" }}', "{{ {1: {2: 3}} }}", '{% set a = "%}" %}', "{% raw %}", "{{ x"):
+        assert quick_shape(f"<p>{unsure}</p>") is None
+    assert quick_shape("<p>a {{ x }}</p>") == quick_shape("<p>b&amp;c {{ x }}</p>")
+    assert quick_shape("<p>a {{ x }}</p>") != quick_shape("<p>a {{ y }}</p>")
+    assert quick_shape("{{ x }}") != quick_shape("a{{ x }}")

@@ -28,6 +28,7 @@ from content_engine.core.templates.bounded import BoundedSandbox, budget_in_forc
 from content_engine.core.templates.escaping import ESCAPING_FILTERS
 from content_engine.core.templates.limits import Limits
 from content_engine.core.templates.notes import collecting, note_warning
+from content_engine.core.templates.shapes import quick_shape
 
 # Settings, the pools and the tests name the bounds through the sandbox they bound.
 __all__ = ["BodySandbox", "Limits", "RecordingUndefined"]
@@ -90,6 +91,14 @@ class BodySandbox(BoundedSandbox):
         formatting.install(self)
         self.filters.update(ESCAPING_FILTERS)
         self.guard_all()
+        # ``quick_shape`` knows Jinja's default delimiters, and no line statements.
+        self._default_syntax = (
+            (self.block_start_string, self.block_end_string) == ("{%", "%}")
+            and (self.variable_start_string, self.variable_end_string) == ("{{", "}}")
+            and (self.comment_start_string, self.comment_end_string) == ("{#", "#}")
+            and self.line_statement_prefix is None
+            and self.line_comment_prefix is None
+        )
 
     def check_syntax(self, source: str, filename: str, line_offset: int = 0) -> None:
         """Parse without compiling, so a syntax error points into the editor's own text."""
@@ -109,9 +118,14 @@ class BodySandbox(BoundedSandbox):
         """
         if any(
             type(ext).filter_stream is not Extension.filter_stream
+            or type(ext).preprocess is not Extension.preprocess
             for ext in self.extensions.values()
         ):
             return None  # an extension that rewrites the tokens could read the text too
+        if self._default_syntax:
+            quick = quick_shape(source)
+            if quick is not None:
+                return quick
         parts: list[str] = []
         try:
             for _line, token, value in self.lexer.tokeniter(self.preprocess(source), None):
