@@ -156,7 +156,9 @@ def compiles(sandbox: BodySandbox, source: str) -> bool:
 
 
 def tag_tokens(sandbox: BodySandbox, source: str) -> list[tuple[str, str]]:
-    return [(t, v) for _, t, v in sandbox.lexer.tokeniter(source, None) if t != "data"]
+    """The lexer's tokens but text; a ``-}}`` token holds the blanks it strips after it."""
+    tokens = sandbox.lexer.tokeniter(source, None)
+    return [(t, v.strip()) for _, t, v in tokens if t != "data"]
 
 
 @settings(max_examples=400, deadline=None)
