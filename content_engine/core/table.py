@@ -18,7 +18,6 @@ components and a table alike, so the code above never asks which one it has.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
 from threading import Lock
@@ -99,26 +98,28 @@ Fetch = Callable[[Sequence[ComponentHead]], Mapping[str, Component]]
 
 
 class _Kept:
-    """The whole components used last, shared by the tables of one library's revisions."""
+    """The whole components fetched last, shared by the tables of one library's revisions.
+
+    Keyed by the head itself (its identity: a table's unchanged heads are the same objects in
+    the next revision's table), so a lookup hashes nothing and takes no lock. The oldest one
+    fetched goes first: a component still in use is fetched again then, once.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._found: OrderedDict[tuple[str, int, tuple[int, ...]], Component] = OrderedDict()
+        self._found: dict[int, tuple[ComponentHead, Component]] = {}
         self._lock = Lock()
 
     def get(self, head: ComponentHead) -> Component | None:
-        key = (head.id, head.version, head.versions)
-        with self._lock:
-            found = self._found.get(key)
-            if found is not None:
-                self._found.move_to_end(key)
-            return found
+        found = self._found.get(id(head))
+        return found[1] if found is not None and found[0] is head else None
 
     def put(self, head: ComponentHead, component: Component) -> None:
         with self._lock:
-            self._found[(head.id, head.version, head.versions)] = component
+            self._found.pop(id(head), None)
+            self._found[id(head)] = (head, component)
             while len(self._found) > self.size:
-                self._found.popitem(last=False)
+                del self._found[next(iter(self._found))]
 
 
 class ComponentTable(Mapping[str, Component]):
