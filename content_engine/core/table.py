@@ -32,6 +32,7 @@ __all__ = [
     "ComponentTable",
     "Fetch",
     "Head",
+    "all_variant_versions",
     "among",
     "head_of",
     "heads_of",
@@ -247,6 +248,18 @@ def variant_versions(
     if component is None:
         return []
     return [(key, variant.version) for key, variant in component.variants.items()]
+
+
+def all_variant_versions(components: Mapping[str, Component]) -> Iterator[tuple[str, str, int]]:
+    """(component, key, version) of every variant, no body read."""
+    if isinstance(components, ComponentTable):
+        for head in components.heads.values():
+            for key, version in head.variant_versions():
+                yield head.id, key, version
+        return
+    for component in components.values():
+        for variant in component.variants.values():
+            yield component.id, variant.key, variant.version
 
 
 def replaced(

@@ -69,6 +69,11 @@ class BodyCache:
                 self._includes[key] = includes
         return includes
 
+    def includes_known(self, key: Key) -> tuple[str, ...] | None:
+        """What the stored variant ``key`` includes, if it was read already, else ``None``."""
+        found = self._compiled.get(key)
+        return found.includes if found is not None else self._includes.get(key)
+
     def inline_conditions(
         self, component: Component, variant: Variant
     ) -> tuple[InlineCondition, ...]:

@@ -13,6 +13,7 @@ that readers do not get until it is published, and ``unpublish`` takes a variant
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -26,6 +27,7 @@ from content_engine.core.integrity import (
 )
 from content_engine.core.markup.sanitize import sanitize_body
 from content_engine.core.models import Component, Library, Publication, Variant
+from content_engine.core.table import replaced
 from content_engine.core.templates.compile import compile_body
 from content_engine.core.templates.sandbox import BodySandbox
 from content_engine.core.working import VersionRoles
@@ -41,6 +43,9 @@ class Workspace(Protocol):
     def working_library(self) -> Library: ...
 
     def includes_of(self, component: Component, variant: Variant) -> tuple[str, ...]: ...
+    def includes_in(
+        self, components: Mapping[str, Component]
+    ) -> dict[tuple[str, str], tuple[str, ...]]: ...
 
 
 @dataclass(frozen=True)
@@ -169,19 +174,13 @@ class Editor:
     # --- checks -----------------------------------------------------------------------------
 
     def _includes(self, library: Library) -> dict[tuple[str, str], tuple[str, ...]]:
-        includes_of = self.engine.includes_of
-        return {
-            (c.id, v.key): includes_of(c, v)
-            for c in library.components.values()
-            for v in c.variants.values()
-        }
+        return self.engine.includes_in(library.components)
 
     def include_problems(self, library: Library, changed: Component) -> list[Problem]:
         """The include graph's cycles, gaps and excess depth were ``changed`` stored as it is
         (what a save would refuse; the body editor shows them as the editor types)."""
-        after = library.model_copy(
-            update={"components": {**library.components, changed.id: changed}}
-        )
+        components = replaced(library.components, {changed.id: changed})
+        after = library.model_copy(update={"components": components})
         return graph_problems(after, include_graph(after, self._includes(after)))
 
     def _check_graph(self, library: Library, changed: Component) -> None:

@@ -9,7 +9,7 @@ variant and version) and ``state`` (the current library until the repository's r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from time import perf_counter
@@ -48,7 +48,7 @@ from content_engine.core.models import (
 )
 from content_engine.core.reader import Reader, describe_context, make_reader
 from content_engine.core.selection import Selection, explain
-from content_engine.core.table import among
+from content_engine.core.table import all_variant_versions, among
 from content_engine.core.templates.compile import CompiledBody
 from content_engine.core.templates.sandbox import BodySandbox
 from content_engine.core.working import roles_in, with_working
@@ -171,6 +171,24 @@ class Engine(LookupMethods):
     def includes_of(self, component: Component, variant: Variant) -> tuple[str, ...]:
         """What a variant includes, without compiling it (for the include graph on writes)."""
         return self._bodies.includes_of(component, variant)
+
+    def includes_in(
+        self, components: Mapping[str, Component]
+    ) -> dict[tuple[str, str], tuple[str, ...]]:
+        """What every variant of ``components`` includes, by (component, key): what is known
+        by its stored version is not read again; only the other components are fetched."""
+        found: dict[tuple[str, str], tuple[str, ...]] = {}
+        unknown: list[str] = []
+        for cid, key, version in all_variant_versions(components):
+            known = self._bodies.includes_known((cid, key, version)) if version else None
+            if known is None:
+                unknown.append(cid)
+            else:
+                found[cid, key] = known
+        for component in among(components, unknown).values():
+            for variant in component.variants.values():
+                found[component.id, variant.key] = self.includes_of(component, variant)
+        return found
 
     def inline_conditions(
         self, component: Component, variant: Variant

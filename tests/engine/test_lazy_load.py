@@ -4,14 +4,16 @@ garbage collector's sight; import and save still refuse what will not compile.""
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from content_engine.core.errors import LibraryFormatError
-from content_engine.core.models import Variant
+from content_engine.core.errors import LibraryFormatError, LibraryIntegrityError
+from content_engine.core.models import Component, Variant
+from content_engine.core.table import ComponentHead
 from content_engine.core.templates import compile as compile_module
-from content_engine.engine import bodycache, parallel
+from content_engine.engine import Engine, bodycache, parallel
 from content_engine.store import Repository
 from tests.support.engine_factory import make_engine, write_files
 from tests.support.factories import context
@@ -108,3 +110,45 @@ def test_save_refuses_a_broken_body_after_a_lazy_load(db_url: str, tmp_path: Pat
                     "s05", held.model_copy(update={"body": body}), expected_version=held.version
                 )
         assert engine.editor.get_variant("s05", "any").version == held.version
+
+
+def test_a_save_reads_only_what_it_changes_once_the_includes_are_known(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The include graph checked on every save reads a component's includes by its stored
+    versions: after the first save, the library's other components are not read again."""
+    with make_engine(db_url) as engine:
+        engine.import_library(write_files(tmp_path / "lib", LIBRARY))
+    with make_engine(db_url) as engine:
+        fetched: list[str] = []
+        real = engine.repository.components_for
+
+        def counted(heads: Sequence[ComponentHead]) -> dict[str, Component]:
+            fetched.extend(head.id for head in heads)
+            return real(heads)
+
+        monkeypatch.setattr(engine.repository, "components_for", counted)
+        library = engine.library()  # its table fetches through ``counted``
+        plain = dict(library.components.items())
+        fetched.clear()
+        found = engine.includes_in(library.components)
+        assert sorted(fetched) == sorted(plain), "the first time, every component once"
+        fetched.clear()
+        assert engine.includes_in(library.components) == found and fetched == []
+        assert found == {(c.id, k): v for c in plain.values() for k, v in own(engine, c)}
+        held = library.components["s05"].variants["any"]
+        fetched.clear()
+        edited = held.model_copy(update={"body": '<p>x</p><ce-include component="legal"/>'})
+        engine.editor.save_variant("s05", edited, expected_version=held.version)
+        assert fetched == [], "nothing read again to check the graph"
+        cycle = held.model_copy(update={"body": '<ce-include component="s05"/>'})
+        with pytest.raises(LibraryIntegrityError, match="cycle"):
+            engine.editor.save_variant("s05", cycle, expected_version=held.version + 1)
+
+
+def own(engine: Engine, component: Component) -> list[tuple[str, tuple[str, ...]]]:
+    """Each variant's includes as a fresh compile reads them."""
+    return [
+        (key, compile_module.compile_body(variant.body, engine.sandbox).includes)
+        for key, variant in component.variants.items()
+    ]

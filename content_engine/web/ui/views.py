@@ -15,6 +15,7 @@ from content_engine.core.integrity import Problem
 from content_engine.core.models import DIMENSIONS, Component, Library, Publication, Slot, Variant
 from content_engine.core.search import find_components
 from content_engine.core.selection import Selection
+from content_engine.core.table import heads_of
 
 
 def search(library: Library, text: str = "", type: str = "", tag: str = "") -> list[Component]:
@@ -36,7 +37,7 @@ def by_type(components: list[Component]) -> list[tuple[str, list[Component]]]:
 
 
 def types_and_tags(library: Library) -> tuple[list[str], list[str]]:
-    components = library.components.values()
+    components = list(heads_of(library.components))
     types = sorted({c.type for c in components})
     tags = sorted({t for c in components for t in c.tags})
     return types, tags
