@@ -18,9 +18,10 @@ components and a table alike, so the code above never asks which one it has.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass
-from threading import Lock
+from threading import RLock
 from typing import Protocol, TypeVar
 
 from content_engine.core.models import Component
@@ -63,7 +64,7 @@ class Head(Protocol):
     def version(self) -> int: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class ComponentHead:
     """One component's metadata and the version of each of its variants the library holds."""
 
@@ -102,25 +103,36 @@ class _Kept:
     """The whole components fetched last, shared by the tables of one library's revisions.
 
     Keyed by the head itself (its identity: a table's unchanged heads are the same objects in
-    the next revision's table), so a lookup hashes nothing and takes no lock. The oldest one
-    fetched goes first: a component still in use is fetched again then, once.
+    the next revision's table), so a lookup hashes nothing and takes no lock. An entry goes
+    when its head does (a superseded revision's table dropped), else the oldest fetched goes
+    first: a component still in use is fetched again then, once.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._found: dict[int, tuple[ComponentHead, Component]] = {}
-        self._lock = Lock()
+        self._found: dict[int, tuple[weakref.ref[ComponentHead], Component]] = {}
+        self._lock = RLock()  # a head can die, and call ``_gone``, while ``put`` holds it
 
     def get(self, head: ComponentHead) -> Component | None:
         found = self._found.get(id(head))
-        return found[1] if found is not None and found[0] is head else None
+        return found[1] if found is not None and found[0]() is head else None
 
     def put(self, head: ComponentHead, component: Component) -> None:
+        key = id(head)
         with self._lock:
-            self._found.pop(id(head), None)
-            self._found[id(head)] = (head, component)
+            self._found.pop(key, None)
+            self._found[key] = (weakref.ref(head, lambda _: self._gone(key)), component)
             while len(self._found) > self.size:
                 del self._found[next(iter(self._found))]
+
+    def _gone(self, key: int) -> None:
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None and found[0]() is None:
+                del self._found[key]
+
+    def __len__(self) -> int:
+        return len(self._found)
 
 
 class ComponentTable(Mapping[str, Component]):

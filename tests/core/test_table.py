@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 
 import pytest
@@ -162,3 +163,20 @@ def test_two_tables_tell_which_components_may_differ_by_their_heads_alone() -> N
     assert table.maybe_changed(before, after) == {"c0001", "c0003"}
     assert table.maybe_changed(before, store.components) == set(store.components)
     assert store.fetches == []
+
+
+def test_what_a_superseded_revision_kept_goes_with_it() -> None:
+    store = Store(made(3))
+    components = store.table()
+    for cid in ("c0000", "c0001"):
+        components[cid]
+    kept = components._kept
+    assert len(kept) == 2
+    edited = component("c0001", variant("en", "<p>new</p>", version=3))
+    moved = components.replaced({"c0001": edited})
+    assert len(kept) == 3  # the edit, kept beside the old revision's, which is still held
+    del components
+    gc.collect()
+    assert len(kept) == 2  # c0001's old version went with the table that held its head
+    assert moved["c0001"] is edited and moved["c0000"] == store.components["c0000"]
+    assert store.fetches == [["c0000"], ["c0001"]]
