@@ -3,13 +3,13 @@
 In: each component's head (its metadata and which version of each variant it holds, no body)
 and a way to fetch whole components for heads (the store's: it reads exactly those versions,
 which never change once written). Out: a ``Mapping`` of component ids to ``Component`` models,
-as a library of dicts is, that holds only the heads and the components used last.
+as a library of dicts is, that holds only the heads and the components fetched last.
 
 Why: a served library of 100 k components is 800 k variants and a gigabyte of body text, of
 which a server uses a small part; held as models it was 1.8 GB per process and most of a
 minute to load. Heads are a few hundred bytes each; what serving needs beyond them (the
 variants' conditions and bodies) comes in with the component, one read for all its variants,
-and stays while it is among the ``keep`` used last. Walking the whole table (``values``,
+and stays while it is among the ``keep`` fetched last. Walking the whole table (``values``,
 ``items``: lint, search, impact) fetches in batches and keeps nothing it walked.
 
 Pure: fetching is the caller's function. ``heads_of`` and ``replaced`` serve a plain dict of
@@ -45,7 +45,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-KEEP = 4_096  # whole components a table keeps, the ones used last
+KEEP = 4_096  # whole components a table keeps, the ones fetched last
 BATCH = 500  # heads per fetch when the whole table is walked
 
 

@@ -45,6 +45,7 @@ class Database:
     def __init__(self, url: str | URL, *, sqlite_timeout: float = SQLITE_BUSY_TIMEOUT) -> None:
         self.url = normalize_url(url)
         self._guard = sqlite_file(self.url)
+        self.closed = False
         self._busy_wait = sqlite_timeout
         self.engine = connect(self.url, sqlite_timeout, self._guard)
         self._is_sqlite = self.engine.dialect.name == "sqlite"
@@ -91,6 +92,7 @@ class Database:
 
     def close(self) -> None:
         """Release every pooled connection."""
+        self.closed = True
         self.engine.dispose()
 
     def revision(self) -> int:

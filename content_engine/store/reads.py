@@ -94,9 +94,17 @@ class Reads(Database):
         return LiveAndWorking(revision, library, overlay)
 
     def components_for(self, heads: Sequence[ComponentHead]) -> dict[str, Component]:
-        """The whole components of a served library's heads (``core.table``), read together."""
-        with self._read() as conn:
-            return components_for(conn, heads)
+        """The whole components of a served library's heads (``core.table``), read together.
+
+        A library outlives its repository's ``close`` (a caller still holding it): its reads
+        then release their connection at once, rather than leave one open in a new pool.
+        """
+        try:
+            with self._read() as conn:
+                return components_for(conn, heads)
+        finally:
+            if self.closed:
+                self.engine.dispose()
 
     def changes_since(
         self, revision: int, *, limit: int = MAX_CHANGED_ITEMS

@@ -95,3 +95,13 @@ def test_a_component_fetched_after_later_writes_is_the_one_of_its_revision(
         repo.live_and_working(lazy=True).library.components["a"].variants["en"].body
         == "<p>a en 2</p>"
     )
+
+
+def test_a_library_read_after_its_repository_closed_keeps_no_connection(db_url: str) -> None:
+    repo = Repository(db_url)
+    repo.import_library(Library(components={"a": Component(id="a", type="snippet")}))
+    act(repo, "a", "en", "published", 1)
+    state = repo.live_and_working(lazy=True)
+    repo.close()
+    assert state.library.components["a"].variants["en"].body == "<p>a en 1</p>"
+    assert repo.engine.pool.checkedin() == 0, "the read's connection is not left pooled"
