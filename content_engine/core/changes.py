@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from content_engine.core.models import Component, Library, LibrarySettings, Publication, Variant
-from content_engine.core.table import merged, replaced
+from content_engine.core.table import holds, merged, replaced
 
 
 @dataclass(frozen=True)
@@ -53,4 +53,4 @@ class LibraryChanges:
         copies (and publications, which no block reads) moved."""
         if self.settings is not None or self.files:
             return False
-        return all(library.components.get(k) == v for k, v in self.components.items())
+        return all(holds(library.components, k, v) for k, v in self.components.items())

@@ -37,6 +37,7 @@ __all__ = [
     "among",
     "head_of",
     "heads_of",
+    "holds",
     "maybe_changed",
     "merged",
     "replaced",
@@ -190,15 +191,12 @@ class ComponentTable(Mapping[str, Component]):
 
     def replaced(self, changes: Mapping[str, Component | None]) -> ComponentTable:
         """This table with ``changes`` (``None``: gone); the components kept stay kept."""
-        heads = dict(self.heads)
+        heads: dict[str, ComponentHead | None] = dict.fromkeys(changes)
         for component_id, component in changes.items():
-            if component is None:
-                heads.pop(component_id, None)
-            else:
-                head = head_of(component)
-                heads[component_id] = head
+            if component is not None:
+                heads[component_id] = head = head_of(component)
                 self._kept.put(head, component)
-        return ComponentTable(heads, self._fetch, _kept=self._kept)
+        return ComponentTable(merged(self.heads, heads), self._fetch, _kept=self._kept)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ComponentTable) and other.heads == self.heads:
@@ -233,6 +231,17 @@ def among(components: Mapping[str, Component], ids: Iterable[str]) -> dict[str, 
     return {cid: found for cid in ids if (found := components.get(cid)) is not None}
 
 
+def holds(
+    components: Mapping[str, Component], component_id: str, component: Component | None
+) -> bool:
+    """Whether ``components`` holds exactly ``component`` (``None``: nothing) as
+    ``component_id``: a table tells by heads (equal heads name the same stored versions)."""
+    if isinstance(components, ComponentTable):
+        head = components.heads.get(component_id)
+        return head == (None if component is None else head_of(component))
+    return components.get(component_id) == component
+
+
 def maybe_changed(before: Mapping[str, Component], after: Mapping[str, Component]) -> set[str]:
     """The ids whose components may differ between two states: for two tables, those whose
     heads differ (equal heads name the same stored versions); else every id of either."""
@@ -257,21 +266,18 @@ def variant_versions(
         head = components.heads.get(component_id)
         return [] if head is None else list(head.variant_versions())
     component = components.get(component_id)
-    if component is None:
-        return []
-    return [(key, variant.version) for key, variant in component.variants.items()]
+    return [] if component is None else list(head_of(component).variant_versions())
 
 
 def all_variant_versions(components: Mapping[str, Component]) -> Iterator[tuple[str, str, int]]:
     """(component, key, version) of every variant, no body read."""
     if isinstance(components, ComponentTable):
-        for head in components.heads.values():
-            for key, version in head.variant_versions():
-                yield head.id, key, version
-        return
-    for component in components.values():
-        for variant in component.variants.values():
-            yield component.id, variant.key, variant.version
+        heads: Iterable[ComponentHead] = components.heads.values()
+    else:
+        heads = map(head_of, components.values())
+    for head in heads:
+        for key, version in head.variant_versions():
+            yield head.id, key, version
 
 
 def replaced(

@@ -22,7 +22,6 @@ from sqlalchemy import (
     Integer,
     Result,
     Row,
-    Select,
     String,
     Text,
     and_,
@@ -59,10 +58,8 @@ __all__ = [
     "insert_versions",
     "latest_row",
     "latest_rows",
-    "latest_select",
     "live_row",
     "live_variants",
-    "live_versions",
     "newest_components",
     "next_version",
     "present",
@@ -91,16 +88,6 @@ def _latest(
     where: Any,
     columns: Sequence[Any] | None,
 ) -> Result[Any]:
-    return conn.execute(latest_select(model, identity, where, columns))
-
-
-def latest_select(
-    model: type[Base],
-    identity: Sequence[InstrumentedAttribute[Any]],
-    where: Any = None,
-    columns: Iterable[Any] | None = None,
-) -> Select[Any]:
-    """The query of ``latest_rows``: each item's row with the highest version."""
     version: InstrumentedAttribute[int] = getattr(model, "version")  # noqa: B009
     latest = select(*identity, func.max(version).label("version")).group_by(*identity)
     if where is not None:
@@ -108,7 +95,7 @@ def latest_select(
     sub = latest.subquery()
     join_on = and_(*(column == sub.c[column.key] for column in identity), version == sub.c.version)
     selected: Iterable[Any] = columns if columns is not None else (model,)
-    return select(*selected).join(sub, join_on)
+    return conn.execute(select(*selected).join(sub, join_on))
 
 
 def latest_row(
@@ -162,31 +149,23 @@ def live_row(conn: Connection, component_id: str, key: str) -> Row[Any] | None:
     return row if row is not None and row.status == "published" and not row.deleted else None
 
 
-def live_versions(
+def live_variants(
     conn: Connection, working: set[tuple[str, str]], ids: set[str] | None = None
-) -> dict[tuple[str, str], int]:
-    """The live version of each of the ``working`` keys (component and key whose latest row
-    is a working copy) that has one (``core.working``). ``ids``: the components the working
-    keys were found among (default: all)."""
+) -> dict[str, dict[str, Variant]]:
+    """The live versions of the ``working`` keys (component and key whose latest row is a
+    working copy), where there is one, by component and key (``core.working``). ``ids``: the
+    components the working keys were found among (default: all)."""
     if not working:
         return {}
     where = _DECIDING if ids is None else and_(_DECIDING, VariantVersion.component_id.in_(ids))
     columns = (*VARIANT_KEY, VariantVersion.version, VariantVersion.status, VariantVersion.deleted)
     deciding = latest_rows(conn, VariantVersion, VARIANT_KEY, where=where, columns=columns)
-    return {
-        (row.component_id, row.key): row.version
+    wanted = [
+        (row.component_id, row.key, row.version)
         for row in deciding
         if (row.component_id, row.key) in working and row.status == "published" and not row.deleted
-    }
-
-
-def live_variants(
-    conn: Connection, working: set[tuple[str, str]], ids: set[str] | None = None
-) -> dict[str, dict[str, Variant]]:
-    """The live versions of the ``working`` keys where there is one (``live_versions``), as
-    variants by component and key."""
-    live = live_versions(conn, working, ids)
-    return variants_at(conn, [(cid, key, version) for (cid, key), version in live.items()])
+    ]
+    return variants_at(conn, wanted)
 
 
 def variants_at(

@@ -180,3 +180,20 @@ def test_what_a_superseded_revision_kept_goes_with_it() -> None:
     assert len(kept) == 2  # c0001's old version went with the table that held its head
     assert moved["c0001"] is edited and moved["c0000"] == store.components["c0000"]
     assert store.fetches == [["c0000"], ["c0001"]]
+
+
+def test_whether_a_component_is_held_is_told_alike_by_a_table_by_heads_and_by_a_dict() -> None:
+    store = Store(made(3))
+    components = store.table()
+    edited = store.components["c0001"].model_copy(update={"version": 5})
+    asked = [
+        ("c0001", store.components["c0001"]),
+        ("c0001", edited),
+        ("c0001", None),
+        ("nope", None),
+        ("nope", edited),
+    ]
+    answers = [table.holds(components, cid, found) for cid, found in asked]
+    assert answers == [True, False, False, True, False]
+    assert answers == [table.holds(store.components, cid, found) for cid, found in asked]
+    assert store.fetches == []
