@@ -3,6 +3,8 @@ generator for a body shaped like one that compiled."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -190,3 +192,19 @@ def test_the_quick_shape_gives_way_to_the_lexer_where_a_split_could_differ() -> 
     assert quick_shape("<p>a {{ x }}</p>") == quick_shape("<p>b&amp;c {{ x }}</p>")
     assert quick_shape("<p>a {{ x }}</p>") != quick_shape("<p>a {{ y }}</p>")
     assert quick_shape("{{ x }}") != quick_shape("a{{ x }}")
+
+
+UNITS = st.sampled_from(["a", "{{ a", "{{ 'a' ", "{{", "{#", "{% a", "{{ x }}", "x{", "}}", "{{ {"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(head=st.sampled_from(["", "{{ ", "{% ", "{# ", "{{ '"]), unit=UNITS, spoiler=TEXT)
+def test_the_quick_shape_of_a_hostile_body_takes_time_in_proportion_to_it(
+    head: str, unit: str, spoiler: str
+) -> None:
+    """Each alternative of a tag starts with its own character, so a match never backtracks
+    far: a megabyte of near-tags is read once, shaped or given to the lexer."""
+    source = head + unit * (2**20 // len(unit)) + spoiler
+    start = time.perf_counter()
+    quick_shape(source)
+    assert time.perf_counter() - start < 2.0, (head, unit, spoiler)

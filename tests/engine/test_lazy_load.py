@@ -9,13 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from content_engine.core.errors import LibraryFormatError, LibraryIntegrityError
+from content_engine.core.errors import (
+    DatabaseUnavailable,
+    LibraryFormatError,
+    LibraryIntegrityError,
+)
 from content_engine.core.models import Component, Variant
 from content_engine.core.table import ComponentHead
 from content_engine.core.templates import compile as compile_module
 from content_engine.engine import Engine, bodycache, parallel
+from content_engine.settings import Settings
 from content_engine.store import Repository
-from tests.support.engine_factory import make_engine, write_files
+from tests.support.engine_factory import ROOT, make_engine, write_files
 from tests.support.factories import context
 
 # Many bodies of one shape, so the import checks most of them by their shape alone.
@@ -152,3 +157,24 @@ def own(engine: Engine, component: Component) -> list[tuple[str, tuple[str, ...]
         (key, compile_module.compile_body(variant.body, engine.sandbox).includes)
         for key, variant in component.variants.items()
     ]
+
+
+@pytest.mark.parametrize("missing", ["the block's own", "its include"])
+def test_a_component_not_held_while_the_database_is_gone_is_unavailable_not_broken(
+    tmp_path: Path, missing: str
+) -> None:
+    """What a server holds is served without the database; a component it must read is
+    ``DatabaseUnavailable`` (503), never a template error, even when an include asks."""
+    db = tmp_path / "gone.db"
+    with make_engine(f"sqlite:///{db}") as engine:
+        engine.import_library(write_files(tmp_path / "lib", LIBRARY))
+    settings = Settings(db_url=f"sqlite:///{db}", home=ROOT, refresh=3600)
+    with Engine(settings) as engine:
+        reader = context("en", region="AT", customer={"name": "Ann"})
+        held = engine.block("s01", reader)
+        if missing == "its include":
+            engine.library().components["page"]  # held; what it includes ("legal") is not
+        db.unlink()
+        assert engine.block("s01", reader) == held
+        with pytest.raises(DatabaseUnavailable):
+            engine.block("page", reader)
