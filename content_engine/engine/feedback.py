@@ -67,6 +67,9 @@ FLUSH_SECONDS = 5.0
 ANSWERS_PER_TOKEN = 10
 ANSWER_WINDOW = 600.0
 MAX_TRACKED_TOKENS = 50_000
+# Exposure groups kept by what they are made of: readers of the same dimensions shown the same
+# block share one, so a new customer's answer does not build and hash it again.
+MAX_GROUPS = 4_096
 By = Literal["variant", "segment", "role", "region", "locale"]
 BY: tuple[By, ...] = ("variant", "segment", "role", "region", "locale")
 NONE = "(none)"
@@ -169,6 +172,7 @@ class FeedbackDesk:
         self._flusher: threading.Thread | None = None
         # Per token digest: (start of its window, answers in it), oldest first.
         self._answered: dict[str, tuple[float, int]] = {}
+        self._groups: dict[tuple[object, ...], tuple[str, Shown]] = {}
 
     # --- keys -------------------------------------------------------------------------------
 
@@ -201,7 +205,30 @@ class FeedbackDesk:
         """The token for ``block`` as sent to ``reader`` now, and its exposure group."""
         _, key = self._key_ring()
         token = token_for_block(key, block, reader, now or datetime.now(UTC))
-        return Issued(token, _exposure(_block_shown(block, reader)))
+        return Issued(token, self._block_group(block, reader))
+
+    def _block_group(self, block: Block, reader: Reader) -> tuple[str, Shown]:
+        """``_exposure`` of the block as shown to ``reader``, kept by what it is made of."""
+        ctx = reader.context
+        made_of = (
+            block.component,
+            block.variant,
+            block.version,
+            block.experiment,
+            block.arm,
+            ctx.locale,
+            reader.segments,
+            ctx.role,
+            ctx.region,
+            ctx.channel,
+        )
+        found = self._groups.get(made_of)
+        if found is None:
+            found = _exposure(_block_shown(block, reader))
+            if len(self._groups) >= MAX_GROUPS:
+                self._groups.clear()  # rare: as many groups as the bound in one process
+            self._groups[made_of] = found
+        return found
 
     def issue_receipt(self, receipt: Receipt) -> str:
         _, key = self._key_ring()
@@ -210,7 +237,7 @@ class FeedbackDesk:
     def document_exposures(self, document: Document, reader: Reader) -> None:
         """Count every block of a rendered document as shown to its reader."""
         for block in document.blocks:
-            self.exposed(_exposure(_block_shown(block, reader)))
+            self.exposed(self._block_group(block, reader))
 
     # --- exposures --------------------------------------------------------------------------
 

@@ -55,6 +55,9 @@ class LibraryState:
     view_of: Callable[[Library], LibraryView]
     _preview: LibraryView | None = None
     _lock: Lock = field(default_factory=Lock)
+    # The reader made last: a request asks for its reader twice (its blocks, then their
+    # feedback tokens), and the segment rules are most of what making one costs.
+    _last_reader: Reader | None = None
 
     @property
     def library(self) -> Library:
@@ -88,8 +91,15 @@ class LibraryState:
         return self.view_of(with_working(self.live.library, self.working))
 
     def reader(self, context: Context, preview: bool) -> Reader:
+        """The reader of ``context`` in this revision; the one made last when asked for the very
+        same context object again (contexts are frozen; one assignment, so threads are safe)."""
+        last = self._last_reader
+        if last is not None and last.context is context and last.preview == preview:
+            return last
         settings = self.library.settings
-        return make_reader(context, settings, preview=preview, groups=self.groups)
+        made = make_reader(context, settings, preview=preview, groups=self.groups)
+        self._last_reader = made
+        return made
 
     def publication(self, publication_id: str) -> Publication:
         """The publication as this revision holds it; ``NotFound`` if there is none."""

@@ -43,6 +43,7 @@ from content_engine.web.heap import HeapSettler
 from content_engine.web.metrics import AppMetrics
 from content_engine.web.observe import Observe
 from content_engine.web.operations import Readiness
+from content_engine.web.refresher import Refresher
 from content_engine.web.touchpoints import LOOKUP_PREFIX, query_context
 
 DEFAULT_THREADS = 40  # anyio's thread pool
@@ -156,34 +157,6 @@ class _TooLarge(Exception):
     pass
 
 
-async def keep_fresh(
-    stop: asyncio.Event, interval: float, *refreshers: Callable[[], object]
-) -> None:
-    """Run ``refreshers`` off the request path (in a thread) twice per ``interval``, until
-    ``stop`` is set.
-
-    With the engine's revision check and the keys' re-verification here, requests find both
-    fresh in memory and never wait on the database; a reload runs here while requests go on
-    with the state before it. Stopped by the event, not cancelled: cancelling would leave a
-    refresh running in its thread while the engine closes its connections.
-    """
-    failing = False
-    while True:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval / 2)
-        if stop.is_set():
-            return
-        try:
-            for refresh in refreshers:
-                await run_in_threadpool(refresh)
-        except Exception as exc:  # the database may be away a while; requests report it
-            if not failing:
-                logger.warning("cannot refresh the library: %s", exc)
-            failing = True
-        else:
-            failing = False
-
-
 # Seconds between two purges of receipts' personal data past the retention (``retention``).
 PURGE_INTERVAL = 3600.0
 # Seconds the first purge waits for the library to be loaded by a probe or a request.
@@ -273,9 +246,9 @@ def create_app(
         refreshers = [current.refresh, keys.reverify]
         if settle_heap:
             refreshers.append(HeapSettler(current).settle)
-        refresher = (
-            asyncio.create_task(keep_fresh(stop, interval, *refreshers)) if interval > 0 else None
-        )
+        refresher = Refresher(interval, *refreshers) if interval > 0 else None
+        if refresher is not None:
+            refresher.start()
         purger = asyncio.create_task(
             purge_on_schedule(
                 stop, current.retention.purge_due, lambda: current.loaded() is not None
@@ -287,7 +260,7 @@ def create_app(
             stop.set()
             await purger
             if refresher is not None:
-                await refresher
+                await run_in_threadpool(refresher.stop)
             metrics.unwatch(watched)
             if own:
                 current.close()

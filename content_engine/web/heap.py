@@ -8,7 +8,7 @@ they are frozen (``gc.freeze``: never walked again), and only what requests allo
 collected. When the revision has moved, the next settling unfreezes, collects once (what the
 old state left in reference cycles goes then) and freezes again; at most once every
 ``SETTLE_EVERY`` seconds, so a stream of publishes costs one collection per period, not one
-per publish. Runs in the server's refresher thread (``app.keep_fresh``), off the request path.
+per publish. Runs in the server's refresher thread (``refresher``), off the request path.
 """
 
 from __future__ import annotations

@@ -177,3 +177,38 @@ def test_short_work_is_learnt_per_component() -> None:
     assert short.all_short(["a"]) and not short.all_short(["b"])
     short.learn(["c", "d"], 0.0)  # full: starts again, bounded
     assert short.all_short(["c", "d"]) and not short.all_short(["a"])
+
+
+def test_waiting_for_the_gil_in_the_loop_does_not_count_as_the_works_time(
+    pair: tuple[Api, Api], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An assembly in the event loop that waits (behind the refresher's thread for the GIL,
+    here a sleep) is still short: only the thread's CPU time is learnt. Timed by the wall
+    clock, one such wait had sent every request in flight to the thread pool together."""
+    import time
+
+    fast, _ = pair
+    pooled: list[object] = []
+    run_in_threadpool = blockspost.run_in_threadpool
+
+    async def spy(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        pooled.append(fn)
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    monkeypatch.setattr(blockspost, "run_in_threadpool", spy)
+    headers = fast.auth("reader")
+    body = {"components": [SUMMARY], "context": context()}
+    for _ in range(2):  # the route (key unknown), then the pool (first sight here)
+        assert fast.client.post("/v1/blocks", json=body, headers=headers).status_code == 200
+    assert len(pooled) == 1
+    engine = fast.client.app.state.engine  # type: ignore[attr-defined]
+    blocks = engine.blocks
+
+    def waiting(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(SHORT_SECONDS * 4)
+        return blocks(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "blocks", waiting)
+    for _ in range(3):
+        assert fast.client.post("/v1/blocks", json=body, headers=headers).status_code == 200
+    assert len(pooled) == 1
