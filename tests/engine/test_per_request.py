@@ -32,9 +32,7 @@ def customer(n: int, employees: int = 12) -> Context:
     )
 
 
-def test_a_request_derives_its_reader_once(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_request_derives_its_reader_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[Context] = []
     derive = reader_module.derived_segments
 
