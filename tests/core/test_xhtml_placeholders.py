@@ -1,0 +1,101 @@
+"""Placeholders are delimited and their padding dropped exactly as the plain reading does.
+
+``xhtml`` finds where a Jinja tag ends by searching for the characters that matter and drops
+a token's padding by a pattern; the reading below visits every character one by one, as the
+module did before. Over text made of the characters that matter, both must agree everywhere,
+and a tag Jinja accepts must end where Jinja's lexer ends it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import jinja2
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from content_engine.core.markup import xhtml
+from content_engine.core.markup.xhtml import TOKEN, TOKEN_PAD, parse_body
+
+_STRING = re.compile(r"'([^'\\]*(?:\\.[^'\\]*)*)'|\"([^\"\\]*(?:\\.[^\"\\]*)*)\"", re.S)
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def plain_tag_end(source: str, start: int) -> int | None:
+    end = {"{{": "}}", "{%": "%}"}[source[start : start + 2]]
+    stack: list[str] = []
+    i = start + 2
+    while i < len(source):
+        if not stack and source.startswith(end, i):
+            return i + 2
+        char = source[i]
+        if char in "'\"":
+            string = _STRING.match(source, i)
+            if string is None:
+                return None
+            i = string.end()
+            continue
+        if char in _CLOSERS:
+            stack.append(_CLOSERS[char])
+        elif char in ")]}" and (not stack or stack.pop() != char):
+            return None
+        i += 1
+    return None
+
+
+def plain_compact(text: str, spans: list[str]) -> str:
+    out: list[str] = []
+    pos = 0
+    for match in TOKEN.finditer(text):
+        out.append(text[pos : match.end()])
+        pos = match.end()
+        pad = max(0, len(spans[int(match.group(1))]) - len(match.group(0)))
+        while pad and pos < len(text) and text[pos] in (TOKEN_PAD, "\n", " "):
+            pos += 1
+            pad -= 1
+    out.append(text[pos:])
+    return "".join(out)
+
+
+TAG_TEXT = st.text(alphabet="{}%()[]'\"\\ \na#-", max_size=40)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(opener=st.sampled_from(["{{", "{%"]), inside=TAG_TEXT)
+def test_a_tag_ends_where_the_plain_reading_ends_it(opener: str, inside: str) -> None:
+    source = opener + inside
+    assert xhtml._tag_end(source, 0) == plain_tag_end(source, 0)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=f"ab \n{TOKEN_PAD}\ue000\ue0010123", max_size=60), data=st.data())
+def test_padding_is_dropped_as_the_plain_reading_drops_it(text: str, data: st.DataObject) -> None:
+    count = max((int(m.group(1)) for m in TOKEN.finditer(text)), default=-1) + 1
+    spans = data.draw(st.lists(st.text(max_size=12), min_size=count, max_size=count))
+    assert xhtml._compact(text, spans) == plain_compact(text, spans)
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "{{ customer.name }}",
+        "{{ '}}' ~ x }}",
+        "{{ {'a': [1, (2)]} }}",
+        "{% if x == '%}' %}",
+        "{% set d = {'k': '}}'} %}",
+        '{{ "a\\"}}b" }}',
+    ],
+)
+def test_a_tag_jinja_accepts_ends_where_its_lexer_ends_it(tag: str) -> None:
+    source = f"{tag}rest"
+    tokens = list(jinja2.Environment().lex(source))
+    data_at = next(i for i, (_line, kind, _value) in enumerate(tokens) if kind == "data")
+    lexed = "".join(value for _line, _kind, value in tokens[:data_at])
+    assert xhtml._tag_end(source, 0) == len(lexed) == len(tag)
+
+
+def test_a_deeply_bracketed_tag_and_a_long_blank_tail_come_back_whole() -> None:
+    body = "<p>{{ " + "(" * 50_000 + ")" * 50_000 + " }}" + " " * 200_000 + "</p>"
+    root, restore = parse_body(body)
+    assert restore(root[0].text) == body[3:-4]
