@@ -7,6 +7,7 @@ Out: ``Problem``s. Import and save refuse a library with any error; ``lint`` lis
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel
 from content_engine.core.assembly import MAX_INCLUDE_DEPTH
 from content_engine.core.errors import LibraryFormatError, LibraryIntegrityError
 from content_engine.core.markup.sanitize import sanitize_body
+from content_engine.core.markup.xhtml import parse_body
 from content_engine.core.models import Component, Library, Variant
 from content_engine.core.templates.compile import CompiledBody, check_body, compile_body
 from content_engine.core.templates.sandbox import BodySandbox
@@ -234,6 +236,35 @@ def clean_jobs(jobs: Sequence[BodyJob]) -> list[tuple[str, list[str]]]:
     for job in jobs:
         clean = sanitize_body(job.body, job.file, job.line_offset)
         results.append((clean.body, clean.removed))
+    return results
+
+
+# A body's check (as ``check_jobs``) and, when it passed, its cleaning (as ``clean_jobs``).
+CheckedAndCleaned = tuple[tuple[str, ...] | Problem, tuple[str, list[str]] | None]
+
+
+def check_and_clean_jobs(
+    jobs: Sequence[BodyJob], sandbox: BodySandbox, passed: set[str] | None = None
+) -> list[CheckedAndCleaned]:
+    """Each job checked as ``check_jobs`` checks it and cleaned as ``clean_jobs`` cleans it,
+    from one parse of its markup: parsing is most of either, so an import parses once.
+
+    ``passed`` as for ``check_jobs``. A body that fails its check is not cleaned (``None``):
+    a library with a broken body is refused before anything is cleaned.
+    """
+    shapes: set[str] = set() if passed is None else passed
+    results: list[CheckedAndCleaned] = []
+    for job in jobs:
+        try:
+            root, restore = parse_body(job.body, job.file, job.line_offset)
+            checked = check_body(
+                job.body, sandbox, shapes, job.file, job.line_offset, (deepcopy(root), restore)
+            )
+        except LibraryFormatError as exc:
+            results.append((_malformed(job, exc), None))
+            continue
+        clean = sanitize_body(job.body, job.file, job.line_offset, (root, restore))
+        results.append((checked, (clean.body, clean.removed)))
     return results
 
 

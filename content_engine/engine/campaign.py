@@ -160,7 +160,9 @@ def _record(report: BatchReport, line: int, state: str, result: Any) -> None:
     if code is not None:
         report.failures.append(Failure(line, str(code), message))
     elif result.get("kept"):
-        report.kept += 1
+        # ``batch`` queues only outputs not there: one its worker finds was written in this
+        # campaign, by a delivery of the same task that died before acknowledging it.
+        report.written.append(Path(message))
     else:
         report.written.append(Path(message))
         report.warnings += [LineWarning(line, str(w)) for w in result.get("warnings") or []]

@@ -28,7 +28,6 @@ from content_engine.core.errors import (
     Unavailable,
 )
 from content_engine.core.integrity import (
-    BodyJob,
     Problem,
     check_library,
     raise_first,
@@ -72,7 +71,7 @@ from content_engine.engine.lookup import (
 )
 from content_engine.engine.metrics import EngineMetrics
 from content_engine.engine.network import NetworkRegions
-from content_engine.engine.parallel import check_in_parallel, clean_in_parallel
+from content_engine.engine.parallel import FolderImport
 from content_engine.engine.receipts import pinned_library, receipt_for
 from content_engine.engine.retention import Retention
 from content_engine.engine.state import CurrentLibrary
@@ -254,32 +253,22 @@ class Engine(LookupMethods):
     def import_library(self, path: Path) -> ImportReport:
         """Load a folder, refuse it whole if anything is broken, else make it the new state.
 
-        Bodies are stored sanitised; the report's ``warnings`` say what was taken out. A body
-        the repository already holds as it is was checked when it was stored: only new and
-        changed bodies are compiled again (importing 10 k components compiles for minutes).
+        Bodies are stored sanitised; the report's ``warnings`` say what was taken out. Each
+        component is read, checked and cleaned on one of the cores (``FolderImport``); a body
+        the repository already holds as it is was checked when it was stored, and is not
+        compiled again (importing 10 k components compiles for minutes).
         """
-        library = load_library(path)
-        locate = file_locator(path)
-        raise_first(check_library(library, self.sandbox, locate, self._check_new_bodies))
-        limits = self.settings.limits
-        library, removed = sanitize_library(
-            library, locate, lambda jobs: clean_in_parallel(jobs, limits)
+        folder_import = FolderImport(
+            self.settings.limits,
+            lambda ids: among(self.working_library().components, ids),
+            self.includes_of,
         )
+        library = load_library(path, read=folder_import.read)
+        locate = file_locator(path)
+        raise_first(check_library(library, self.sandbox, locate, folder_import.check))
+        library, removed = sanitize_library(library, locate, folder_import.clean)
         report = self.repository.import_library(library)
         return report.model_copy(update={"warnings": removed}) if removed else report
-
-    def _check_new_bodies(self, jobs: Sequence[BodyJob]) -> list[tuple[str, ...] | Problem]:
-        """A ``BodyChecker`` that compiles (on every core) only bodies not stored as they are."""
-        stored = among(self.working_library().components, (job.component for job in jobs))
-        held: dict[BodyJob, tuple[str, ...]] = {}
-        for job in jobs:
-            component = stored.get(job.component)
-            variant = component.variants.get(job.variant) if component else None
-            if component is not None and variant is not None and variant.body == job.body:
-                held[job] = self.includes_of(component, variant)
-        new = [job for job in jobs if job not in held]
-        checked = dict(zip(new, check_in_parallel(new, self.settings.limits), strict=True))
-        return [held[job] if job in held else checked[job] for job in jobs]
 
     def export_library(self, path: Path, *, working: bool = False) -> Library:
         """Write the live library to ``path`` (``working``: working copies where there are).

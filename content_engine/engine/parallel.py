@@ -1,34 +1,86 @@
-"""Checking a large library's bodies on every core.
+"""Importing a large library folder on every core: each component read, checked and cleaned
+in one pass, in a pool of processes.
 
-In: ``BodyJob``s and the sandbox limits. Out: for each job, in order, the component ids its body
-includes or the ``Problem`` that makes it malformed: a ``BodyChecker`` for ``check_library``;
-or its sanitised body: a ``BodyCleaner`` for ``sanitize_library``.
+In: the library ``Folder``, the component folders its walk found, the sandbox limits, and the
+components the repository holds (their bodies need no check again). Out: the components, in
+order, for ``load_library`` (``read``); each body's check for ``check_library`` (``check``)
+and its cleaning for ``sanitize_library`` (``clean``), answered from what the pool found.
 
-Import checks every body as compiling it would, a few milliseconds each when Jinja's code
-generator runs, under one when the body's shape compiled already (``check_body``): still a
-minute for a library of 10 k components and 80 k variants on one core. Checking is pure CPU
-and the answers are small, so the jobs go to a pool of processes in chunks (each worker keeps
-the shapes it has seen); a library too small to repay starting the pool is checked here.
+An import of 10 k components is minutes of pure CPU on one core: YAML and validation of every
+file, a parse and a fold of every body (Jinja's code generator once per shape), and a parse
+and a walk of every body again to sanitise it. Each component folder is read, and each of its
+bodies parsed once, checked and cleaned, by one worker (``check_and_clean_jobs``), so the
+whole import spreads over the cores instead of its reading staying on one. A worker answers
+with plain models and results; what needs the whole library (ids defined twice, the include
+graph) is decided here.
+
+The library's byte bound holds for all the workers together: the files' sizes are added up
+before anything is read, and each chunk of folders may read its own files' size and an equal
+share of what the bound leaves over. A file that grows meanwhile is caught by its reader.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import TypeVar
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from content_engine.core.integrity import BodyJob, Problem, check_jobs, clean_jobs
+from content_engine.core.errors import LibraryFormatError
+from content_engine.core.integrity import (
+    BodyJob,
+    CheckedAndCleaned,
+    Problem,
+    check_and_clean_jobs,
+    check_jobs,
+    clean_jobs,
+    default_locator,
+)
+from content_engine.core.models import Component, Variant
 from content_engine.core.templates.sandbox import BodySandbox, Limits
+from content_engine.library.folder import Folder
+from content_engine.library.limits import FolderLimits
+from content_engine.library.read import ComponentFolder, load_component
 
-# Below this many bodies (~1 s of work) starting processes costs more than it saves.
-MIN_PARALLEL_JOBS = 400
+# Below this many components (~1 s of work) starting processes costs more than it saves.
+MIN_PARALLEL_COMPONENTS = 50
 CHUNKS_PER_WORKER = 8
 
-_Answer = TypeVar("_Answer")
+Key = tuple[str, str]  # (component id, variant key)
 
 _sandbox: BodySandbox | None = None
 _shapes: set[str] = set()  # a worker's bodies that compiled, by shape (``check_body``)
+
+
+def workers_available() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def body_digest(body: str) -> bytes:
+    return hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Folders for one worker: what it may read, and the bodies it need not check."""
+
+    root: str
+    limits: FolderLimits
+    found: tuple[ComponentFolder, ...]
+    budget: int
+    held: Mapping[Key, bytes]  # digests of the bodies the repository holds as they are
+
+
+@dataclass
+class _Answer:
+    """What a worker found for its chunk, up to the first problem (then ``problem``)."""
+
+    components: list[Component] = field(default_factory=list)
+    results: dict[Key, CheckedAndCleaned] = field(default_factory=dict)
+    read_bytes: int = 0
+    problem: LibraryFormatError | None = None
 
 
 def _start(limits: Limits) -> None:
@@ -37,43 +89,153 @@ def _start(limits: Limits) -> None:
     _shapes.clear()
 
 
-def _check_chunk(jobs: Sequence[BodyJob]) -> list[tuple[str, ...] | Problem]:
-    assert _sandbox is not None, "the pool's initializer makes the sandbox"
-    return check_jobs(jobs, _sandbox, _shapes)
+def _import_chunk(chunk: _Chunk) -> _Answer:
+    assert _sandbox is not None, "the pool's initializer (or ``_here``) makes the sandbox"
+    folder = Folder(Path(chunk.root), chunk.limits, chunk.budget)
+    answer = _Answer()
+    try:
+        for place in chunk.found:
+            answer.components.append(load_component(folder, place))
+    except LibraryFormatError as exc:
+        answer.problem = exc
+    answer.read_bytes = folder.read_bytes
+    jobs = [
+        _job(component, variant)
+        for component in answer.components
+        for variant in component.variants.values()
+        if chunk.held.get((component.id, variant.key)) != body_digest(variant.body)
+    ]
+    answer.results = {
+        (job.component, job.variant): result
+        for job, result in zip(jobs, check_and_clean_jobs(jobs, _sandbox, _shapes), strict=True)
+    }
+    return answer
 
 
-def workers_available() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def _job(component: Component, variant: Variant) -> BodyJob:
+    """The job ``body_jobs`` makes of a variant: located where its body starts."""
+    where = default_locator(component, variant)
+    return BodyJob(component.id, variant.key, variant.body, where.file, where.line_offset)
 
 
-def _in_pool(
-    work: Callable[[Sequence[BodyJob]], list[_Answer]],
-    jobs: Sequence[BodyJob],
-    limits: Limits,
-    workers: int,
-) -> list[_Answer]:
-    size = max(1, len(jobs) // (workers * CHUNKS_PER_WORKER))
-    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    with ProcessPoolExecutor(max_workers=workers, initializer=_start, initargs=(limits,)) as pool:
-        return [result for chunk in pool.map(work, chunks) for result in chunk]
+class FolderImport:
+    """One import's reading, checking and cleaning, shared out over the cores.
 
+    ``stored`` gives the repository's components of some ids, ``includes_of`` what a stored
+    variant includes: a body stored as it is was checked and cleaned when it was stored.
+    """
 
-def check_in_parallel(
-    jobs: Sequence[BodyJob], limits: Limits, workers: int | None = None
-) -> list[tuple[str, ...] | Problem]:
-    """Every job checked, spread over ``workers`` processes (default: the usable cores)."""
-    workers = workers or workers_available()
-    if workers < 2 or len(jobs) < MIN_PARALLEL_JOBS:
-        return check_jobs(jobs, BodySandbox(limits))
-    return _in_pool(_check_chunk, jobs, limits, workers)
+    def __init__(
+        self,
+        limits: Limits,
+        stored: Callable[[Iterable[str]], Mapping[str, Component]],
+        includes_of: Callable[[Component, Variant], tuple[str, ...]],
+        workers: int | None = None,
+    ) -> None:
+        self._limits = limits
+        self._stored = stored
+        self._includes_of = includes_of
+        self._workers = workers or workers_available()
+        self._held: dict[Key, Variant] = {}
+        self._held_in: dict[str, Component] = {}
+        self._results: dict[Key, CheckedAndCleaned] = {}
 
+    # --- a ComponentReader ------------------------------------------------------------------
 
-def clean_in_parallel(
-    jobs: Sequence[BodyJob], limits: Limits, workers: int | None = None
-) -> list[tuple[str, list[str]]]:
-    """Every job's body sanitised (``clean_jobs``), spread over processes as ``check_in_parallel``:
-    parsing each body once more is a tenth of an import, in one process."""
-    workers = workers or workers_available()
-    if workers < 2 or len(jobs) < MIN_PARALLEL_JOBS:
-        return clean_jobs(jobs)
-    return _in_pool(clean_jobs, jobs, limits, workers)
+    def read(self, folder: Folder, found: Sequence[ComponentFolder]) -> Iterator[Component]:
+        """The components of ``found`` in order; the first problem raised where it lies."""
+        self._held_in = dict(self._stored([place.rel.rpartition("/")[2] for place in found]))
+        self._held = {
+            (cid, key): variant
+            for cid, component in self._held_in.items()
+            for key, variant in component.variants.items()
+        }
+        chunks = self._chunks(folder, found)
+        for chunk, answer in zip(chunks, self._answers(chunks), strict=True):
+            self._results.update(answer.results)
+            yield from answer.components
+            if answer.problem is not None:
+                raise answer.problem
+            folder.charge(answer.read_bytes, chunk.found[-1].files[-1])
+
+    def _chunks(self, folder: Folder, found: Sequence[ComponentFolder]) -> list[_Chunk]:
+        parallel = self._workers > 1 and len(found) >= MIN_PARALLEL_COMPONENTS
+        count = self._workers * CHUNKS_PER_WORKER if parallel else 1
+        size = max(1, -(-len(found) // count))
+        groups = [tuple(found[i : i + size]) for i in range(0, len(found), size)]
+        sizes = [sum(folder.size(f) for place in group for f in place.files) for group in groups]
+        left = folder.budget - folder.read_bytes
+        if sum(sizes) > left:
+            over = next(n for n in range(len(sizes)) if sum(sizes[: n + 1]) > left)
+            raise LibraryFormatError(
+                f"the library's files add up to over {folder.limits.max_library_bytes} bytes",
+                file=groups[over][0].files[0],
+            )
+        share = (left - sum(sizes)) // max(1, len(groups))
+        digests = {key: body_digest(variant.body) for key, variant in self._held.items()}
+        return [
+            _Chunk(
+                folder.root,
+                folder.limits,
+                group,
+                group_size + share,
+                {
+                    key: digests[key]
+                    for place in group
+                    for key in self._keys_of(place)
+                    if key in digests
+                },
+            )
+            for group, group_size in zip(groups, sizes, strict=True)
+        ]
+
+    @staticmethod
+    def _keys_of(place: ComponentFolder) -> Iterator[Key]:
+        cid = place.rel.rpartition("/")[2]
+        return ((cid, name.removesuffix(".html")) for name in place.variant_files)
+
+    def _answers(self, chunks: list[_Chunk]) -> Iterator[_Answer]:
+        if len(chunks) <= 1:
+            _start(self._limits)
+            yield from map(_import_chunk, chunks)
+            return
+        pool = ProcessPoolExecutor(
+            max_workers=self._workers, initializer=_start, initargs=(self._limits,)
+        )
+        try:
+            yield from pool.map(_import_chunk, chunks)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    # --- a BodyChecker and a BodyCleaner ----------------------------------------------------
+
+    def check(self, jobs: Sequence[BodyJob]) -> list[tuple[str, ...] | Problem]:
+        """Each job's check, as the pool found it (a stored body: what it includes)."""
+        return [self._checked(job) for job in jobs]
+
+    def _checked(self, job: BodyJob) -> tuple[str, ...] | Problem:
+        key = (job.component, job.variant)
+        if self._is_held(job):
+            return self._includes_of(self._held_in[job.component], self._held[key])
+        found = self._results.get(key)
+        if found is None:  # not read by the pool (a caller's own library): checked here
+            (result,) = check_jobs([job], BodySandbox(self._limits))
+            return result
+        return found[0]
+
+    def clean(self, jobs: Sequence[BodyJob]) -> list[tuple[str, list[str]]]:
+        """Each job's clean body, as the pool found it (a stored body was stored clean)."""
+        return [self._cleaned(job) for job in jobs]
+
+    def _cleaned(self, job: BodyJob) -> tuple[str, list[str]]:
+        if self._is_held(job):
+            return job.body, []
+        found = self._results.get((job.component, job.variant))
+        if found is None or found[1] is None:  # not read by the pool: cleaned here
+            (result,) = clean_jobs([job])
+            return result
+        return found[1]
+
+    def _is_held(self, job: BodyJob) -> bool:
+        held = self._held.get((job.component, job.variant))
+        return held is not None and held.body == job.body

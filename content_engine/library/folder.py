@@ -37,10 +37,13 @@ class Folder:
     library are bounded in size.
     """
 
-    def __init__(self, root: Path, limits: FolderLimits) -> None:
+    def __init__(self, root: Path, limits: FolderLimits, budget: int | None = None) -> None:
+        """``budget``: the bytes this reader may read, when it reads one share of a library
+        whose other shares other readers read (default: ``limits.max_library_bytes``)."""
         self.root = os.path.realpath(root)
         self.limits = limits
-        self._read_bytes = 0
+        self.budget = limits.max_library_bytes if budget is None else budget
+        self.read_bytes = 0
         self._entries = 0
 
     def read(self, rel: str) -> bytes:
@@ -60,13 +63,26 @@ class Folder:
                 data = self._read_beneath(inner, rel)
             except _SymlinkOnTheWay:
                 raise LibraryFormatError("a symlink changed while reading", file=rel) from None
-        self._read_bytes += len(data)
-        if self._read_bytes > self.limits.max_library_bytes:
+        self.charge(len(data), rel)
+        return data
+
+    def charge(self, count: int, rel: str) -> None:
+        """Count ``count`` bytes read (here, or by another reader of a share) against the
+        budget; over it, the import is refused at ``rel``."""
+        self.read_bytes += count
+        if self.read_bytes > self.budget:
             raise LibraryFormatError(
                 f"the library's files add up to over {self.limits.max_library_bytes} bytes",
                 file=rel,
             )
-        return data
+
+    def size(self, rel: str) -> int:
+        """The size of the file at ``rel`` as the file system tells it, 0 if it cannot: only
+        to share the budget out before reading, since ``read`` checks every byte it reads."""
+        try:
+            return os.stat(os.path.join(self.root, rel)).st_size
+        except (OSError, ValueError):
+            return 0
 
     def read_text(self, rel: str) -> str:
         return decode_text(self.read(rel), rel)

@@ -8,7 +8,8 @@ reports the same problem.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -36,11 +37,40 @@ from content_engine.library.variants import parse_variant
 from content_engine.library.yamlerrors import first_error, format_error, locate, reject_unknown_keys
 from content_engine.library.yamlread import safe_load
 
-__all__ = ["load_library"]
+__all__ = ["ComponentFolder", "ComponentReader", "load_library", "read_components"]
 
 
-def load_library(root: Path, limits: FolderLimits | None = None) -> Library:
-    """Read the library folder at ``root``; raise ``LibraryFormatError`` on the first problem."""
+@dataclass(frozen=True)
+class ComponentFolder:
+    """One component's folder as the walk found it: where it is and its variant files."""
+
+    rel: str  # POSIX path inside the library folder; its last part is the component id
+    variant_files: tuple[str, ...]
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file the component is read from, its ``component.yaml`` first."""
+        return tuple(f"{self.rel}/{name}" for name in (COMPONENT_FILE, *self.variant_files))
+
+
+# Reads the components of the walk's folders, in order; raises the first problem met.
+ComponentReader = Callable[[Folder, Sequence[ComponentFolder]], Iterable[Component]]
+
+
+def read_components(folder: Folder, found: Sequence[ComponentFolder]) -> Iterator[Component]:
+    """A ``ComponentReader`` in this process, one folder after the other."""
+    for place in found:
+        yield load_component(folder, place)
+
+
+def load_library(
+    root: Path, limits: FolderLimits | None = None, read: ComponentReader = read_components
+) -> Library:
+    """Read the library folder at ``root``; raise ``LibraryFormatError`` on the first problem.
+
+    ``read`` reads the component folders the walk found (default: here, one by one; an import
+    spreads them over processes), and the first problem is the same either way.
+    """
     root = Path(root)
     if not root.is_dir():
         raise LibraryFormatError(f"not a library folder: {root}")
@@ -53,7 +83,7 @@ def load_library(root: Path, limits: FolderLimits | None = None) -> Library:
         )
     return Library(
         settings=_load_settings(folder),
-        components=_load_components(folder),
+        components=_load_components(folder, read),
         publications=_load_publications(folder),
         files=_load_files(folder),
     )
@@ -96,35 +126,12 @@ def _bad_locale(data: dict[str, Any]) -> tuple[tuple[str | int, ...], str]:
     return (), ""
 
 
-def _load_components(folder: Folder) -> dict[str, Component]:
+def _load_components(folder: Folder, read: ComponentReader) -> dict[str, Component]:
+    found, problem = _component_folders(folder)
     components: dict[str, Component] = {}
     where: dict[str, str] = {}
-    for rel, dirnames, filenames in folder.walk(""):
-        if rel == PurePosixPath("."):
-            dirnames[:] = [d for d in dirnames if d not in RESERVED]
-        variant_files = [f for f in filenames if f.endswith(".html")]
-        if COMPONENT_FILE not in filenames:
-            if variant_files:
-                raise LibraryFormatError(
-                    f"variant file without a {COMPONENT_FILE} beside it: a component folder "
-                    f"holds {COMPONENT_FILE} and <variant-key>.html files",
-                    file=_join(rel, variant_files[0]),
-                )
-            continue
-        component_file = _join(rel, COMPONENT_FILE)
-        if rel == PurePosixPath("."):
-            raise LibraryFormatError(
-                f"{COMPONENT_FILE} belongs in a folder named after the component id",
-                file=component_file,
-            )
-        for name in filenames:
-            if name != COMPONENT_FILE and not name.endswith(".html"):
-                raise LibraryFormatError(
-                    f"unexpected file in component folder {rel.as_posix()!r}: it holds "
-                    f"{COMPONENT_FILE} and <variant-key>.html files only",
-                    file=_join(rel, name),
-                )
-        component = _load_component(folder, rel, variant_files)
+    for component in read(folder, found):
+        component_file = _join(_rel(component), COMPONENT_FILE)
         if component.id in where:
             raise LibraryFormatError(
                 f"component id {component.id!r} is defined twice: {where[component.id]} and "
@@ -133,7 +140,53 @@ def _load_components(folder: Folder) -> dict[str, Component]:
             )
         where[component.id] = component_file
         components[component.id] = component
+    if problem is not None:
+        raise problem
     return dict(sorted(components.items()))
+
+
+def _rel(component: Component) -> PurePosixPath:
+    return PurePosixPath(component.folder or ".") / component.id
+
+
+def _component_folders(
+    folder: Folder,
+) -> tuple[list[ComponentFolder], LibraryFormatError | None]:
+    """The component folders in walk order, up to the first misplaced file (and that problem).
+
+    Nothing is read but the folder listings: the components are read after, and a problem in
+    one found before the misplaced file is the one reported, as if read on the way.
+    """
+    found: list[ComponentFolder] = []
+    try:
+        for rel, dirnames, filenames in folder.walk(""):
+            if rel == PurePosixPath("."):
+                dirnames[:] = [d for d in dirnames if d not in RESERVED]
+            variant_files = [f for f in filenames if f.endswith(".html")]
+            if COMPONENT_FILE not in filenames:
+                if variant_files:
+                    raise LibraryFormatError(
+                        f"variant file without a {COMPONENT_FILE} beside it: a component "
+                        f"folder holds {COMPONENT_FILE} and <variant-key>.html files",
+                        file=_join(rel, variant_files[0]),
+                    )
+                continue
+            if rel == PurePosixPath("."):
+                raise LibraryFormatError(
+                    f"{COMPONENT_FILE} belongs in a folder named after the component id",
+                    file=_join(rel, COMPONENT_FILE),
+                )
+            for name in filenames:
+                if name != COMPONENT_FILE and not name.endswith(".html"):
+                    raise LibraryFormatError(
+                        f"unexpected file in component folder {rel.as_posix()!r}: it holds "
+                        f"{COMPONENT_FILE} and <variant-key>.html files only",
+                        file=_join(rel, name),
+                    )
+            found.append(ComponentFolder(rel.as_posix(), tuple(variant_files)))
+    except LibraryFormatError as exc:
+        return found, exc
+    return found, None
 
 
 def _load_named_mapping(
@@ -158,7 +211,9 @@ def _load_named_mapping(
     return text, data
 
 
-def _load_component(folder: Folder, rel: PurePosixPath, variant_files: list[str]) -> Component:
+def load_component(folder: Folder, place: ComponentFolder) -> Component:
+    """The component in the folder ``place``; ``LibraryFormatError`` on its first problem."""
+    rel, variant_files = PurePosixPath(place.rel), place.variant_files
     file = _join(rel, COMPONENT_FILE)
     folder_name = rel.name
     # The same rule as the API's: a folder it would refuse is refused here, with its name.

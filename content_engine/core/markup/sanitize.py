@@ -55,7 +55,7 @@ from typing import Any
 
 from lxml import etree
 
-from content_engine.core.markup.xhtml import TOKEN, TOKEN_OPEN, Restorer, parse_body
+from content_engine.core.markup.xhtml import TOKEN, TOKEN_OPEN, Parsed, Restorer, parse_body
 
 XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
 
@@ -417,12 +417,16 @@ def _serialize(root: Any, source: str, restore: Restorer) -> str:
     return restore(markup)
 
 
-def sanitize_body(body: str, filename: str = "<body>", line_offset: int = 0) -> Sanitized:
+def sanitize_body(
+    body: str, filename: str = "<body>", line_offset: int = 0, parsed: Parsed | None = None
+) -> Sanitized:
     """Reduce ``body`` to the policy; raise ``LibraryFormatError`` if it is malformed.
 
-    ``line_offset`` is the number of file lines above the body, as for ``parse_body``.
+    ``line_offset`` is the number of file lines above the body, as for ``parse_body``;
+    ``parsed``, the body parsed already, by a caller that parses it once for several uses
+    (the tree is changed).
     """
-    root, restore = parse_body(body, filename, line_offset)
+    root, restore = parsed or parse_body(body, filename, line_offset)
     cleaner = _Cleaner(restore.spans, line_offset)
     cleaner.clean(root)
     if not cleaner.removals:

@@ -171,7 +171,11 @@ class Restorer:
         return TOKEN.sub(lambda m: self.spans[int(m.group(1))], serialized)
 
 
-def parse_body(source: str, filename: str = "<body>", line_offset: int = 0) -> tuple[Any, Restorer]:
+# A parsed body: its ``<ce-root>`` element and the restorer of its placeholders.
+Parsed = tuple[Any, Restorer]
+
+
+def parse_body(source: str, filename: str = "<body>", line_offset: int = 0) -> Parsed:
     """Parse a body into a ``<ce-root>`` element; return it with the token restorer.
 
     ``line_offset`` is the number of file lines above the body (its front matter).

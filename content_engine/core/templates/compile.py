@@ -23,7 +23,7 @@ from lxml import etree
 from content_engine.core.conditions import INLINE_ATTRIBUTES, InlineCondition
 from content_engine.core.errors import LibraryFormatError
 from content_engine.core.markup.sanitize import is_url_attribute
-from content_engine.core.markup.xhtml import TOKEN_OPEN, parse_body
+from content_engine.core.markup.xhtml import TOKEN_OPEN, Parsed, parse_body
 from content_engine.core.templates.sandbox import BodySandbox
 
 INCLUDE_TAG = "ce-include"
@@ -176,10 +176,10 @@ def _jinja_markers(html: str) -> str:
 
 
 def _jinja_source(
-    body: str, filename: str, line_offset: int
+    body: str, filename: str, line_offset: int, parsed: Parsed | None = None
 ) -> tuple[str, list[InlineCondition], list[str]]:
     """The Jinja source ``body`` compiles to, with its inline conditions and includes."""
-    root, restore = parse_body(body, filename, line_offset)
+    root, restore = parsed or parse_body(body, filename, line_offset)
     conditions, includes = _fold(root)
     _guard_attributes(root)
     return _jinja_markers(restore(_serialize(root))), conditions, includes
@@ -211,8 +211,12 @@ def check_body(
     passed: set[str],
     filename: str = "<body>",
     line_offset: int = 0,
+    parsed: Parsed | None = None,
 ) -> tuple[str, ...]:
     """What ``compile_body`` refuses, refused alike; the ids the body includes.
+
+    ``parsed``: the body parsed already (``parse_body``), by a caller that parses it once for
+    this and for sanitising; the tree is changed.
 
     ``passed`` holds the shapes (``BodySandbox.shape_of``) of bodies that compiled: a body of
     the same shape compiles too, since only its template text differs, so its markup is
@@ -220,7 +224,7 @@ def check_body(
     A library's variants share a few layouts, so importing one compiles each layout about once.
     """
     try:
-        source, _conditions, includes = _jinja_source(body, filename, line_offset)
+        source, _conditions, includes = _jinja_source(body, filename, line_offset, parsed)
     except LibraryFormatError:
         return compile_body(body, sandbox, filename, line_offset).includes  # raises, as it must
     shape = sandbox.shape_of(source)
