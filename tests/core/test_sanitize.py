@@ -658,3 +658,11 @@ def test_placeholder_padding_never_leaks_into_output() -> None:
         '<p title="a {{ customer.name\n }} b">{{ customer.name\n }}\n{{ 1 }}</p>', name="N"
     )
     assert out == '<p title="a N b">N\n1</p>'
+
+
+@settings(max_examples=500)
+@given(value=st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text())
+def test_the_quick_reading_of_a_plain_value_judges_its_scheme_as_the_full_one(value: str) -> None:
+    from content_engine.core.markup import sanitize
+
+    assert sanitize._normalise(value) == sanitize._normalise_any(value)

@@ -132,8 +132,18 @@ class Sanitized:
     removals: list[Removal] = field(default_factory=list)  # the same, structured
 
 
+# What ``_normalise`` drops of ASCII text: C0 controls, space and DEL (Cc, Zs, isspace).
+_ASCII_INVISIBLE = dict.fromkeys([*range(0x21), 0x7F])
+
+
 def _normalise(value: str) -> str:
     """A URL as a browser would judge its scheme, and then some: stricter, never looser."""
+    if value.isascii() and "&" not in value:  # most values: nothing to unescape, one C pass
+        return value.translate(_ASCII_INVISIBLE).lower()
+    return _normalise_any(value)
+
+
+def _normalise_any(value: str) -> str:
     text = html.unescape(value)
     kept = (
         ch for ch in text if not (ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zs"))
@@ -250,7 +260,7 @@ class _Cleaner:
                 self.note(node, f"removed {kind}")
                 self.drop(node)
                 continue
-            namespace = etree.QName(node.tag).namespace
+            namespace = etree.QName(node.tag).namespace if node.tag[:1] == "{" else None
             name = _local(node.tag).lower()
             if name in DANGEROUS_ELEMENTS:
                 self.note(node, f"removed <{_label(node)}>")

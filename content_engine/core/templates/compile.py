@@ -82,9 +82,12 @@ def _fold(root: Any) -> tuple[list[InlineCondition], list[str]]:
     for element in list(root.iter()):
         if element is root or not isinstance(element.tag, str):
             continue
-        condition = InlineCondition.from_attributes(element.attrib)
-        for attr in INLINE_ATTRIBUTES:
-            element.attrib.pop(attr, None)
+        attrib = element.attrib
+        # Most elements have no inline condition: their attributes are only looked at.
+        inline = [name for name in attrib.keys() if name in INLINE_ATTRIBUTES] if attrib else ()
+        condition = InlineCondition.from_attributes(attrib) if inline else None
+        for name in inline:
+            del attrib[name]
         # The condition's markers first: the include marker must end up inside them.
         if condition is not None:
             conditions.append(condition)
