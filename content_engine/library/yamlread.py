@@ -57,11 +57,30 @@ def _check_shape(text: str, file: str, limits: FolderLimits, loader: Any, line_o
             )
 
 
+# Every mapping or sequence a YAML document opens starts at one of these indicators.
+_OPENERS = ("[", "{", "-", ":", "?")
+
+
+def surely_in_shape(text: str, limits: FolderLimits) -> bool:
+    """Whether ``text`` passes ``_check_shape`` for sure, told from its characters alone.
+
+    An alias needs a ``*``; each mapping or sequence opens at a ``[``, ``{``, ``-``, ``:`` or
+    ``?``, so no more can be open at once than the text holds of them; and each value
+    (mapping, sequence or scalar, an empty one included) takes a character or follows a
+    separator, so a short text holds few. A library's front matter and component files are a
+    few short lines: reading their events only to learn that was a sixth of loading them.
+    """
+    if "*" in text or 2 * len(text) + 2 > limits.max_yaml_nodes:
+        return False
+    return sum(text.count(c) for c in _OPENERS) <= limits.max_yaml_depth
+
+
 def safe_load(text: str, file: str, limits: FolderLimits, *, line_offset: int = 0) -> Any:
     """The value of the YAML document ``text``; ``line_offset`` lines precede it in ``file``."""
     if _FAST_LOADER is not None:
         try:
-            _check_shape(text, file, limits, _FAST_LOADER, line_offset)
+            if not surely_in_shape(text, limits):
+                _check_shape(text, file, limits, _FAST_LOADER, line_offset)
             return yaml.load(text, Loader=_FAST_LOADER)
         except (yaml.YAMLError, ValueError):
             pass

@@ -113,7 +113,7 @@ def test_a_component_defined_twice_is_refused_across_chunks(tmp_path: Path) -> N
     twin.mkdir(parents=True)
     for name in ("component.yaml", "en.html"):
         (twin / name).write_text((path / "c/c003" / name).read_text())
-    with pytest.raises(LibraryFormatError, match="c003.*defined twice"):
+    with pytest.raises(LibraryFormatError, match=r"c003.*defined twice"):
         imported(path, workers=2)
 
 

@@ -192,7 +192,7 @@ def parse_body(source: str, filename: str = "<body>", line_offset: int = 0) -> P
             line=line + line_offset,
             column=column,
         ) from None
-    text = _ENTITY.sub(_entity, protected)
+    text = _ENTITY.sub(_entity, protected) if "&" in protected else protected
     wrapped = f"<{_ROOT}>{text}</{_ROOT}>"
     try:
         root = etree.fromstring(wrapped, _PARSER)

@@ -84,7 +84,7 @@ def _fold(root: Any) -> tuple[list[InlineCondition], list[str]]:
             continue
         attrib = element.attrib
         # Most elements have no inline condition: their attributes are only looked at.
-        inline = [name for name in attrib.keys() if name in INLINE_ATTRIBUTES] if attrib else ()
+        inline = [name for name in attrib if name in INLINE_ATTRIBUTES] if attrib else ()
         condition = InlineCondition.from_attributes(attrib) if inline else None
         for name in inline:
             del attrib[name]
