@@ -58,6 +58,13 @@ def problem(value: Any) -> str | None:
     return None
 
 
+def checked_context(value: Any) -> dict[str, bool] | None:
+    """The validation context for ``value``: ``{CHECKED: True}`` when it is storable whole, so
+    the models (each nested one walking its own part again) need not walk it; ``None`` when
+    it is not, so they find the problem and report it where it lies."""
+    return None if problem(value) is not None else {CHECKED: True}
+
+
 def text_problem(text: str) -> str | None:
     """Why one string cannot be stored, or ``None``."""
     if "\x00" in text:

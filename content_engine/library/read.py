@@ -20,6 +20,7 @@ from content_engine.core.errors import ContentEngineError, LibraryFormatError
 from content_engine.core.locales import normalize_tag
 from content_engine.core.models import Component, Library, LibrarySettings, Publication, Variant
 from content_engine.core.names import name_problem
+from content_engine.core.storable import checked_context
 from content_engine.library.folder import Folder
 from content_engine.library.layout import (
     COMPONENT_FILE,
@@ -213,36 +214,27 @@ def _load_named_mapping(
 
 def load_component(folder: Folder, place: ComponentFolder) -> Component:
     """The component in the folder ``place``; ``LibraryFormatError`` on its first problem."""
-    rel, variant_files = PurePosixPath(place.rel), place.variant_files
-    file = _join(rel, COMPONENT_FILE)
-    folder_name = rel.name
+    file = f"{place.rel}/{COMPONENT_FILE}"
+    parent, _, folder_name = place.rel.rpartition("/")
     # The same rule as the API's: a folder it would refuse is refused here, with its name.
-    parent = rel.parent.as_posix()
-    problem = name_problem("component id", folder_name) or name_problem(
-        "folder", "" if parent == "." else parent
-    )
+    problem = name_problem("component id", folder_name) or name_problem("folder", parent)
     if problem:
         raise LibraryFormatError(f"folder name: {problem}", file=file)
     text, data = _load_named_mapping(folder, file, COMPONENT_KEYS, folder_name, "folder")
-    if not variant_files:
+    if not place.variant_files:
         raise LibraryFormatError(
             f"component {folder_name!r} has no variant files (<variant-key>.html)", file=file
         )
     variants: dict[str, Variant] = {}
-    for name in variant_files:
-        variant_file = _join(rel, name)
+    for name in place.variant_files:
+        variant_file = f"{place.rel}/{name}"
         key = name[: -len(".html")]
         variants[key] = parse_variant(
             folder.read_text(variant_file), key, file=variant_file, limits=folder.limits
         )
-    raw = {
-        **data,
-        "id": folder_name,
-        "folder": "" if parent == "." else parent,
-        "variants": variants,
-    }
+    raw = {**data, "id": folder_name, "folder": parent, "variants": variants}
     try:
-        return Component.model_validate(raw)
+        return Component.model_validate(raw, context=checked_context(raw))
     except ValidationError as exc:
         loc, message = first_error(exc)
         raise format_error(message, file, locate(text, loc)) from None

@@ -16,6 +16,7 @@ from content_engine.core.errors import LibraryFormatError
 from content_engine.core.instants import format_instant
 from content_engine.core.models import DIMENSIONS, Variant
 from content_engine.core.names import name_problem
+from content_engine.core.storable import checked_context
 from content_engine.library.layout import CONDITION_KEYS, FRONT_MATTER_KEYS, VARIANT_FIELDS
 from content_engine.library.limits import FolderLimits
 from content_engine.library.yamlerrors import first_error, format_error, locate, reject_unknown_keys
@@ -60,7 +61,7 @@ def parse_variant(
         "body": body,
     }
     try:
-        return Variant.model_validate(raw)
+        return Variant.model_validate(raw, context=checked_context(raw))
     except ValidationError as exc:
         loc, message = first_error(exc, drop="conditions")
         where = locate(front, loc, line_offset=1) if front is not None else None
