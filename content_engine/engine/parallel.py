@@ -14,18 +14,21 @@ whole import spreads over the cores instead of its reading staying on one. A wor
 with plain models and results; what needs the whole library (ids defined twice, the include
 graph) is decided here.
 
-The library's byte bound holds for all the workers together: the files' sizes are added up
-before anything is read, and each chunk of folders may read its own files' size and an equal
-share of what the bound leaves over. A file that grows meanwhile is caught by its reader.
+The library's byte bound holds for all the workers together: each chunk of folders may read
+what its files measured when it was made, and the chunks' measures must add up to no more
+than the bound leaves, or the import is refused at the file that goes over before anything
+of it is read. A file that grows after it was measured is refused by its reader.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 
 from content_engine.core.errors import LibraryFormatError
@@ -44,9 +47,9 @@ from content_engine.library.folder import Folder
 from content_engine.library.limits import FolderLimits
 from content_engine.library.read import ComponentFolder, load_component
 
-# Below this many components (~1 s of work) starting processes costs more than it saves.
-MIN_PARALLEL_COMPONENTS = 50
-CHUNKS_PER_WORKER = 8
+# Component folders a worker takes at once (~1 s of work for a large library's components);
+# a library of one chunk is read here: starting processes would cost more than it saves.
+CHUNK_COMPONENTS = 100
 
 Key = tuple[str, str]  # (component id, variant key)
 
@@ -142,68 +145,104 @@ class FolderImport:
 
     # --- a ComponentReader ------------------------------------------------------------------
 
-    def read(self, folder: Folder, found: Sequence[ComponentFolder]) -> Iterator[Component]:
-        """The components of ``found`` in order; the first problem raised where it lies."""
-        self._held_in = dict(self._stored([place.rel.rpartition("/")[2] for place in found]))
-        self._held = {
-            (cid, key): variant
-            for cid, component in self._held_in.items()
-            for key, variant in component.variants.items()
-        }
-        chunks = self._chunks(folder, found)
-        for chunk, answer in zip(chunks, self._answers(chunks), strict=True):
-            self._results.update(answer.results)
-            yield from answer.components
-            if answer.problem is not None:
-                raise answer.problem
-            folder.charge(answer.read_bytes, chunk.found[-1].files[-1])
+    def read(self, folder: Folder, found: Iterable[ComponentFolder]) -> list[Component]:
+        """The components of ``found`` in order; the first problem raised where it lies.
 
-    def _chunks(self, folder: Folder, found: Sequence[ComponentFolder]) -> list[_Chunk]:
-        parallel = self._workers > 1 and len(found) >= MIN_PARALLEL_COMPONENTS
-        count = self._workers * CHUNKS_PER_WORKER if parallel else 1
-        size = max(1, -(-len(found) // count))
-        groups = [tuple(found[i : i + size]) for i in range(0, len(found), size)]
-        sizes = [sum(folder.size(f) for place in group for f in place.files) for group in groups]
+        Chunks go to the pool while the walk goes on, so the workers start on the first
+        folders while the rest are still being listed. Read whole before returning, so the
+        pool is shut down here whatever happens, not whenever a generator is collected.
+        """
+        pieces = self._pieces(folder, found)
+        head = list(islice(pieces, 2))
+        parallel = self._workers > 1 and len(head) == 2 and isinstance(head[1], _Chunk)
+        components: list[Component] = []
+        with closing((self._in_pool if parallel else self._here)(chain(head, pieces))) as answers:
+            for piece, answer in answers:
+                if isinstance(piece, LibraryFormatError):
+                    raise piece
+                assert answer is not None, "every chunk is answered"
+                self._results.update(answer.results)
+                components += answer.components
+                if answer.problem is not None:
+                    raise answer.problem
+                folder.charge(answer.read_bytes, piece.found[-1].files[-1])
+        return components
+
+    def _pieces(
+        self, folder: Folder, found: Iterable[ComponentFolder]
+    ) -> Iterator[_Chunk | LibraryFormatError]:
+        """Chunks of the walk's folders, in order, and last the walk's problem if it had one.
+
+        Each chunk may read what its files measure; their sum must stay within what the
+        library's bound leaves, or the import is refused at the file that goes over.
+        """
         left = folder.budget - folder.read_bytes
-        if sum(sizes) > left:
-            over = next(n for n in range(len(sizes)) if sum(sizes[: n + 1]) > left)
-            raise LibraryFormatError(
-                f"the library's files add up to over {folder.limits.max_library_bytes} bytes",
-                file=groups[over][0].files[0],
-            )
-        share = (left - sum(sizes)) // max(1, len(groups))
-        digests = {key: body_digest(variant.body) for key, variant in self._held.items()}
-        return [
-            _Chunk(
-                folder.root,
-                folder.limits,
-                group,
-                group_size + share,
-                {
-                    key: digests[key]
-                    for place in group
-                    for key in self._keys_of(place)
-                    if key in digests
-                },
-            )
-            for group, group_size in zip(groups, sizes, strict=True)
-        ]
+        group: list[ComponentFolder] = []
+        walk = iter(found)
+        while True:
+            try:
+                place = next(walk, None)
+            except LibraryFormatError as exc:
+                problem: LibraryFormatError | None = exc
+                place = None
+            else:
+                problem = None
+            if place is not None:
+                group.append(place)
+            if group and (place is None or len(group) == CHUNK_COMPONENTS):
+                try:
+                    chunk = self._chunk(folder, group, left)
+                except LibraryFormatError as exc:
+                    yield exc
+                    return
+                left -= chunk.budget
+                group = []
+                yield chunk
+            if place is None:
+                if problem is not None:
+                    yield problem
+                return
 
-    @staticmethod
-    def _keys_of(place: ComponentFolder) -> Iterator[Key]:
-        cid = place.rel.rpartition("/")[2]
-        return ((cid, name.removesuffix(".html")) for name in place.variant_files)
+    def _chunk(self, folder: Folder, group: list[ComponentFolder], left: int) -> _Chunk:
+        size = 0
+        for place in group:
+            for file in place.files:
+                size += folder.size(file)
+                if size > left:
+                    raise LibraryFormatError(
+                        f"the library's files add up to over "
+                        f"{folder.limits.max_library_bytes} bytes",
+                        file=file,
+                    )
+        stored = self._stored([place.rel.rpartition("/")[2] for place in group])
+        held: dict[Key, bytes] = {}
+        for cid, component in stored.items():
+            self._held_in[cid] = component
+            for key, variant in component.variants.items():
+                self._held[cid, key] = variant
+                held[cid, key] = body_digest(variant.body)
+        return _Chunk(folder.root, folder.limits, tuple(group), size, held)
 
-    def _answers(self, chunks: list[_Chunk]) -> Iterator[_Answer]:
-        if len(chunks) <= 1:
-            _start(self._limits)
-            yield from map(_import_chunk, chunks)
-            return
+    def _here(
+        self, pieces: Iterable[_Chunk | LibraryFormatError]
+    ) -> Generator[tuple[_Chunk | LibraryFormatError, _Answer | None], None, None]:
+        _start(self._limits)
+        for piece in pieces:
+            yield piece, _import_chunk(piece) if isinstance(piece, _Chunk) else None
+
+    def _in_pool(
+        self, pieces: Iterable[_Chunk | LibraryFormatError]
+    ) -> Generator[tuple[_Chunk | LibraryFormatError, _Answer | None], None, None]:
         pool = ProcessPoolExecutor(
             max_workers=self._workers, initializer=_start, initargs=(self._limits,)
         )
         try:
-            yield from pool.map(_import_chunk, chunks)
+            submitted = [
+                (piece, pool.submit(_import_chunk, piece) if isinstance(piece, _Chunk) else None)
+                for piece in pieces
+            ]
+            for piece, future in submitted:
+                yield piece, None if future is None else future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

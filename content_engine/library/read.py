@@ -54,11 +54,12 @@ class ComponentFolder:
         return tuple(f"{self.rel}/{name}" for name in (COMPONENT_FILE, *self.variant_files))
 
 
-# Reads the components of the walk's folders, in order; raises the first problem met.
-ComponentReader = Callable[[Folder, Sequence[ComponentFolder]], Iterable[Component]]
+# Reads the components of the folders the walk finds, in order; raises the first problem met
+# (the walk's own, a misplaced file, when iterating reaches it).
+ComponentReader = Callable[[Folder, Iterable[ComponentFolder]], Iterable[Component]]
 
 
-def read_components(folder: Folder, found: Sequence[ComponentFolder]) -> Iterator[Component]:
+def read_components(folder: Folder, found: Iterable[ComponentFolder]) -> Iterator[Component]:
     """A ``ComponentReader`` in this process, one folder after the other."""
     for place in found:
         yield load_component(folder, place)
@@ -128,11 +129,10 @@ def _bad_locale(data: dict[str, Any]) -> tuple[tuple[str | int, ...], str]:
 
 
 def _load_components(folder: Folder, read: ComponentReader) -> dict[str, Component]:
-    found, problem = _component_folders(folder)
     components: dict[str, Component] = {}
     where: dict[str, str] = {}
-    for component in read(folder, found):
-        component_file = _join(_rel(component), COMPONENT_FILE)
+    for component in read(folder, _component_folders(folder)):
+        component_file = f"{_rel(component)}/{COMPONENT_FILE}"
         if component.id in where:
             raise LibraryFormatError(
                 f"component id {component.id!r} is defined twice: {where[component.id]} and "
@@ -141,53 +141,45 @@ def _load_components(folder: Folder, read: ComponentReader) -> dict[str, Compone
             )
         where[component.id] = component_file
         components[component.id] = component
-    if problem is not None:
-        raise problem
     return dict(sorted(components.items()))
 
 
-def _rel(component: Component) -> PurePosixPath:
-    return PurePosixPath(component.folder or ".") / component.id
+def _rel(component: Component) -> str:
+    return f"{component.folder}/{component.id}" if component.folder else component.id
 
 
-def _component_folders(
-    folder: Folder,
-) -> tuple[list[ComponentFolder], LibraryFormatError | None]:
-    """The component folders in walk order, up to the first misplaced file (and that problem).
+def _component_folders(folder: Folder) -> Iterator[ComponentFolder]:
+    """The component folders in walk order; ``LibraryFormatError`` at a misplaced file.
 
-    Nothing is read but the folder listings: the components are read after, and a problem in
-    one found before the misplaced file is the one reported, as if read on the way.
+    Nothing is read but the folder listings, so a reader may read the components found so
+    far while the walk goes on; a problem in one of them comes before a misplaced file found
+    after it, as it would reading them on the way.
     """
-    found: list[ComponentFolder] = []
-    try:
-        for rel, dirnames, filenames in folder.walk(""):
-            if rel == PurePosixPath("."):
-                dirnames[:] = [d for d in dirnames if d not in RESERVED]
-            variant_files = [f for f in filenames if f.endswith(".html")]
-            if COMPONENT_FILE not in filenames:
-                if variant_files:
-                    raise LibraryFormatError(
-                        f"variant file without a {COMPONENT_FILE} beside it: a component "
-                        f"folder holds {COMPONENT_FILE} and <variant-key>.html files",
-                        file=_join(rel, variant_files[0]),
-                    )
-                continue
-            if rel == PurePosixPath("."):
+    for rel, dirnames, filenames in folder.walk(""):
+        if rel == PurePosixPath("."):
+            dirnames[:] = [d for d in dirnames if d not in RESERVED]
+        variant_files = [f for f in filenames if f.endswith(".html")]
+        if COMPONENT_FILE not in filenames:
+            if variant_files:
                 raise LibraryFormatError(
-                    f"{COMPONENT_FILE} belongs in a folder named after the component id",
-                    file=_join(rel, COMPONENT_FILE),
+                    f"variant file without a {COMPONENT_FILE} beside it: a component "
+                    f"folder holds {COMPONENT_FILE} and <variant-key>.html files",
+                    file=_join(rel, variant_files[0]),
                 )
-            for name in filenames:
-                if name != COMPONENT_FILE and not name.endswith(".html"):
-                    raise LibraryFormatError(
-                        f"unexpected file in component folder {rel.as_posix()!r}: it holds "
-                        f"{COMPONENT_FILE} and <variant-key>.html files only",
-                        file=_join(rel, name),
-                    )
-            found.append(ComponentFolder(rel.as_posix(), tuple(variant_files)))
-    except LibraryFormatError as exc:
-        return found, exc
-    return found, None
+            continue
+        if rel == PurePosixPath("."):
+            raise LibraryFormatError(
+                f"{COMPONENT_FILE} belongs in a folder named after the component id",
+                file=_join(rel, COMPONENT_FILE),
+            )
+        for name in filenames:
+            if name != COMPONENT_FILE and not name.endswith(".html"):
+                raise LibraryFormatError(
+                    f"unexpected file in component folder {rel.as_posix()!r}: it holds "
+                    f"{COMPONENT_FILE} and <variant-key>.html files only",
+                    file=_join(rel, name),
+                )
+        yield ComponentFolder(rel.as_posix(), tuple(variant_files))
 
 
 def _load_named_mapping(

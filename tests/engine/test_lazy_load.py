@@ -46,7 +46,7 @@ LIBRARY = (
 
 @pytest.fixture(autouse=True)
 def _pool_for_small_libraries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_COMPONENTS", 0)
+    monkeypatch.setattr(parallel, "CHUNK_COMPONENTS", 2)
 
 
 def test_loading_compiles_nothing_and_the_first_block_renders_as_compiled(

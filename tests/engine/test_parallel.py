@@ -22,7 +22,9 @@ from content_engine.core.templates.sandbox import BodySandbox, Limits
 from content_engine.engine import parallel
 from content_engine.engine.parallel import FolderImport
 from content_engine.library import load_library
+from content_engine.library.folder import Folder
 from content_engine.library.limits import FolderLimits
+from content_engine.library.read import ComponentFolder
 from tests.support.engine_factory import copy_sample, make_engine, write_files
 from tests.support.factories import context
 
@@ -67,7 +69,7 @@ def imported(
 
 @pytest.fixture(autouse=True)
 def _pool_for_small_libraries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_COMPONENTS", 0)
+    monkeypatch.setattr(parallel, "CHUNK_COMPONENTS", 4)
 
 
 def test_a_pool_answers_as_one_process_does(tmp_path: Path) -> None:
@@ -132,15 +134,18 @@ def test_a_file_that_grows_after_the_sizes_were_taken_is_caught_by_its_reader(
     path = folder_of(tmp_path, 60, ["<p>short</p>"])
     total = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     grown = path / "c/c030/en.html"
-    real_chunks = FolderImport._chunks
+    real_chunk = FolderImport._chunk
 
-    def grow_after_sizing(self: FolderImport, *args: object) -> list[object]:
-        chunks = real_chunks(self, *args)  # type: ignore[arg-type]
-        grown.write_text("---\nlocale: en\n---\n<p>" + "y" * total + "</p>\n")
-        return chunks  # type: ignore[return-value]
+    def grow_after_measuring(
+        self: FolderImport, folder: Folder, group: list[ComponentFolder], left: int
+    ) -> object:
+        chunk = real_chunk(self, folder, group, left)
+        if any(place.rel == "c/c030" for place in group):
+            grown.write_text("---\nlocale: en\n---\n<p>" + "y" * 200 + "</p>\n")
+        return chunk
 
-    monkeypatch.setattr(FolderImport, "_chunks", grow_after_sizing)
-    with pytest.raises(LibraryFormatError, match="add up to over"):
+    monkeypatch.setattr(FolderImport, "_chunk", grow_after_measuring)
+    with pytest.raises(LibraryFormatError, match=r"c/c030/en\.html: the library's files add up"):
         imported(path, 2, FolderLimits(max_library_bytes=total + 100))
 
 
@@ -154,7 +159,7 @@ def test_an_import_checks_only_new_and_changed_bodies(
         checked.append([f"{job.component}/{job.variant}" for job in jobs])
         return real(jobs, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_COMPONENTS", 10_000)  # in this process
+    monkeypatch.setattr(parallel, "CHUNK_COMPONENTS", 10_000)  # in this process
     monkeypatch.setattr(parallel, "check_and_clean_jobs", spy)
     folder = copy_sample(tmp_path)
     with make_engine(db_url) as engine:
