@@ -47,7 +47,9 @@ def write_library(root: Path) -> Path:
     )
 
 
-def write_sources(folder: Path, service_url: str, *, deadline: float = 1.5) -> Path:
+def write_sources(
+    folder: Path, service_url: str, *, deadline: float = 1.5, hang_timeout: float = 0.5
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "installations.csv").write_text(INSTALLATIONS, encoding="utf-8")
     path = folder / "sources.yaml"
@@ -73,7 +75,7 @@ def write_sources(folder: Path, service_url: str, *, deadline: float = 1.5) -> P
                 url: "{service_url}/hang/{{serial}}"
                 key: serial
                 required: true
-                timeout: 0.5
+                timeout: {hang_timeout}
                 retries: 0
             """
         ),
