@@ -17,7 +17,7 @@ from content_engine.core.integrity import (
     check_library,
     sanitize_library,
 )
-from content_engine.core.models import Library
+from content_engine.core.models import Component, Library
 from content_engine.core.templates.sandbox import BodySandbox, Limits
 from content_engine.engine import parallel
 from content_engine.engine.parallel import FolderImport
@@ -192,3 +192,28 @@ def test_an_engine_imports_through_the_pool(db_url: str, tmp_path: Path) -> None
         report = engine.import_library(folder)
         assert any("onclick" in w and "fr.html" in w for w in report.warnings)
         assert engine.block("docs.disposal", context("fr")).html.startswith("<p>Recyclage</p>")
+
+
+def test_the_pool_checks_only_new_and_changed_bodies_too(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[FolderImport] = []
+    real_read = FolderImport.read
+
+    def keep(self: FolderImport, *args: object) -> list[Component]:
+        made.append(self)
+        return real_read(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(FolderImport, "read", keep)
+    folder = copy_sample(tmp_path)
+    with make_engine(db_url) as engine:
+        engine.import_library(folder)
+        assert len(made[-1]._results) > 100, "a first import checks every body, in the pool"
+        engine.import_library(folder)
+        assert made[-1]._results == {}, "nothing changed, nothing checked"
+        (folder / "docs/docs.disposal/fr.html").write_text(
+            "---\nlocale: fr\n---\n<p onclick='x()'>Recyclage</p>\n"
+        )
+        report = engine.import_library(folder)
+        assert list(made[-1]._results) == [("docs.disposal", "fr")]
+        assert any("onclick" in w for w in report.warnings)
