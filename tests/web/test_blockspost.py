@@ -115,10 +115,8 @@ def test_answered_here_once_the_key_is_known(pair: tuple[Api, Api], answered: li
     assert len(answered) == len(names) - 1  # the route refused it
 
 
-def test_only_short_known_work_runs_in_the_event_loop(
-    pair: tuple[Api, Api], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fast, _ = pair
+def spy_on_the_pool(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The functions the route sends to the thread pool, as it sends them."""
     pooled: list[object] = []
     run_in_threadpool = blockspost.run_in_threadpool
 
@@ -127,6 +125,14 @@ def test_only_short_known_work_runs_in_the_event_loop(
         return await run_in_threadpool(fn, *args, **kwargs)
 
     monkeypatch.setattr(blockspost, "run_in_threadpool", spy)
+    return pooled
+
+
+def test_only_short_known_work_runs_in_the_event_loop(
+    pair: tuple[Api, Api], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, _ = pair
+    pooled = spy_on_the_pool(monkeypatch)
     headers = fast.auth("reader")
     body = {"components": [SUMMARY], "context": context()}
     for _ in range(3):
@@ -188,14 +194,7 @@ def test_waiting_for_the_gil_in_the_loop_does_not_count_as_the_works_time(
     import time
 
     fast, _ = pair
-    pooled: list[object] = []
-    run_in_threadpool = blockspost.run_in_threadpool
-
-    async def spy(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        pooled.append(fn)
-        return await run_in_threadpool(fn, *args, **kwargs)
-
-    monkeypatch.setattr(blockspost, "run_in_threadpool", spy)
+    pooled = spy_on_the_pool(monkeypatch)
     headers = fast.auth("reader")
     body = {"components": [SUMMARY], "context": context()}
     for _ in range(2):  # the route (key unknown), then the pool (first sight here)
