@@ -119,7 +119,33 @@ def insert_versions(conn: Connection, model: type[Base], rows: list[dict[str, An
     """
     if rows:  # an executemany with no parameter sets is an error, not a no-op
         revision = current_revision(conn) + 1
-        conn.execute(insert(model), [row | {"revision": revision} for row in rows])
+        insert_many(conn, model, [row | {"revision": revision} for row in rows])
+
+
+def insert_many(conn: Connection, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """``rows`` (all with the same keys) inserted in one driver ``executemany``.
+
+    Each value goes through its column type's bind processor, as SQLAlchemy's own executemany
+    sends it, but the statement is compiled once and each row is a tuple (or a mapping, for a
+    driver that names its parameters) built in one pass: a first import of 10 k components
+    writes 90 k rows, and SQLAlchemy's per-row preparation was over half of storing them.
+    """
+    keys = list(rows[0])
+    compiled = insert(model).compile(dialect=conn.dialect, column_keys=keys)
+    columns = model.__table__.columns
+    processors = [
+        (key, columns[key].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+        for key in keys
+    ]
+    prepared = [
+        {key: row[key] if process is None else process(row[key]) for key, process in processors}
+        for row in rows
+    ]
+    if compiled.positional:
+        order = compiled.positiontup or []
+        conn.exec_driver_sql(compiled.string, [tuple(row[k] for k in order) for row in prepared])
+    else:
+        conn.exec_driver_sql(compiled.string, prepared)
 
 
 def current_variants(conn: Connection, component_id: str) -> dict[str, Variant]:
