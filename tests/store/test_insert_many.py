@@ -30,12 +30,12 @@ def rows(component: str) -> list[dict[str, Any]]:
             "valid_from": valid_from,
             "valid_until": None,
             "body": body,
-            "translated_from": translated,
+            "translated_from": origin,
             "deleted": deleted,
             "created_at": AWARE,
             "revision": 7,
         }
-        for key, conditions, priority, experiment, weight, valid_from, body, translated, deleted in [
+        for key, conditions, priority, experiment, weight, valid_from, body, origin, deleted in [
             ("en", {"locale": "en"}, 0, None, None, None, "<p>plain</p>", None, False),
             ("de", {"segments": ["a", "b"], "locale": "de"}, -3, "exp", 0.25, AWARE,
              "<p>Grüße \u202e 𝄞 'quoted' \"twice\" %s %(x)s ?</p>", {"variant": "en", "version": 1},
