@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from content_engine.core.errors import (
     ConflictError,
@@ -185,6 +186,13 @@ def install(app: FastAPI) -> None:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_response(500, "internal_error", "the server failed; the error was logged")
 
+    async def disconnected(request: Request, exc: Exception) -> JSONResponse:
+        # The client left before its request was read (a browser aborting the fetch a newer
+        # keystroke replaces): nobody to answer, nothing wrong here, no traceback to log.
+        logger.info("%s %s: the client left before it was read", request.method, request.url.path)
+        return error_response(499, "client_disconnected", "the client closed the request")
+
+    app.add_exception_handler(ClientDisconnect, disconnected)
     app.add_exception_handler(ContentEngineError, domain)
     app.add_exception_handler(ApiError, api)
     app.add_exception_handler(RequestValidationError, validation)

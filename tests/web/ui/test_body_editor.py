@@ -3,9 +3,11 @@ line and column), behind the workbench's session and CSRF token, bounded; and it
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
+import anyio
 import pytest
 
 from content_engine.core.models import Context
@@ -231,3 +233,36 @@ def test_the_bundle_is_served_for_a_year_and_not_sniffed(guest: Workbench) -> No
     assert guest.get("/editor/nothex/editor.js").status_code == 422
     licences = guest.get("/static/editor.licenses.txt")
     assert licences.status_code == 200 and "@codemirror/view" in licences.text
+
+
+def test_a_check_the_browser_aborts_mid_body_is_no_traceback(
+    bench: Workbench, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The editor aborts a pending check when the next keystroke sends another: the server
+    meets a client gone before its form was read, and answers 499 without an error or a
+    traceback in its log (it had logged one per aborted check)."""
+    cookie = "; ".join(f"{name}={value}" for name, value in bench.client.cookies.items())
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": CHECK, "raw_path": CHECK.encode(), "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+        "headers": [
+            (b"host", b"testserver"), (b"cookie", cookie.encode()),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", b"1000"),
+        ],
+    }  # fmt: skip
+    messages = iter([{"type": "http.request", "body": b"key=default&body=%3Cp", "more_body": True}])
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages, {"type": "http.disconnect"})
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    caplog.set_level(logging.INFO)
+    anyio.run(bench.client.app, scope, receive, send)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [499]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert any("left before it was read" in r.getMessage() for r in caplog.records)
