@@ -1,4 +1,5 @@
-"""Placeholders are delimited and their padding dropped exactly as the plain reading does.
+"""Placeholders are delimited and their padding dropped exactly as the plain reading does;
+a body cannot write the characters that mark them.
 
 ``xhtml`` finds where a Jinja tag ends by searching for the characters that matter and drops
 a token's padding by a pattern; the reading below visits every character one by one, as the
@@ -15,8 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from content_engine.core.errors import LibraryFormatError
 from content_engine.core.markup import xhtml
+from content_engine.core.markup.sanitize import sanitize_body
 from content_engine.core.markup.xhtml import TOKEN, TOKEN_PAD, parse_body
+from content_engine.core.templates.compile import compile_body
+from content_engine.core.templates.sandbox import BodySandbox
 
 _STRING = re.compile(r"'([^'\\]*(?:\\.[^'\\]*)*)'|\"([^\"\\]*(?:\\.[^\"\\]*)*)\"", re.S)
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
@@ -99,3 +104,49 @@ def test_a_deeply_bracketed_tag_and_a_long_blank_tail_come_back_whole() -> None:
     body = "<p>{{ " + "(" * 50_000 + ")" * 50_000 + " }}" + " " * 200_000 + "</p>"
     root, restore = parse_body(body)
     assert restore(root[0].text) == body[3:-4]
+
+
+RESERVED = [chr(c) for c in range(0xE000, 0xE020)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<p>\ue0000\ue001</p>",  # a forged placeholder token: had crashed (IndexError)
+        "<p>a \ue012 b</p>",  # a forged end of a condition: had been Jinja's 'endif' error
+        '<p title="x\ue017">y</p>',
+        "<p>&#xE000;0&#xe001;</p>",
+        "<p>&#57360;</p>",
+        '<p title="&#x0000E015;">y</p>',
+        "<p>{{ '\ue013' }}</p>",
+    ],
+)
+def test_a_body_holding_a_character_the_engine_marks_with_is_refused_where_it_is(
+    body: str,
+) -> None:
+    sandbox = BodySandbox()
+    for refuse in (
+        lambda: parse_body(body, "c/x.html", 2),
+        lambda: compile_body(body, sandbox, "c/x.html", 2),
+        lambda: sanitize_body(body, "c/x.html", 2),
+    ):
+        with pytest.raises(LibraryFormatError, match=r"c/x\.html:3:\d+: the character U\+E0"):
+            refuse()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    before=st.text(alphabet="ab <>{}%'\"&#;x0123456789\n", max_size=20),
+    mark=st.sampled_from(RESERVED),
+    after=st.text(alphabet="ab <>{}%'\"&#;\n", max_size=20),
+    as_reference=st.booleans(),
+)
+def test_no_body_with_a_mark_in_it_gets_past_the_parse_or_crashes_it(
+    before: str, mark: str, after: str, as_reference: bool
+) -> None:
+    written = f"&#x{ord(mark):X};" if as_reference else mark
+    body = f"<p>{before}{written}{after}</p>"
+    with pytest.raises(LibraryFormatError):
+        compile_body(body, BodySandbox())
+    with pytest.raises(LibraryFormatError):
+        sanitize_body(body)

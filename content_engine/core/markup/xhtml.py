@@ -36,8 +36,14 @@ _TAG_STOPS = {
 }
 _ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
-# Private-use characters cannot occur in a sane body; they mark where a placeholder stood.
+# Private-use characters mark where a placeholder stood (and, in ``compile``, conditions,
+# includes and filtered attributes): a body holding one of them is refused, since the text
+# would be taken for a mark (an include it never wrote, a placeholder that is not there).
 TOKEN_OPEN, TOKEN_CLOSE, TOKEN_PAD = "\ue000", "\ue001", "\ue002"
+_RESERVED_FROM, _RESERVED_TO = 0xE000, 0xE01F
+_RESERVED = re.compile("[\ue000-\ue01f]")
+# A numeric character reference (long ones too: ``&#x0000E000;`` is the same character).
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,16})|([0-9]{1,20}));")
 TOKEN = re.compile(f"{TOKEN_OPEN}(\\d+){TOKEN_CLOSE}")
 # What a token's padding can have become in the tree: attribute values turn newlines into spaces.
 _PAD_RUN = re.compile(f"[{TOKEN_PAD}\n ]*")
@@ -161,6 +167,27 @@ def _entity(match: re.Match[str]) -> str:
     return "".join(f"&#{ord(c)};" for c in chars)
 
 
+def _refuse_reserved(source: str, filename: str, line_offset: int) -> None:
+    """Refuse the characters the engine marks with, written as they are or as references."""
+    found = _RESERVED.search(source)
+    at, code = (found.start(), ord(found.group())) if found else (-1, 0)
+    if found is None and "&#" in source:
+        for ref in _CHAR_REF.finditer(source):
+            number = int(ref.group(1), 16) if ref.group(1) else int(ref.group(2))
+            if _RESERVED_FROM <= number <= _RESERVED_TO:
+                at, code = ref.start(), number
+                break
+    if at < 0:
+        return
+    raise LibraryFormatError(
+        f"the character U+{code:04X} is one the engine reserves (private use, U+E000 to "
+        "U+E01F, marks placeholders while a body is compiled): remove it",
+        file=filename,
+        line=source.count("\n", 0, at) + 1 + line_offset,
+        column=at - (source.rfind("\n", 0, at) + 1) + 1,
+    )
+
+
 @dataclass(frozen=True)
 class Restorer:
     """Puts the placeholders back into serialised markup; ``spans[n]`` is token ``n``'s text."""
@@ -180,6 +207,7 @@ def parse_body(source: str, filename: str = "<body>", line_offset: int = 0) -> P
 
     ``line_offset`` is the number of file lines above the body (its front matter).
     """
+    _refuse_reserved(source, filename, line_offset)
     try:
         protected, spans = _protect(source)
     except _RawBlock as exc:
