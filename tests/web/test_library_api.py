@@ -171,3 +171,11 @@ def test_component_listing_filters(api: Api) -> None:
     assert {c["id"] for c in found} == {"legal.warranty", "legal.conformity", "legal.privacy"}
     found = api.client.get("/v1/components", params={"q": "HOTLINE"}, headers=api.auth("editor"))
     assert [c["id"] for c in found.json()] == ["snippet.hotline"]
+
+
+def test_a_body_forging_the_engines_marks_is_a_422_at_its_place(api: Api) -> None:
+    create_component(api)
+    for body in ("<p>Hello \ue0000\ue001</p>", "<p>Hello &#xE013;0&#xE014;</p>"):
+        response = put_variant(api, body, None)
+        assert_error(response, 422, "malformed_library")
+        assert "U+E0" in response.json()["error"]["message"]
