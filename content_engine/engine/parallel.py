@@ -100,19 +100,27 @@ def _import_chunk(chunk: _Chunk) -> _Answer:
         for place in chunk.found:
             answer.components.append(load_component(folder, place))
     except LibraryFormatError as exc:
-        answer.problem = exc
+        answer.problem = exc  # the import is refused: nothing of it is worth checking
     answer.read_bytes = folder.read_bytes
+    if answer.problem is not None:
+        return answer
     jobs = [
         _job(component, variant)
         for component in answer.components
         for variant in component.variants.values()
-        if chunk.held.get((component.id, variant.key)) != body_digest(variant.body)
+        if not _held(chunk.held, (component.id, variant.key), variant.body)
     ]
     answer.results = {
         (job.component, job.variant): result
         for job, result in zip(jobs, check_and_clean_jobs(jobs, _sandbox, _shapes), strict=True)
     }
     return answer
+
+
+def _held(held: Mapping[Key, bytes], key: Key, body: str) -> bool:
+    """Whether the repository holds this very body (digested only when it holds the key)."""
+    digest = held.get(key)
+    return digest is not None and digest == body_digest(body)
 
 
 def _job(component: Component, variant: Variant) -> BodyJob:
