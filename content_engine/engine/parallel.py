@@ -26,12 +26,13 @@ import hashlib
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
 
-from content_engine.core.errors import LibraryFormatError
+from content_engine.core.errors import ContentEngineError, LibraryFormatError
 from content_engine.core.integrity import (
     BodyJob,
     CheckedAndCleaned,
@@ -251,6 +252,12 @@ class FolderImport:
             ]
             for piece, future in submitted:
                 yield piece, None if future is None else future.result()
+        except BrokenProcessPool:
+            raise ContentEngineError(
+                "a process reading the library ended before it answered (out of memory, or "
+                "killed): nothing was imported; import again",
+                code="import_interrupted",
+            ) from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

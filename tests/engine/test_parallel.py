@@ -4,12 +4,13 @@ the bodies the repository does not hold as they are."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from content_engine.core.errors import LibraryFormatError
+from content_engine.core.errors import ContentEngineError, LibraryFormatError
 from content_engine.core.integrity import (
     BodyJob,
     CheckedAndCleaned,
@@ -217,3 +218,18 @@ def test_the_pool_checks_only_new_and_changed_bodies_too(
         report = engine.import_library(folder)
         assert list(made[-1]._results) == [("docs.disposal", "fr")]
         assert any("onclick" in w for w in report.warnings)
+
+
+def die(chunk: object) -> object:
+    os._exit(9)  # a worker killed mid-import (the OOM killer, say)
+
+
+def test_a_worker_that_dies_is_one_error_and_nothing_imported(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "_import_chunk", die)  # the forked workers run it
+    with make_engine(db_url) as engine:
+        with pytest.raises(ContentEngineError, match="ended before it answered") as caught:
+            engine.import_library(copy_sample(tmp_path))
+        assert caught.value.code == "import_interrupted"
+        assert engine.repository.revision() == 0
