@@ -14,7 +14,6 @@ one attribute value or not at all, which keeps template structure and markup str
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,9 +43,17 @@ _ATTR_FILTERS = {
     "\ue018": "{% endfilter %}",
 }
 _URL, _IMAGE_URL, _ATTR, _END_FILTER = _ATTR_FILTERS
-_MARKERS = re.compile(
-    f"{_IF_OPEN}(\\d+){_IF_CLOSE}|{_ENDIF}|{_INC_OPEN}(\\d+){_INC_CLOSE}"
-    f"|([{''.join(_ATTR_FILTERS)}])"
+# What each marker becomes: ``IF_OPEN n IF_CLOSE`` the test of condition n, ``INC_OPEN n
+# INC_CLOSE`` the call of include n.
+_MARKER_TEXT = str.maketrans(
+    {
+        _IF_OPEN: "{% if " + KEEP_FN + "(",
+        _IF_CLOSE: ") %}",
+        _ENDIF: "{% endif %}",
+        _INC_OPEN: "{{ " + INCLUDE_FN + "(",
+        _INC_CLOSE: ") }}",
+        **_ATTR_FILTERS,
+    }
 )
 
 
@@ -166,16 +173,10 @@ def _serialize(root: Any) -> str:
 
 
 def _jinja_markers(html: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        if match.group(1) is not None:
-            return "{% if " + KEEP_FN + "(" + match.group(1) + ") %}"
-        if match.group(2) is not None:
-            return "{{ " + INCLUDE_FN + "(" + match.group(2) + ") }}"
-        if match.group(3) is not None:
-            return _ATTR_FILTERS[match.group(3)]
-        return "{% endif %}"
-
-    return _MARKERS.sub(replace, html)
+    """Jinja in place of each marker. A marker is one character no body may hold (``xhtml``
+    refuses them), so one C-speed translation does what a pattern with a callback per
+    marker did."""
+    return html.translate(_MARKER_TEXT)
 
 
 def _jinja_source(
