@@ -66,7 +66,7 @@ def plain_compact(text: str, spans: list[str]) -> str:
 TAG_TEXT = st.text(alphabet="{}%()[]'\"\\ \na#-", max_size=40)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(opener=st.sampled_from(["{{", "{%"]), inside=TAG_TEXT)
 def test_a_tag_ends_where_the_plain_reading_ends_it(opener: str, inside: str) -> None:
     source = opener + inside

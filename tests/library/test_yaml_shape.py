@@ -25,7 +25,7 @@ PIECES = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(
     pieces=st.lists(PIECES, max_size=30),
     depth=st.integers(1, 6),
