@@ -159,11 +159,10 @@ def _record(report: BatchReport, line: int, state: str, result: Any) -> None:
     code, message = result.get("code"), str(result.get("message"))
     if code is not None:
         report.failures.append(Failure(line, str(code), message))
-    elif result.get("kept"):
-        # ``batch`` queues only outputs not there: one its worker finds was written in this
-        # campaign, by a delivery of the same task that died before acknowledging it.
-        report.written.append(Path(message))
     else:
+        # An output its worker found there (``kept``) was written too, in this campaign: ``batch``
+        # queues only outputs not there, so a delivery of the same task wrote it and died
+        # before acknowledging it.
         report.written.append(Path(message))
         report.warnings += [LineWarning(line, str(w)) for w in result.get("warnings") or []]
 
