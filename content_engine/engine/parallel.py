@@ -118,6 +118,26 @@ def _import_chunk(chunk: _Chunk) -> _Answer:
     return answer
 
 
+def _groups(
+    found: Iterable[ComponentFolder], size: int
+) -> Iterator[list[ComponentFolder] | LibraryFormatError]:
+    """The walk's folders ``size`` at a time, and last the walk's problem if it met one."""
+    group: list[ComponentFolder] = []
+    problem: LibraryFormatError | None = None
+    try:
+        for place in found:
+            group.append(place)
+            if len(group) == size:
+                yield group
+                group = []
+    except LibraryFormatError as exc:
+        problem = exc
+    if group:
+        yield group
+    if problem is not None:
+        yield problem
+
+
 def _held(held: Mapping[Key, bytes], key: Key, body: str) -> bool:
     """Whether the repository holds this very body (digested only when it holds the key)."""
     digest = held.get(key)
@@ -148,8 +168,7 @@ class FolderImport:
         self._stored = stored
         self._includes_of = includes_of
         self._workers = workers or workers_available()
-        self._held: dict[Key, Variant] = {}
-        self._held_in: dict[str, Component] = {}
+        self._held_in: dict[str, Component] = {}  # the stored components of the folder's ids
         self._results: dict[Key, CheckedAndCleaned] = {}
 
     # --- a ComponentReader ------------------------------------------------------------------
@@ -186,31 +205,17 @@ class FolderImport:
         library's bound leaves, or the import is refused at the file that goes over.
         """
         left = folder.budget - folder.read_bytes
-        group: list[ComponentFolder] = []
-        walk = iter(found)
-        while True:
-            try:
-                place = next(walk, None)
-            except LibraryFormatError as exc:
-                problem: LibraryFormatError | None = exc
-                place = None
-            else:
-                problem = None
-            if place is not None:
-                group.append(place)
-            if group and (place is None or len(group) == CHUNK_COMPONENTS):
-                try:
-                    chunk = self._chunk(folder, group, left)
-                except LibraryFormatError as exc:
-                    yield exc
-                    return
-                left -= chunk.budget
-                group = []
-                yield chunk
-            if place is None:
-                if problem is not None:
-                    yield problem
+        for group in _groups(found, CHUNK_COMPONENTS):
+            if isinstance(group, LibraryFormatError):
+                yield group
                 return
+            try:
+                chunk = self._chunk(folder, group, left)
+            except LibraryFormatError as exc:
+                yield exc
+                return
+            left -= chunk.budget
+            yield chunk
 
     def _chunk(self, folder: Folder, group: list[ComponentFolder], left: int) -> _Chunk:
         size = 0
@@ -218,18 +223,14 @@ class FolderImport:
             for file in place.files:
                 size += folder.size(file)
                 if size > left:
-                    raise LibraryFormatError(
-                        f"the library's files add up to over "
-                        f"{folder.limits.max_library_bytes} bytes",
-                        file=file,
-                    )
-        stored = self._stored([place.rel.rpartition("/")[2] for place in group])
-        held: dict[Key, bytes] = {}
-        for cid, component in stored.items():
-            self._held_in[cid] = component
-            for key, variant in component.variants.items():
-                self._held[cid, key] = variant
-                held[cid, key] = body_digest(variant.body)
+                    raise folder.over_bound(file)
+        stored = self._stored([place.id for place in group])
+        self._held_in.update(stored)
+        held = {
+            (cid, key): body_digest(variant.body)
+            for cid, component in stored.items()
+            for key, variant in component.variants.items()
+        }
         return _Chunk(folder.root, folder.limits, tuple(group), size, held)
 
     def _here(
@@ -268,10 +269,10 @@ class FolderImport:
         return [self._checked(job) for job in jobs]
 
     def _checked(self, job: BodyJob) -> tuple[str, ...] | Problem:
-        key = (job.component, job.variant)
-        if self._is_held(job):
-            return self._includes_of(self._held_in[job.component], self._held[key])
-        found = self._results.get(key)
+        held = self._held_variant(job)
+        if held is not None:
+            return self._includes_of(self._held_in[job.component], held)
+        found = self._results.get((job.component, job.variant))
         if found is None:  # not read by the pool (a caller's own library): checked here
             (result,) = check_jobs([job], BodySandbox(self._limits))
             return result
@@ -282,7 +283,7 @@ class FolderImport:
         return [self._cleaned(job) for job in jobs]
 
     def _cleaned(self, job: BodyJob) -> tuple[str, list[str]]:
-        if self._is_held(job):
+        if self._held_variant(job) is not None:
             return job.body, []
         found = self._results.get((job.component, job.variant))
         if found is None or found[1] is None:  # not read by the pool: cleaned here
@@ -290,6 +291,8 @@ class FolderImport:
             return result
         return found[1]
 
-    def _is_held(self, job: BodyJob) -> bool:
-        held = self._held.get((job.component, job.variant))
-        return held is not None and held.body == job.body
+    def _held_variant(self, job: BodyJob) -> Variant | None:
+        """The stored variant whose body is the job's own, if the repository holds it."""
+        component = self._held_in.get(job.component)
+        variant = component.variants.get(job.variant) if component is not None else None
+        return variant if variant is not None and variant.body == job.body else None

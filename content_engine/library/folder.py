@@ -71,10 +71,14 @@ class Folder:
         budget; over it, the import is refused at ``rel``."""
         self.read_bytes += count
         if self.read_bytes > self.budget:
-            raise LibraryFormatError(
-                f"the library's files add up to over {self.limits.max_library_bytes} bytes",
-                file=rel,
-            )
+            raise self.over_bound(rel)
+
+    def over_bound(self, rel: str) -> LibraryFormatError:
+        """The refusal of a library whose files add up to over its bound, at ``rel``."""
+        return LibraryFormatError(
+            f"the library's files add up to over {self.limits.max_library_bytes} bytes",
+            file=rel,
+        )
 
     def size(self, rel: str) -> int:
         """The size of the file at ``rel`` as the file system tells it, 0 if it cannot: only

@@ -49,6 +49,10 @@ class ComponentFolder:
     variant_files: tuple[str, ...]
 
     @property
+    def id(self) -> str:
+        return self.rel.rpartition("/")[2]
+
+    @property
     def files(self) -> tuple[str, ...]:
         """Every file the component is read from, its ``component.yaml`` first."""
         return tuple(f"{self.rel}/{name}" for name in (COMPONENT_FILE, *self.variant_files))
@@ -206,8 +210,8 @@ def _load_named_mapping(
 
 def load_component(folder: Folder, place: ComponentFolder) -> Component:
     """The component in the folder ``place``; ``LibraryFormatError`` on its first problem."""
-    file = f"{place.rel}/{COMPONENT_FILE}"
-    parent, _, folder_name = place.rel.rpartition("/")
+    file, *variant_files = place.files
+    parent, folder_name = place.rel.rpartition("/")[0], place.id
     # The same rule as the API's: a folder it would refuse is refused here, with its name.
     problem = name_problem("component id", folder_name) or name_problem("folder", parent)
     if problem:
@@ -218,8 +222,7 @@ def load_component(folder: Folder, place: ComponentFolder) -> Component:
             f"component {folder_name!r} has no variant files (<variant-key>.html)", file=file
         )
     variants: dict[str, Variant] = {}
-    for name in place.variant_files:
-        variant_file = f"{place.rel}/{name}"
+    for name, variant_file in zip(place.variant_files, variant_files, strict=True):
         key = name[: -len(".html")]
         variants[key] = parse_variant(
             folder.read_text(variant_file), key, file=variant_file, limits=folder.limits
