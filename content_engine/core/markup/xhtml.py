@@ -179,13 +179,19 @@ def _refuse_reserved(source: str, filename: str, line_offset: int) -> None:
                 break
     if at < 0:
         return
+    line, column = _line_column(source, at)
     raise LibraryFormatError(
         f"the character U+{code:04X} is one the engine reserves (private use, U+E000 to "
         "U+E01F, marks placeholders while a body is compiled): remove it",
         file=filename,
-        line=source.count("\n", 0, at) + 1 + line_offset,
-        column=at - (source.rfind("\n", 0, at) + 1) + 1,
+        line=line + line_offset,
+        column=column,
     )
+
+
+def _line_column(source: str, at: int) -> tuple[int, int]:
+    """The line and column (both from 1) of the character at offset ``at``."""
+    return source.count("\n", 0, at) + 1, at - (source.rfind("\n", 0, at) + 1) + 1
 
 
 @dataclass(frozen=True)
@@ -211,8 +217,7 @@ def parse_body(source: str, filename: str = "<body>", line_offset: int = 0) -> P
     try:
         protected, spans = _protect(source)
     except _RawBlock as exc:
-        line = source.count("\n", 0, exc.position) + 1
-        column = exc.position - (source.rfind("\n", 0, exc.position) + 1) + 1
+        line, column = _line_column(source, exc.position)
         raise LibraryFormatError(
             "template syntax: {% raw %} is not allowed in a body (its content would reach the "
             "output unchecked); write {{ '{{' }} for a literal brace",
