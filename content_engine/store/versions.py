@@ -133,19 +133,20 @@ def insert_many(conn: Connection, model: type[Base], rows: Sequence[Mapping[str,
     keys = list(rows[0])
     compiled = insert(model).compile(dialect=conn.dialect, column_keys=keys)
     columns = model.__table__.columns
-    processors = [
-        (key, columns[key].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+    processors = {
+        key: columns[key].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         for key in keys
-    ]
-    prepared = [
-        {key: row[key] if process is None else process(row[key]) for key, process in processors}
-        for row in rows
-    ]
+    }
+
+    def bound(row: Mapping[str, Any], key: str) -> Any:
+        process = processors[key]
+        return row[key] if process is None else process(row[key])
+
     if compiled.positional:
         order = compiled.positiontup or []
-        conn.exec_driver_sql(compiled.string, [tuple(row[k] for k in order) for row in prepared])
+        conn.exec_driver_sql(compiled.string, [tuple(bound(row, k) for k in order) for row in rows])
     else:
-        conn.exec_driver_sql(compiled.string, prepared)
+        conn.exec_driver_sql(compiled.string, [{k: bound(row, k) for k in keys} for row in rows])
 
 
 def current_variants(conn: Connection, component_id: str) -> dict[str, Variant]:
