@@ -46,6 +46,11 @@ class LookupCache:
         """The answer's future for ``key``, and whether it was shared rather than started."""
         with self._lock:
             entry = self._entries.get(key)
+            if entry is not None and entry[1] is None and entry[0].done():
+                # Settled, but its done-callback has not run yet: a waiter wakes before the
+                # callbacks do, so the next request could otherwise share a failure.
+                self._record(key, entry[0], ttl, negative_ttl)
+                entry = self._entries.get(key)
             if entry is not None:
                 future, expires = entry
                 if expires is None or self._clock() < expires:
@@ -60,16 +65,19 @@ class LookupCache:
     def _settle(self, key: _Key, done: Future[Any], ttl: float, negative_ttl: float) -> None:
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None or entry[0] is not done:
-                return
-            if done.cancelled() or done.exception() is not None:
-                keep = 0.0
-            else:
-                keep = ttl if done.result() not in (None, []) else negative_ttl
-            if keep <= 0:
-                del self._entries[key]
-            else:
-                self._entries[key] = (done, self._clock() + keep)
+            if entry is not None and entry[0] is done and entry[1] is None:
+                self._record(key, done, ttl, negative_ttl)
+
+    def _record(self, key: _Key, done: Future[Any], ttl: float, negative_ttl: float) -> None:
+        """Keep ``done``'s outcome for as long as its kind is kept (under the lock)."""
+        if done.cancelled() or done.exception() is not None:
+            keep = 0.0
+        else:
+            keep = ttl if done.result() not in (None, []) else negative_ttl
+        if keep <= 0:
+            del self._entries[key]
+        else:
+            self._entries[key] = (done, self._clock() + keep)
 
     def _trim(self) -> None:
         while len(self._entries) > self._max:

@@ -65,6 +65,41 @@ def test_failures_and_ttl_zero_are_not_kept() -> None:
     assert cache.get(("t", "k"), calls, ttl=0, negative_ttl=0)[1] is False
 
 
+class LateCallbacks(Calls):
+    """Futures whose done-callbacks run only when the test says: ``concurrent.futures`` wakes
+    a waiter before it runs the callbacks, so a request can come back in between."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[tuple[Future[Any], Any]] = []
+
+    def __call__(self) -> Future[Any]:
+        future = super().__call__()
+        future.add_done_callback = lambda fn: self.pending.append((future, fn))  # type: ignore[method-assign]
+        return future
+
+    def run_callbacks(self) -> None:
+        for future, fn in self.pending:
+            fn(future)
+        self.pending.clear()
+
+
+def test_a_settled_call_counts_before_its_callback_runs() -> None:
+    clock, calls = Clock(), LateCallbacks()
+    cache = LookupCache(clock=clock)
+    failing, _ = cache.get(("s", "k"), calls, ttl=60, negative_ttl=5)
+    failing.set_exception(RuntimeError("down"))
+    retried, shared = cache.get(("s", "k"), calls, ttl=60, negative_ttl=5)
+    assert shared is False and retried is not failing  # a failure is never shared
+    retried.set_result({"a": 1})
+    assert cache.get(("s", "k"), calls, ttl=60, negative_ttl=5) == (retried, True)
+    clock.now += 59
+    calls.run_callbacks()  # late: neither drops the fresh answer nor extends its life
+    assert cache.get(("s", "k"), calls, ttl=60, negative_ttl=5) == (retried, True)
+    clock.now += 2
+    assert cache.get(("s", "k"), calls, ttl=60, negative_ttl=5)[1] is False
+
+
 def test_the_oldest_entries_go_first() -> None:
     calls = Calls()
     cache = LookupCache(max_entries=3, clock=Clock())
