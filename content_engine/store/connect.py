@@ -97,6 +97,12 @@ def connect(
     def _on_error(context: ExceptionContext) -> None:
         # The one place a driver's fault becomes a domain error, whichever statement (BEGIN
         # IMMEDIATE, an INSERT, COMMIT, connecting) of whichever read or write met it.
+        if not isinstance(context.original_exception, Exception):
+            # SystemExit, KeyboardInterrupt: the process is being stopped (a queue worker's
+            # render process raises SystemExit on SIGTERM), not the database. SQLAlchemy
+            # counts these as disconnects; made DatabaseUnavailable they were a line's
+            # "failure" and the stop was swallowed, where the task must go back to the queue.
+            return
         fault = fault_of(context.original_exception, busy_wait=sqlite_timeout)
         if fault is None and context.is_disconnect:
             lost = str(context.original_exception).strip().splitlines() or ["no reason given"]

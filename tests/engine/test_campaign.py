@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -52,6 +53,21 @@ def batch_command(url: str, db_url: str, contexts: Path, out: Path) -> list[str]
     ]  # fmt: skip
 
 
+def started_batch(
+    url: str, db_url: str, contexts: Path, out: Path, *, written: int
+) -> subprocess.Popen[bytes]:
+    """``batch --queue`` running, once it has ``written`` outputs (or after 30 s)."""
+    batch = subprocess.Popen(
+        batch_command(url, db_url, contexts, out),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while len(list(out.glob("c*.html"))) < written and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return batch
+
+
 def test_a_worker_killed_mid_campaign_loses_nothing_and_renders_nothing_twice(
     tmp_path: Path, sqlite_url: str
 ) -> None:
@@ -60,14 +76,7 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_renders_nothing_twice(
     contexts = write_contexts(tmp_path / "contexts.jsonl", count)
     out = tmp_path / "out"
     with workers(url, sqlite_url, 2) as (doomed, survivor):
-        batch = subprocess.Popen(
-            batch_command(url, sqlite_url, contexts, out),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 30
-        while len(list(out.glob("c*.html"))) < 8 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        batch = started_batch(url, sqlite_url, contexts, out, written=8)
         os.kill(doomed.pid, signal.SIGKILL)  # its render child dies with it
         killed_at = len(list(out.glob("c*.html")))
         _, err = batch.communicate(timeout=60)
@@ -82,6 +91,34 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_renders_nothing_twice(
     assert renders_by_reader(sqlite_url) == {f"N{n}": 1 for n in range(count)}
     assert (out / "failures.jsonl").read_text() == ""
     assert f"{count} written, 0 failed" in err.decode()
+
+
+def test_a_worker_stopped_mid_render_hands_its_line_on_rather_than_failing_it(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """A service manager stops a worker with SIGTERM to each of its processes (systemd's
+    default), so the render process too, often inside a receipt's statement: here it waits at
+    BEGIN IMMEDIATE for a lock the test holds. Its ``SystemExit`` had been taken for a lost
+    database connection and reported as the line's failure."""
+    url = broker_url(AMQP_ENV)
+    count = 30
+    contexts = write_contexts(tmp_path / "contexts.jsonl", count)
+    out = tmp_path / "out"
+    with workers(url, sqlite_url, 2) as (stopped, survivor):
+        batch = started_batch(url, sqlite_url, contexts, out, written=5)
+        holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        time.sleep(0.5)  # both render processes are waiting for the lock by now
+        os.killpg(stopped.pid, signal.SIGTERM)
+        time.sleep(0.3)
+        holder.execute("ROLLBACK")
+        holder.close()
+        _, err = batch.communicate(timeout=90)
+        assert stopped.wait(30) is not None and survivor.poll() is None
+    assert batch.returncode == 0, err.decode()
+    assert (out / "failures.jsonl").read_text() == ""
+    assert sorted(p.name for p in out.glob("c*.html")) == [f"c{n:03d}.html" for n in range(count)]
+    assert renders_by_reader(sqlite_url) == {f"N{n}": 1 for n in range(count)}
 
 
 def test_a_campaign_run_again_renders_only_what_is_missing_and_shows_progress(

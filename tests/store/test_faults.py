@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from content_engine import DatabaseUnavailable, InputError, RepositoryBusy
 from content_engine.store import normalize_url
-from content_engine.store.connect import BACKENDS
+from content_engine.store.connect import BACKENDS, connect
 from content_engine.store.faults import fault_of
 
 
@@ -111,3 +112,28 @@ def test_any_database_url_is_a_url_or_one_clear_error(text: str) -> None:
         assert "\n" not in error.message
     else:
         assert url.get_backend_name() in BACKENDS
+
+
+@pytest.mark.parametrize("stop", [SystemExit(-(256 - 15)), KeyboardInterrupt()])
+def test_a_stop_met_inside_a_statement_stays_a_stop(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, stop: BaseException
+) -> None:
+    """A queue worker's render process raises ``SystemExit(-241)`` on SIGTERM (billiard), often
+    inside a receipt's INSERT: SQLAlchemy counts it a disconnect, and made a database fault it
+    had been a line's failure with the stop swallowed. A real disconnect is still a fault."""
+    engine = connect(normalize_url(db_url))
+    try:
+
+        def stopped(*_: object) -> None:
+            raise stop
+
+        with engine.connect() as conn, monkeypatch.context() as patch:
+            patch.setattr(engine.dialect, "do_execute", stopped)
+            with pytest.raises(type(stop)):
+                conn.execute(text("SELECT 1"))
+        with engine.connect() as conn:
+            conn.connection.dbapi_connection.close()  # type: ignore[union-attr]
+            with pytest.raises(DatabaseUnavailable):
+                conn.execute(text("SELECT 1"))
+    finally:
+        engine.dispose()
