@@ -17,6 +17,7 @@ from content_engine.core.assembly import Assembler
 from content_engine.core.dita import Finding, MissingFile, convert_map, parse_mapping
 from content_engine.core.errors import InputError, LibraryFormatError
 from content_engine.core.markup.sanitize import sanitize_body
+from content_engine.core.markup.xhtml import first_reserved
 from content_engine.core.models import Context
 from content_engine.core.reader import make_reader
 from content_engine.core.templates.compile import compile_body
@@ -288,6 +289,32 @@ def test_hrefs_outside_the_maps_folder_are_refused() -> None:
         convert(files)
 
 
+RESERVED_IN_DITA = [
+    "<p>icon \ue000</p>",
+    "<p>icon &#xE005;</p>",
+    "<p>a<b>b</b>&#57375;</p>",
+    '<p outputclass="\ue01f">x</p>',
+]
+
+
+@pytest.mark.parametrize("body", RESERVED_IN_DITA)
+def test_the_characters_the_engine_reserves_are_refused_at_their_line(body: str) -> None:
+    files = {
+        "m.ditamap": MAP_HEAD + '<map><topicref href="a.dita"/></map>',
+        "a.dita": topic("a", "\n" + body),
+    }
+    with pytest.raises(LibraryFormatError, match=r"^a.dita:4: the character U\+E0[01][0-9A-F] is"):
+        convert(files)
+
+
+def test_a_reserved_character_in_a_comment_is_not_carried_so_not_refused() -> None:
+    files = {
+        "m.ditamap": MAP_HEAD + '<map><topicref href="a.dita"/></map>',
+        "a.dita": topic("a", "<p>x<!-- icon \ue000 --></p>"),
+    }
+    assert "\ue000" not in body_of(convert(files), "a")
+
+
 def test_entities_are_never_expanded() -> None:
     laughs = (
         '<?xml version="1.0"?><!DOCTYPE topic [<!ENTITY a "aaaaaaaaaa">'
@@ -327,9 +354,10 @@ def test_bad_input_is_a_clear_error(files: dict[str, str], message: str) -> None
 # -- any text comes out as it went in ---------------------------------------------------------
 
 SANDBOX = BodySandbox()
+# Any character a topic may hold: the reserved ones are refused (the test above), not rendered.
 XML_CHARS = st.characters(
     blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"
-) | st.sampled_from("{}%#<>&'\"\n\t-")
+).filter(lambda c: first_reserved(c) is None) | st.sampled_from("{}%#<>&'\"\n\t-")
 
 
 @settings(max_examples=60, deadline=None)
@@ -449,7 +477,7 @@ def test_any_tree_converts_to_a_body_the_engine_takes(content: list[etree._Eleme
         refused = ""
     # A conref to a URL leads out of the folder as surely as one to ../x does.
     if refused:
-        assert any(w in refused for w in ("cycle", "deeper", "points outside")), refused
+        assert any(w in refused for w in ("cycle", "deeper", "points outside", "reserves")), refused
         return
     for component in conversion.library.components.values():
         for variant in component.variants.values():

@@ -154,6 +154,10 @@ def test_template_code_typed_as_text_is_refused(engine: Engine) -> None:
     evil = translate(data, lambda t: "{{ config }}" if t == "Privacy" else t)
     with pytest.raises(InvalidXliff, match="template code"):
         engine.translations.import_xliff(evil)
+    for mark in ("\ue000", "\ue002", "\ue010", "\ue01f"):  # every reserved one, not only tokens
+        forged = translate(data, lambda t, m=mark: f"Pri{m}vacy" if t == "Privacy" else t)
+        with pytest.raises(InvalidXliff, match=f"U\\+{ord(mark):04X}, a character the engine"):
+            engine.translations.import_xliff(forged)
     markup = translate(data, lambda t: "<script>alert(1)</script>" if t == "Privacy" else t)
     engine.translations.import_xliff(markup)  # text, escaped: never markup
     body = engine.editor.get_variant(PRIVACY, "fr").body

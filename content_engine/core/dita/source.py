@@ -22,6 +22,7 @@ from lxml import etree
 
 from content_engine.core.errors import InputError, LibraryFormatError
 from content_engine.core.markup.untrusted import untrusted_parser
+from content_engine.core.markup.xhtml import first_reserved, reserved_character
 
 __all__ = ["Finding", "Findings", "MissingFile", "Read", "parse_xml", "resolve_href", "split_href"]
 
@@ -83,7 +84,21 @@ def parse_xml(data: bytes, name: str) -> Any:
         ) from None
     if root is None:  # pragma: no cover - lxml raises for an empty document
         raise LibraryFormatError("malformed XML: no root element", file=name)
+    _refuse_reserved(root, name)
     return root
+
+
+def _refuse_reserved(root: Any, name: str) -> None:
+    """A character the engine reserves, written as itself or as a reference, is refused here,
+    at its DITA file and line: the body it would land in is refused anyway, naming neither."""
+    for node in root.iter():
+        texts = [node.tail]
+        if isinstance(node.tag, str):  # an element; a comment's or PI's own text is not carried
+            texts += [node.text, *node.attrib.values()]
+        for text in texts:
+            code = first_reserved(text) if text else None
+            if code is not None:
+                raise reserved_character(code, name, node.sourceline)
 
 
 def split_href(href: str) -> tuple[str, str]:

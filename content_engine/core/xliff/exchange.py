@@ -358,6 +358,12 @@ def _items(element: Any, codes: dict[str, Ph | Pc], where: str) -> tuple[Item, .
     def text(value: str | None, line: int) -> None:
         if value:
             bad = forbidden_text(value)
+            if bad is not None and len(bad) == 1:
+                raise _fail(
+                    f"{where}: the text holds U+{ord(bad):04X}, a character the engine reserves "
+                    "for its own marks (private use, U+E000 to U+E01F): remove it",
+                    line,
+                )
             if bad is not None:
                 raise _fail(
                     f"{where}: the text holds {bad!r}; template code is a protected <ph>, "

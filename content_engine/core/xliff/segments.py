@@ -24,7 +24,7 @@ from typing import Any
 
 from lxml import etree
 
-from content_engine.core.markup.xhtml import TOKEN, TOKEN_CLOSE, TOKEN_OPEN, TOKEN_PAD, parse_body
+from content_engine.core.markup.xhtml import RESERVED_CLASS, TOKEN, parse_body
 
 __all__ = [
     "Extracted",
@@ -50,8 +50,9 @@ BLOCK_ELEMENTS = frozenset(
 VOID_ELEMENTS = frozenset("area br col hr img wbr".split())
 _XML_NS = "{http://www.w3.org/XML/1998/namespace}"
 # Template delimiters a translation's text may not hold: a translator writes text, and the
-# text becomes part of a template (the placeholders are ``<ph>``).
-_TEMPLATE = re.compile(r"\{\{|\{%|\{#|[" + TOKEN_OPEN + TOKEN_CLOSE + TOKEN_PAD + "]")
+# text becomes part of a template (the placeholders are ``<ph>``); nor any character the
+# engine reserves for its marks (all of them, not only the three placeholders use).
+_TEMPLATE = re.compile(r"\{\{|\{%|\{#|[" + RESERVED_CLASS + "]")
 
 
 @dataclass(frozen=True)
