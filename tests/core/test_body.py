@@ -201,6 +201,32 @@ def test_at_and_now_are_the_context_time() -> None:
     assert html == "2026-03-01T08:30:00+00:00|True"
 
 
+NAMED = {"customer": {"name": "N"}}
+
+
+@pytest.mark.parametrize(
+    ("body", "ctx", "expected"),
+    [
+        ('<p>{<ce-include component="inc"/>}</p>', {}, "<p>{I}</p>"),
+        ('<p>{<b data-role="technician">T</b></p>', {"role": "technician"}, "<p>{<b>T</b></p>"),
+        ('<p>{<b data-role="technician">T</b></p>', {}, "<p>{</p>"),
+        ('<p><b data-role="technician">{</b>{</p>', {"role": "technician"}, "<p><b>{</b>{</p>"),
+        ('<a title="{{ customer.name }}{">x</a>', NAMED, '<a title="N{">x</a>'),
+        (
+            '<a href="https://x.test/{{ customer.name }}{">x</a>',
+            NAMED,
+            '<a href="https://x.test/N{">x</a>',
+        ),
+    ],
+)
+def test_a_brace_just_before_a_condition_or_include_is_text(
+    body: str, ctx: dict[str, Any], expected: str
+) -> None:
+    # ``{`` and the ``{%``/``{{`` the element becomes read as ``{{``: a syntax error (a DITA
+    # topic's text converted did it) or, worse, another expression.
+    assert render(body, component("inc", variant("v", "I")), **ctx) == expected
+
+
 def test_html_entities_and_empty_elements() -> None:
     html = render("<p>a&nbsp;b &amp; c&mdash;</p><div></div><br/><td/>")
     assert html == "<p>a\u00a0b &amp; c\u2014</p><div></div><br/><td></td>"
