@@ -55,6 +55,7 @@ from content_engine.engine.access import Access
 from content_engine.engine.assets import AssetDesk
 from content_engine.engine.blockcache import dependence
 from content_engine.engine.bodycache import BodyCache
+from content_engine.engine.collector import collector_paused
 from content_engine.engine.editing import Editor
 from content_engine.engine.feedback import FeedbackDesk, Issued
 from content_engine.engine.freshness import Freshness
@@ -263,11 +264,12 @@ class Engine(LookupMethods):
             lambda ids: among(self.working_library().components, ids),
             self.includes_of,
         )
-        library = load_library(path, read=folder_import.read)
-        locate = file_locator(path)
-        raise_first(check_library(library, self.sandbox, locate, folder_import.check))
-        library, removed = sanitize_library(library, locate, folder_import.clean)
-        report = self.repository.import_library(library)
+        with collector_paused():  # a whole library in the making: see ``collector``
+            library = load_library(path, read=folder_import.read)
+            locate = file_locator(path)
+            raise_first(check_library(library, self.sandbox, locate, folder_import.check))
+            library, removed = sanitize_library(library, locate, folder_import.clean)
+            report = self.repository.import_library(library)
         return report.model_copy(update={"warnings": removed}) if removed else report
 
     def export_library(self, path: Path, *, working: bool = False) -> Library:

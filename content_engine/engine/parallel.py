@@ -22,6 +22,7 @@ of it is read. A file that grows after it was measured is refused by its reader.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
@@ -91,6 +92,16 @@ def _start(limits: Limits) -> None:
     global _sandbox
     _sandbox = BodySandbox(limits)
     _shapes.clear()
+
+
+def _start_worker(limits: Limits) -> None:
+    """A pool process's start. What it inherited from the importing process is frozen (the
+    collector never walks it, nor touches its pages, which stay shared), and its collector
+    runs: the importing process pauses its own while it builds the library (``collector``),
+    and a forked process inherits the pause."""
+    gc.freeze()
+    gc.enable()
+    _start(limits)
 
 
 def _import_chunk(chunk: _Chunk) -> _Answer:
@@ -244,7 +255,7 @@ class FolderImport:
         self, pieces: Iterable[_Chunk | LibraryFormatError]
     ) -> Generator[tuple[_Chunk | LibraryFormatError, _Answer | None], None, None]:
         pool = ProcessPoolExecutor(
-            max_workers=self._workers, initializer=_start, initargs=(self._limits,)
+            max_workers=self._workers, initializer=_start_worker, initargs=(self._limits,)
         )
         try:
             submitted = [

@@ -12,9 +12,7 @@ changes nothing a reader gets, so it costs them nothing either.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from threading import Lock
 
@@ -27,6 +25,7 @@ from content_engine.core.vocabulary import Vocabulary
 from content_engine.core.working import with_working
 from content_engine.engine.blockcache import BlockCache
 from content_engine.engine.bodycache import BodyCache
+from content_engine.engine.collector import frozen_after
 from content_engine.engine.freshness import Freshness, Stamp
 from content_engine.store import Repository
 
@@ -163,7 +162,7 @@ class CurrentLibrary:
             if state is not None and changes is not None:
                 state = self._changed(state, changes, checked)
             else:
-                with _out_of_collectors_way():
+                with frozen_after():
                     whole = self.repository.live_and_working(lazy=True)
                     self.bodies.forget_superseded(whole.library, working=whole.working)
                     live = self.view_of(whole.library)
@@ -196,24 +195,3 @@ class CurrentLibrary:
         return LibraryView(
             library, self.assembler(library), Vocabulary(library, self.bodies.inline_conditions)
         )
-
-
-@contextmanager
-def _out_of_collectors_way() -> Iterator[None]:
-    """Load a whole library without the cyclic garbage collector, then keep it out of its sight.
-
-    A library is millions of objects and no cycles (its models hold values, not each other
-    back), so collecting while it loads finds nothing and cost a fifth of the load; and every
-    full collection afterwards walked all of it: pauses of 100-200 ms in the middle of
-    requests. ``gc.freeze`` moves what exists now to a generation the collector never walks;
-    a library this state later drops is freed by reference counting all the same.
-    """
-    gc.collect()  # what is garbage now is not frozen with the library (what went before is)
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
-        gc.freeze()
