@@ -60,10 +60,15 @@ def _switch(raw: str) -> bool:
     return raw == "1"
 
 
-def _log_format(raw: str) -> str:
-    if raw not in ("text", "json"):
-        raise ValueError(raw)
-    return raw
+def _one_of(*choices: str) -> Callable[[str], str]:
+    """A converter taking exactly one of ``choices``."""
+
+    def convert(raw: str) -> str:
+        if raw not in choices:
+            raise ValueError(raw)
+        return raw
+
+    return convert
 
 
 def _public_url(raw: str) -> str:
@@ -264,7 +269,7 @@ TRUSTED_PROXIES = Option(
 )
 LOG_FORMAT = Option(
     "log_format",
-    Kind[str]("text or json", _log_format),
+    Kind[str]("text or json", _one_of("text", "json")),
     "text",
     "CONTENT_ENGINE_LOG_FORMAT",
     "How the server writes its log to stderr: text lines, or one JSON object per line (time, "
@@ -292,6 +297,33 @@ METRICS_PUBLIC = Option(
     shown="0",
 )
 
+EVENT_LOOP = Option(
+    "event_loop",
+    Kind[str]("auto, asyncio or uvloop", _one_of("auto", "asyncio", "uvloop")),
+    "auto",
+    "CONTENT_ENGINE_EVENT_LOOP",
+    "The server's event loop; auto: asyncio's for one worker, uvloop's for several. asyncio's "
+    "takes every waiting connection at once, so a busy server serves a new one promptly; "
+    "uvloop's takes one per pass of its loop, which spreads connections over the workers "
+    "(docs/servers.md).",
+    flag="--loop",
+)
+
+
+def event_loop_for(setting: str, workers: int, *, uvloop_installed: bool) -> str:
+    """The loop ``serve --loop setting`` runs with ``workers`` processes (why:
+    ``web.protocol``). uvloop is not built for Windows or PyPy: ``auto`` then runs asyncio's,
+    and asking for uvloop by name is refused."""
+    if setting == "uvloop" and not uvloop_installed:
+        raise InputError(
+            f"{EVENT_LOOP.env}=uvloop (--loop uvloop): uvloop is not installed here "
+            "(it is not built for Windows or PyPy); use auto or asyncio"
+        )
+    if setting != "auto":
+        return setting
+    return "uvloop" if workers > 1 and uvloop_installed else "asyncio"
+
+
 OPTIONS: tuple[Option[Any], ...] = (
     DB,
     HOME,
@@ -308,6 +340,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     LOG_FORMAT,
     ACCESS_LOG,
     METRICS_PUBLIC,
+    EVENT_LOOP,
 )
 
 
@@ -331,6 +364,7 @@ class Settings:
     log_format: str = LOG_FORMAT.default
     access_log: bool = ACCESS_LOG.default
     metrics_public: bool = METRICS_PUBLIC.default
+    event_loop: str = EVENT_LOOP.default
     limits: Limits = field(default_factory=Limits)
 
     @property

@@ -18,11 +18,21 @@ from typing import Any
 import pytest
 import typer.main
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from content_engine.cli import app as cli_app
 from content_engine.cli import main
 from content_engine.core.errors import InputError
-from content_engine.settings import OPEN_ACCESS, OPTIONS, REFRESH, Option, Settings
+from content_engine.settings import (
+    EVENT_LOOP,
+    LOG_FORMAT,
+    OPEN_ACCESS,
+    OPTIONS,
+    REFRESH,
+    Option,
+    Settings,
+)
 from content_engine.web import create_app
 from tests.support.engine_factory import ROOT, SAMPLE, make_engine
 
@@ -110,6 +120,8 @@ def test_a_flags_value_wins_over_the_environment() -> None:
         ("CONTENT_ENGINE_OPEN", "yes", "1 (on) or 0 (off)"),
         ("CONTENT_ENGINE_MAX_BODY_BYTES", "0", "a whole number of bytes from 1 to 1073741824"),
         ("CONTENT_ENGINE_MAX_BODY_BYTES", "2M", "a whole number of bytes from 1 to 1073741824"),
+        ("CONTENT_ENGINE_EVENT_LOOP", "UVLOOP", "auto, asyncio or uvloop"),
+        ("CONTENT_ENGINE_LOG_FORMAT", "json ", "text or json"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(
@@ -122,6 +134,23 @@ def test_a_bad_value_is_one_line_naming_the_variable(
         patch.setenv(env, raw)
         assert main(["import", str(SAMPLE), "--db", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
     assert capsys.readouterr().err == f"error: {env} must be {wants}, not {raw!r}\n"
+
+
+CHOICES = {EVENT_LOOP: ("auto", "asyncio", "uvloop"), LOG_FORMAT: ("text", "json")}
+
+
+@given(option=st.sampled_from(sorted(CHOICES, key=lambda o: o.name)), raw=st.text(max_size=300))
+@settings(max_examples=150, deadline=None)
+def test_a_choice_takes_exactly_its_values(option: Option[str], raw: str) -> None:
+    """Any other text (another case, spaces, NUL, a lone surrogate, long) is one line naming
+    the variable; only an exact choice passes."""
+    env = {option.env: raw}
+    if raw in CHOICES[option] or raw == "":
+        Settings.from_env(env)
+        return
+    with pytest.raises(InputError) as raised:
+        Settings.from_env(env)
+    assert raised.value.message == f"{option.env} must be {option.kind.wants}, not {raw!r}"
 
 
 def command(*path: str) -> Any:

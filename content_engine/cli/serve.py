@@ -2,15 +2,17 @@
 
 In: the address, the worker count and the settings' flags (``--db``, ``--refresh``,
 ``--open``, ``--public-url``, ``--sources``, ``--geoip``, ``--geoip-db``, ``--trusted-proxy``,
-``--log-format``, ``--access-log``, ``--metrics-public``). Out: a running server, logging to
-stderr as ``engine.logs`` sets up. The workers are separate processes that build their app from
-the environment, so the settings checked here are handed to them as variables (and the logging
-set-up to uvicorn, which applies it in each); each one's app listens for other processes' writes
-on PostgreSQL (the app's lifespan, ``Engine.listen``).
+``--log-format``, ``--access-log``, ``--metrics-public``, ``--loop``). Out: a running server,
+logging to stderr as ``engine.logs`` sets up. The workers are separate processes that build
+their app from the environment, so the settings checked here are handed to them as variables
+(and the logging set-up to uvicorn, which applies it in each); each one's app listens for other
+processes' writes on PostgreSQL (the app's lifespan, ``Engine.listen``). Each connection turns
+Nagle's algorithm off itself (``web.protocol``), on either event loop.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import logging.config
 import os
@@ -24,6 +26,7 @@ from content_engine.cli.options import DbOption, SourcesOption, setting_flag
 from content_engine.engine import log_config
 from content_engine.settings import (
     ACCESS_LOG,
+    EVENT_LOOP,
     GEOIP,
     GEOIP_DB,
     LOG_FORMAT,
@@ -33,6 +36,7 @@ from content_engine.settings import (
     PUBLIC_URL,
     REFRESH,
     TRUSTED_PROXIES,
+    event_loop_for,
 )
 
 # ``--help`` ends with the settings that have no flag: they are read from the environment.
@@ -65,6 +69,7 @@ def serve(
     log_format: Annotated[str | None, setting_flag(LOG_FORMAT)] = None,
     access_log: Annotated[bool, setting_flag(ACCESS_LOG)] = False,
     metrics_public: Annotated[bool, setting_flag(METRICS_PUBLIC)] = False,
+    loop: Annotated[str | None, setting_flag(EVENT_LOOP)] = None,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
@@ -84,7 +89,10 @@ def serve(
             # A switch not given is left to its variable (``--open`` alone is not).
             access_log=access_log or None,
             metrics_public=metrics_public or None,
+            event_loop=loop,
         )
+        uvloop_installed = importlib.util.find_spec("uvloop") is not None
+        event_loop = event_loop_for(settings.event_loop, workers, uvloop_installed=uvloop_installed)
     except ContentEngineError as exc:
         fail(exc.message, exc.exit_code)
     say = _Say(settings.log_format)
@@ -106,6 +114,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        loop=event_loop,
+        http="content_engine.web.protocol:NoDelayHttpProtocol",  # each worker imports it
         log_config=log_config(settings.log_format),
         log_level="info",
         access_log=False,  # ours (``--access-log``) names the route and the request id

@@ -210,6 +210,11 @@ def room_for_lookups(waiting: int) -> None:
         limiter.total_tokens = max(limiter.total_tokens, DEFAULT_THREADS + waiting)
 
 
+def event_loop_name(loop: asyncio.AbstractEventLoop) -> str:
+    """``uvloop`` or ``asyncio``: which loop runs the server (``serve --loop``), for its log."""
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -238,6 +243,7 @@ def create_app(
         metrics.watch(watched)
         if open_access:
             logger.warning("OPEN ACCESS: no API keys are checked; every caller is admin")
+        logger.info("event loop: %s", event_loop_name(asyncio.get_running_loop()))
         interval = current.freshness.interval
         # Writes by other servers on the same PostgreSQL are pushed at once; polling below
         # stays as the bound (and SQLite's only way).
