@@ -3,6 +3,7 @@ generator for a body shaped like one that compiled."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -208,3 +209,20 @@ def test_the_quick_shape_of_a_hostile_body_takes_time_in_proportion_to_it(
     start = time.perf_counter()
     quick_shape(source)
     assert time.perf_counter() - start < 2.0, (head, unit, spoiler)
+
+
+# The tag pattern as it was before its repetitions were made possessive: the reference.
+PLAIN_TAG = re.compile(
+    r"""\{\{(?:[^'"{}]|'[^'\\{}]*'|"[^"\\{}]*")*\}\}"""
+    r"""|\{%(?:[^'"{}%]|'[^'\\{}]*'|"[^"\\{}]*")*%\}"""
+    r"""|\{\#.*?\#\}""",
+    re.S,
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(source=st.text(alphabet="{}%#'\"\\ a\n", max_size=24))
+def test_a_tag_is_matched_as_the_plain_pattern_matches_it(source: str) -> None:
+    for at in range(len(source)):
+        ours, plain = shapes._WHOLE_TAG.match(source, at), PLAIN_TAG.match(source, at)
+        assert (ours and ours.group()) == (plain and plain.group()), at

@@ -255,13 +255,14 @@ class _Cleaner:
 
     def clean(self, parent: Any) -> None:
         for node in list(parent):
-            if not isinstance(node.tag, str):
+            tag = node.tag
+            if not isinstance(tag, str):
                 kind = "comment" if isinstance(node, etree._Comment) else "processing instruction"
                 self.note(node, f"removed {kind}")
                 self.drop(node)
                 continue
-            namespace = etree.QName(node.tag).namespace if node.tag[:1] == "{" else None
-            name = _local(node.tag).lower()
+            namespace = etree.QName(tag).namespace if tag[:1] == "{" else None
+            name = _local(tag).lower()
             if name in DANGEROUS_ELEMENTS:
                 self.note(node, f"removed <{_label(node)}>")
                 self.drop(node)
@@ -311,23 +312,24 @@ class _Cleaner:
     # --- attributes ------------------------------------------------------------------------
 
     def attributes(self, node: Any, element: str) -> None:
-        label = _label(node)
-        for name, value in list(node.attrib.items()):
+        # Names are made for a removal's message only: most elements keep every attribute.
+        for name, value in node.items():
             local = _local(name).lower()
-            shown = _attribute_label(node, name)
             if name.startswith("{") or not _attribute_allowed(element, local):
+                shown = _attribute_label(node, name)
+                self.note(node, f"removed attribute {shown} from <{_label(node)}>")
                 del node.attrib[name]
-                self.note(node, f"removed attribute {shown} from <{label}>")
                 continue
             if local in URL_ATTRIBUTES:
                 bad = judge_url(value, image=element == "img" and local == "src")
             else:
                 bad = script_scheme(_static_prefix(value) or value)
             if bad is not None:
+                shown = _attribute_label(node, name)
+                self.note(node, f"removed {bad} URL from <{_label(node)} {shown}>")
                 del node.attrib[name]
-                self.note(node, f"removed {bad} URL from <{label} {shown}>")
         if element == "a":
-            self.noopener(node, label)
+            self.noopener(node, _label(node))
 
     def noopener(self, node: Any, label: str) -> None:
         names = {_local(n).lower(): n for n in node.attrib}

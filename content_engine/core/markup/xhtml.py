@@ -41,7 +41,9 @@ _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 # would be taken for a mark (an include it never wrote, a placeholder that is not there).
 TOKEN_OPEN, TOKEN_CLOSE, TOKEN_PAD = "\ue000", "\ue001", "\ue002"
 _RESERVED_FROM, _RESERVED_TO = 0xE000, 0xE01F
-_RESERVED = re.compile("[\ue000-\ue01f]")
+# The characters above as a regular expression's class, for whoever takes text into a body.
+RESERVED_CLASS = "\ue000-\ue01f"
+_RESERVED = re.compile(f"[{RESERVED_CLASS}]")
 # A numeric character reference (long ones too: ``&#x0000E000;`` is the same character).
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,16})|([0-9]{1,20}));")
 TOKEN = re.compile(f"{TOKEN_OPEN}(\\d+){TOKEN_CLOSE}")
@@ -114,47 +116,61 @@ def _spans(source: str) -> list[tuple[int, int]]:
     return found
 
 
-def _protect(source: str) -> tuple[str, list[str]]:
-    """Replace each Jinja span with a same-length token, so line and column stay true."""
+def _protect(
+    source: str, found: list[tuple[int, int]], pad: bool
+) -> tuple[str, list[str], list[int]]:
+    """Replace each Jinja span in ``found`` with a token; also return the spans' texts and the
+    length of each token's padding.
+
+    ``pad``: each token followed by padding that keeps line and column true after it: one
+    ``TOKEN_PAD`` per character of the span past the token's own length, each newline of the
+    span kept (those the token's own characters stand on first). The parse drops the padding
+    again (``_compact_tree``).
+    """
     spans: list[str] = []
+    pads: list[int] = []
     parts: list[str] = []
     pos = 0
-    for start, end in _spans(source):
+    for start, end in found:
         text = source[start:end]
         head = f"{TOKEN_OPEN}{len(spans)}{TOKEN_CLOSE}"
         spans.append(text)
-        rest = text[len(head) :]
-        pad = _NOT_NEWLINE.sub(TOKEN_PAD, rest) if "\n" in rest else TOKEN_PAD * len(rest)
-        parts += [source[pos:start], head, pad]
+        parts += [source[pos:start], head]
+        if pad:
+            rest = text[len(head) :]
+            padding = "\n" * text.count("\n", 0, len(head))
+            padding += _NOT_NEWLINE.sub(TOKEN_PAD, rest) if "\n" in rest else TOKEN_PAD * len(rest)
+            parts.append(padding)
+            pads.append(len(padding))
         pos = end
     parts.append(source[pos:])
-    return "".join(parts), spans
+    return "".join(parts), spans, pads
 
 
-def _compact(text: str, spans: list[str]) -> str:
-    """Drop each token's padding, so a token is just ``OPEN n CLOSE`` wherever it ends up."""
+def _compact(text: str, pads: list[int]) -> str:
+    """Drop each token's padding (``pads[n]`` characters after token ``n``), so a token is
+    just ``OPEN n CLOSE`` wherever it ends up."""
     out: list[str] = []
     pos = 0
     for match in TOKEN.finditer(text):
         end = match.end()
         out.append(text[pos:end])
-        pad = len(spans[int(match.group(1))]) - (end - match.start())
         run = _PAD_RUN.match(text, end)
-        pos = end + min(max(0, pad), run.end() - end if run else 0)
+        pos = end + min(pads[int(match.group(1))], run.end() - end if run else 0)
     out.append(text[pos:])
     return "".join(out)
 
 
-def _compact_tree(root: Any, spans: list[str]) -> None:
+def _compact_tree(root: Any, pads: list[int]) -> None:
     for node in root.iter():
         if node.text and TOKEN_OPEN in node.text:
-            node.text = _compact(node.text, spans)
+            node.text = _compact(node.text, pads)
         if node.tail and TOKEN_OPEN in node.tail:
-            node.tail = _compact(node.tail, spans)
+            node.tail = _compact(node.tail, pads)
         if isinstance(node.tag, str):
             for name, value in node.attrib.items():
                 if TOKEN_OPEN in value:
-                    node.set(name, _compact(value, spans))
+                    node.set(name, _compact(value, pads))
 
 
 def _entity(match: re.Match[str]) -> str:
@@ -180,13 +196,27 @@ def _refuse_reserved(source: str, filename: str, line_offset: int) -> None:
     if at < 0:
         return
     line, column = _line_column(source, at)
-    raise LibraryFormatError(
+    raise reserved_character(code, filename, line + line_offset, column)
+
+
+def reserved_character(
+    code: int, filename: str, line: int | None, column: int | None = None
+) -> LibraryFormatError:
+    """The error for a character the engine reserves, met in ``filename`` (a body, or a file
+    an importer reads, which would put it into one)."""
+    return LibraryFormatError(
         f"the character U+{code:04X} is one the engine reserves (private use, U+E000 to "
         "U+E01F, marks placeholders while a body is compiled): remove it",
         file=filename,
-        line=line + line_offset,
+        line=line,
         column=column,
     )
+
+
+def first_reserved(text: str) -> int | None:
+    """The first reserved character in ``text`` (parsed text: references already resolved)."""
+    found = _RESERVED.search(text)
+    return ord(found.group()) if found else None
 
 
 def _line_column(source: str, at: int) -> tuple[int, int]:
@@ -215,7 +245,7 @@ def parse_body(source: str, filename: str = "<body>", line_offset: int = 0) -> P
     """
     _refuse_reserved(source, filename, line_offset)
     try:
-        protected, spans = _protect(source)
+        found = _spans(source)
     except _RawBlock as exc:
         line, column = _line_column(source, exc.position)
         raise LibraryFormatError(
@@ -225,10 +255,19 @@ def parse_body(source: str, filename: str = "<body>", line_offset: int = 0) -> P
             line=line + line_offset,
             column=column,
         ) from None
-    text = _ENTITY.sub(_entity, protected) if "&" in protected else protected
-    wrapped = f"<{_ROOT}>{text}</{_ROOT}>"
+    # Padded tokens keep every line and column true, but the padding must then be dropped
+    # from the whole tree again (a sixth of a parse). A body whose placeholders each sit on
+    # one line keeps its lines true with bare tokens, and only the parser's errors need true
+    # columns: it is parsed with bare tokens, and again padded only if that parse fails.
+    if not any("\n" in source[start:end] for start, end in found):
+        protected, spans, _ = _protect(source, found, pad=False)
+        try:
+            return _xml(protected), Restorer(tuple(spans))
+        except etree.XMLSyntaxError:
+            pass
+    protected, spans, pads = _protect(source, found, pad=True)
     try:
-        root = etree.fromstring(wrapped, _PARSER)
+        root = _xml(protected)
     except etree.XMLSyntaxError as exc:
         # The parser is shared, so its log may hold older entries: trust the exception's own.
         line, column = exc.position if exc.position else (exc.lineno or 1, 0)
@@ -239,9 +278,14 @@ def parse_body(source: str, filename: str = "<body>", line_offset: int = 0) -> P
         raise LibraryFormatError(
             f"malformed XHTML: {message}", file=filename, line=line + line_offset, column=column
         ) from None
-
-    _compact_tree(root, spans)
+    _compact_tree(root, pads)
     return root, Restorer(tuple(spans))
+
+
+def _xml(protected: str) -> Any:
+    """The ``<ce-root>`` element of a protected body (HTML's named entities as references)."""
+    text = _ENTITY.sub(_entity, protected) if "&" in protected else protected
+    return etree.fromstring(f"<{_ROOT}>{text}</{_ROOT}>", _PARSER)
 
 
 def check_body(source: str, filename: str = "<body>", line_offset: int = 0) -> None:

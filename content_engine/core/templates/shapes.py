@@ -20,10 +20,13 @@ import re
 __all__ = ["TEXT", "quick_parts", "quick_shape"]
 
 _BEGIN = re.compile(r"\{[{%#]")
-# {{ ... }}, {% ... %} (neither holding a brace; strings without a backslash or brace), {# ... #}
+# {{ ... }}, {% ... %} (neither holding a brace; strings without a backslash or brace), {# ... #}.
+# Possessive: each piece of a tag starts with a character no other piece starts with, so giving
+# one back could never let the closing delimiter match; a run of plain characters is taken at
+# once, not a character per repetition.
 _WHOLE_TAG = re.compile(
-    r"""\{\{(?:[^'"{}]|'[^'\\{}]*'|"[^"\\{}]*")*\}\}"""
-    r"""|\{%(?:[^'"{}%]|'[^'\\{}]*'|"[^"\\{}]*")*%\}"""
+    r"""\{\{(?:[^'"{}]++|'[^'\\{}]*+'|"[^"\\{}]*+")*+\}\}"""
+    r"""|\{%(?:[^'"{}%]++|'[^'\\{}]*+'|"[^"\\{}]*+")*+%\}"""
     r"""|\{\#.*?\#\}""",
     re.S,
 )
