@@ -126,8 +126,8 @@ def insert_many(conn: Connection, model: type[Base], rows: Sequence[Mapping[str,
     """``rows`` (all with the same keys) inserted in one driver ``executemany``.
 
     Each value goes through its column type's bind processor, as SQLAlchemy's own executemany
-    sends it, but the statement is compiled once and each row is a tuple (or a mapping, for a
-    driver that names its parameters) built in one pass: a first import of 10 k components
+    sends it, but the statement is compiled once and the rows' tuples (or mappings, for a driver
+    that names its parameters) are built a column at a time: a first import of 10 k components
     writes 90 k rows, and SQLAlchemy's per-row preparation was over half of storing them.
     """
     keys = list(rows[0])
@@ -137,16 +137,28 @@ def insert_many(conn: Connection, model: type[Base], rows: Sequence[Mapping[str,
         key: columns[key].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         for key in keys
     }
-
-    def bound(row: Mapping[str, Any], key: str) -> Any:
-        process = processors[key]
-        return row[key] if process is None else process(row[key])
-
+    order = (compiled.positiontup or []) if compiled.positional else keys
+    bound = zip(*_columns(rows, order, processors), strict=True)
     if compiled.positional:
-        order = compiled.positiontup or []
-        conn.exec_driver_sql(compiled.string, [tuple(bound(row, k) for k in order) for row in rows])
+        conn.exec_driver_sql(compiled.string, list(bound))
     else:
-        conn.exec_driver_sql(compiled.string, [{k: bound(row, k) for k in keys} for row in rows])
+        conn.exec_driver_sql(compiled.string, [dict(zip(keys, v, strict=True)) for v in bound])
+
+
+def _columns(
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    processors: Mapping[str, Callable[[Any], Any] | None],
+) -> list[list[Any]]:
+    """Each key's values over ``rows``, bound: a column at a time, so that a column without a
+    processor is one comprehension and one with a processor one ``map`` of it, with no
+    Python-level call per value besides the processor's own."""
+    columns = []
+    for key in keys:
+        values = [row[key] for row in rows]
+        process = processors[key]
+        columns.append(values if process is None else list(map(process, values)))
+    return columns
 
 
 def current_variants(conn: Connection, component_id: str) -> dict[str, Variant]:
