@@ -7,7 +7,9 @@ request (a service agent's screen: no stored answer, no cached block can serve i
 of ``customer_app.py``, the hand-written route, under the same uvicorn settings and the same wrk
 load, in alternating runs; medians over the runs. Both get the same JSON bodies from the same
 wrk script; before the load, one body is sent to both and the two HTML answers compared (ours
-leaves out the cells the reader's region drops, so only the text shared must match).
+leaves out the cells the reader's region drops, so only the text shared must match). Ours
+runs its default event loop (asyncio's); a third server, ours under ``--loop uvloop``, is
+measured in the same rounds, to show the loop's part in the tail (docs/servers.md).
 """
 
 from __future__ import annotations
@@ -78,12 +80,14 @@ def sample_body(n: int = 7) -> bytes:
 class CustomerComparison:
     ours: list[WrkResult] = field(default_factory=list)
     bare: list[WrkResult] = field(default_factory=list)
+    # Ours under ``serve --loop uvloop``: the event loop's part in the tail, in the same run.
+    uvloop: list[WrkResult] = field(default_factory=list)
 
     def median(self, side: str, attribute: str) -> float:
         return statistics.median(getattr(r, attribute) for r in getattr(self, side))
 
     def bad(self) -> int:
-        return sum(r.bad for r in self.ours + self.bare)
+        return sum(r.bad for r in self.ours + self.bare + self.uvloop)
 
 
 def post(url: str, key: str, body: bytes) -> tuple[int, bytes]:
@@ -97,7 +101,7 @@ def post(url: str, key: str, body: bytes) -> tuple[int, bytes]:
 
 
 def bare_cmd(port: int) -> list[str]:
-    # As ``serve`` runs uvicorn: loop and http "auto" (uvloop, httptools), no access log.
+    # As a developer runs uvicorn: loop and http "auto" (uvloop, httptools), no access log.
     return [
         sys.executable,
         "-m",
@@ -137,25 +141,32 @@ def compare(
     warmup: float,
     connections: int,
 ) -> CustomerComparison:
-    """Both servers up at once (one idle while the other is loaded), wrk runs alternating."""
+    """The servers up at once (idle while another is loaded), wrk runs alternating: ours (its
+    default event loop), the hand-written route and ours under ``--loop uvloop``."""
     result = CustomerComparison()
     script = work / "new-customer.lua"
     script.write_text(NEW_CUSTOMER_LUA, encoding="utf-8")
     with ExitStack() as stack:
-        port, bare_port = free_port(), free_port()
-        ours_log, bare_log = work / "serve-customer-ours.log", work / "serve-customer-bare.log"
-        ours = stack.enter_context(process(ours_cmd(port, 1, db_url), log=ours_log))
+        ports = {side: free_port() for side in ("ours", "bare", "uvloop")}
+        urls = {side: f"http://127.0.0.1:{port}" for side, port in ports.items()}
         env = {"CE_BENCH_CUSTOMER_BODY": str(BODY_FILE), "CE_BENCH_LOCALES": str(ROOT / "locales")}
-        bare = stack.enter_context(process(bare_cmd(bare_port), log=bare_log, env=env))
-        urls = {"ours": f"http://127.0.0.1:{port}", "bare": f"http://127.0.0.1:{bare_port}"}
-        wait_ready(urls["ours"] + "/healthz", key, ours, ours_log)
-        wait_ready(urls["bare"] + "/docs", key, bare, bare_log)
+        uvloop = [*ours_cmd(ports["uvloop"], 1, db_url), "--loop", "uvloop"]
+        commands = {
+            "ours": (ours_cmd(ports["ours"], 1, db_url), "/healthz", None),
+            "bare": (bare_cmd(ports["bare"]), "/docs", env),
+            "uvloop": (uvloop, "/healthz", None),
+        }
+        for side, (command, ready, extra) in commands.items():
+            logfile = work / f"serve-customer-{side}.log"
+            server = stack.enter_context(process(command, log=logfile, env=extra))
+            wait_ready(urls[side] + ready, key, server, logfile)
         answers = {}
         for side, url in urls.items():
             status, answers[side] = post(url + "/v1/blocks", key, sample_body())
             if status != 200:
                 raise RuntimeError(f"{side}: POST /v1/blocks answered {status}")
         check_same(answers["ours"], answers["bare"])
+        check_same(answers["uvloop"], answers["bare"])
         if warmup > 0:
             for url in urls.values():
                 wrk(url + "/v1/blocks", key, warmup, connections, script)

@@ -173,8 +173,8 @@ def ours_cmd(port: int, workers: int, db_url: str) -> list[str]:
 
 
 def bare_cmd(port: int, workers: int) -> list[str]:
-    # The settings ``serve`` passes to uvicorn.run: loop and http "auto" (uvloop, httptools),
-    # log level info, no access log.
+    # As a developer runs uvicorn: loop and http "auto" (uvloop, httptools), log level info, no
+    # access log. (``serve``'s default loop is asyncio's for 1 worker: docs/servers.md.)
     return [
         sys.executable,
         "-m",
