@@ -6,6 +6,10 @@ import gettext
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+from lxml import html as lxml_html
 
 from content_engine.core.assembly import Assembler
 from content_engine.core.errors import LibraryFormatError, TemplateError
@@ -225,6 +229,73 @@ def test_a_brace_just_before_a_condition_or_include_is_text(
     # ``{`` and the ``{%``/``{{`` the element becomes read as ``{{``: a syntax error (a DITA
     # topic's text converted did it) or, worse, another expression.
     assert render(body, component("inc", variant("v", "I")), **ctx) == expected
+
+
+# Jinja that only appears once the markup is read: a character reference or a CDATA section
+# for a brace. The markup check delimits placeholders in the source as written, so these are
+# text to it, and text they must stay.
+HIDDEN_OPENERS = [
+    "&#123;&#123; 7*7 }}",
+    "&#x7b;{ 7*7 }}",
+    "&lbrace;% if true %}yes&lbrace;% endif %}",
+    "{<![CDATA[{]]> 7*7 }}",
+    "&#123;# c #}",
+    "&#123;{{ customer.name }}",
+]
+
+
+def as_xml(markup: str) -> etree._Element:
+    """``markup`` read as the engine reads a body (XML: CDATA sections are text)."""
+    return etree.fromstring(f"<div>{markup.replace('&lbrace;', '&#123;')}</div>")[0]
+
+
+@pytest.mark.parametrize("text", HIDDEN_OPENERS)
+def test_template_syntax_hidden_behind_character_references_prints_as_text(text: str) -> None:
+    shown = "".join(as_xml(f"<p>{text}</p>").itertext())
+    rendered = render(f"<p>{text}</p>", customer={"name": "N"})
+    expected = shown.replace("{{ customer.name }}", "N")
+    assert lxml_html.fragment_fromstring(rendered).text_content() == expected
+
+
+def test_a_hidden_block_cannot_cut_markup_out_to_forge_an_attribute() -> None:
+    # The if opened in one attribute and closed in a later text had dropped everything between,
+    # the title's closing quote with it: the text's quotes then made an event handler.
+    body = (
+        '<p><a href="https://x.test/" title="&#123;% if false %}">x</a>'
+        '&#123;% endif %}" onmouseover="alert(1)" x="</p><p title="y">z</p>'
+    )
+    html = render(body)
+    for element in lxml_html.fragments_fromstring(html):
+        for node in element.iter():
+            assert not [name for name in node.attrib if name.startswith("on")], html
+    assert lxml_html.fragments_fromstring(html)[0].text_content().startswith("x{% endif %}")
+
+
+_PIECES = st.sampled_from(
+    ["{", "%", "#", "}", "&#123;", "&#37;", "<![CDATA[{]]>", "<![CDATA[%]]>", " x ", '"', "'"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(_PIECES, max_size=10).map("".join),
+    title=st.lists(_PIECES, max_size=6).map("".join),
+)
+def test_a_body_without_placeholders_renders_exactly_what_its_markup_says(
+    text: str, title: str
+) -> None:
+    title = title.replace("<![CDATA[", "").replace("]]>", "").replace('"', "&#34;")
+    body = f'<p title="{title}">{text}<b data-role="-x">b</b>{text}</p>'
+    if any(opener in body for opener in ("{{", "{%", "{#")):
+        return  # a real placeholder: Jinja's, not the markup's
+    try:
+        rendered = render(body)
+    except LibraryFormatError:
+        return  # markup the check refuses (a stray ``<`` never reaches here; a bad entity)
+    expected = as_xml(body)
+    got = lxml_html.fragment_fromstring(rendered)
+    assert got.get("title") == expected.get("title")
+    assert got.text_content() == "".join(expected.itertext())
 
 
 def test_html_entities_and_empty_elements() -> None:

@@ -23,7 +23,7 @@ from lxml import etree
 from content_engine.core.conditions import INLINE_ATTRIBUTES, InlineCondition
 from content_engine.core.errors import LibraryFormatError
 from content_engine.core.markup.sanitize import is_url_attribute
-from content_engine.core.markup.xhtml import TOKEN_OPEN, Parsed, parse_body
+from content_engine.core.markup.xhtml import RESERVED_CLASS, TOKEN_OPEN, Parsed, parse_body
 from content_engine.core.templates.sandbox import BodySandbox
 
 INCLUDE_TAG = "ce-include"
@@ -180,24 +180,26 @@ def _serialize(root: Any) -> str:
     return inner[start:end]
 
 
-# A ``{`` of the body's text just before a marker that becomes a Jinja tag: ``{`` and ``{{``
-# would read as ``{{`` and ``{``. Text that ends there is no Jinja of the editor's (that ends
-# in ``}``), so it is printed as the ``{`` it is.
-_BRACE_BEFORE_TAG = re.compile(
-    r"\{(?=[" + "".join(marker for marker, jinja in _MARKER_TEXT if jinja[0] == "{") + "])"
-)
-
-
 def _jinja_markers(html: str) -> str:
     """Jinja in place of each marker. A marker is one character no body may hold (``xhtml``
     refuses them), so a plain replacement per kind of marker present does it: each is one
     fast scan, where ``str.translate`` with this table looks every character up (~20×
     slower on a typical body) and a pattern calls back per marker."""
-    html = _BRACE_BEFORE_TAG.sub("{{ '{' }}", html)
     for marker, jinja in _MARKER_TEXT:
         if marker in html:
             html = html.replace(marker, jinja)
     return html
+
+
+# Before the placeholders are put back, every ``{`` in the serialised markup is the body's own
+# text or attribute value: a character reference (``&#123;``), a CDATA section, or a brace
+# just before a mark. Where the next character would make it open a Jinja tag (``{``, ``%``,
+# ``#``, or a placeholder's or the compiler's mark, which become ``{{``/``{%``), it is
+# printed as the brace it is. Only the placeholders the markup check delimited and the
+# compiler's own marks become Jinja: ``title="&#123;% if 0 %}"`` closed by ``&#123;% endif %}``
+# in a later text had cut everything between out of the output, the attribute's closing quote
+# with it, and what followed in the text became attributes (a handler the sanitizer never saw).
+_LITERAL_OPENER = re.compile(r"\{(?=[{%#" + RESERVED_CLASS + "])")
 
 
 def _jinja_source(
@@ -207,7 +209,10 @@ def _jinja_source(
     root, restore = parsed or parse_body(body, filename, line_offset)
     conditions, includes = _fold(root)
     _guard_attributes(root)
-    return _jinja_markers(restore(_serialize(root))), conditions, includes
+    markup = _serialize(root)
+    if "{" in markup:
+        markup = _LITERAL_OPENER.sub("{{ '{' }}", markup)
+    return _jinja_markers(restore(markup)), conditions, includes
 
 
 def compile_body(
