@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from content_engine.core.drift import word_diff
 from content_engine.core.errors import InvalidXliff
+from content_engine.core.templates.compile import compile_body
+from content_engine.core.templates.sandbox import BodySandbox
 from content_engine.core.xliff.exchange import (
     MAX_XLIFF_BYTES,
     Unit,
@@ -170,6 +172,23 @@ def test_any_target_is_taken_only_with_its_placeholder_in_place(pieces: list[str
     assert targets is not None
     assert [c.id for c in walk_codes(targets[0])] == ["c1"]  # exactly the one placeholder
     assert "{{ n }}" in rebuild(extracted, targets)
+
+
+@pytest.mark.parametrize(
+    ("target", "shown"),
+    [
+        ("Salut {<ph id='c1'/>!", "<p>Salut {N!</p>"),
+        ("Salut {<ph id='c1'/>}!", "<p>Salut {N}!</p>"),
+        ("Salut <ph id='c1'/> {", "<p>Salut N {</p>"),
+    ],
+)
+def test_a_translators_brace_beside_a_placeholder_stays_text(target: str, shown: str) -> None:
+    extracted = extract("<p>Hi {{ n }}!</p>")
+    data = _units().replace(b"</source>", f"</source><target>{target}</target>".encode())
+    targets = targets_of(read_xliff(data).units[0], extracted)
+    assert targets is not None
+    body = rebuild(extracted, targets)
+    assert compile_body(body, BodySandbox()).template.render(n="N") == shown
 
 
 def test_word_diff_of_long_bodies_is_bounded() -> None:

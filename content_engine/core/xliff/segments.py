@@ -287,7 +287,10 @@ def _words_at(item: Item) -> bool:
 
 
 def _escaped(text: str) -> str:
-    return html.escape(text, quote=False)
+    """``text`` as body text. A ``{`` at its end is written ``&#123;``: the placeholder that may
+    follow (``{{ name }}``) would otherwise read as ``{{{ name }}``, one tag Jinja refuses."""
+    escaped = html.escape(text, quote=False)
+    return escaped[:-1] + "&#123;" if escaped.endswith("{") else escaped
 
 
 def serialize_items(items: Sequence[Item]) -> str:
