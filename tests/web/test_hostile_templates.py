@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from lxml import html as lxml_html
 
 from tests.support import testdata
 from tests.support.apps import Api
@@ -141,3 +142,47 @@ def test_customer_values_are_escaped_in_every_output(api: Api, value: str) -> No
         assert "<script>" not in text and "<img src=x" not in text
         if "{{" in value:
             assert "49" not in text.replace(value, "")
+
+
+# Template syntax behind character references or CDATA: text to the markup check and the
+# sanitizer, so it must be text in the output too (a hidden if had cut a closing quote out).
+HIDDEN = [
+    '<p><a href="https://x.test/" title="&#123;% if false %}">x</a>'
+    '&#123;% endif %}" onmouseover="alert(1)" x="</p><p title="y">z</p>',
+    '<p title="&lbrace;% if false %}">a</p><p>&lbrace;% endif %}" onclick="alert(1)" b="</p>',
+    '<p title="&#123;% if false %}">a</p><p>{<![CDATA[%]]> endif %}" onclick="alert(1)" b="</p>',
+]
+
+
+@pytest.mark.parametrize("body", HIDDEN)
+def test_template_syntax_hidden_in_markup_forges_no_attribute(api: Api, body: str) -> None:
+    editor = api.auth("editor")
+    created = api.client.put(
+        "/v1/components/hidden.box",
+        json={"type": "snippet", "title": "Hidden"},
+        headers={**editor, "If-None-Match": "*"},
+    )
+    assert created.status_code == 201
+    saved = api.client.put(
+        "/v1/components/hidden.box/variants/x",
+        json={"body": body, "status": "draft"},
+        headers={**editor, "If-None-Match": "*"},
+    )
+    assert saved.status_code == 201, saved.text
+    response = api.client.get(
+        "/v1/blocks/hidden.box",
+        params={"locale": "en", "preview": "true"},
+        headers={**editor, "Accept": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    html = response.json()["html"]
+    handlers = [
+        name
+        for fragment in lxml_html.fragments_fromstring(html)
+        if not isinstance(fragment, str)
+        for node in fragment.iter()
+        for name in node.attrib
+        if name.lower().startswith("on")
+    ]
+    assert handlers == [], html
+    assert "% endif %}" in lxml_html.fromstring(f"<div>{html}</div>").text_content()
