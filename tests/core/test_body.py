@@ -310,6 +310,9 @@ def test_html_entities_and_empty_elements() -> None:
         ("<p>fine</p>\n<p>x &bogus; y</p>", 4, 13, "Entity 'bogus' not defined"),
         ("<p a=1>x</p>", 3, 6, "AttValue"),
         ("<p>{% if x < 3 %}x</p>\n<p>{% if %}</p>", 4, None, "template syntax"),
+        # Never closed: refused, not printed as the text it would otherwise be.
+        ("<p>fine</p>\n<p>{{ customer.name </p>", 4, None, "template syntax"),
+        ("<p>{% if x %}</p>\n<p>{% endif </p>", 4, None, "template syntax"),
     ],
 )
 def test_malformed_body_names_file_line_column(

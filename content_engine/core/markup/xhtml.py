@@ -56,9 +56,17 @@ _LINE_REF = re.compile(r"\bline (\d+)")
 _PARSER = untrusted_parser()
 
 
-class _RawBlock(Exception):
-    def __init__(self, position: int) -> None:
-        self.position = position
+class _Refused(Exception):
+    """A tag the body may not hold, at ``position`` of its source."""
+
+    def __init__(self, position: int, message: str) -> None:
+        self.position, self.message = position, message
+
+
+_RAW_REFUSED = (
+    "template syntax: {% raw %} is not allowed in a body (its content would reach the "
+    "output unchecked); write {{ '{{' }} for a literal brace"
+)
 
 
 def _tag_end(source: str, start: int) -> int | None:
@@ -104,13 +112,19 @@ def _spans(source: str) -> list[tuple[int, int]]:
             end = len(source) if close < 0 else close + 2  # as Jinja: unclosed runs to the end
         else:
             if _RAW_BEGIN.match(source, start):
-                raise _RawBlock(start)
+                raise _Refused(start, _RAW_REFUSED)
             end = _tag_end(source, start)
             if end is None:  # refused by Jinja later; delimit it loosely meanwhile
                 close = source.find(_ENDS[opener.group()], start + 2)
-                end = None if close < 0 else close + 2
-        if end is None:
-            break
+                if close < 0:
+                    # Refused here: left as text, the compiler would print it (a brace of
+                    # the body's text is printed, as a character reference's is).
+                    raise _Refused(
+                        start,
+                        f"template syntax: {opener.group()} is never closed "
+                        f"(with {_ENDS[opener.group()]})",
+                    )
+                end = close + 2
         found.append((start, end))
         pos = end
     return found
@@ -246,14 +260,10 @@ def parse_body(source: str, filename: str = "<body>", line_offset: int = 0) -> P
     _refuse_reserved(source, filename, line_offset)
     try:
         found = _spans(source)
-    except _RawBlock as exc:
+    except _Refused as exc:
         line, column = _line_column(source, exc.position)
         raise LibraryFormatError(
-            "template syntax: {% raw %} is not allowed in a body (its content would reach the "
-            "output unchecked); write {{ '{{' }} for a literal brace",
-            file=filename,
-            line=line + line_offset,
-            column=column,
+            exc.message, file=filename, line=line + line_offset, column=column
         ) from None
     # Padded tokens keep every line and column true, but the padding must then be dropped
     # from the whole tree again (a sixth of a parse). A body whose placeholders each sit on
