@@ -30,6 +30,15 @@ class Api:
     def auth(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
+    def new_component(self, component_id: str, title: str, kind: str = "snippet") -> None:
+        """Create ``component_id`` as an editor would (a new one: ``If-None-Match: *``)."""
+        created = self.client.put(
+            f"/v1/components/{component_id}",
+            json={"type": kind, "title": title},
+            headers={**self.auth("editor"), "If-None-Match": "*"},
+        )
+        assert created.status_code == 201, created.text
+
 
 def make_keys(engine: Engine, roles: Sequence[str] = ROLES) -> dict[str, str]:
     """A new key for each role, named ``test <role>``."""

@@ -72,12 +72,7 @@ def test_at_least_forty_payloads() -> None:
 
 def test_ssti_payloads_saved_and_rendered(api: Api) -> None:
     editor = api.auth("editor")
-    created = api.client.put(
-        "/v1/components/evil.box",
-        json={"type": "snippet", "title": "Evil"},
-        headers={**editor, "If-None-Match": "*"},
-    )
-    assert created.status_code == 201
+    api.new_component("evil.box", "Evil")
     version: str | None = None
     tried = refused_at_save = refused_at_render = rendered = 0
     for payload in payloads():
@@ -157,12 +152,7 @@ HIDDEN = [
 @pytest.mark.parametrize("body", HIDDEN)
 def test_template_syntax_hidden_in_markup_forges_no_attribute(api: Api, body: str) -> None:
     editor = api.auth("editor")
-    created = api.client.put(
-        "/v1/components/hidden.box",
-        json={"type": "snippet", "title": "Hidden"},
-        headers={**editor, "If-None-Match": "*"},
-    )
-    assert created.status_code == 201
+    api.new_component("hidden.box", "Hidden")
     saved = api.client.put(
         "/v1/components/hidden.box/variants/x",
         json={"body": body, "status": "draft"},
