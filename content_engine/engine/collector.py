@@ -33,15 +33,9 @@ def frozen_after() -> Iterator[None]:
 
     ``gc.freeze`` moves what exists then to a generation the collector never walks: every
     full collection afterwards had walked the whole library (pauses of 100-200 ms in the
-    middle of requests). A library dropped later is freed by reference counting all the same;
-    but what else was frozen with it and holds a cycle (a compiled body: a Jinja template's
-    functions and their globals refer to each other) stays when it is dropped, superseded or
-    evicted. So each build first gives back what the last one froze, and collects it once (a
-    build of 100 k components takes about 2 s; one full collection over them, 45 ms): what was
-    dropped since is freed, and frozen garbage is bounded by what lived at the last build.
+    middle of requests). A library dropped later is freed by reference counting all the same.
     """
-    gc.unfreeze()
-    gc.collect()  # what is garbage now is not frozen with the library
+    gc.collect()  # what is garbage now is not frozen with the library (what went before is)
     try:
         with collector_paused():
             yield

@@ -4,7 +4,6 @@ importing process and in the pool processes it forks meanwhile."""
 from __future__ import annotations
 
 import gc
-import weakref
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 from content_engine.core.templates.sandbox import Limits
 from content_engine.engine import parallel
-from content_engine.engine.collector import collector_paused, frozen_after
+from content_engine.engine.collector import collector_paused
 from tests.support.engine_factory import copy_sample, make_engine
 
 
@@ -72,25 +71,3 @@ def test_a_pool_process_forked_during_the_pause_collects() -> None:
         )
         with pool:
             assert pool.submit(collector_running).result(timeout=60)
-
-
-class Cyclic:
-    """Freed only by the cyclic collector (as a compiled body is: a template's functions and
-    their globals refer to each other)."""
-
-    def __init__(self) -> None:
-        self.me = self
-
-
-def test_what_a_build_froze_and_was_dropped_since_is_freed_by_the_next_build() -> None:
-    body = Cyclic()
-    gone = weakref.ref(body)
-    with frozen_after():
-        pass  # a library built while ``body`` is alive: frozen with it
-    del body
-    gc.collect()
-    assert gone() is not None, "frozen: out of the collector's sight, as intended"
-    with frozen_after():
-        pass  # the next build (a large import, a reload)
-    assert gone() is None
-    gc.unfreeze()
